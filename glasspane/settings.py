@@ -1,0 +1,34 @@
+"""Where Glasspane finds its store and config: defaults, overridable by environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STORE_ENV = "GLASSPANE_STORE"
+CONFIG_ENV = "GLASSPANE_CONFIG"
+DEFAULT_STORE = PROJECT_DIR / "glasspane.duckdb"
+DEFAULT_CONFIG = PROJECT_DIR / "glasspane.toml"
+DEMO_DIR = PROJECT_DIR / ".glasspane" / "demo"
+
+
+def store_path(explicit: str | os.PathLike | None = None) -> Path:
+    """The pane store file: an explicit path, else `GLASSPANE_STORE`, else `glasspane.duckdb` here."""
+    chosen = explicit or os.environ.get(STORE_ENV) or DEFAULT_STORE
+    return Path(chosen).expanduser().resolve()
+
+
+def config_path(explicit: str | os.PathLike | None = None) -> Path | None:
+    """The config file: explicit, else `GLASSPANE_CONFIG`, else `glasspane.toml` here if it exists."""
+    chosen = explicit or os.environ.get(CONFIG_ENV)
+    if chosen:
+        return Path(chosen).expanduser().resolve()
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+
+
+def default_pipelines_dir() -> Path:
+    """dlt's own default pipelines folder (honours `DLT_DATA_DIR`)."""
+    from dlt.common.pipeline import get_dlt_pipelines_dir
+
+    return Path(get_dlt_pipelines_dir())
