@@ -1,0 +1,218 @@
+"""Reading dlt's own metadata formats with dlt's own helpers: schemas, states, load ids, hints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from dlt.common.schema.utils import get_root_table
+from dlt.common.versioned_state import decompress_state
+
+from glasspane.records import ColumnRecord
+
+# dlt's documented PII hint comes first; then the short form; then any hint that names pii.
+PII_HINTS = ("x-annotation-pii", "x-pii")
+# dlt's bookkeeping tables, and the tables of its documented `_trace` pattern.
+DLT_TABLE_PREFIX = "_dlt_"
+TRACE_TABLE = "_trace"
+# Execution environments dlt detects, most telling first (dlt.common.runtime.exec_info).
+ENVIRONMENT_ORDER = (
+    "github_actions", "aws_lambda", "gcp_cloud_function", "airflow", "dagster", "prefect",
+    "kubernetes", "codespaces", "colab", "marimo", "notebook", "streamlit", "docker",
+)  # fmt: skip
+MAX_ERROR_CHARS = 2000
+
+
+def is_dlt_table(table_name: str) -> bool:
+    """True for dlt's own tables (`_dlt_loads`...) and the `_trace` tables of a loaded trace."""
+    return (
+        table_name.startswith(DLT_TABLE_PREFIX)
+        or table_name == TRACE_TABLE
+        or table_name.startswith(TRACE_TABLE + "__")
+    )
+
+
+def load_id_to_datetime(load_id: str | None) -> dt.datetime | None:
+    """A load id is the Unix time its package was created, as a float string."""
+    try:
+        return dt.datetime.fromtimestamp(float(load_id), tz=dt.UTC)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def to_datetime(value: Any) -> dt.datetime | None:
+    """A UTC datetime from whatever a dlt reader returned: datetime, ISO text, epoch float, None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, (int, float)):
+        return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
+        return to_datetime(value.to_pydatetime())
+    text = str(value).lstrip("\uf027")  # dlt's typed-JSON marker for datetimes
+    parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def decode_stored(text: str) -> dict[str, Any]:
+    """Decode a stored schema (`_dlt_version.schema`) or state: zlib+base64, or plain JSON.
+
+    Raises ValueError with a short reason when it is neither.
+    """
+    try:
+        decoded = decompress_state(text)
+    except Exception as ex:  # zlib, base64 and JSON errors all mean the same to a user
+        raise ValueError(f"not valid JSON or zlib+base64 ({type(ex).__name__})") from None
+    if not isinstance(decoded, dict):
+        raise ValueError("not a JSON object")
+    return decoded
+
+
+def pii_from_hints(column: dict[str, Any]) -> tuple[bool, str | None]:
+    """PII tag of a column schema: (is_pii, kind). A string hint value is the kind."""
+    candidates = [h for h in PII_HINTS if h in column]
+    candidates += sorted(k for k in column if "pii" in k.lower() and k not in PII_HINTS)
+    for hint in candidates:
+        value = column[hint]
+        if isinstance(value, str) and value.strip():
+            if value.strip().lower() in ("false", "no", "0", "none"):
+                continue
+            return True, value.strip()
+        if value is True:
+            return True, None
+    return False, None
+
+
+def schema_columns(schema: dict[str, Any]) -> list[ColumnRecord]:
+    """Every column of a stored dlt schema, with its hints, PII tag and root table."""
+    tables: dict[str, Any] = schema.get("tables") or {}
+    records = []
+    for table_name, table in tables.items():
+        parent = table.get("parent")
+        try:
+            root = get_root_table(tables, table_name)["name"]
+        except Exception:  # a schema with a dangling parent still lists its columns
+            root = table_name
+        for column_name, column in (table.get("columns") or {}).items():
+            pii, kind = pii_from_hints(column)
+            hints = {k: v for k, v in column.items() if k not in ("name", "data_type", "nullable")}
+            records.append(
+                ColumnRecord(
+                    table_name=table_name,
+                    column_name=column.get("name", column_name),
+                    data_type=column.get("data_type"),
+                    nullable=column.get("nullable"),
+                    pii=pii,
+                    pii_kind=kind,
+                    hints=json.dumps(hints, sort_keys=True, default=str),
+                    parent_table=parent,
+                    root_table=root,
+                )
+            )
+    return records
+
+
+def environment_label(context: dict[str, Any] | None) -> str | None:
+    """Where a run happened, in a word: the most telling environment dlt detected, else CI or local."""
+    if not context:
+        return None
+    names = context.get("exec_info") or []
+    for name in ENVIRONMENT_ORDER:
+        if name in names:
+            return name
+    return "ci" if context.get("ci_run") else "local"
+
+
+def execution_details(context: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The parts of dlt's execution context worth keeping: no paths, no environment variables."""
+    if not context:
+        return None
+    os_info = context.get("os") or {}
+    library = context.get("library") or {}
+    return {
+        "ci_run": context.get("ci_run"),
+        "exec_info": list(context.get("exec_info") or []),
+        "python": context.get("python"),
+        "os": " ".join(str(v) for v in (os_info.get("name"), os_info.get("version")) if v),
+        "dlt_version": library.get("version"),
+    }
+
+
+_SECRET_PATTERNS = (
+    (re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1***@"),
+    (re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key(?:[_-]?id)?|"
+                r"private[_-]?key|client[_-]?secret|sig|signature)\b(\s*[=:]\s*)(['\"]?)[^\s'\",;&]+"),
+     r"\1\2\3***"),
+    (re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), "***"),
+    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]+"), "***"),
+    (re.compile(r"https://hooks\.slack\.com/\S+"), "https://hooks.slack.com/***"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), "***"),
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
+)  # fmt: skip
+
+
+def redact(text: str | None, limit: int = MAX_ERROR_CHARS) -> str | None:
+    """Strip credentials and e-mail addresses from an error message before it is stored or shown."""
+    if text is None:
+        return None
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def first_line(text: str | None) -> str | None:
+    """The first non-empty line of a message."""
+    if not text:
+        return None
+    return next((line.strip() for line in text.splitlines() if line.strip()), None)
+
+
+def strip_userinfo(url: str) -> str:
+    """A URL without user, password, query or fragment: safe to store as a location."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def duckdb_location(path: str) -> str:
+    """The location id of a DuckDB file."""
+    from pathlib import Path
+
+    return "duckdb://" + str(Path(path).expanduser().resolve())
+
+
+def filesystem_location(bucket_url: str) -> str:
+    """The location id of a filesystem destination: its bucket URL without credentials."""
+    from pathlib import Path
+
+    if "://" not in bucket_url:
+        return Path(bucket_url).expanduser().resolve().as_uri()
+    if bucket_url.startswith("file://"):
+        return Path(urlsplit(bucket_url).path).resolve().as_uri()
+    return strip_userinfo(bucket_url).rstrip("/")
+
+
+def destination_location(destination_type: str | None, displayable: str | None) -> str | None:
+    """Map a trace's destination (type and dlt's displayable credentials) to a location id.
+
+    Displayable credentials never carry passwords, but may carry a user name: only hosts,
+    paths and project ids survive.
+    """
+    if not destination_type or not displayable:
+        return None
+    kind = destination_type.rsplit(".", 1)[-1]
+    if kind in ("duckdb", "motherduck") and displayable.startswith("duckdb:///"):
+        return duckdb_location(displayable[len("duckdb:///") :])
+    if kind == "filesystem":
+        return filesystem_location(displayable)
+    if kind == "bigquery":
+        return "bigquery://" + displayable.rsplit("@", 1)[-1]
+    if "://" in displayable:
+        return strip_userinfo(displayable).rstrip("/")
+    return f"{kind}://{displayable.rsplit('@', 1)[-1]}"

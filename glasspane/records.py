@@ -1,0 +1,124 @@
+"""What collectors hand to the store: plain records of dlt metadata, never a data value."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+# How a run was observed, best evidence first: the merged `runs` view prefers earlier ones.
+VIA_DLT_LOADS = "dlt_loads"  # a row in the destination's _dlt_loads: the load completed
+VIA_TRACE_TABLE = "trace_table"  # the _trace tables a pipeline loaded into its destination
+VIA_TRACE = "trace"  # trace.pickle in a pipeline working folder
+VIA_LOAD_PACKAGE = "load_package"  # a load package kept in a pipeline working folder
+VIA_FILE_FOOTER = "file_footer"  # row counts read from parquet footers
+
+COMPLETED = "completed"
+FAILED = "failed"
+PENDING = "pending"
+
+
+def run_key(schema_name: str | None, load_id: str | None, transaction_id: str | None = None) -> str:
+    """The identity of a run across sources: its schema and load id, else its trace's transaction."""
+    if load_id:
+        return f"{schema_name or ''}/{load_id}"
+    return f"trace/{transaction_id}"
+
+
+@dataclass
+class RunRecord:
+    """One source's view of one run (a load package, or a failed run without one)."""
+
+    run_key: str
+    via: str
+    status: str
+    location: str
+    load_id: str | None = None
+    transaction_id: str | None = None
+    pipeline_name: str | None = None
+    dataset_name: str | None = None
+    schema_name: str | None = None
+    destination_type: str | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    error: str | None = None
+    failed_step: str | None = None
+    environment: str | None = None
+    execution_context: str | None = None  # JSON text
+    is_trace_upload: bool = False
+
+
+@dataclass
+class TableCountRecord:
+    """Rows loaded into one table by one load."""
+
+    load_id: str
+    schema_name: str
+    table_name: str
+    row_count: int
+    via: str
+    location: str
+    dataset_name: str | None = None
+
+
+@dataclass
+class StepRecord:
+    """Timing (and error) of one step of a run."""
+
+    run_key: str
+    step: str
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    error: str | None = None
+
+
+@dataclass
+class ColumnRecord:
+    """A column of a stored schema with its hints."""
+
+    table_name: str
+    column_name: str
+    data_type: str | None
+    nullable: bool | None
+    pii: bool
+    pii_kind: str | None
+    hints: str  # JSON text of the column's hints
+    parent_table: str | None
+    root_table: str | None
+
+
+@dataclass
+class SchemaVersionRecord:
+    """One stored version of a dlt schema and its columns."""
+
+    location: str
+    dataset_name: str
+    schema_name: str
+    version_hash: str
+    version: int | None
+    engine_version: int | None
+    inserted_at: dt.datetime | None
+    schema: str  # JSON text
+    columns: list[ColumnRecord]
+
+
+@dataclass
+class DatasetBatch:
+    """Everything a collector read from one dataset in one collect, and where to resume next time."""
+
+    runs: list[RunRecord] = field(default_factory=list)
+    table_counts: list[TableCountRecord] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
+    schema_versions: list[SchemaVersionRecord] = field(default_factory=list)
+    cursor: dict[str, Any] = field(default_factory=dict)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (what, reason)
+    destination_type: str | None = None
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def extend(self, other: DatasetBatch) -> None:
+        """Add another batch's records and problems to this one (cursor and stats excluded)."""
+        self.runs += other.runs
+        self.table_counts += other.table_counts
+        self.steps += other.steps
+        self.schema_versions += other.schema_versions
+        self.problems += other.problems

@@ -1,0 +1,113 @@
+-- The documented pane store contract: users query these views with SQL; the app reads only them.
+-- Re-created on every write, so a store always carries the views of the code that last wrote it.
+
+-- One row per run across every source; a load seen by several sources is merged into one row.
+CREATE OR REPLACE VIEW runs AS
+SELECT source, location, pipeline_name, dataset_name, schema_name, load_id, status,
+       started_at, finished_at, row_count, error, environment, failed_step,
+       destination_type, transaction_id, run_key, seen_by, execution_context
+FROM raw.runs
+WHERE NOT is_trace_upload;
+
+-- Rows per table per load (from traces and file footers), dlt's own tables left out.
+CREATE OR REPLACE VIEW table_counts AS
+SELECT source, location, dataset_name, load_id, table_name, row_count, schema_name
+FROM raw.table_counts
+WHERE NOT (starts_with(table_name, '_dlt_') OR table_name = '_trace' OR starts_with(table_name, '_trace__'));
+
+-- Step timings of each run.
+CREATE OR REPLACE VIEW run_steps AS
+SELECT run_key, step, started_at, finished_at,
+       date_diff('millisecond', started_at, finished_at) / 1000.0 AS duration_s, error
+FROM raw.run_steps;
+
+-- Internal: a pipeline working folder does not always know where its pipeline loads (a failed
+-- run's trace names no destination). Its records then carry a `local://host/folder` location,
+-- resolved here to the destination that the same runs were seen in.
+CREATE OR REPLACE VIEW raw.location_aliases AS
+SELECT o.location AS alias, arg_max(r.location, r.started_at) AS location
+FROM raw.run_observations o
+JOIN raw.runs r USING (run_key)
+WHERE starts_with(o.location, 'local://') AND NOT starts_with(r.location, 'local://')
+GROUP BY o.location;
+
+-- Internal: every stored schema version with its location resolved, one row per source.
+CREATE OR REPLACE VIEW raw.schema_versions_resolved AS
+SELECT v.*, coalesce(a.location, v.location) AS resolved_location,
+       coalesce(s.kind = 'pipelines_dir', TRUE) AS from_working_folder
+FROM raw.schema_versions v
+LEFT JOIN raw.location_aliases a ON v.location = a.alias
+LEFT JOIN raw.sources s USING (source);
+
+-- Stored schema versions; a version known to several sources appears once.
+CREATE OR REPLACE VIEW schema_versions AS
+SELECT source, resolved_location AS location, dataset_name, schema_name, version, version_hash,
+       inserted_at, engine_version
+FROM raw.schema_versions_resolved
+QUALIFY row_number() OVER (
+    PARTITION BY resolved_location, dataset_name, schema_name, version_hash
+    ORDER BY from_working_folder, source
+) = 1;
+
+-- The columns of the newest version of each schema, with hints, PII tag and when first seen.
+CREATE OR REPLACE VIEW columns AS
+WITH latest AS (
+    SELECT * FROM raw.schema_versions_resolved
+    QUALIFY row_number() OVER (
+        PARTITION BY resolved_location, dataset_name, schema_name
+        ORDER BY version DESC NULLS LAST, from_working_folder, inserted_at DESC NULLS LAST
+    ) = 1
+),
+first_seen AS (
+    SELECT v.resolved_location, c.dataset_name, c.schema_name, c.table_name, c.column_name,
+           min(v.inserted_at) AS first_seen_at
+    FROM raw.schema_columns c
+    JOIN raw.schema_versions_resolved v USING (source, location, dataset_name, schema_name, version_hash)
+    GROUP BY ALL
+)
+SELECT l.source, l.resolved_location AS location, l.dataset_name, l.schema_name, c.table_name,
+       c.column_name, c.data_type, c.pii, c.pii_kind, c.hints, c.nullable, c.parent_table,
+       c.root_table, f.first_seen_at, l.version AS schema_version
+FROM latest l
+JOIN raw.schema_columns c USING (source, location, dataset_name, schema_name, version_hash)
+LEFT JOIN first_seen f USING (resolved_location, dataset_name, schema_name, table_name, column_name)
+WHERE NOT (starts_with(c.table_name, '_dlt_') OR c.table_name = '_trace' OR starts_with(c.table_name, '_trace__'));
+
+-- Every configured source and how its last collect went.
+CREATE OR REPLACE VIEW sources AS
+SELECT source, kind, location, last_collect_at, last_success_at, status, error, datasets, runs,
+       first_collect_at
+FROM raw.sources;
+
+-- Every collect of every source.
+CREATE OR REPLACE VIEW collect_log AS
+SELECT collect_id, source, started_at, finished_at, status, datasets, new_runs, errors
+FROM raw.collect_log;
+
+-- Every dataset (or pipeline working folder) the sources discovered.
+CREATE OR REPLACE VIEW datasets AS
+SELECT source, location, dataset_name, destination_type, first_seen_at, last_seen_at
+FROM raw.datasets;
+
+-- One row per pipeline (per location and dataset): its newest run, last success and rows.
+CREATE OR REPLACE VIEW pipelines AS
+WITH ranked AS (
+    SELECT *, row_number() OVER (
+        PARTITION BY location, dataset_name, pipeline_name
+        ORDER BY coalesce(finished_at, started_at) DESC NULLS LAST, run_key DESC
+    ) AS recency
+    FROM runs
+)
+SELECT location, dataset_name, pipeline_name,
+       any_value(source) FILTER (WHERE recency = 1) AS source,
+       any_value(status) FILTER (WHERE recency = 1) AS last_status,
+       max(coalesce(finished_at, started_at)) AS last_run_at,
+       max(finished_at) FILTER (WHERE status = 'completed') AS last_success_at,
+       any_value(row_count) FILTER (WHERE recency = 1) AS last_row_count,
+       any_value(error) FILTER (WHERE recency = 1) AS last_error,
+       any_value(environment) FILTER (WHERE recency = 1) AS environment,
+       any_value(destination_type) FILTER (WHERE recency = 1) AS destination_type,
+       count(*) AS runs,
+       count(*) FILTER (WHERE status = 'failed') AS failed_runs
+FROM ranked
+GROUP BY ALL;
