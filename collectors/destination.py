@@ -1,0 +1,138 @@
+"""What every destination collector does with the rows it read, however it read them.
+
+DuckDB, filesystem buckets and BigQuery all hold the same dlt tables: `_dlt_loads`,
+`_dlt_version`, `_dlt_pipeline_state` and, when a pipeline loads its trace, `_trace*`.
+Collectors differ only in how they fetch those rows; this module turns rows into records.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from collectors.base import Dataset
+from collectors.traces import assemble_traces, records_from_trace
+from glasspane.dlt_meta import decode_stored, load_id_to_datetime, schema_columns, to_datetime
+from glasspane.records import (
+    COMPLETED,
+    VIA_DLT_LOADS,
+    VIA_TRACE_TABLE,
+    DatasetBatch,
+    RunRecord,
+    SchemaVersionRecord,
+    run_key,
+)
+
+
+def dataset_batch(
+    dataset: Dataset,
+    destination_type: str,
+    cursor: dict[str, Any],
+    loads: list[dict[str, Any]],
+    versions: list[dict[str, Any]],
+    states: list[dict[str, Any]],
+    trace_tables: dict[str, list[dict[str, Any]]] | None = None,
+) -> DatasetBatch:
+    """Records from the new rows of a dataset's dlt tables; the caller moves its own read positions.
+
+    `states` rows need `pipeline_name` and `_dlt_load_id`, and may carry the stored `state`,
+    of which only dlt's bookkeeping keys (schema names) are read, never the sources' state.
+    """
+    batch = DatasetBatch(cursor=dict(cursor), destination_type=destination_type)
+    dataset_name = dataset.dataset_name or dataset.key
+    schema_of_load = {str(r["load_id"]): r.get("schema_name") for r in loads}
+    pipelines = dict(cursor.get("pipelines") or {})  # schema name -> pipeline name
+    pipeline_of_load: dict[str, str] = {}
+    for row in states:
+        name, load_id = row.get("pipeline_name"), str(row.get("_dlt_load_id") or "")
+        if not name:
+            continue
+        pipeline_of_load[load_id] = name
+        for schema in _state_schemas(row) | {schema_of_load.get(load_id)}:
+            if schema:
+                pipelines[schema] = name
+    batch.cursor["pipelines"] = pipelines
+
+    for row in loads:
+        load_id, schema = str(row["load_id"]), row.get("schema_name")
+        batch.runs.append(
+            RunRecord(
+                run_key=run_key(schema, load_id),
+                via=VIA_DLT_LOADS,
+                status=COMPLETED,
+                location=dataset.location,
+                load_id=load_id,
+                pipeline_name=pipeline_of_load.get(load_id) or pipelines.get(schema),
+                dataset_name=dataset_name,
+                schema_name=schema,
+                destination_type=destination_type,
+                started_at=load_id_to_datetime(load_id),
+                finished_at=to_datetime(row.get("inserted_at")),
+            )
+        )
+
+    for row in versions:
+        record = _schema_version(row, dataset.location, dataset_name, batch)
+        if record:
+            batch.schema_versions.append(record)
+
+    for trace in assemble_traces(trace_tables or {}):
+        upload_id = str(trace.get("_load_id") or "")
+        schema = (
+            schema_of_load.get(upload_id) or pipelines.get(trace.get("pipeline_name")) or trace.get("pipeline_name")
+        )
+        records = records_from_trace(trace, VIA_TRACE_TABLE, dataset.location, schema, dataset_name)
+        batch.runs += records.runs
+        batch.table_counts += records.table_counts
+        batch.steps += records.steps
+        if upload_id:  # the load that carried the trace is bookkeeping, not a pipeline run
+            batch.runs.append(
+                RunRecord(
+                    run_key=run_key(schema, upload_id),
+                    via=VIA_TRACE_TABLE,
+                    status=COMPLETED,
+                    location=dataset.location,
+                    load_id=upload_id,
+                    schema_name=schema,
+                    dataset_name=dataset_name,
+                    is_trace_upload=True,
+                )  # fmt: skip
+            )
+    batch.stats["loads"] = len(loads)
+    return batch
+
+
+def _state_schemas(row: dict[str, Any]) -> set[str]:
+    """Schema names a stored pipeline state lists (dlt's bookkeeping keys only)."""
+    if not row.get("state"):
+        return set()
+    try:
+        state = decode_stored(row["state"])
+    except ValueError:
+        return set()
+    names = set(state.get("schema_names") or [])
+    if state.get("default_schema_name"):
+        names.add(state["default_schema_name"])
+    return {n for n in names if isinstance(n, str)}
+
+
+def _schema_version(
+    row: dict[str, Any], location: str, dataset_name: str, batch: DatasetBatch
+) -> SchemaVersionRecord | None:
+    what = f"{location} {dataset_name}._dlt_version (version_hash {row.get('version_hash')})"
+    try:
+        schema = decode_stored(row.get("schema") or "")
+    except ValueError as ex:
+        batch.problems.append((what, f"stored schema is {ex}"))
+        return None
+    return SchemaVersionRecord(
+        location=location,
+        dataset_name=dataset_name,
+        schema_name=row.get("schema_name") or schema.get("name") or "",
+        version_hash=row.get("version_hash") or schema.get("version_hash") or "",
+        version=row.get("version", schema.get("version")),
+        engine_version=row.get("engine_version", schema.get("engine_version")),
+        inserted_at=to_datetime(row.get("inserted_at")),
+        schema=json.dumps(schema, default=str),
+        columns=schema_columns(schema),
+    )

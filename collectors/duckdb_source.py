@@ -1,0 +1,150 @@
+"""`kind = "duckdb"`: a DuckDB file a dlt pipeline loads into; every schema holding `_dlt_loads`.
+
+The file is attached read-only under its own catalog alias, so a file named like its dataset
+(`hr.duckdb` with dataset `hr`, which makes dlt's own reader fail as ambiguous) reads fine.
+Only dlt's tables are read; data tables are never scanned.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from collectors.base import Collector, Dataset, SourceError
+from collectors.destination import dataset_batch
+from collectors.traces import TRACE_TABLES, trace_rows_sql
+from glasspane.dlt_meta import duckdb_location
+from glasspane.records import DatasetBatch
+
+CATALOG = "dlt_source"
+EPOCH = "1970-01-01T00:00:00+00:00"
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class DuckDBCollector(Collector):
+    """Reads dlt's metadata tables from every dataset in a DuckDB file."""
+
+    kind = "duckdb"
+    required_keys = ("path",)
+    optional_keys = ("datasets",)
+    max_parallel = 1  # one attached connection per file
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.path = Path(str(self.option("path"))).expanduser().resolve()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def location(self) -> str:
+        return duckdb_location(str(self.path))
+
+    def open(self) -> None:
+        if not self.path.is_file():
+            raise SourceError(str(self.path), "DuckDB file not found")
+        con = duckdb.connect()
+        try:
+            con.execute(f"ATTACH {_literal(str(self.path))} AS {CATALOG} (READ_ONLY)")
+        except duckdb.Error as ex:
+            con.close()
+            message = str(ex).splitlines()[0]
+            if "lock" in message.lower():
+                message = "locked by another process (a pipeline loading right now?); try again later"
+            raise SourceError(str(self.path), f"cannot open DuckDB file: {message}") from None
+        con.execute("SET TimeZone = 'UTC'")
+        self._con = con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def _rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        assert self._con is not None, "open() first"
+        with self._lock:
+            cursor = self._con.execute(sql, params or [])
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
+
+    def _tables(self, schema: str) -> dict[str, list[str]]:
+        rows = self._rows(
+            "SELECT table_name, list(column_name ORDER BY ordinal_position) AS columns "
+            "FROM information_schema.columns WHERE table_catalog = ? AND table_schema = ? GROUP BY table_name",
+            [CATALOG, schema],
+        )
+        return {r["table_name"]: list(r["columns"]) for r in rows}
+
+    def discover(self) -> list[Dataset]:
+        rows = self._rows(
+            "SELECT DISTINCT table_schema FROM information_schema.tables "
+            "WHERE table_catalog = ? AND table_name = '_dlt_loads' ORDER BY 1",
+            [CATALOG],
+        )
+        wanted = set(self.option("datasets") or [])
+        return [
+            Dataset(key=r["table_schema"], dataset_name=r["table_schema"], location=self.location)
+            for r in rows
+            if not wanted or r["table_schema"] in wanted
+        ]
+
+    def collect(self, dataset: Dataset, cursor: dict[str, Any]) -> DatasetBatch:
+        schema = dataset.key
+        tables = self._tables(schema)
+
+        def table(name: str) -> str:
+            return f"{CATALOG}.{_quote(schema)}.{_quote(name)}"
+
+        loads_since = cursor.get("loads_inserted_at", EPOCH)
+        loads = self._rows(
+            f"SELECT load_id, schema_name, inserted_at FROM {table('_dlt_loads')} "
+            "WHERE inserted_at >= ?::TIMESTAMPTZ ORDER BY inserted_at",
+            [loads_since],
+        )
+        versions: list[dict[str, Any]] = []
+        versions_since = cursor.get("versions_inserted_at", EPOCH)
+        if "_dlt_version" in tables:
+            versions = self._rows(
+                f"SELECT version, engine_version, inserted_at, schema_name, version_hash, schema "
+                f"FROM {table('_dlt_version')} WHERE inserted_at >= ?::TIMESTAMPTZ ORDER BY inserted_at",
+                [versions_since],
+            )
+        states: list[dict[str, Any]] = []
+        states_since = cursor.get("state_load_id", "")
+        if "_dlt_pipeline_state" in tables:
+            states = self._rows(
+                f"SELECT pipeline_name, _dlt_load_id, state FROM {table('_dlt_pipeline_state')} "
+                "WHERE _dlt_load_id >= ? ORDER BY _dlt_load_id",
+                [states_since],
+            )
+        traces_since = cursor.get("trace_load_id", "")
+        trace_tables: dict[str, list[dict[str, Any]]] = {}
+        if "_trace" in tables:
+            present = {t for t in TRACE_TABLES if t in tables}
+            for name in present:
+                trace_tables[name] = self._rows(
+                    trace_rows_sql(name, present, tables[name], table, _quote, "?"), [traces_since]
+                )
+
+        batch = dataset_batch(dataset, "duckdb", cursor, loads, versions, states, trace_tables)
+        batch.cursor["loads_inserted_at"] = _latest(loads, "inserted_at", loads_since)
+        batch.cursor["versions_inserted_at"] = _latest(versions, "inserted_at", versions_since)
+        batch.cursor["state_load_id"] = max([states_since] + [r["_dlt_load_id"] for r in states])
+        batch.cursor["trace_load_id"] = max(
+            [traces_since] + [r.get("_dlt_load_id") or "" for r in trace_tables.get("_trace", [])]
+        )
+        return batch
+
+
+def _latest(rows: list[dict[str, Any]], column: str, default: str) -> str:
+    values = [r[column] for r in rows if r.get(column) is not None]
+    return max(values).isoformat() if values else default
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -1,0 +1,220 @@
+"""`kind = "pipelines_dir"`: dlt pipeline working folders on this machine (`~/.dlt/pipelines`).
+
+Per pipeline: `state.json`, `trace.pickle` (the last run, failed or not), the load packages dlt
+keeps under `load/loaded/` (and pending ones under `load/normalized/`), and `schemas/`.
+Failed runs leave no row in a destination: this is where they are seen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+from dlt.common.json import json as dlt_json
+from dlt.pipeline.trace import TRACE_FILE_NAME, load_trace
+
+from collectors.base import Collector, Dataset, SourceError
+from collectors.traces import records_from_trace
+from glasspane.dlt_meta import is_dlt_table, load_id_to_datetime, schema_columns, to_datetime
+from glasspane.records import (
+    COMPLETED,
+    PENDING,
+    VIA_LOAD_PACKAGE,
+    VIA_TRACE,
+    DatasetBatch,
+    RunRecord,
+    SchemaVersionRecord,
+    StepRecord,
+    run_key,
+)
+
+
+def _typed_json(path: Path) -> dict[str, Any]:
+    """A dlt JSON file (typed: datetimes carry dlt's marker), or a SourceError naming the file."""
+    try:
+        value = dlt_json.typed_loads(path.read_text())
+    except FileNotFoundError:
+        raise SourceError(str(path), "file not found") from None
+    except Exception as ex:
+        raise SourceError(str(path), f"not valid JSON ({type(ex).__name__})") from None
+    if not isinstance(value, dict):
+        raise SourceError(str(path), "not a JSON object")
+    return value
+
+
+def _load_id_key(load_id: str) -> float:
+    try:
+        return float(load_id)
+    except ValueError:
+        return -1.0
+
+
+class PipelinesDirCollector(Collector):
+    """Reads every pipeline working folder under a dlt pipelines folder."""
+
+    kind = "pipelines_dir"
+    required_keys = ("path",)
+    optional_keys = ("pipelines",)
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.path = Path(str(self.option("path"))).expanduser().resolve()
+
+    @property
+    def location(self) -> str:
+        return f"local://{socket.gethostname()}{self.path}"
+
+    def discover(self) -> list[Dataset]:
+        if not self.path.is_dir():
+            raise SourceError(str(self.path), "pipelines folder not found")
+        wanted = set(self.option("pipelines") or [])
+        found = []
+        for folder in sorted(p for p in self.path.iterdir() if p.is_dir()):
+            if wanted and folder.name not in wanted:
+                continue
+            if not any((folder / marker).exists() for marker in ("state.json", "trace.pickle", "schemas")):
+                continue
+            dataset_name = None
+            with contextlib.suppress(SourceError):  # reported by collect, which reads it again
+                dataset_name = _typed_json(folder / "state.json").get("dataset_name")
+            found.append(Dataset(key=folder.name, dataset_name=dataset_name, location=self.location))
+        return found
+
+    def collect(self, dataset: Dataset, cursor: dict[str, Any]) -> DatasetBatch:
+        folder = self.path / dataset.key
+        if not folder.is_dir():
+            raise SourceError(str(folder), "pipeline folder not found")
+        batch = DatasetBatch(cursor=dict(cursor))
+        state: dict[str, Any] = {}
+        try:
+            state = _typed_json(folder / "state.json")
+        except SourceError as ex:
+            if (folder / "state.json").exists():
+                batch.problems.append((ex.what, ex.reason))
+        pipeline_name = state.get("pipeline_name") or dataset.key
+        dataset_name = state.get("dataset_name") or pipeline_name
+        default_schema = state.get("default_schema_name") or pipeline_name
+        batch.destination_type = state.get("destination_type")
+        fallback = f"{self.location}/{dataset.key}"
+
+        trace_records = self._read_trace(folder, batch, fallback, default_schema, dataset_name)
+        if trace_records and trace_records.location:
+            batch.cursor["location"] = trace_records.location
+        location = batch.cursor.get("location") or fallback
+        if trace_records:
+            batch.runs += trace_records.runs
+            batch.table_counts += trace_records.table_counts
+            batch.steps += trace_records.steps
+
+        common = dict(location=location, pipeline_name=pipeline_name, dataset_name=dataset_name,
+                      destination_type=batch.destination_type)  # fmt: skip
+        self._read_packages(folder, batch, common)
+        self._read_schemas(folder, batch, location, dataset_name)
+        return batch
+
+    def _read_trace(self, folder: Path, batch: DatasetBatch, fallback: str, schema: str, dataset_name: str):
+        path = folder / TRACE_FILE_NAME
+        if not path.exists():
+            return None
+        stamp = path.stat().st_mtime_ns
+        if batch.cursor.get("trace_mtime") == stamp:
+            return None
+        try:
+            trace = load_trace(str(folder), ignore_errors=False)
+            records = records_from_trace(trace.asdict(), VIA_TRACE, fallback, schema, dataset_name)
+        except Exception as ex:
+            batch.problems.append((str(path), f"unreadable trace ({type(ex).__name__})"))
+            return None
+        batch.cursor["trace_mtime"] = stamp
+        batch.stats["traces"] = batch.stats.get("traces", 0) + 1
+        return records
+
+    def _read_packages(self, folder: Path, batch: DatasetBatch, common: dict[str, Any]) -> None:
+        loaded = folder / "load" / "loaded"
+        last = _load_id_key(batch.cursor.get("last_load_id", "0"))
+        new = sorted((p for p in _subdirs(loaded) if _load_id_key(p.name) > last), key=lambda p: _load_id_key(p.name))
+        advancing = True
+        for package in new:
+            ok = self._read_package(package, COMPLETED, batch, common)
+            advancing = advancing and ok
+            if advancing:
+                batch.cursor["last_load_id"] = package.name
+        for package in _subdirs(folder / "load" / "normalized"):
+            self._read_package(package, PENDING, batch, common)
+
+    def _read_package(self, package: Path, status: str, batch: DatasetBatch, common: dict[str, Any]) -> bool:
+        load_id = package.name
+        try:
+            state = _typed_json(package / "load_package_state.json")
+            schema = _typed_json(package / "schema.json")
+        except SourceError as ex:
+            batch.problems.append((ex.what, ex.reason))
+            return False
+        metrics = list((state.get("load_metrics") or {}).values())
+        tables = sorted({m.get("table_name") for m in metrics if m.get("table_name")})
+        created = to_datetime(state.get("created_at")) or load_id_to_datetime(load_id)
+        finished = max((to_datetime(m.get("finished_at")) for m in metrics if m.get("finished_at")), default=None)
+        schema_name = schema.get("name")
+        key = run_key(schema_name, load_id)
+        batch.runs.append(
+            RunRecord(
+                run_key=key,
+                via=VIA_LOAD_PACKAGE,
+                status=status,
+                load_id=load_id,
+                schema_name=schema_name,
+                started_at=created,
+                finished_at=finished if status == COMPLETED else None,
+                is_trace_upload=bool(tables)
+                and all(is_dlt_table(t) for t in tables)
+                and any(t.startswith("_trace") for t in tables),
+                **common,
+            )  # fmt: skip
+        )
+        started = min((to_datetime(m.get("started_at")) for m in metrics if m.get("started_at")), default=None)
+        if started and finished:
+            batch.steps.append(StepRecord(key, "load", started, finished))
+        if schema.get("version_hash"):
+            batch.schema_versions.append(_schema_version(schema, common["location"], common["dataset_name"], created))
+        batch.stats["packages"] = batch.stats.get("packages", 0) + 1
+        return True
+
+    def _read_schemas(self, folder: Path, batch: DatasetBatch, location: str, dataset_name: str) -> None:
+        stamps = dict(batch.cursor.get("schema_mtimes") or {})
+        for path in sorted((folder / "schemas").glob("*.schema.json")):
+            stamp = path.stat().st_mtime_ns
+            if stamps.get(path.name) == stamp:
+                continue
+            try:
+                schema = json.loads(path.read_text())
+                if not isinstance(schema, dict) or "name" not in schema:
+                    raise ValueError("not a dlt schema")
+            except (ValueError, OSError) as ex:
+                reason = "not valid JSON" if isinstance(ex, json.JSONDecodeError) else str(ex)
+                batch.problems.append((str(path), reason))
+                continue
+            inserted = to_datetime(path.stat().st_mtime)
+            batch.schema_versions.append(_schema_version(schema, location, dataset_name, inserted))
+            stamps[path.name] = stamp
+        batch.cursor["schema_mtimes"] = stamps
+
+
+def _subdirs(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.is_dir()] if folder.is_dir() else []
+
+
+def _schema_version(schema: dict[str, Any], location: str, dataset_name: str, inserted_at) -> SchemaVersionRecord:
+    return SchemaVersionRecord(
+        location=location,
+        dataset_name=dataset_name,
+        schema_name=schema.get("name") or "",
+        version_hash=schema.get("version_hash") or "",
+        version=schema.get("version"),
+        engine_version=schema.get("engine_version"),
+        inserted_at=inserted_at,
+        schema=json.dumps(schema, default=str),
+        columns=schema_columns(schema),
+    )

@@ -1,0 +1,283 @@
+"""dlt pipeline traces → run records. One implementation for `trace.pickle` and for `_trace` tables.
+
+Both arrive in the shape of dlt's `PipelineTrace.asdict()`: a pickle through dlt itself, a loaded
+trace by re-nesting the `_trace*` tables dlt normalised it into (`assemble_traces`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from glasspane.dlt_meta import (
+    destination_location,
+    environment_label,
+    execution_details,
+    is_dlt_table,
+    redact,
+    to_datetime,
+)
+from glasspane.records import (
+    COMPLETED,
+    FAILED,
+    PENDING,
+    RunRecord,
+    StepRecord,
+    TableCountRecord,
+    run_key,
+)
+
+TRACE_ROOT = "_trace"
+# The _trace tables a collector needs; the others (config values, job lists...) are not read.
+TRACE_TABLES = (
+    "_trace",
+    "_trace__execution_context__exec_info",
+    "_trace__steps",
+    "_trace__steps__step_info__loads_ids",
+    "_trace__steps__step_info__load_packages",
+    "_trace__steps__normalize_info__table_metrics",
+    "_trace__steps__exception_traces",
+)
+_NEVER_READ = ("credentials",)  # columns whose names say they could hold secrets
+
+
+@dataclass
+class TraceRecords:
+    """Records read from one trace, and the destination it names (if it got that far)."""
+
+    runs: list[RunRecord] = field(default_factory=list)
+    table_counts: list[TableCountRecord] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
+    destination_type: str | None = None
+    location: str | None = None
+    dataset_name: str | None = None
+
+
+def safe_columns(columns: list[str]) -> list[str]:
+    """The columns of a `_trace` table worth reading: never ones that may carry credentials."""
+    return [c for c in columns if not any(word in c for word in _NEVER_READ)]
+
+
+def _error_of(step: dict[str, Any]) -> str | None:
+    """The root cause of a failed step: its innermost exception, type and message."""
+    traces = step.get("exception_traces") or []
+    if traces:
+        inner = traces[-1]
+        kind = str(inner.get("exception_type") or "Exception").rsplit(".", 1)[-1]
+        return redact(f"{kind}: {inner.get('message') or ''}".strip())
+    return redact(step.get("step_exception"))
+
+
+def records_from_trace(
+    trace: dict[str, Any],
+    via: str,
+    fallback_location: str,
+    default_schema: str | None = None,
+    dataset_name: str | None = None,
+) -> TraceRecords:
+    """Runs (one per load package), row counts and step timings of one trace."""
+    out = TraceRecords(dataset_name=dataset_name)
+    steps = [s for s in trace.get("steps") or [] if isinstance(s, dict)]
+    schema_of: dict[str, str | None] = {}
+    loaded: set[str] = set()
+    steps_of: dict[str, set[str]] = defaultdict(set)
+    load_ids: list[str] = []
+
+    def mention(load_id: Any, step_name: str) -> None:
+        if load_id:
+            if load_id not in load_ids:
+                load_ids.append(str(load_id))
+            steps_of[str(load_id)].add(step_name)
+
+    for step in steps:
+        name = step.get("step") or ""
+        info = step.get("step_info") or {}
+        for load_id in info.get("loads_ids") or []:
+            mention(load_id, name)
+        for package in info.get("load_packages") or []:
+            mention(package.get("load_id"), name)
+            schema_of.setdefault(package.get("load_id"), package.get("schema_name"))
+            if name == "load" and package.get("state") == "loaded":
+                loaded.add(package.get("load_id"))
+        for exception in step.get("exception_traces") or []:
+            mention(exception.get("load_id"), name)
+        load_info = step.get("load_info") or {}
+        if load_info.get("destination_type"):
+            out.destination_type = load_info["destination_type"]
+            out.location = destination_location(
+                load_info["destination_type"], load_info.get("destination_displayable_credentials")
+            )
+            out.dataset_name = load_info.get("dataset_name") or out.dataset_name
+
+    failed = [s for s in steps if s.get("step_exception")]
+    failing = next((s for s in failed if s.get("step") != "run"), failed[0] if failed else None)
+    error = _error_of(failing) if failing else None
+    failed_step = failing.get("step") if failing else None
+
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for step in steps:
+        for metric in (step.get("normalize_info") or {}).get("table_metrics") or []:
+            if metric.get("load_id") and metric.get("table_name"):
+                counts[(metric["load_id"], metric["table_name"])] += int(metric.get("items_count") or 0)
+    tables_of: dict[str, list[str]] = defaultdict(list)
+    for load_id, table in counts:
+        tables_of[load_id].append(table)
+
+    context = trace.get("execution_context") or {}
+    details = execution_details(context)
+    common = dict(
+        via=via,
+        location=out.location or fallback_location,
+        transaction_id=trace.get("transaction_id"),
+        pipeline_name=trace.get("pipeline_name"),
+        dataset_name=out.dataset_name,
+        destination_type=out.destination_type,
+        started_at=to_datetime(trace.get("started_at")),
+        finished_at=to_datetime(trace.get("finished_at")),
+        environment=environment_label(context),
+        execution_context=json.dumps(details) if details else None,
+    )
+    for load_id in load_ids:
+        schema = schema_of.get(load_id) or default_schema or trace.get("pipeline_name")
+        key = run_key(schema, load_id)
+        status = COMPLETED if load_id in loaded else FAILED if failing else PENDING
+        tables = tables_of.get(load_id, [])
+        out.runs.append(
+            RunRecord(
+                run_key=key,
+                status=status,
+                load_id=load_id,
+                schema_name=schema,
+                error=error if status == FAILED else None,
+                failed_step=failed_step if status == FAILED else None,
+                is_trace_upload=bool(tables)
+                and all(is_dlt_table(t) for t in tables)
+                and any(t.startswith(TRACE_ROOT) for t in tables),
+                **common,
+            )
+        )
+        for table in tables:
+            out.table_counts.append(
+                TableCountRecord(
+                    load_id,
+                    schema or "",
+                    table,
+                    counts[(load_id, table)],
+                    via,
+                    out.location or fallback_location,
+                    out.dataset_name,
+                )  # fmt: skip
+            )
+        for step in steps:
+            if step.get("step") in steps_of[load_id] and step.get("step") != "run":
+                out.steps.append(_step_record(key, step, failing))
+    if failing and not load_ids:
+        key = run_key(None, None, trace.get("transaction_id"))
+        schema = default_schema or trace.get("pipeline_name")
+        out.runs.append(
+            RunRecord(
+                run_key=key, status=FAILED, schema_name=schema, error=error, failed_step=failed_step, **common
+            )  # fmt: skip
+        )
+        out.steps += [_step_record(key, s, failing) for s in steps if s.get("step") != "run"]
+    return out
+
+
+def _step_record(key: str, step: dict[str, Any], failing: dict[str, Any] | None) -> StepRecord:
+    return StepRecord(
+        run_key=key,
+        step=step.get("step") or "",
+        started_at=to_datetime(step.get("started_at")),
+        finished_at=to_datetime(step.get("finished_at")),
+        error=_error_of(step) if step is failing else None,
+    )
+
+
+def _nest(row: dict[str, Any]) -> dict[str, Any]:
+    """dlt flattens nested dicts into `a__b` columns: put them back."""
+    nested: dict[str, Any] = {}
+    for column, value in row.items():
+        if column.startswith("_dlt_"):
+            continue
+        *path, leaf = column.split("__")
+        target = nested
+        for part in path:
+            target = target.setdefault(part, {})
+        target[leaf] = value
+    return nested
+
+
+def assemble_traces(tables: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Re-nest rows of `_trace` and its child tables into `PipelineTrace.asdict()`-shaped dicts.
+
+    Each row keeps dlt's `_dlt_id`/`_dlt_parent_id`/`_dlt_list_idx` links; the root rows also
+    carry `_dlt_load_id`, returned as `trace["_load_id"]` (the load that uploaded the trace).
+    """
+    names = sorted(tables, key=lambda n: n.count("__"))
+    built: dict[str, dict[str, dict[str, Any]]] = {}  # table -> _dlt_id -> object
+    for name in names:
+        built[name] = {}
+        parent = _parent_table(name, names)
+        for row in sorted(tables[name], key=lambda r: r.get("_dlt_list_idx") or 0):
+            obj: Any = row.get("value") if _is_value_list(row) else _nest(row)
+            if isinstance(obj, dict):
+                built[name][row.get("_dlt_id")] = obj
+                if parent is None:
+                    obj["_load_id"] = row.get("_dlt_load_id")
+            if parent is None:
+                continue
+            owner = built.get(parent, {}).get(row.get("_dlt_parent_id"))
+            if owner is None:
+                continue
+            *path, leaf = name[len(parent) + 2 :].split("__")
+            target = owner
+            for part in path:
+                target = target.setdefault(part, {})
+            target.setdefault(leaf, []).append(obj)
+    return list(built.get(TRACE_ROOT, {}).values())
+
+
+def _parent_table(name: str, names: list[str]) -> str | None:
+    parts = name.split("__")
+    for cut in range(len(parts) - 1, 0, -1):
+        candidate = "__".join(parts[:cut])
+        if candidate in names:
+            return candidate
+    return None
+
+
+def _is_value_list(row: dict[str, Any]) -> bool:
+    return "value" in row and all(k == "value" or k.startswith("_dlt_") for k in row)
+
+
+def ancestry(table: str, present: set[str] | list[str]) -> list[str]:
+    """A `_trace` child table and its parents up to `_trace`, nearest first (for SQL joins)."""
+    chain = [table]
+    names = list(present)
+    while (parent := _parent_table(chain[-1], names)) is not None:
+        chain.append(parent)
+    return chain
+
+
+def trace_rows_sql(
+    table: str,
+    present: set[str],
+    columns: list[str],
+    qualify: Callable[[str], str],
+    quote: Callable[[str], str],
+    placeholder: str,
+) -> str:
+    """SQL reading one `_trace*` table's rows of traces uploaded after a load id.
+
+    `qualify(table)` names a table and `quote(column)` a column in the destination's dialect;
+    `placeholder` is its parameter marker for the last trace-upload load id already read.
+    """
+    chain = ancestry(table, present)
+    selected = ", ".join(f"t0.{quote(c)}" for c in safe_columns(columns))
+    sql = f"SELECT {selected} FROM {qualify(chain[0])} AS t0"
+    for i in range(1, len(chain)):
+        sql += f" JOIN {qualify(chain[i])} AS t{i} ON t{i - 1}._dlt_parent_id = t{i}._dlt_id"
+    return sql + f" WHERE t{len(chain) - 1}._dlt_load_id > {placeholder}"
