@@ -1,0 +1,1 @@
+"""Collectors: read dlt's metadata wherever pipelines load, into the Glasspane pane store."""

@@ -1,0 +1,5 @@
+"""Command line: `python -m collectors collect | demo`."""
+
+from collectors.cli import main
+
+raise SystemExit(main())

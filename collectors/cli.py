@@ -1,0 +1,113 @@
+"""The `python -m collectors` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from collectors import registry
+from collectors.runner import CollectSummary, Progress, collect
+from glasspane import settings
+from glasspane.config import ConfigError, load_config
+from glasspane.store import Store, StoreBusy
+
+EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _progress_bar(quiet: bool):
+    """A tqdm bar whose total grows as sources discover their datasets."""
+    if quiet:
+        return None, lambda progress: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="dataset", file=sys.stderr, dynamic_ncols=True, leave=False)
+
+    def update(progress: Progress) -> None:
+        bar.total = progress.total
+        bar.n = progress.done
+        bar.set_description_str(progress.message[:60], refresh=False)
+        bar.refresh()
+
+    return bar, update
+
+
+def format_summary(summary: CollectSummary) -> str:
+    """A per-source table: datasets, new runs, status, and each error on its own line."""
+    rows = [("source", "kind", "datasets", "new runs", "status")]
+    rows += [(o.source, o.kind, str(o.datasets), str(o.new_runs), o.status) for o in summary.outcomes]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
+    for outcome in summary.outcomes:
+        lines += [f"error: {error}" for error in outcome.errors]
+    failed = sum(o.status != "ok" for o in summary.outcomes)
+    lines.append(
+        f"{len(summary.outcomes)} sources, {summary.new_runs} new runs"
+        + (f", {failed} failed" if failed else ", all ok")
+    )
+    return "\n".join(lines)
+
+
+def run_collect(args: argparse.Namespace) -> int:
+    """Collect the configured (or named) sources into the store and print a summary."""
+    config = load_config(args.config)
+    collectors = registry.build_all(config, args.source)
+    store = Store(settings.store_path(args.store))
+    if config.is_default:
+        print(f"no config file: collecting dlt's pipelines folder {config.sources[0].options['path']}")
+    bar, update = _progress_bar(args.quiet)
+    try:
+        summary = collect(collectors, store, progress=update)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(format_summary(summary))
+    print(f"store: {store.path}")
+    return EXIT_OK if summary.ok else EXIT_SOURCE_FAILED
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Build the demo data with real dlt pipelines, then collect it."""
+    from collectors.demo import build_demo
+
+    folder = Path(args.dir).resolve()
+    print(f"building demo data in {folder} (real dlt runs, about half a minute)")
+    config_file = build_demo(folder, progress=lambda message: print(f"  {message}", flush=True))
+    args.config, args.source = str(config_file), None
+    code = run_collect(args)
+    print(f"re-collect the demo with: python -m collectors collect --config {config_file}")
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with one sub-command per action."""
+    parser = argparse.ArgumentParser(prog="python -m collectors", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--store", help=f"pane store file (default: ${settings.STORE_ENV} or {settings.DEFAULT_STORE.name})"
+        )
+        sub.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    collect_cmd = commands.add_parser("collect", help="collect every configured source into the store")
+    collect_cmd.add_argument("--config", help=f"config file (default: ${settings.CONFIG_ENV} or glasspane.toml)")
+    collect_cmd.add_argument("--source", action="append", metavar="NAME", help="collect only this source (repeatable)")
+    common(collect_cmd)
+    collect_cmd.set_defaults(handler=run_collect)
+
+    demo_cmd = commands.add_parser("demo", help="build demo data with real dlt pipelines, then collect it")
+    demo_cmd.add_argument("--dir", default=str(settings.DEMO_DIR), help="where to build the demo places")
+    common(demo_cmd)
+    demo_cmd.set_defaults(handler=run_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; errors in config or arguments print one line and exit 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ConfigError, StoreBusy) as ex:
+        print(f"error: {ex}", file=sys.stderr)
+        return EXIT_USAGE
