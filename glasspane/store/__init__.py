@@ -20,8 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-VIEWS_FILE = Path(__file__).parent / "views.sql"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"  # tables: applied once each, in name order
+VIEWS_DIR = Path(__file__).parent / "views"  # views: re-created on every write, in name order
 
 
 class StoreBusy(RuntimeError):
@@ -33,7 +33,7 @@ def _migrations() -> list[tuple[str, str]]:
 
 
 def _views_sql() -> str:
-    return VIEWS_FILE.read_text()
+    return "\n".join(p.read_text() for p in sorted(VIEWS_DIR.glob("*.sql")))
 
 
 def schema_fingerprint() -> str:

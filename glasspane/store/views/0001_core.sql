@@ -89,25 +89,24 @@ CREATE OR REPLACE VIEW datasets AS
 SELECT source, location, dataset_name, destination_type, first_seen_at, last_seen_at
 FROM raw.datasets;
 
--- One row per pipeline (per location and dataset): its newest run, last success and rows.
+-- Health of a pipeline, one definition for the Overview and the alerts:
+-- failing: its newest run failed; never_seen: no load of it ever completed;
+-- late: no completed load for longer than `factor` times its learned cadence (the median gap
+-- between its recent completed loads), or than `max_age_s` when given; healthy otherwise.
+CREATE OR REPLACE MACRO raw.health(last_status, last_success_at, cadence_s, factor, max_age_s) AS
+    CASE
+        WHEN last_status = 'failed' THEN 'failing'
+        WHEN last_success_at IS NULL THEN 'never_seen'
+        WHEN max_age_s IS NOT NULL AND epoch(now()) - epoch(last_success_at::TIMESTAMPTZ) > max_age_s THEN 'late'
+        WHEN max_age_s IS NULL AND cadence_s IS NOT NULL
+             AND epoch(now()) - epoch(last_success_at::TIMESTAMPTZ) > factor * cadence_s THEN 'late'
+        ELSE 'healthy'
+    END;
+
+-- One row per pipeline (per location and dataset): its newest run, last success, health.
 CREATE OR REPLACE VIEW pipelines AS
-WITH ranked AS (
-    SELECT *, row_number() OVER (
-        PARTITION BY location, dataset_name, pipeline_name
-        ORDER BY coalesce(finished_at, started_at) DESC NULLS LAST, run_key DESC
-    ) AS recency
-    FROM runs
-)
-SELECT location, dataset_name, pipeline_name,
-       any_value(source) FILTER (WHERE recency = 1) AS source,
-       any_value(status) FILTER (WHERE recency = 1) AS last_status,
-       max(coalesce(finished_at, started_at)) AS last_run_at,
-       max(finished_at) FILTER (WHERE status = 'completed') AS last_success_at,
-       any_value(row_count) FILTER (WHERE recency = 1) AS last_row_count,
-       any_value(error) FILTER (WHERE recency = 1) AS last_error,
-       any_value(environment) FILTER (WHERE recency = 1) AS environment,
-       any_value(destination_type) FILTER (WHERE recency = 1) AS destination_type,
-       count(*) AS runs,
-       count(*) FILTER (WHERE status = 'failed') AS failed_runs
-FROM ranked
-GROUP BY ALL;
+SELECT location, dataset_name, pipeline_name, source,
+       raw.health(last_status, last_success_at, cadence_s, 2.0, NULL) AS health,
+       last_status, last_run_at, last_success_at, last_row_count, last_error, last_failed_step,
+       last_run_key, environment, destination_type, runs, failed_runs, cadence_s, recent_row_counts
+FROM raw.pipeline_stats;

@@ -1,0 +1,107 @@
+"""The shared health rules: volume anomalies and lateness, on series written into a real store."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from glasspane.health import AnomalyRule, volume_scores
+from glasspane.store import migrate
+from glasspane.store.ingest import refresh_pipeline_stats
+
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    migrate(con)
+    yield con
+    con.close()
+
+
+def add_loads(
+    con, pipeline: str, counts: list[int], every: dt.timedelta, status: str = "completed", newest_ago=None
+) -> None:
+    """Loads of one table, oldest first, `every` apart, the newest `newest_ago` (default `every`) ago."""
+    newest_ago = every if newest_ago is None else newest_ago
+    for i, count in enumerate(counts):
+        at = NOW - newest_ago - every * (len(counts) - 1 - i)
+        load_id = f"{at.timestamp():.6f}"
+        con.execute(
+            "INSERT INTO raw.runs (run_key, source, location, pipeline_name, dataset_name, schema_name, load_id, "
+            "status, started_at, finished_at, is_trace_upload) VALUES (?, 's', 'loc', ?, 'ds', ?, ?, ?, ?, ?, FALSE)",
+            [f"{pipeline}/{load_id}", pipeline, pipeline, load_id, status, at, at],
+        )
+        con.execute(
+            "INSERT INTO raw.table_counts VALUES (?, ?, 'orders', 's', 'loc', 'ds', ?)", [load_id, pipeline, count]
+        )
+
+
+def flagged(con, pipeline: str, rule: AnomalyRule | None = None) -> list[int]:
+    scores = volume_scores(con, rule or AnomalyRule(), pipelines=(pipeline,))
+    return scores.loc[scores["anomalous"], "row_count"].tolist()
+
+
+def test_spike_and_drop_are_anomalous_noise_is_not(con):
+    steady = [1000, 1040, 980, 1010, 995, 1020, 990, 1005, 1015, 985]
+    add_loads(con, "p", [*steady, 5000, 1000, 600, 1010], dt.timedelta(days=1))
+    assert flagged(con, "p") == [5000, 600]
+
+
+def test_small_relative_change_is_not_anomalous_even_with_a_high_z(con):
+    # a very stable series: +10 % is many MADs away but under the 20 % minimum change
+    add_loads(con, "p", [1000] * 3 + [1001, 999] * 4 + [1100], dt.timedelta(days=1))
+    assert flagged(con, "p") == []
+    assert flagged(con, "p", AnomalyRule(min_relative_change=0.05)) == [1100]
+
+
+def test_drop_to_zero_is_always_flagged_and_short_history_is_not_judged(con):
+    add_loads(con, "p", [100, 110, 0], dt.timedelta(days=1))
+    assert flagged(con, "p") == [0]  # only two earlier loads, yet zero is flagged
+    add_loads(con, "q", [100, 110, 400], dt.timedelta(days=1))
+    assert flagged(con, "q") == []  # too little history to judge a spike
+
+
+def test_window_excludes_points_older_than_the_window(con):
+    # an old regime of 10 rows, then 14+ days of 1000: 1000 is normal against the last 14 days
+    add_loads(con, "p", [10] * 10 + [1000] * 16, dt.timedelta(days=1))
+    scores = volume_scores(con, AnomalyRule(), pipelines=("p",))
+    last = scores.iloc[-1]
+    assert last["baseline"] == 1000 and not last["anomalous"]
+    assert last["lower"] <= 1000 <= last["upper"]
+
+
+def health(con, pipeline: str) -> str:
+    return con.execute("SELECT health FROM pipelines WHERE pipeline_name = ?", [pipeline]).fetchone()[0]
+
+
+def test_lateness_uses_each_pipelines_own_cadence(con):
+    hourly = [100] * 10
+    add_loads(con, "hourly_on_time", hourly, dt.timedelta(hours=1))
+    add_loads(con, "daily_on_time", hourly, dt.timedelta(days=1))
+    add_loads(con, "hourly_late", hourly, dt.timedelta(hours=1), newest_ago=dt.timedelta(hours=3))
+    refresh_pipeline_stats(con)
+    assert health(con, "hourly_on_time") == "healthy"
+    assert health(con, "daily_on_time") == "healthy"  # 1 day old, but its cadence is a day
+    assert health(con, "hourly_late") == "late"
+
+
+def test_failing_and_never_seen(con):
+    add_loads(con, "broken", [100, 100], dt.timedelta(hours=1), newest_ago=dt.timedelta(hours=2))
+    add_loads(con, "broken", [0], dt.timedelta(minutes=1), status="failed")
+    add_loads(con, "new", [0], dt.timedelta(minutes=1), status="pending")
+    refresh_pipeline_stats(con)
+    assert health(con, "broken") == "failing"
+    assert health(con, "new") == "never_seen"  # no load of it has completed yet
+
+
+def test_fixed_max_age_overrides_the_learned_cadence(con):
+    add_loads(con, "p", [100] * 5, dt.timedelta(days=1), newest_ago=dt.timedelta(hours=3))
+    refresh_pipeline_stats(con)
+    late = "SELECT raw.health(last_status, last_success_at, cadence_s, 2.0, ?) FROM pipelines"
+    assert con.execute(late, [2 * 3600]).fetchone()[0] == "late"
+    assert con.execute(late, [4 * 3600]).fetchone()[0] == "healthy"
