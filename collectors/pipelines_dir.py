@@ -98,12 +98,13 @@ class PipelinesDirCollector(Collector):
         dataset_name = state.get("dataset_name") or pipeline_name
         default_schema = state.get("default_schema_name") or pipeline_name
         batch.destination_type = state.get("destination_type")
-        fallback = f"{self.location}/{dataset.key}"
+        # where the data lives: the destination an earlier trace named, else this working folder
+        known = batch.cursor.get("location") or f"{self.location}/{dataset.key}"
 
-        trace_records = self._read_trace(folder, batch, fallback, default_schema, dataset_name)
+        trace_records = self._read_trace(folder, batch, known, default_schema, dataset_name)
         if trace_records and trace_records.location:
             batch.cursor["location"] = trace_records.location
-        location = batch.cursor.get("location") or fallback
+        location = batch.cursor.get("location") or known
         if trace_records:
             batch.runs += trace_records.runs
             batch.table_counts += trace_records.table_counts

@@ -1,0 +1,26 @@
+"""Glasspane: `streamlit run app.py`. Navigation and the sidebar; each page lives in pages/."""
+
+import streamlit as st
+
+from glasspane.queries import sources as source_queries
+from glasspane.ui import components, data, strings
+
+st.set_page_config(page_title=strings.APP_TITLE, page_icon=strings.APP_ICON, layout="wide")
+
+PAGES = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    st.Page("pages/runs.py", title="Runs", icon=":material/list_alt:", url_path="runs"),
+]
+navigation = st.navigation(PAGES)
+
+with st.sidebar:
+    st.caption(strings.TAGLINE)
+    with components.page_guard():
+        components.collect_button()
+        sources = data.query(source_queries.sources_status)
+        if not sources.empty:
+            failing = int((sources["status"] != "ok").sum())
+            st.caption(f"{len(sources)} sources" + (f", {failing} with errors" if failing else ", all ok"))
+    st.caption(f"Store: {data.current_store().path.name}")
+
+navigation.run()

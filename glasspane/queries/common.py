@@ -1,0 +1,68 @@
+"""Building blocks shared by the query modules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+
+class Where:
+    """A WHERE clause assembled from trusted column names and untrusted, parameter-bound values."""
+
+    def __init__(self) -> None:
+        self.clauses: list[str] = []
+        self.params: list[Any] = []
+
+    def any_of(self, column: str, values: Iterable[str] | None) -> Where:
+        """`column` is one of `values` (no condition when `values` is empty)."""
+        chosen = [v for v in values or () if v is not None]
+        if chosen:
+            self.clauses.append(f"list_contains(?::VARCHAR[], {column})")
+            self.params.append(chosen)
+        return self
+
+    def since(self, column: str, moment: dt.datetime | None) -> Where:
+        """`column` is at or after `moment` (no condition when None)."""
+        if moment is not None:
+            self.clauses.append(f"{column} >= ?")
+            self.params.append(moment)
+        return self
+
+    def until(self, column: str, moment: dt.datetime | None) -> Where:
+        """`column` is before `moment` (no condition when None)."""
+        if moment is not None:
+            self.clauses.append(f"{column} < ?")
+            self.params.append(moment)
+        return self
+
+    def equals(self, column: str, value: Any) -> Where:
+        """`column` equals `value` (no condition when None)."""
+        if value is not None:
+            self.clauses.append(f"{column} = ?")
+            self.params.append(value)
+        return self
+
+    def sql(self) -> str:
+        """The clause, starting with WHERE, or an empty string."""
+        return ("WHERE " + " AND ".join(self.clauses)) if self.clauses else ""
+
+
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+    """Run a query and return its rows as a DataFrame."""
+    return con.execute(sql, params or []).df()
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
+    """Run a query that returns one value."""
+    row = con.execute(sql, params or []).fetchone()
+    return row[0] if row else None
+
+
+def distinct(con: duckdb.DuckDBPyConnection, view: str, column: str) -> list[str]:
+    """Sorted distinct non-null values of a column of a documented view."""
+    rows = con.execute(f"SELECT DISTINCT {column} FROM {view} WHERE {column} IS NOT NULL ORDER BY 1").fetchall()
+    return [r[0] for r in rows]

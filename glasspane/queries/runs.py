@@ -1,0 +1,81 @@
+"""Runs across every source: the list, its filters, and one run's details."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from glasspane.queries.common import Where, distinct, frame, scalar
+
+RUN_LIST_COLUMNS = (
+    "run_key, started_at, finished_at, pipeline_name, status, row_count, source, location, dataset_name, "
+    "environment, failed_step, error, load_id"
+)
+
+
+def filter_options(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """The values each runs filter can take."""
+    return {
+        "source": distinct(con, "runs", "source"),
+        "pipeline": distinct(con, "runs", "pipeline_name"),
+        "status": distinct(con, "runs", "status"),
+    }
+
+
+def _where(
+    sources: tuple[str, ...], pipelines: tuple[str, ...], statuses: tuple[str, ...],
+    since: dt.datetime | None, until: dt.datetime | None,
+) -> Where:  # fmt: skip
+    return (
+        Where()
+        .any_of("source", sources)
+        .any_of("pipeline_name", pipelines)
+        .any_of("status", statuses)
+        .since("coalesce(started_at, finished_at)", since)
+        .until("coalesce(started_at, finished_at)", until)
+    )
+
+
+def list_runs(
+    con: duckdb.DuckDBPyConnection,
+    sources: tuple[str, ...] = (),
+    pipelines: tuple[str, ...] = (),
+    statuses: tuple[str, ...] = (),
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    limit: int = 1000,
+) -> tuple[pd.DataFrame, int]:
+    """The newest runs matching the filters (at most `limit`), and how many match in all."""
+    where = _where(sources, pipelines, statuses, since, until)
+    runs = frame(
+        con,
+        f"SELECT {RUN_LIST_COLUMNS} FROM runs {where.sql()} "
+        "ORDER BY coalesce(started_at, finished_at) DESC NULLS LAST, run_key DESC LIMIT ?",
+        [*where.params, limit],
+    )
+    total = scalar(con, f"SELECT count(*) FROM runs {where.sql()}", where.params)
+    return runs, int(total or 0)
+
+
+def run_detail(con: duckdb.DuckDBPyConnection, run_key: str) -> dict[str, Any] | None:
+    """One run, its per-table row counts and its step timings; None if the store has no such run."""
+    runs = frame(con, "SELECT * FROM runs WHERE run_key = ?", [run_key])
+    if runs.empty:
+        return None
+    run = runs.iloc[0].to_dict()
+    tables = frame(
+        con,
+        "SELECT table_name, row_count FROM table_counts WHERE schema_name = ? AND load_id = ? "
+        "ORDER BY row_count DESC, table_name",
+        [run["schema_name"], run["load_id"]],
+    )
+    steps = frame(
+        con,
+        "SELECT step, started_at, finished_at, duration_s, error FROM run_steps WHERE run_key = ? "
+        "ORDER BY started_at NULLS LAST",
+        [run_key],
+    )
+    return {"run": run, "tables": tables, "steps": steps}

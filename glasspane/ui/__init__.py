@@ -1,0 +1,1 @@
+"""Streamlit helpers the pages share: cached reads, URL-synced filters, common panels."""

@@ -1,0 +1,121 @@
+"""Runs: every run across every source, filterable; a selected run's tables, steps and error."""
+
+import datetime as dt
+
+import streamlit as st
+
+from glasspane.formatting import duration, literal, relative_time, thousands
+from glasspane.queries import runs as q
+from glasspane.ui import components, data, strings, url_state
+
+MAX_ROWS = 1000
+RANGE_DAYS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90, "all": None}
+
+st.title("Runs")
+with components.page_guard():
+    if components.store_is_empty():
+        components.empty_state()
+        st.stop()
+    options = data.query(q.filter_options)
+    cols = st.columns([2, 2, 1, 1])
+    with cols[0]:
+        sources = url_state.multiselect("Source", options["source"], "source")
+    with cols[1]:
+        pipelines = url_state.multiselect("Pipeline", options["pipeline"], "pipeline")
+    with cols[2]:
+        statuses = url_state.multiselect("Status", options["status"], "status")
+    with cols[3]:
+        period = url_state.selectbox("Time range", list(RANGE_DAYS), "range", "30d", strings.TIME_RANGES.get)
+    days = RANGE_DAYS.get(period or "30d")
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)  # minute steps keep the cache useful
+    since = now - dt.timedelta(days=days) if days else None
+
+    runs, total = data.query(
+        q.list_runs, sources=sources, pipelines=pipelines, statuses=statuses, since=since, limit=MAX_ROWS
+    )
+    if runs.empty:
+        st.info(strings.NO_MATCH)
+    else:
+        shown = f"{thousands(len(runs))} newest of {thousands(total)}" if total > len(runs) else thousands(total)
+        st.caption(f"{shown} runs. Select a run to see its tables, steps and error.")
+        event = st.dataframe(
+            runs,
+            hide_index=True,
+            width="stretch",
+            on_select="rerun",
+            selection_mode="single-row",
+            key="runs_table",
+            column_order=[
+                "started_at",
+                "pipeline_name",
+                "status",
+                "row_count",
+                "source",
+                "location",
+                "dataset_name",
+                "environment",
+                "failed_step",
+                "error",
+            ],  # fmt: skip
+            column_config={
+                "started_at": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm:ss"),
+                "pipeline_name": st.column_config.TextColumn("Pipeline"),
+                "status": st.column_config.TextColumn("Status"),
+                "row_count": st.column_config.NumberColumn("Rows", format="localized"),
+                "source": st.column_config.TextColumn("Source"),
+                "location": st.column_config.TextColumn("Location"),
+                "dataset_name": st.column_config.TextColumn("Dataset"),
+                "environment": st.column_config.TextColumn("Runs in"),
+                "failed_step": st.column_config.TextColumn("Failed step"),
+                "error": st.column_config.TextColumn("Error", width="large"),
+            },
+        )
+        if event and event.selection.rows:
+            url_state.set_value("run", runs.iloc[event.selection.rows[0]]["run_key"])
+
+    selected = url_state.value("run")
+    if selected:
+        detail = data.query(q.run_detail, run_key=selected)
+        st.divider()
+        if detail is None:
+            st.warning(strings.RUN_NOT_FOUND)
+        else:
+            run = detail["run"]
+            st.subheader(f"{literal(run['pipeline_name'])} · {literal(run['status'])}")
+            st.caption(f"load id {literal(run['load_id'])} · {literal(run['location'])} · seen by "
+                       f"{literal(', '.join(run['seen_by']))}")  # fmt: skip
+            metrics = st.columns(4)
+            metrics[0].metric("Started", relative_time(run["started_at"]))
+            elapsed = (run["finished_at"] - run["started_at"]).total_seconds() if run["finished_at"] else None
+            metrics[1].metric("Duration", duration(elapsed))
+            metrics[2].metric("Rows", thousands(run["row_count"]))
+            metrics[3].metric("Runs in", run["environment"] or "unknown")
+            if run["error"]:
+                st.error(f"Failed in the {literal(run['failed_step'] or 'unknown')} step")
+                st.code(run["error"], language="text", wrap_lines=True)
+            left, right = st.columns(2)
+            with left:
+                st.markdown("**Rows per table**")
+                if detail["tables"].empty:
+                    st.caption("No row counts for this run (no trace reached a collector).")
+                else:
+                    st.dataframe(
+                        detail["tables"], hide_index=True, width="stretch",
+                        column_config={"table_name": "Table",
+                                       "row_count": st.column_config.NumberColumn("Rows", format="localized")},
+                    )  # fmt: skip
+            with right:
+                st.markdown("**Steps**")
+                if detail["steps"].empty:
+                    st.caption("No step timings for this run.")
+                else:
+                    st.dataframe(
+                        detail["steps"], hide_index=True, width="stretch",
+                        column_order=["step", "started_at", "duration_s", "error"],
+                        column_config={
+                            "step": "Step",
+                            "started_at": st.column_config.DatetimeColumn("Started", format="HH:mm:ss.SSS"),
+                            "duration_s": st.column_config.NumberColumn("Seconds", format="%.2f"),
+                            "error": "Error",
+                        },
+                    )  # fmt: skip

@@ -1,0 +1,39 @@
+"""Shared fixtures: stores in temporary folders, and collects driven like the CLI drives them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+from collectors import registry
+from collectors.runner import CollectSummary, collect
+from glasspane.config import SourceConfig
+from glasspane.store import Store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """An empty pane store in a temporary folder."""
+    return Store(tmp_path / "store.duckdb")
+
+
+def source(name: str, kind: str, **options: Any) -> SourceConfig:
+    """A configured source, as a `[[sources]]` table would give it."""
+    return SourceConfig(name=name, kind=kind, options=options, origin="test.toml")
+
+
+def collect_into(store: Store, *sources: SourceConfig) -> CollectSummary:
+    """Collect these sources into the store, as `python -m collectors collect` does."""
+    return collect([registry.build(s) for s in sources], store)
+
+
+def rows(store: Store, sql: str, params: list[Any] | None = None) -> list[tuple]:
+    """Query the store read-only, as a user would with SQL."""
+    with store.reader() as con:
+        return con.execute(sql, params or []).fetchall()
