@@ -93,6 +93,9 @@ with components.page_guard():
             if run["error"]:
                 st.error(f"Failed in the {literal(run['failed_step'] or 'unknown')} step")
                 st.code(run["error"], language="text", wrap_lines=True)
+                for marker, hint in strings.ERROR_HINTS.items():
+                    if marker in run["error"]:
+                        st.info(hint)
             left, right = st.columns(2)
             with left:
                 st.markdown("**Rows per table**")

@@ -37,3 +37,17 @@ def rows(store: Store, sql: str, params: list[Any] | None = None) -> list[tuple]
     """Query the store read-only, as a user would with SQL."""
     with store.reader() as con:
         return con.execute(sql, params or []).fetchall()
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory) -> Store:
+    """A store holding the demo data (real dlt pipelines, ~12 s), built once per test session."""
+    from collectors.demo import build_demo
+    from glasspane.config import load_config
+
+    folder = tmp_path_factory.mktemp("demo")
+    config = build_demo(folder / "places", progress=lambda message: None)
+    demo = Store(folder / "demo.duckdb")
+    summary = collect(registry.build_all(load_config(config)), demo)
+    assert summary.ok, [o.errors for o in summary.outcomes]
+    return demo

@@ -33,3 +33,11 @@ TIME_RANGES = {
     "90d": "Last 90 days",
     "all": "All time",
 }
+
+# Known dlt errors and what to do about them, shown under a failed run's error.
+ERROR_HINTS = {
+    "Ambiguous reference to catalog or schema": (
+        "dlt cannot load into a DuckDB file named like its dataset (e.g. hr.duckdb with dataset hr): "
+        "rename the file or the dataset. Glasspane itself reads such files fine."
+    ),
+}

@@ -23,13 +23,31 @@ FROM raw.run_steps;
 
 -- Internal: a pipeline working folder does not always know where its pipeline loads (a failed
 -- run's trace names no destination). Its records then carry a `local://host/folder` location,
--- resolved here to the destination that the same runs were seen in.
+-- resolved here to the destination that the same folder's later traces name, else to where the
+-- same runs were seen by another source.
 CREATE OR REPLACE VIEW raw.location_aliases AS
-SELECT o.location AS alias, arg_max(r.location, r.started_at) AS location
-FROM raw.run_observations o
-JOIN raw.runs r USING (run_key)
-WHERE starts_with(o.location, 'local://') AND NOT starts_with(r.location, 'local://')
-GROUP BY o.location;
+WITH working_folders AS (
+    SELECT DISTINCT source, location, pipeline_name, dataset_name FROM raw.run_observations
+    WHERE starts_with(location, 'local://')
+),
+same_folder AS (
+    SELECT w.location AS alias, arg_max(o.location, o.started_at) AS location
+    FROM working_folders w
+    JOIN raw.run_observations o
+      ON o.source = w.source AND o.pipeline_name = w.pipeline_name AND o.dataset_name = w.dataset_name
+    WHERE NOT starts_with(o.location, 'local://')
+    GROUP BY w.location
+),
+same_runs AS (
+    SELECT o.location AS alias, arg_max(r.location, r.started_at) AS location
+    FROM raw.run_observations o
+    JOIN raw.runs r USING (run_key)
+    WHERE starts_with(o.location, 'local://') AND NOT starts_with(r.location, 'local://')
+    GROUP BY o.location
+)
+SELECT * FROM same_folder
+UNION ALL
+SELECT * FROM same_runs WHERE alias NOT IN (SELECT alias FROM same_folder);
 
 -- Internal: every stored schema version with its location resolved, one row per source.
 CREATE OR REPLACE VIEW raw.schema_versions_resolved AS

@@ -1,0 +1,71 @@
+"""The Overview and Runs pages in Streamlit's AppTest: populated, empty, filtered by URL."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from glasspane.settings import PROJECT_DIR
+from tests.conftest import rows
+
+
+def app(store_path, monkeypatch, page: str | None = None, **params: str) -> AppTest:
+    monkeypatch.setenv("GLASSPANE_STORE", str(store_path))
+    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_overview_shows_every_pipeline_failing_first(demo_store, monkeypatch):
+    at = app(demo_store.path, monkeypatch)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Pipelines"] == "4" and metrics["Failing"] == "1"
+    table = at.dataframe[0].value
+    assert table["pipeline_name"].iloc[0] == "hr_export"
+    assert set(table["pipeline_name"]) == {"hr_export", "web_events", "billing_sync", "crm_sync"}
+
+
+def test_runs_page_restores_filters_from_the_url_and_shows_a_failed_runs_error(demo_store, monkeypatch):
+    [(run_key,)] = rows(demo_store, "SELECT run_key FROM runs WHERE status = 'failed' ORDER BY started_at DESC LIMIT 1")
+    at = app(demo_store.path, monkeypatch, "pages/runs.py", pipeline="hr_export", status="failed", run=run_key)
+    assert at.multiselect(key="url_pipeline").value == ["hr_export"]
+    listed = at.dataframe[0].value
+    assert set(listed["status"]) == {"failed"} and set(listed["pipeline_name"]) == {"hr_export"}
+    assert [c.value for c in at.code] == [rows(demo_store, "SELECT error FROM runs WHERE run_key = ?", [run_key])[0][0]]
+    assert "401 Unauthorized" in at.code[0].value
+
+
+def test_runs_page_filtered_to_nothing_says_so(demo_store, monkeypatch):
+    at = app(demo_store.path, monkeypatch, "pages/runs.py", pipeline="no_such_pipeline")
+    assert any("No runs match" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", [None, "pages/runs.py"])
+def test_an_empty_store_offers_collect_and_demo(tmp_path, monkeypatch, page):
+    at = app(tmp_path / "empty.duckdb", monkeypatch, page)
+    assert any("The pane store is empty" in i.value for i in at.info)
+    labels = [b.label for b in at.button]
+    assert "Collect now" in labels and "Load demo data" in labels
+
+
+def test_collect_now_in_the_app_collects_the_configured_sources(tmp_path, monkeypatch):
+    import dlt
+
+    from tests import dlt_fixtures as fx
+
+    warehouse = tmp_path / "w.duckdb"
+    fx.run(fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "crm"), fx.users(2))
+    config = tmp_path / "glasspane.toml"
+    config.write_text(f'[[sources]]\nname = "wh"\nkind = "duckdb"\npath = "{warehouse}"\n')
+    monkeypatch.setenv("GLASSPANE_CONFIG", str(config))
+    at = app(tmp_path / "store.duckdb", monkeypatch)
+    at.button(key="empty_collect").click().run()
+    assert not at.exception
+    assert any("Collected 1 sources: 1 new runs." in s.value for s in at.success)
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Pipelines"] == "1"

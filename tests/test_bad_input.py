@@ -1,0 +1,135 @@
+"""Bad input gets one clear line naming the source and the file; nothing else is lost."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dlt
+import duckdb
+import pytest
+
+from collectors import registry
+from glasspane.config import ConfigError, load_config
+from tests import dlt_fixtures as fx
+from tests.conftest import collect_into, rows, source
+
+
+def one_error(summary) -> str:
+    [outcome] = [o for o in summary.outcomes if o.errors]
+    [error] = outcome.errors
+    assert "\n" not in error
+    return error
+
+
+def test_truncated_dlt_loads_file_is_named_and_the_other_loads_are_kept(tmp_path, store):
+    bucket = tmp_path / "bucket"
+    bucket.mkdir()
+    p = fx.pipeline("events", tmp_path / "pipelines", dlt.destinations.filesystem(bucket.as_uri()), "events")
+    for start in (0, 10, 20):
+        fx.run(p, fx.users(2, start=start), load_trace=False)
+    loads = sorted((bucket / "events" / "_dlt_loads").iterdir())
+    good = loads[1].read_text()
+    loads[1].write_text(good[: len(good) // 2])  # a half-written file
+    bucket_source = source("lake", "filesystem", bucket_url=bucket.as_uri())
+
+    summary = collect_into(store, bucket_source)
+    error = one_error(summary)
+    assert error.startswith("source 'lake': ")
+    assert loads[1].name in error and "not valid JSON" in error
+    assert rows(store, "SELECT count(*) FROM runs") == [(2,)]  # the two good loads are in
+    assert rows(store, "SELECT status FROM sources") == [("error",)]
+
+    loads[1].write_text(good)  # the writer finished: the next collect reads it
+    assert collect_into(store, bucket_source).ok
+    assert rows(store, "SELECT count(*) FROM runs") == [(3,)]
+
+
+def test_unreadable_trace_is_named_and_packages_still_count(tmp_path, store):
+    pipelines = tmp_path / "pipelines"
+    p = fx.pipeline("crm", pipelines, dlt.destinations.duckdb(str(tmp_path / "w.duckdb")), "crm")
+    fx.run(p, fx.users(2), load_trace=False)
+    (pipelines / "crm" / "trace.pickle").write_bytes(b"not a pickle")
+    summary = collect_into(store, source("folder", "pipelines_dir", path=str(pipelines)))
+    error = one_error(summary)
+    assert error.startswith("source 'folder': ") and "trace.pickle" in error and "unreadable trace" in error
+    assert rows(store, "SELECT status FROM runs") == [("completed",)]  # from the kept load package
+
+
+def test_schema_file_that_is_not_json_is_named(tmp_path, store):
+    pipelines = tmp_path / "pipelines"
+    p = fx.pipeline("crm", pipelines, dlt.destinations.duckdb(str(tmp_path / "w.duckdb")), "crm")
+    fx.run(p, fx.users(2), load_trace=False)
+    schema_file = pipelines / "crm" / "schemas" / "crm.schema.json"
+    schema_file.write_text('{"name": "crm", "tables": {')
+    summary = collect_into(store, source("folder", "pipelines_dir", path=str(pipelines)))
+    error = one_error(summary)
+    assert "crm.schema.json" in error and "not valid JSON" in error
+    assert rows(store, "SELECT count(*) FROM runs") == [(1,)]
+
+
+def test_stored_schema_that_is_neither_json_nor_zlib_is_named(tmp_path, store):
+    warehouse = tmp_path / "w.duckdb"
+    p = fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "crm")
+    fx.run(p, fx.users(2), load_trace=False)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "UPDATE crm._dlt_version SET schema = 'eJzz%%broken' "
+            "WHERE version = (SELECT max(version) FROM crm._dlt_version)"
+        )
+    summary = collect_into(store, source("wh", "duckdb", path=str(warehouse)))
+    error = one_error(summary)
+    assert (
+        error.startswith("source 'wh': ") and "crm._dlt_version" in error and "not valid JSON or zlib+base64" in error
+    )
+    assert rows(store, "SELECT count(*) FROM runs") == [(1,)]
+
+
+def test_missing_folder_fails_that_source_only_and_keeps_its_earlier_data(tmp_path, store):
+    pipelines = tmp_path / "pipelines"
+    warehouse = tmp_path / "w.duckdb"
+    p = fx.pipeline("crm", pipelines, dlt.destinations.duckdb(str(warehouse)), "crm")
+    fx.run(p, fx.users(2))
+    folder, wh = source("folder", "pipelines_dir", path=str(pipelines)), source("wh", "duckdb", path=str(warehouse))
+    assert collect_into(store, folder, wh).ok
+    before = rows(store, "SELECT * FROM runs")
+
+    shutil.rmtree(pipelines)
+    summary = collect_into(store, folder, wh)
+    error = one_error(summary)
+    assert error == f"source 'folder': {pipelines}: pipelines folder not found"
+    assert [o.status for o in summary.outcomes] == ["error", "ok"]
+    assert rows(store, "SELECT * FROM runs") == before
+    assert rows(store, "SELECT source, status, error IS NOT NULL FROM sources ORDER BY 1") == [
+        ("folder", "error", True),
+        ("wh", "ok", False),
+    ]
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "glasspane.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[sources]]\nname = "x"\nkind = "ftp"\n', "source 'x': unknown kind 'ftp' (known kinds: "),
+        ('[[sources]]\nname = "x"\nkind = "duckdb"\n', "source 'x' (kind duckdb): missing required key 'path'"),
+        ('[[sources]]\nkind = "duckdb"\npath = "a"\n', "[[sources]] #1: missing required key 'name'"),
+        ('[[sources]]\nname = "x"\nkind = "duckdb"\npath = "a"\npth = "b"\n', "unknown key 'pth'"),
+        (
+            '[[sources]]\nname = "x"\nkind = "duckdb"\npath = "a"\n' * 2,
+            "source names must be unique, repeated: x",
+        ),
+        ("[[sources]\nname=", "not valid TOML"),
+    ],
+)
+def test_config_errors_are_one_line_naming_file_and_source(tmp_path, text, message):
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as raised:
+        registry.build_all(load_config(path))
+    assert str(raised.value).startswith(str(path))
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)

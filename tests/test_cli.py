@@ -1,0 +1,65 @@
+"""`python -m collectors`: exit codes, the summary, and the environment overrides, as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import dlt
+
+from glasspane.settings import PROJECT_DIR
+from tests import dlt_fixtures as fx
+from tests.conftest import rows
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "collectors", *args], cwd=PROJECT_DIR, capture_output=True, text=True,
+        env={**os.environ, **(env or {})}, timeout=120,
+    )  # fmt: skip
+
+
+def test_collect_prints_a_summary_per_source_and_exits_1_when_one_fails(tmp_path, store):
+    warehouse = tmp_path / "w.duckdb"
+    fx.run(fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "crm"), fx.users(2))
+    config = tmp_path / "glasspane.toml"
+    config.write_text(
+        f'[[sources]]\nname = "wh"\nkind = "duckdb"\npath = "{warehouse}"\n\n'
+        '[[sources]]\nname = "gone"\nkind = "pipelines_dir"\npath = "no/such/folder"\n'
+    )
+    done = cli("collect", "--config", str(config), "--store", str(store.path), "--quiet")
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["source", "kind", "datasets", "new", "runs", "status"]
+    assert lines[1].split() == ["wh", "duckdb", "1", "1", "ok"]
+    assert lines[2].split() == ["gone", "pipelines_dir", "0", "0", "error"]
+    assert f"error: source 'gone': {tmp_path}/no/such/folder: pipelines folder not found" in lines
+    assert rows(store, "SELECT count(*) FROM runs") == [(1,)]
+
+    only = cli("collect", "--source", "wh", env={"GLASSPANE_CONFIG": str(config), "GLASSPANE_STORE": str(store.path)})
+    assert only.returncode == 0, only.stdout
+    assert "1 sources, 0 new runs, all ok" in only.stdout
+
+
+def test_config_and_argument_mistakes_exit_2_with_one_line(tmp_path):
+    config = tmp_path / "glasspane.toml"
+    config.write_text('[[sources]]\nname = "x"\nkind = "ftp"\n')
+    done = cli("collect", "--config", str(config), "--store", str(tmp_path / "s.duckdb"))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {config}: source 'x': unknown kind 'ftp' (known kinds: ")
+    assert len(done.stderr.strip().splitlines()) == 1
+    unknown = cli("collect", "--config", str(config), "--source", "nope")
+    assert unknown.returncode == 2 and "no source named 'nope'" in unknown.stderr
+
+
+def test_without_config_the_default_is_dlts_pipelines_folder(tmp_path):
+    data_dir = tmp_path / "dlt_data"
+    p = fx.pipeline("local_one", data_dir / "pipelines", dlt.destinations.duckdb(str(tmp_path / "l.duckdb")), "d")
+    fx.run(p, fx.users(1), load_trace=False)
+    store = tmp_path / "s.duckdb"
+    done = cli("collect", "--quiet", env={"DLT_DATA_DIR": str(data_dir), "GLASSPANE_STORE": str(store),
+                                          "GLASSPANE_CONFIG": ""})  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"no config file: collecting dlt's pipelines folder {data_dir / 'pipelines'}" in done.stdout
+    assert "local_pipelines  pipelines_dir  1" in done.stdout

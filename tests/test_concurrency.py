@@ -1,0 +1,80 @@
+"""The dashboard keeps reading while a collect writes the store in another process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import dlt
+from streamlit.testing.v1 import AppTest
+
+from glasspane.settings import PROJECT_DIR
+from tests import dlt_fixtures as fx
+from tests.conftest import collect_into, rows, source
+
+HOLD_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from glasspane.store import Store
+    with Store(sys.argv[1]).writer() as con:
+        con.execute("UPDATE raw.sources SET error = 'written by the slow writer'")
+        print("writing", flush=True)
+        time.sleep(float(sys.argv[2]))
+    print("done", flush=True)
+    """
+)
+
+
+def test_readers_and_the_app_are_not_blocked_while_another_process_writes(tmp_path, store, monkeypatch):
+    warehouse = tmp_path / "w.duckdb"
+    p = fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "crm")
+    fx.run(p, fx.users(2))
+    collect_into(store, source("wh", "duckdb", path=str(warehouse)))
+
+    writer = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITER, str(store.path), "4"],
+        cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert writer.stdout.readline().strip() == "writing"
+    reads = 0
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        assert rows(store, "SELECT count(*) FROM runs") == [(1,)]  # the complete store, read-only
+        reads += 1
+    monkeypatch.setenv("GLASSPANE_STORE", str(store.path))
+    app = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=30).run()
+    assert not app.exception
+    assert [m.value for m in app.metric if m.label == "Runs"] == ["1"]
+    assert writer.poll() is None, "the writer should still be writing"
+    assert writer.wait(timeout=30) == 0
+    assert reads > 10
+    assert rows(store, "SELECT error FROM sources") == [("written by the slow writer",)]  # then its change shows
+
+
+def test_a_real_collect_in_another_process_never_breaks_a_reader(tmp_path, store):
+    bucket = tmp_path / "bucket"
+    bucket.mkdir()
+    for name in ("a", "b", "c"):
+        p = fx.pipeline(name, tmp_path / "pipelines", dlt.destinations.filesystem(bucket.as_uri()), name)
+        for start in range(0, 6, 2):
+            fx.run(p, fx.users(2, start=start))
+    config = tmp_path / "glasspane.toml"
+    config.write_text(f'[[sources]]\nname = "lake"\nkind = "filesystem"\nbucket_url = "{bucket.as_uri()}"\n')
+    store.ensure_current()
+
+    env = {**os.environ, "GLASSPANE_CONFIG": str(config), "GLASSPANE_STORE": str(store.path)}
+    collect = subprocess.Popen(
+        [sys.executable, "-m", "collectors", "collect", "--quiet"], cwd=PROJECT_DIR, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    seen = set()
+    while collect.poll() is None:
+        seen.add(rows(store, "SELECT count(*) FROM runs")[0][0])
+        time.sleep(0.02)
+    output = collect.stdout.read()
+    assert collect.returncode == 0, output
+    seen.add(rows(store, "SELECT count(*) FROM runs")[0][0])
+    assert seen <= {0, 9} and 9 in seen  # always a complete store: before, or after
