@@ -114,15 +114,16 @@ class Store:
                 wal = self.path.with_name(self.path.name + ".wal")
                 if wal.exists():  # someone wrote the file in place (a user's duckdb shell)
                     shutil.copyfile(wal, tmp.with_name(tmp.name + ".wal"))
-            con = connect(tmp, read_only=False)
             try:
-                migrate(con)
-                yield con
-                con.execute("CHECKPOINT")
-                con.close()
+                con = connect(tmp, read_only=False)
+                try:
+                    migrate(con)
+                    yield con
+                    con.execute("CHECKPOINT")
+                finally:
+                    con.close()
                 os.replace(tmp, self.path)
             finally:
-                con.close()
                 _remove(tmp)
 
     @contextlib.contextmanager

@@ -1,0 +1,60 @@
+"""The store's own guarantees: migrations apply once, a failed write changes nothing, writers take turns."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from glasspane.store import Store, StoreBusy
+from tests.conftest import rows
+
+
+def test_a_new_store_has_every_documented_view_and_reopening_migrates_nothing(store):
+    store.ensure_current()
+    views = {r[0] for r in rows(store, "SELECT view_name FROM duckdb_views() WHERE schema_name = 'main'")}
+    assert {"runs", "table_counts", "run_steps", "columns", "schema_versions", "sources", "collect_log",
+            "datasets", "pipelines"} <= views  # fmt: skip
+    applied = rows(store, "SELECT name, applied_at FROM raw.migrations ORDER BY name")
+    assert store.is_current()
+    with store.writer():
+        pass
+    assert rows(store, "SELECT name, applied_at FROM raw.migrations ORDER BY name") == applied
+
+
+def test_a_write_that_fails_leaves_the_store_exactly_as_it_was(store):
+    store.ensure_current()
+    with store.writer() as con:
+        con.execute("INSERT INTO raw.meta VALUES ('marker', 'kept')")
+    version = store.version()
+    with pytest.raises(RuntimeError), store.writer() as con:
+        con.execute("UPDATE raw.meta SET value = 'changed' WHERE key = 'marker'")
+        raise RuntimeError("the collect broke half-way")
+    assert rows(store, "SELECT value FROM raw.meta WHERE key = 'marker'") == [("kept",)]
+    assert store.version() == version
+    assert not list(store.path.parent.glob("*.tmp-*"))  # no private copy left behind
+
+
+def test_a_second_writer_waits_for_the_first_and_gives_up_clearly(store):
+    store.ensure_current()
+    holding = threading.Event()
+    release = threading.Event()
+
+    def first() -> None:
+        with store.writer():
+            holding.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    holding.wait(5)
+    impatient = Store(store.path, lock_timeout_s=0.3)
+    started = time.monotonic()
+    with pytest.raises(StoreBusy, match="another collect is still writing the store"), impatient.writer():
+        pass
+    assert time.monotonic() - started >= 0.3
+    release.set()
+    thread.join()
+    with impatient.writer():  # free again
+        pass
