@@ -70,7 +70,7 @@ def run_demo(args: argparse.Namespace) -> int:
     """Build the demo data with real dlt pipelines, then collect it."""
     from collectors.demo import build_demo
 
-    folder = Path(args.dir).resolve()
+    folder = Path(args.dir).resolve() if args.dir else settings.demo_dir(settings.store_path(args.store))
     print(f"building demo data in {folder} (real dlt runs, about half a minute)")
     config_file = build_demo(folder, progress=lambda message: print(f"  {message}", flush=True))
     args.config, args.source = str(config_file), None
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     collect_cmd.set_defaults(handler=run_collect)
 
     demo_cmd = commands.add_parser("demo", help="build demo data with real dlt pipelines, then collect it")
-    demo_cmd.add_argument("--dir", default=str(settings.DEMO_DIR), help="where to build the demo places")
+    demo_cmd.add_argument("--dir", help="where to build the demo places (default: .glasspane/demo beside the store)")
     common(demo_cmd)
     demo_cmd.set_defaults(handler=run_demo)
     return parser

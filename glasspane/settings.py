@@ -10,7 +10,6 @@ STORE_ENV = "GLASSPANE_STORE"
 CONFIG_ENV = "GLASSPANE_CONFIG"
 DEFAULT_STORE = PROJECT_DIR / "glasspane.duckdb"
 DEFAULT_CONFIG = PROJECT_DIR / "glasspane.toml"
-DEMO_DIR = PROJECT_DIR / ".glasspane" / "demo"
 
 
 def store_path(explicit: str | os.PathLike | None = None) -> Path:
@@ -25,6 +24,11 @@ def config_path(explicit: str | os.PathLike | None = None) -> Path | None:
     if chosen:
         return Path(chosen).expanduser().resolve()
     return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+
+
+def demo_dir(store: Path) -> Path:
+    """Where the demo places are built: beside the store, in `.glasspane/demo`."""
+    return store.parent / ".glasspane" / "demo"
 
 
 def default_pipelines_dir() -> Path:

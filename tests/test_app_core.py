@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from glasspane.settings import PROJECT_DIR
+from glasspane.store import Store
 from tests.conftest import rows
 
 
@@ -69,3 +70,12 @@ def test_collect_now_in_the_app_collects_the_configured_sources(tmp_path, monkey
     assert any("Collected 1 sources: 1 new runs." in s.value for s in at.success)
     at.run()
     assert {m.label: m.value for m in at.metric}["Pipelines"] == "1"
+
+
+def test_load_demo_data_from_an_empty_store(tmp_path, monkeypatch):
+    at = app(tmp_path / "store.duckdb", monkeypatch)
+    next(b for b in at.button if b.label == "Load demo data").click().run(timeout=180)
+    assert not at.exception
+    assert (tmp_path / ".glasspane" / "demo" / "glasspane.toml").exists()  # the demo places sit beside the store
+    assert rows(Store(tmp_path / "store.duckdb"), "SELECT count(*) FROM pipelines") == [(4,)]
+    assert {m.label: m.value for m in at.metric}["Pipelines"] == "4"
