@@ -77,7 +77,8 @@ def failed_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMem
         failing = row.health == "failing"
         error = redact(first_line(row.error if failing and isinstance(row.error, str) else None), limit=500)
         if failing:
-            title = f"{row.pipeline_name} failed in the {_text(row.failed_step)} step"
+            step = f" in the {row.failed_step} step" if isinstance(row.failed_step, str) else ""
+            title = f"{row.pipeline_name} failed{step}"
             facts = [*_pipeline_facts(row), ("Failed step", _text(row.failed_step)),
                      ("Run started", when(row.run_started_at))]  # fmt: skip
         else:
