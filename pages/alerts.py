@@ -10,7 +10,9 @@ from glasspane.alerts.config import alert_config, duration_text
 from glasspane.config import ConfigError, load_config
 from glasspane.formatting import literal, relative_time, thousands
 from glasspane.queries import alerts as q
-from glasspane.ui import components, data, strings, url_state
+from glasspane.ui import components, data, shell, strings, url_state
+
+shell.inside_app()
 
 MAX_ROWS = 500
 RANGE_DAYS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90, "all": None}

@@ -3,7 +3,9 @@
 import streamlit as st
 
 from glasspane.queries import pipelines as q
-from glasspane.ui import components, data, strings
+from glasspane.ui import components, data, shell, strings
+
+shell.inside_app()
 
 st.title("Overview")
 with components.page_guard():

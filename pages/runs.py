@@ -6,7 +6,9 @@ import streamlit as st
 
 from glasspane.formatting import duration, literal, relative_time, thousands
 from glasspane.queries import runs as q
-from glasspane.ui import components, data, strings, url_state
+from glasspane.ui import components, data, shell, strings, url_state
+
+shell.inside_app()
 
 MAX_ROWS = 1000
 RANGE_DAYS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90, "all": None}
