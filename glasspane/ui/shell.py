@@ -4,7 +4,8 @@ Streamlit treats an app with a top-level `pages/` folder as an old-style multipa
 `app.py` calls `st.navigation`: if the first request after the server starts is a deep link
 (`/runs?pipeline=x`, what a Slack alert opens), it runs that page script alone, without the
 app's sidebar, layout or page titles. A page that finds itself run that way switches the server
-to `app.py`'s navigation and reruns, which resolves the same URL through `app.py`.
+to `app.py`'s navigation and, on a fresh visit, reruns: the same URL then resolves through `app.py`.
+(A visit that already has widget state is not rerun, so no click is lost.)
 """
 
 from __future__ import annotations
@@ -17,4 +18,5 @@ def inside_app() -> None:
     """Call first in every page: rerun through app.py when Streamlit ran this page on its own."""
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        if not st.session_state:
+            st.rerun()
