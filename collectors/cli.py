@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from collectors import registry
+from collectors import forget, registry
 from collectors.runner import CollectSummary, Progress, collect
 from glasspane import settings
 from glasspane.config import ConfigError, load_config
@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd.add_argument("--dir", default=str(settings.DEMO_DIR), help="where to build the demo places")
     common(demo_cmd)
     demo_cmd.set_defaults(handler=run_demo)
+    forget.add_command(commands, common)
     return parser
 
 

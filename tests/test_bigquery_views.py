@@ -1,4 +1,4 @@
-"""BigQuery: view definitions from INFORMATION_SCHEMA.VIEWS and their lineage, on bqemulator."""
+"""BigQuery: view definitions from INFORMATION_SCHEMA.VIEWS, their lineage, and a plan's statements, on bqemulator."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 
 from collectors.base import SourceError
 from collectors.bigquery_views import bigquery_view_definitions
+from glasspane.deletion import DeletionTargets, MatchColumn, TableMeta, build_plan
 from glasspane.lineage import Definition, location_lineage
 
 PROJECT = "glasspane-test"
@@ -105,3 +106,32 @@ def test_names_that_are_not_bigquery_names_never_reach_a_query(bigquery):
         f"bigquery://{PROJECT}/crm`; DROP TABLE x; -- INFORMATION_SCHEMA.VIEWS: not a valid BigQuery project or "
         "dataset name"
     )
+
+
+def test_a_plans_bigquery_statements_delete_the_subject_and_its_nested_rows(bigquery):
+    bigquery.query(
+        "INSERT INTO crm.customers VALUES (1, 'a@example.com', 'l', 'r1'), (2, 'b@example.com', 'l', 'r2')"
+    ).result()
+    bigquery.query(
+        "INSERT INTO crm.customers__addresses VALUES ('1 Main St', 'r1', 'r1', 0, 'c1'), "
+        "('2 Main St', 'r2', 'r2', 0, 'c2'), ('3 Main St', 'r1', 'r1', 1, 'c3')"
+    ).result()
+    tables = {
+        name: TableMeta(name, "customers" if "__" in name else None, frozenset(c.split()[0] for c in cols.split(", ")))
+        for name, cols in TABLES.items()
+    }
+    match = MatchColumn(LOCATION, "crm", "customers", "email", "text")
+    targets = DeletionTargets("email", matches=[match], tables={(LOCATION, "crm"): tables})
+    plan = build_plan(targets, "a@example.com", "hash")
+    assert [s.masked for s in plan.statements] == [
+        f"DELETE FROM `{PROJECT}`.`crm`.`customers__addresses` WHERE `_dlt_root_id` IN "
+        f"(SELECT `_dlt_id` FROM `{PROJECT}`.`crm`.`customers` WHERE `email` = @subject)",
+        f"DELETE FROM `{PROJECT}`.`crm`.`customers` WHERE `email` = @subject",
+    ]
+    for step in plan.statements:  # what a user runs from the exported file
+        bigquery.query(step.statement).result()
+    assert [tuple(r.values()) for r in bigquery.query("SELECT email FROM crm.customers").result()] == [
+        ("b@example.com",)
+    ]
+    remaining = bigquery.query("SELECT street FROM crm.customers__addresses ORDER BY street").result()
+    assert [tuple(r.values()) for r in remaining] == [("2 Main St",)]

@@ -131,6 +131,20 @@ def test_inherited_pii_is_marked_with_its_upstream_and_hashes_are_pseudonymised(
     ]
 
 
+def test_inherited_pii_rows_have_the_shape_of_hinted_pii_rows(governed):
+    from glasspane.queries.governance import PII_ROW_COLUMNS, inherited_pii_rows
+
+    _, store = governed
+    with store.reader() as con:
+        hinted = con.execute("SELECT * FROM columns WHERE pii LIMIT 1").df()
+        inherited = inherited_pii_rows(con)
+    assert tuple(hinted.columns) == PII_ROW_COLUMNS
+    assert tuple(inherited.columns[: len(PII_ROW_COLUMNS)]) == PII_ROW_COLUMNS
+    row = inherited[(inherited["table_name"] == "v_customers") & (inherited["column_name"] == "email_md5")].iloc[0]
+    assert (row["source"], row["pii"], row["pii_kind"], row["pseudonymised"]) == ("wh", True, "email", True)
+    assert row["note"] == "inherited via crm.customers.email (hashed: pseudonymised)"
+
+
 def test_recollect_follows_dropped_and_changed_views_and_keeps_first_seen(tmp_path, store):
     warehouse = gf.build(tmp_path)
     assert collect_into(store, *sources(warehouse)).ok

@@ -1,10 +1,11 @@
-"""Governance in the store: collected definitions, and the lineage refreshed after each collect."""
+"""Governance in the store: collected definitions, the lineage refreshed after each collect, the deletion audit."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import duckdb
@@ -122,6 +123,18 @@ def _previous_results(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Def
         table_edges = edges.get((location, dataset.lower(), name.lower()), [])
         found.setdefault(location, {})[key] = DefinitionLineage(stored, list(columns or []), table_edges, error, key)
     return found
+
+
+def write_audit(con: duckdb.DuckDBPyConnection, rows: Iterable[dict[str, Any]]) -> None:
+    """Append executed deletion steps to the audit (`deletion_audit` view)."""
+    frame = pd.DataFrame(list(rows))
+    if frame.empty:
+        return
+    con.register("audit_rows", frame)
+    try:
+        con.execute("INSERT INTO raw.deletion_audit BY NAME SELECT * FROM audit_rows")
+    finally:
+        con.unregister("audit_rows")
 
 
 def _replace(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:

@@ -1,5 +1,5 @@
 -- Governance: view and model definitions, the column lineage computed from them after every
--- collect, and the PII it carries downstream.
+-- collect, the PII it carries downstream, and the audit of executed deletions.
 
 -- View and model definitions a source read (DuckDB views, BigQuery views, SQL model files).
 -- The SQL is code as written by its authors; it is stored to compute lineage.
@@ -62,4 +62,23 @@ CREATE TABLE raw.inherited_pii (
     hops INTEGER NOT NULL,
     value_expression TEXT,
     definition_kind TEXT NOT NULL
+);
+
+-- One row per statement of an executed deletion plan. Never the subject's value: a salted hash.
+CREATE TABLE raw.deletion_audit (
+    plan_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    executed_at TIMESTAMPTZ NOT NULL,
+    executed_by TEXT NOT NULL,
+    column_kind TEXT NOT NULL,
+    subject_hash TEXT NOT NULL,
+    location TEXT NOT NULL,
+    dataset_name TEXT NOT NULL,
+    table_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    status TEXT NOT NULL,        -- 'deleted' | 'failed' | 'rolled_back' | 'not_run'
+    rows_deleted BIGINT,
+    statement TEXT,              -- with the subject as a parameter, never its value
+    error TEXT,
+    PRIMARY KEY (plan_id, step)
 );

@@ -1,4 +1,4 @@
--- Governance views: definitions, column lineage and inherited PII.
+-- Governance views: definitions, column lineage, inherited PII and the deletion audit.
 
 -- Every collected view and model definition, with the columns lineage found or why it could not.
 CREATE OR REPLACE VIEW definitions AS
@@ -33,3 +33,9 @@ SELECT location, dataset_name, table_name, pii_kind,
        hops, definition_kind
 FROM raw.inherited_pii
 WHERE relation = 'filter';
+
+-- Every statement of every executed deletion plan: what, where, when, by whom, how many rows.
+CREATE OR REPLACE VIEW deletion_audit AS
+SELECT plan_id, step, executed_at, executed_by, column_kind, subject_hash, location, dataset_name,
+       table_name, action, status, rows_deleted, statement, error
+FROM raw.deletion_audit;
