@@ -10,6 +10,8 @@ st.set_page_config(page_title=strings.APP_TITLE, page_icon=strings.APP_ICON, lay
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
     st.Page("pages/runs.py", title="Runs", icon=":material/list_alt:", url_path="runs"),
+    st.Page("pages/lineage.py", title="Lineage", icon=":material/account_tree:", url_path="lineage"),
+    st.Page("pages/governance.py", title="Governance", icon=":material/policy:", url_path="governance"),
 ]
 navigation = st.navigation(PAGES)
 
