@@ -152,7 +152,14 @@ def test_recollect_follows_dropped_and_changed_views_and_keeps_first_seen(tmp_pa
     with contextlib.closing(duckdb.connect(str(warehouse.path))) as con:
         con.execute("DROP VIEW crm.v_customers_all")
         con.execute("CREATE OR REPLACE VIEW crm.v_customers AS SELECT id, name FROM crm.customers")
+        con.execute("CREATE VIEW crm.v_vip AS SELECT id FROM crm.customers WHERE email = 'vip@example.com'")
     assert collect_into(store, *sources(warehouse)).ok
+    [(vip_sql,)] = rows(store, "SELECT sql FROM definitions WHERE name = 'v_vip'")
+    assert "vip@example.com" not in vip_sql and "'<email>'" in vip_sql  # no data value in the store
+    assert edges(store, "v_vip") == {
+        ("id", "customers.id", "direct", False),
+        (None, "customers.email", "filter", False),
+    }
     assert rows(store, "SELECT count(*) FROM definitions WHERE name = 'v_customers_all'") == [(0,)]
     assert rows(store, "SELECT first_seen_at FROM definitions WHERE name = 'v_customers'") == [(first_seen,)]
     assert rows(store, "SELECT count(*) FROM inherited_pii WHERE table_name IN ('v_customers', 'v_customers_all')") == [

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from glasspane.dlt_meta import redact
 from glasspane.lineage import Definition, DefinitionLineage, Edge, location_lineage, propagate_pii
 from glasspane.records import DefinitionRecord
 
@@ -25,20 +26,26 @@ def write_definitions(
     definitions: list[DefinitionRecord],
     collected_at: dt.datetime,
 ) -> None:
-    """Replace what a source knew of a dataset's definitions, keeping when each was first seen."""
+    """Replace what a source knew of a dataset's definitions, keeping when each was first seen.
+
+    E-mail addresses and credentials written into the SQL (`WHERE email = 'ana@example.com'`) are
+    redacted first: the store holds no data value, and lineage does not need literals.
+    """
     con.execute(
         "DELETE FROM raw.definitions WHERE source = ? AND location = ? AND dataset_name = ? "
         "AND NOT list_contains(?::VARCHAR[], name)",
         [source, location, dataset_name, [d.name for d in definitions]],
     )
-    for d in definitions:
-        con.execute(
-            """INSERT INTO raw.definitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (source, location, dataset_name, name) DO UPDATE SET
-                 kind = excluded.kind, dialect = excluded.dialect, sql = excluded.sql,
-                 origin = excluded.origin, last_seen_at = excluded.last_seen_at""",
-            [source, location, dataset_name, d.name, d.kind, d.dialect, d.sql, d.origin, collected_at, collected_at],
-        )
+    if not definitions:
+        return
+    con.executemany(
+        """INSERT INTO raw.definitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (source, location, dataset_name, name) DO UPDATE SET
+             kind = excluded.kind, dialect = excluded.dialect, sql = excluded.sql,
+             origin = excluded.origin, last_seen_at = excluded.last_seen_at""",
+        [[source, location, dataset_name, d.name, d.kind, d.dialect, redact(d.sql, limit=len(d.sql) + 1), d.origin,
+          collected_at, collected_at] for d in definitions],
+    )  # fmt: skip
 
 
 def refresh_lineage(con: duckdb.DuckDBPyConnection) -> None:

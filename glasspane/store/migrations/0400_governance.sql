@@ -2,7 +2,7 @@
 -- collect, the PII it carries downstream, and the audit of executed deletions.
 
 -- View and model definitions a source read (DuckDB views, BigQuery views, SQL model files).
--- The SQL is code as written by its authors; it is stored to compute lineage.
+-- The SQL is stored to compute lineage, with e-mail addresses and credentials redacted.
 CREATE TABLE raw.definitions (
     source TEXT NOT NULL,
     location TEXT NOT NULL,
