@@ -222,6 +222,6 @@ def _audit_rows(report: ExecutionReport) -> list[dict]:
             "rows_deleted": o.rows_deleted,
             "statement": o.step.masked,
             "error": o.error,
-        }  # fmt: skip
+        }
         for index, o in enumerate(report.outcomes, start=1)
     ]

@@ -107,7 +107,7 @@ def refresh_lineage(con: duckdb.DuckDBPyConnection) -> None:
                     "hops": i.hops,
                     "value_expression": i.value_expression,
                     "definition_kind": kinds.get((i.dataset_name.lower(), i.table_name.lower()), "view"),
-                }  # fmt: skip
+                }
             )
     _replace(con, "raw.definition_status", statuses)
     _replace(con, "raw.column_lineage", edges)
