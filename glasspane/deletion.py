@@ -33,6 +33,7 @@ DIALECTS = {
     "postgresql": "postgres", "redshift": "redshift", "snowflake": "snowflake", "mssql": "tsql",
     "databricks": "databricks", "clickhouse": "clickhouse",
 }  # fmt: skip
+FILE_SCHEMES = ("file", "s3", "gs", "gcs", "az", "abfs", "abfss", "sftp", "memory", "filesystem")
 _BEGIN = {"bigquery": "BEGIN TRANSACTION;", "tsql": "BEGIN TRANSACTION;"}
 _COMMIT = {"bigquery": "COMMIT TRANSACTION;", "tsql": "COMMIT TRANSACTION;"}
 
@@ -250,9 +251,7 @@ def _base_steps(
     """Statements for a hinted table: its nested descendants deepest first, then itself."""
     names = ", ".join(c.column_name for c in columns)
     if dialect is None:
-        return [Step(location, dataset, table, NOT_SUPPORTED,
-                     f"{names}: this destination keeps its data in files, which Glasspane cannot delete rows "
-                     "from; rewrite the files (or reload the dataset with dlt) without the subject")]  # fmt: skip
+        return [Step(location, dataset, table, NOT_SUPPORTED, f"{names}: {_no_sql_reason(location)}")]
     meta = tables.get(table) or TableMeta(table, None, frozenset())
     unique = any(c.unique for c in columns)
     estimate = 1.0
@@ -288,6 +287,17 @@ def _base_steps(
         )
     )  # fmt: skip
     return steps
+
+
+def _no_sql_reason(location: str) -> str:
+    scheme = location.split("://", 1)[0].lower()
+    if scheme in FILE_SCHEMES:
+        return ("this destination keeps its data in files, which Glasspane cannot delete rows from; rewrite "
+                "the files (or reload the dataset with dlt) without the subject")  # fmt: skip
+    if scheme == "local":
+        return ("only the pipeline's working folder was collected, so where its data lives is unknown: collect "
+                "its destination too")  # fmt: skip
+    return f"Glasspane does not write SQL for {scheme} destinations: delete the rows there yourself"
 
 
 def _descendant_chains(table: str, tables: dict[str, TableMeta]) -> list[tuple[str, ...]]:

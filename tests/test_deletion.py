@@ -235,12 +235,19 @@ def test_statements_are_written_in_each_destinations_dialect(location):
     assert children.estimated_rows == 1.5
 
 
-def test_files_in_a_filesystem_destination_are_listed_as_not_deletable_here():
-    location = "s3://lake/exports"
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("s3://lake/exports", "this destination keeps its data in files"),
+        ("local://host/pipelines/crm", "only the pipeline's working folder was collected"),
+        ("dremio://lake", "Glasspane does not write SQL for dremio destinations"),
+    ],
+)
+def test_destinations_without_sql_are_listed_as_not_deletable_here_with_why(location, reason):
     targets = DeletionTargets("email", matches=[MatchColumn(location, "events", "page_views", "email")])
     [step] = build_plan(targets, "a@b.co", "hash").steps
     assert step.action == NOT_SUPPORTED and step.statement is None
-    assert "keeps its data in files" in step.reason
+    assert step.reason.startswith(f"email: {reason}")
 
 
 def forget(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
