@@ -11,6 +11,8 @@ PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
     st.Page("pages/runs.py", title="Runs", icon=":material/list_alt:", url_path="runs"),
     st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
+    st.Page("pages/lineage.py", title="Lineage", icon=":material/account_tree:", url_path="lineage"),
+    st.Page("pages/governance.py", title="Governance", icon=":material/policy:", url_path="governance"),
 ]
 navigation = st.navigation(PAGES)
 

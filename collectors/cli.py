@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from collectors import registry
+from collectors import forget, registry
 from collectors.runner import CollectSummary, Progress, collect
 from glasspane import settings
 from glasspane.alerts.config import alert_config
@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd.add_argument("--dir", help="where to build the demo places (default: .glasspane/demo beside the store)")
     common(demo_cmd)
     demo_cmd.set_defaults(handler=run_demo)
+    forget.add_command(commands, common)
     return parser
 
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from collectors.demo_governance import add_views_and_models
+
 HISTORY_DAYS = 35
 SEED = 7
 
@@ -223,6 +225,8 @@ class DemoBuilder:
         for spec in PIPELINES:
             self.progress(f"running {spec.name} → {spec.place}")
             self._build_pipeline(spec)
+        self.progress("adding views and models over the CRM data")
+        governance = add_views_and_models(self.warehouse, self.folder)
         config = self.folder / "glasspane.toml"
         config.write_text(
             "# Written by `python -m collectors demo`: the demo's three kinds of place.\n"
@@ -230,7 +234,7 @@ class DemoBuilder:
             f'[[sources]]\nname = "demo_warehouse"\nkind = "duckdb"\npath = "{self.warehouse}"\n\n'
             f'[[sources]]\nname = "demo_bucket"\nkind = "filesystem"\nbucket_url = "{self.bucket.as_uri()}"\n'
             "# hr_export writes its data files with a custom layout\n"
-            'layouts = { hr = "{schema_name}/{table_name}/{load_id}.{file_id}.{ext}" }\n'
+            'layouts = { hr = "{schema_name}/{table_name}/{load_id}.{file_id}.{ext}" }\n\n' + governance
         )
         return config
 

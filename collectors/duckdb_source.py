@@ -17,7 +17,7 @@ from collectors.base import Collector, Dataset, SourceError
 from collectors.destination import dataset_batch
 from collectors.traces import TRACE_TABLES, trace_rows_sql
 from glasspane.dlt_meta import duckdb_location
-from glasspane.records import DatasetBatch
+from glasspane.records import DatasetBatch, DefinitionRecord
 
 CATALOG = "dlt_source"
 EPOCH = "1970-01-01T00:00:00+00:00"
@@ -132,6 +132,7 @@ class DuckDBCollector(Collector):
                 )
 
         batch = dataset_batch(dataset, "duckdb", cursor, loads, versions, states, trace_tables)
+        batch.definitions = self._views(schema)
         batch.cursor["loads_inserted_at"] = _latest(loads, "inserted_at", loads_since)
         batch.cursor["versions_inserted_at"] = _latest(versions, "inserted_at", versions_since)
         batch.cursor["state_load_id"] = max([states_since] + [r["_dlt_load_id"] for r in states])
@@ -139,6 +140,15 @@ class DuckDBCollector(Collector):
             [traces_since] + [r.get("_dlt_load_id") or "" for r in trace_tables.get("_trace", [])]
         )
         return batch
+
+    def _views(self, schema: str) -> list[DefinitionRecord]:
+        """Every view of the dataset, with the SQL DuckDB keeps for it (lineage comes from these)."""
+        rows = self._rows(
+            "SELECT view_name, sql FROM duckdb_views() WHERE database_name = ? AND schema_name = ? "
+            "AND NOT internal ORDER BY view_name",
+            [CATALOG, schema],
+        )
+        return [DefinitionRecord(r["view_name"], "view", "duckdb", r["sql"], "duckdb_views()") for r in rows]
 
 
 def _latest(rows: list[dict[str, Any]], column: str, default: str) -> str:

@@ -6,10 +6,11 @@ from collectors.base import Collector
 from collectors.duckdb_source import DuckDBCollector
 from collectors.filesystem import FilesystemCollector
 from collectors.pipelines_dir import PipelinesDirCollector
+from collectors.sql_models import SqlModelsCollector
 from glasspane.config import Config, ConfigError, SourceConfig
 
 KINDS: dict[str, type[Collector]] = {
-    cls.kind: cls for cls in (PipelinesDirCollector, DuckDBCollector, FilesystemCollector)
+    cls.kind: cls for cls in (PipelinesDirCollector, DuckDBCollector, FilesystemCollector, SqlModelsCollector)
 }
 
 

@@ -14,6 +14,7 @@ from collectors.base import Collector, Dataset, SourceError
 from glasspane.dlt_meta import redact
 from glasspane.records import DatasetBatch
 from glasspane.store import Store
+from glasspane.store.governance import refresh_lineage
 from glasspane.store.ingest import SourceOutcome, refresh_pipeline_stats, write_dataset, write_outcome
 
 MAX_PARALLEL_SOURCES = 4
@@ -168,6 +169,7 @@ def collect(
         for result in results:
             _write_result(con, collect_id, result, collected_at)
         refresh_pipeline_stats(con)
+        refresh_lineage(con)
     tracker.add(message="done")
     return CollectSummary(collect_id, [r.outcome for r in results])
 

@@ -103,6 +103,17 @@ class SchemaVersionRecord:
 
 
 @dataclass
+class DefinitionRecord:
+    """The SQL of a view or a materialised model in a dataset (lineage is computed from it)."""
+
+    name: str
+    kind: str  # 'view' | 'model'
+    dialect: str  # sqlglot dialect
+    sql: str
+    origin: str  # where it was read: `duckdb_views()`, `INFORMATION_SCHEMA.VIEWS`, a file path
+
+
+@dataclass
 class DatasetBatch:
     """Everything a collector read from one dataset in one collect, and where to resume next time."""
 
@@ -114,6 +125,8 @@ class DatasetBatch:
     problems: list[tuple[str, str]] = field(default_factory=list)  # (what, reason)
     destination_type: str | None = None
     stats: dict[str, int] = field(default_factory=dict)
+    # Every view/model definition of the dataset; None when the collector does not read them.
+    definitions: list[DefinitionRecord] | None = None
 
     def extend(self, other: DatasetBatch) -> None:
         """Add another batch's records and problems to this one (cursor and stats excluded)."""
@@ -122,3 +135,5 @@ class DatasetBatch:
         self.steps += other.steps
         self.schema_versions += other.schema_versions
         self.problems += other.problems
+        if other.definitions is not None:
+            self.definitions = (self.definitions or []) + other.definitions

@@ -18,6 +18,7 @@ from glasspane.records import (
     VIA_TRACE_TABLE,
     DatasetBatch,
 )
+from glasspane.store.governance import write_definitions
 
 # Which observation of a run wins where sources disagree (lower is better evidence).
 _PRIORITY_SQL = f"""CASE via WHEN '{VIA_DLT_LOADS}' THEN 1 WHEN '{VIA_TRACE_TABLE}' THEN 2
@@ -90,6 +91,8 @@ def write_dataset(
         columns += [{**key, **dataclasses.asdict(c)} for c in v.columns]
     _upsert(con, "raw.schema_versions", versions)
     _upsert(con, "raw.schema_columns", columns)
+    if batch.definitions is not None:
+        write_definitions(con, source, location, dataset_name or dataset_key, batch.definitions, collected_at)
 
     touched = {r.run_key for r in batch.runs}
     counted = {(c.schema_name, c.load_id) for c in batch.table_counts}

@@ -62,3 +62,52 @@ ALERTS_DELIVERY_HELP = (
     "it again. suppressed: held back inside the rule's suppression interval. not_sent: no Slack destination "
     "was configured, or resolve messages are off for the rule. pending: decided, not sent yet."
 )
+# Lineage and Governance pages (issue 6).
+LINEAGE_EMPTY = (
+    "No view or model definitions have been collected yet, so there is no lineage to show. DuckDB sources "
+    "collect their views; add a `sql_models` source for materialised models (e.g. dbt's compiled SQL)."
+)
+LINEAGE_NO_EDGES = "The collected definitions reference no column Glasspane knows, so there is no lineage to show."
+LINEAGE_CAPTION = (
+    "Data flows left to right. Solid: a direct copy; dashed: transformed (labelled *hashed* when a hash "
+    "function wraps it); dotted: used only in a filter or join. Red: PII hinted in the dlt schema; orange: "
+    "inherited PII; purple: inherited through a hash (pseudonymised, still personal data)."
+)
+LINEAGE_TRUNCATED = "{hidden} more edges are not drawn: lower the hops to see the nearest ones."
+LINEAGE_ISOLATED = "This column has no lineage within {hops} hops."
+LINEAGE_PROBLEMS = "{count} definitions could not be traced; their lineage is missing."
+INHERITED_PII_CAPTION = (
+    "Columns of views and models that copy or transform a PII column: personal data too. Hashed ones are "
+    "pseudonymised, which is still personal data."
+)
+PII_FILTERS_CAPTION = "Views and models whose rows are filtered or joined on PII, without a column holding it."
+
+GOVERNANCE_NO_PII = (
+    "No column in the store is tagged as PII. Tag personal data in your dlt resources with "
+    '`x-annotation-pii` (e.g. `columns={"email": {"x-annotation-pii": "email"}}`), then collect again.'
+)
+GOVERNANCE_INTRO = (
+    "Plan the deletion of one data subject: every table holding the value in a PII column of this kind, "
+    "with dlt's nested child rows and materialised models. Planning never touches a destination."
+)
+SUBJECT_VALUE = "The subject's value"
+SUBJECT_VALUE_HELP = "Never stored: the store and the audit keep only a salted hash of it."
+PLAN_BUTTON = "Plan deletion"
+PLAN_NOTHING = "No table in the store holds PII of kind '{kind}'."
+PLAN_CAPTION = (
+    "Statements show the value as a parameter ({placeholder}); the downloads write it in, so handle them "
+    "like the data itself. Row counts are estimates from metadata (row counts of past loads)."
+)
+PLAN_STATEMENTS = "Statements, in the order they run"
+PLAN_HISTORY = "This subject's deletion was executed before: {times}."
+PLAN_NOT_COVERED = "Not covered: these columns look like {kind} by name but carry no PII hint."
+PLAN_STALE = "The value changed since this plan was made: plan again."
+DOWNLOAD_SQL = "Download SQL"
+DOWNLOAD_JSON = "Download JSON"
+EXECUTE_CONFIRM = "I confirm: permanently delete these rows in {count} DuckDB destination(s). This cannot be undone."
+EXECUTE_BY = "Requested by (for the audit)"
+EXECUTE_BUTTON = "Execute deletion"
+EXECUTE_NOTHING = "Nothing in this plan can be executed from here (DuckDB files only): run the exported SQL."
+EXECUTE_DONE = "Deleted {rows} rows with {statements} statements. Every statement is in the audit below."
+EXECUTE_INCOMPLETE = "Not complete: some statements did not run. Each one is listed below, with why."
+AUDIT_EMPTY = "No deletion has been executed yet."

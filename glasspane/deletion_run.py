@@ -1,0 +1,227 @@
+"""Plan a subject's deletion from the store's metadata, and execute a plan where Glasspane can: DuckDB files.
+
+Execution is all-or-nothing per destination (one transaction each) and checks every destination it
+will touch before running anything: if one cannot be reached, nothing runs anywhere. Every executed
+statement is written to the store's `deletion_audit`, with the subject as a salted hash; the value
+itself is never stored, logged or shown in an error (it is scrubbed from destination messages).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from glasspane.deletion import DeletionPlan, Step, build_plan
+from glasspane.dlt_meta import redact
+from glasspane.queries import governance as queries
+from glasspane.store import Store
+from glasspane.store.governance import write_audit
+from glasspane.subjects import check_kind, check_value, salt_for, scrub, subject_hash
+
+DELETED, FAILED, ROLLED_BACK, NOT_RUN, SKIPPED = "deleted", "failed", "rolled_back", "not_run", "skipped"
+_ALIAS = "glasspane_target"  # the destination file is attached under this alias: no catalog/schema ambiguity
+
+
+@dataclass
+class StepOutcome:
+    """What happened to one statement of a plan."""
+
+    step: Step
+    status: str
+    rows_deleted: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class ExecutionReport:
+    """The outcome of executing a plan, statement by statement."""
+
+    plan: DeletionPlan
+    executed_by: str
+    executed_at: dt.datetime
+    outcomes: list[StepOutcome] = field(default_factory=list)
+    audit_error: str | None = None  # the statements ran but the audit could not be written
+
+    @property
+    def complete(self) -> bool:
+        """True when every statement of the plan ran (none failed, none left to run elsewhere)."""
+        return self.audit_error is None and all(o.status in (DELETED, SKIPPED) for o in self.outcomes)
+
+    @property
+    def rows_deleted(self) -> int:
+        """Rows deleted across every destination."""
+        return sum(o.rows_deleted or 0 for o in self.outcomes if o.status == DELETED)
+
+    def lines(self) -> list[str]:
+        """One line per statement and a verdict: what ran, what did not, and why."""
+        lines = []
+        for o in self.outcomes:
+            detail = f"{o.rows_deleted} rows" if o.status == DELETED else (o.error or "")
+            lines.append(f"{o.status:<11} {o.step.location} {o.step.qualified_name}: {detail}".rstrip())
+        ran = sum(o.status == DELETED for o in self.outcomes)
+        if self.audit_error:
+            lines.append(f"AUDIT NOT WRITTEN: {self.audit_error}")
+        if self.complete:
+            lines.append(f"done: {self.rows_deleted} rows deleted by {ran} statements")
+        else:
+            left = len(self.outcomes) - ran - sum(o.status == SKIPPED for o in self.outcomes)
+            lines.append(f"NOT COMPLETE: {ran} statements ran ({self.rows_deleted} rows deleted), "
+                         f"{left} did not: see above")  # fmt: skip
+        return lines
+
+
+def plan_for(store: Store, column_kind: str, value: str) -> DeletionPlan:
+    """Check the kind and value, then plan from the store's metadata (SubjectError on bad input)."""
+    with store.reader() as con:
+        kind = check_kind(column_kind, queries.known_pii_kinds(con))
+        cleaned = check_value(kind, value)
+        targets = queries.deletion_targets(con, kind)
+    return build_plan(targets, cleaned, subject_hash(kind, cleaned, salt_for(store.path)))
+
+
+def execute(plan: DeletionPlan, value: str, store: Store, executed_by: str) -> ExecutionReport:
+    """Run the plan's statements on the DuckDB files it names, then audit every statement in the store."""
+    value = value.strip()
+    report = ExecutionReport(plan, executed_by, dt.datetime.now(dt.UTC))
+    by_location: dict[str, list[Step]] = defaultdict(list)
+    for step in plan.statements:
+        by_location[step.location].append(step)
+    runnable = {loc: steps for loc, steps in by_location.items() if all(s.executable for s in steps)}
+    outcomes: dict[int, StepOutcome] = {}
+    for location, steps in by_location.items():
+        if location not in runnable:
+            dialect = steps[0].dialect or "this destination"
+            for step in steps:
+                outcomes[id(step)] = StepOutcome(step, NOT_RUN, error=f"execution from here supports DuckDB files "
+                                                 f"only: run the exported SQL in {dialect}")  # fmt: skip
+    connections: dict[str, duckdb.DuckDBPyConnection] = {}
+    try:
+        problem = None
+        for location, steps in runnable.items():
+            try:
+                connections[location] = _open(location, steps)
+            except _Unreachable as ex:
+                problem = f"nothing was executed: {location}: {ex}"
+                break
+        if problem:
+            for steps in runnable.values():
+                for step in steps:
+                    outcomes[id(step)] = StepOutcome(step, NOT_RUN, error=problem)
+        else:
+            for location, steps in runnable.items():
+                for outcome in _run(connections[location], steps, value):
+                    outcomes[id(outcome.step)] = outcome
+    finally:
+        for con in connections.values():
+            with contextlib.suppress(Exception):
+                con.close()
+    report.outcomes = [outcomes[id(s)] for s in plan.statements]
+    try:
+        with store.writer() as con:
+            write_audit(con, _audit_rows(report))
+    except Exception as ex:  # the deletes are done: say so loudly rather than lose the report
+        report.audit_error = redact(scrub(f"{type(ex).__name__}: {ex}", value), limit=500)
+    return report
+
+
+class _Unreachable(Exception):
+    pass
+
+
+def _open(location: str, steps: list[Step]) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to a DuckDB destination that holds every dataset the steps need."""
+    path = Path(location.removeprefix("duckdb://"))
+    if not path.is_file():
+        raise _Unreachable("DuckDB file not found")
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{_escape(str(path))}' AS {_ALIAS}")
+        con.execute(f"USE {_ALIAS}")
+    except duckdb.Error as ex:
+        con.close()
+        message = str(ex).splitlines()[0]
+        if "lock" in message.lower():
+            message = "locked by another process (a pipeline loading right now?); try again later"
+        raise _Unreachable(f"cannot open it for writing: {message}") from None
+    schemas = {r[0] for r in con.execute(
+        "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ?", [_ALIAS]).fetchall()}  # fmt: skip
+    missing = sorted({s.dataset_name for s in steps} - schemas)
+    if missing:
+        con.close()
+        raise _Unreachable(f"dataset {', '.join(missing)} not found in the file")
+    return con
+
+
+def _run(con: duckdb.DuckDBPyConnection, steps: list[Step], value: str) -> list[StepOutcome]:
+    """One transaction: every statement, or (on the first failure) none of them."""
+    present = {(s, t) for s, t in con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = ?", [_ALIAS]
+    ).fetchall()}  # fmt: skip
+    outcomes: list[StepOutcome] = []
+    con.begin()
+    for index, step in enumerate(steps):
+        absent = sorted(f"{t.db}.{t.name}" for t in _tables(step) if (t.db, t.name) not in present)
+        if absent:
+            outcomes.append(StepOutcome(step, SKIPPED, 0, f"not in the destination: {', '.join(absent)}"))
+            continue
+        try:
+            row = con.execute(step.executable or "", [value] * step.parameters).fetchone()
+            outcomes.append(StepOutcome(step, DELETED, int(row[0]) if row else 0))
+        except duckdb.Error as ex:
+            con.rollback()
+            error = redact(scrub(str(ex).splitlines()[0], value), limit=500)
+            for earlier in outcomes:
+                if earlier.status == DELETED:
+                    earlier.status, earlier.error = ROLLED_BACK, f"rolled back: {step.qualified_name} failed"
+                    earlier.rows_deleted = 0
+            outcomes.append(StepOutcome(step, FAILED, 0, error))
+            outcomes += [
+                StepOutcome(s, NOT_RUN, error=f"not run: {step.qualified_name} failed") for s in steps[index + 1 :]
+            ]
+            return outcomes
+    try:
+        con.commit()
+    except duckdb.Error as ex:
+        error = redact(scrub(f"commit failed: {str(ex).splitlines()[0]}", value), limit=500)
+        for outcome in outcomes:
+            if outcome.status == DELETED:
+                outcome.status, outcome.rows_deleted, outcome.error = ROLLED_BACK, 0, error
+    return outcomes
+
+
+def _tables(step: Step) -> list[exp.Table]:
+    return list(sqlglot.parse_one(step.executable or "", read="duckdb").find_all(exp.Table))
+
+
+def _escape(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _audit_rows(report: ExecutionReport) -> list[dict]:
+    plan = report.plan
+    return [
+        {
+            "plan_id": plan.plan_id,
+            "step": index,
+            "executed_at": report.executed_at,
+            "executed_by": report.executed_by,
+            "column_kind": plan.column_kind,
+            "subject_hash": plan.subject_hash,
+            "location": o.step.location,
+            "dataset_name": o.step.dataset_name,
+            "table_name": o.step.table_name,
+            "action": o.step.action,
+            "status": o.status,
+            "rows_deleted": o.rows_deleted,
+            "statement": o.step.masked,
+            "error": o.error,
+        }
+        for index, o in enumerate(report.outcomes, start=1)
+    ]

@@ -1,0 +1,180 @@
+"""Governance reads: PII kinds, inherited PII, what a deletion plan needs, and the deletion audit."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from glasspane.deletion import DeletionTargets, DerivedColumn, Lookalike, MatchColumn, TableEdge, TableMeta
+from glasspane.pii import suspect
+from glasspane.queries.common import frame
+
+# The `columns` view's columns, in its order: inherited PII rows come in the same shape.
+PII_ROW_COLUMNS = (
+    "source", "location", "dataset_name", "schema_name", "table_name", "column_name", "data_type", "pii",
+    "pii_kind", "hints", "nullable", "parent_table", "root_table", "first_seen_at", "schema_version",
+)  # fmt: skip
+
+
+def known_pii_kinds(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every PII kind some column is tagged with (by a hint, or inherited), sorted."""
+    rows = con.execute(
+        """SELECT DISTINCT pii_kind FROM columns WHERE pii AND pii_kind IS NOT NULL
+           UNION SELECT DISTINCT pii_kind FROM inherited_pii WHERE pii_kind IS NOT NULL
+           ORDER BY 1"""
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def inherited_pii_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Inherited PII in the shape of hinted PII rows (the `columns` view's columns, `pii` true), plus
+    `inherited_via`, `inherited_from`, `relation`, `pseudonymised`, `note` and `definition_kind`.
+
+    One row per derived column and PII kind; `source` is the source that collected the definition,
+    `schema_name`, `data_type`, `nullable`, `parent_table` and `schema_version` are NULL, `hints` is
+    `{}`, `root_table` is the derived table itself and `first_seen_at` is when its definition was.
+    """
+    return frame(
+        con,
+        """WITH d AS (
+               SELECT location, dataset_name, name, min(source) AS source, min(first_seen_at) AS first_seen_at
+               FROM definitions GROUP BY ALL
+           )
+           SELECT d.source, i.location, i.dataset_name, NULL::VARCHAR AS schema_name, i.table_name,
+                  i.column_name, NULL::VARCHAR AS data_type, TRUE AS pii, i.pii_kind, '{}'::JSON AS hints,
+                  NULL::BOOLEAN AS nullable, NULL::VARCHAR AS parent_table, i.table_name AS root_table,
+                  d.first_seen_at, NULL::BIGINT AS schema_version,
+                  string_agg(DISTINCT i.inherited_via, ', ' ORDER BY i.inherited_via) AS inherited_via,
+                  string_agg(DISTINCT i.inherited_from, ', ' ORDER BY i.inherited_from) AS inherited_from,
+                  CASE WHEN bool_and(i.relation = 'direct') THEN 'direct' ELSE 'transformed' END AS relation,
+                  bool_and(i.pseudonymised) AS pseudonymised,
+                  'inherited via ' || string_agg(DISTINCT i.inherited_via, ', ' ORDER BY i.inherited_via)
+                      || CASE WHEN bool_and(i.pseudonymised) THEN ' (hashed: pseudonymised)' ELSE '' END AS note,
+                  any_value(i.definition_kind) AS definition_kind
+           FROM inherited_pii i
+           LEFT JOIN d ON d.location = i.location AND d.dataset_name = i.dataset_name AND d.name = i.table_name
+           GROUP BY ALL
+           ORDER BY i.location, i.dataset_name, i.table_name, i.column_name, i.pii_kind""",
+    )
+
+
+def pii_filters(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Views and models whose rows are filtered or joined on PII without selecting it."""
+    return frame(
+        con,
+        """SELECT location, dataset_name, table_name, pii_kind, filtered_on, inherited_from, definition_kind
+           FROM pii_filters ORDER BY location, dataset_name, table_name, filtered_on""",
+    )
+
+
+def deletion_audit(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFrame:
+    """The newest executed deletion statements."""
+    return frame(
+        con,
+        """SELECT executed_at, executed_by, column_kind, subject_hash, location, dataset_name, table_name,
+                  action, status, rows_deleted, statement, error, plan_id, step
+           FROM deletion_audit ORDER BY executed_at DESC, plan_id, step LIMIT ?""",
+        [limit],
+    )
+
+
+def subject_history(con: duckdb.DuckDBPyConnection, subject_hash: str) -> pd.DataFrame:
+    """Earlier executions for the same subject (matched by its salted hash): one row per plan."""
+    return frame(
+        con,
+        """SELECT plan_id, min(executed_at) AS executed_at, any_value(executed_by) AS executed_by,
+                  sum(rows_deleted) FILTER (WHERE status = 'deleted') AS rows_deleted,
+                  bool_and(status IN ('deleted', 'skipped')) AS complete
+           FROM deletion_audit WHERE subject_hash = ? GROUP BY plan_id ORDER BY executed_at DESC""",
+        [subject_hash],
+    )
+
+
+def deletion_targets(con: duckdb.DuckDBPyConnection, column_kind: str) -> DeletionTargets:
+    """What the store knows that a deletion plan for one PII kind needs (no subject value involved)."""
+    targets = DeletionTargets(column_kind=column_kind)
+    matches = frame(
+        con,
+        """SELECT DISTINCT location, dataset_name, table_name, column_name, data_type,
+                  coalesce(try_cast(json_extract(hints, '$.unique') AS BOOLEAN), FALSE)
+                  OR coalesce(try_cast(json_extract(hints, '$.primary_key') AS BOOLEAN), FALSE) AS is_unique
+           FROM columns WHERE pii AND lower(pii_kind) = lower(?)
+           ORDER BY location, dataset_name, table_name, column_name""",
+        [column_kind],
+    )
+    targets.matches = [
+        MatchColumn(r.location, r.dataset_name, r.table_name, r.column_name, r.data_type, bool(r.is_unique))
+        for r in matches.itertuples()
+    ]
+    datasets = sorted({(m.location, m.dataset_name) for m in targets.matches})
+    if datasets:
+        tables = frame(
+            con,
+            """WITH wanted AS (SELECT unnest(?::VARCHAR[]) AS location, unnest(?::VARCHAR[]) AS dataset_name),
+               loaded AS (
+                   SELECT location, dataset_name, table_name, sum(row_count) AS loaded_rows
+                   FROM table_counts GROUP BY ALL
+               )
+               SELECT c.location, c.dataset_name, c.table_name, any_value(c.parent_table) AS parent_table,
+                      list(DISTINCT c.column_name) AS columns, any_value(l.loaded_rows) AS loaded_rows
+               FROM columns c JOIN wanted USING (location, dataset_name)
+               LEFT JOIN loaded l USING (location, dataset_name, table_name)
+               GROUP BY ALL""",
+            [[loc for loc, _ in datasets], [ds for _, ds in datasets]],
+        )
+        for r in tables.itertuples():
+            rows = None if pd.isna(r.loaded_rows) else int(r.loaded_rows)
+            parent = None if pd.isna(r.parent_table) else r.parent_table
+            meta = TableMeta(r.table_name, parent, frozenset(r.columns), rows)
+            targets.tables.setdefault((r.location, r.dataset_name), {})[r.table_name] = meta
+    for location, destination_type in con.execute(
+        """SELECT location, any_value(destination_type) FROM datasets
+           WHERE destination_type IS NOT NULL GROUP BY location"""
+    ).fetchall():
+        targets.destination_types[location] = destination_type
+    derived = frame(
+        con,
+        """SELECT i.location, i.dataset_name, i.table_name, i.column_name, i.definition_kind, i.inherited_from,
+                  i.value_expression, coalesce(any_value(d.dialect), 'duckdb') AS dialect
+           FROM inherited_pii i
+           LEFT JOIN definitions d ON d.location = i.location AND d.dataset_name = i.dataset_name
+                                  AND d.name = i.table_name
+           WHERE lower(i.pii_kind) = lower(?)
+           GROUP BY ALL ORDER BY ALL""",
+        [column_kind],
+    )
+    targets.derived = [
+        DerivedColumn(
+            r.location,
+            r.dataset_name,
+            r.table_name,
+            r.column_name,
+            r.definition_kind,
+            r.inherited_from,
+            None if pd.isna(r.value_expression) else r.value_expression,
+            r.dialect,
+        )  # fmt: skip
+        for r in derived.itertuples()
+    ]
+    edges = con.execute(
+        """SELECT DISTINCT location, upstream_dataset, upstream_table, dataset_name, table_name, definition_kind
+           FROM column_lineage"""
+    ).fetchall()
+    targets.edges = [TableEdge(*e) for e in edges]
+    targets.lookalikes = _lookalikes(con, column_kind)
+    return targets
+
+
+def _lookalikes(con: duckdb.DuckDBPyConnection, column_kind: str) -> list[Lookalike]:
+    """Columns without a PII hint whose names look like the kind: the plan does not cover them."""
+    rows = con.execute(
+        """SELECT DISTINCT location, dataset_name, table_name, column_name FROM columns
+           WHERE NOT pii AND NOT starts_with(column_name, '_dlt_') ORDER BY ALL"""
+    ).fetchall()
+    found = []
+    for location, dataset, table, column in rows:
+        suspicion = suspect(column, table)
+        if suspicion and suspicion.kind.lower() == column_kind.lower():
+            reason = f"{suspicion.reason}, but it has no PII hint: tag it with x-annotation-pii to include it"
+            found.append(Lookalike(location, dataset, table, column, reason))
+    return found

@@ -1,0 +1,155 @@
+"""Governance in the store: collected definitions, the lineage refreshed after each collect, the deletion audit."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from glasspane.dlt_meta import redact
+from glasspane.lineage import Definition, DefinitionLineage, Edge, location_lineage, propagate_pii
+from glasspane.records import DefinitionRecord
+
+_DEFINITION_PRIORITY = "CASE kind WHEN 'view' THEN 0 ELSE 1 END"  # a real view beats a model file of that name
+
+
+def write_definitions(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    location: str,
+    dataset_name: str,
+    definitions: list[DefinitionRecord],
+    collected_at: dt.datetime,
+) -> None:
+    """Replace what a source knew of a dataset's definitions, keeping when each was first seen.
+
+    E-mail addresses and credentials written into the SQL (`WHERE email = 'ana@example.com'`) are
+    redacted first: the store holds no data value, and lineage does not need literals.
+    """
+    con.execute(
+        "DELETE FROM raw.definitions WHERE source = ? AND location = ? AND dataset_name = ? "
+        "AND NOT list_contains(?::VARCHAR[], name)",
+        [source, location, dataset_name, [d.name for d in definitions]],
+    )
+    if not definitions:
+        return
+    con.executemany(
+        """INSERT INTO raw.definitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (source, location, dataset_name, name) DO UPDATE SET
+             kind = excluded.kind, dialect = excluded.dialect, sql = excluded.sql,
+             origin = excluded.origin, last_seen_at = excluded.last_seen_at""",
+        [[source, location, dataset_name, d.name, d.kind, d.dialect, redact(d.sql, limit=len(d.sql) + 1), d.origin,
+          collected_at, collected_at] for d in definitions],
+    )  # fmt: skip
+
+
+def refresh_lineage(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute column lineage and inherited PII from every stored definition (once per collect).
+
+    A definition that cannot be traced gets its reason in `definitions.lineage_error`; the others
+    are traced as usual.
+    """
+    definitions: dict[str, list[Definition]] = {}
+    for location, dataset, name, kind, dialect, sql in con.execute(
+        f"""SELECT location, dataset_name, name, kind, dialect, sql FROM raw.definitions
+            QUALIFY row_number() OVER (PARTITION BY location, lower(dataset_name), lower(name)
+                                       ORDER BY {_DEFINITION_PRIORITY}, source) = 1
+            ORDER BY location, dataset_name, name"""
+    ).fetchall():
+        definitions.setdefault(location, []).append(Definition(dataset, name, kind, dialect, sql))
+    known: dict[str, dict[tuple[str, str], list[str]]] = {}
+    for location, dataset, table, columns in con.execute(
+        """SELECT location, dataset_name, table_name, list(DISTINCT column_name ORDER BY column_name)
+           FROM columns GROUP BY ALL"""
+    ).fetchall():
+        known.setdefault(location, {})[(dataset, table)] = list(columns)
+    hinted: dict[str, dict[tuple[str, str, str], str | None]] = {}
+    for location, dataset, table, column, kind in con.execute(
+        "SELECT DISTINCT location, dataset_name, table_name, column_name, pii_kind FROM columns WHERE pii"
+    ).fetchall():
+        hinted.setdefault(location, {})[(dataset, table, column)] = kind
+
+    previous = _previous_results(con)
+    statuses, edges, inherited = [], [], []
+    for location, defs in definitions.items():
+        kinds = {(d.dataset_name.lower(), d.name.lower()): d.kind for d in defs}
+        dialect = Counter(d.dialect for d in defs).most_common(1)[0][0]
+        results = location_lineage(defs, known.get(location, {}), previous.get(location))
+        location_edges = [e for r in results for e in r.edges]
+        for r in results:
+            d = r.definition
+            statuses.append({"location": location, "dataset_name": d.dataset_name, "name": d.name, "kind": d.kind,
+                             "columns": r.columns, "error": r.error, "input_key": r.input_key})  # fmt: skip
+        for e in location_edges:
+            kind = kinds.get((e.dataset_name.lower(), e.table_name.lower()), "view")
+            edges.append({**dataclasses.asdict(e), "location": location, "definition_kind": kind})
+        for i in propagate_pii(location_edges, hinted.get(location, {}), dialect):
+            inherited.append(
+                {
+                    "location": location,
+                    "dataset_name": i.dataset_name,
+                    "table_name": i.table_name,
+                    "column_name": i.column_name,
+                    "pii_kind": i.pii_kind,
+                    "relation": i.relation,
+                    "pseudonymised": i.pseudonymised,
+                    "origin_dataset": i.origin[0],
+                    "origin_table": i.origin[1],
+                    "origin_column": i.origin[2],
+                    "via_dataset": i.via[0],
+                    "via_table": i.via[1],
+                    "via_column": i.via[2],
+                    "hops": i.hops,
+                    "value_expression": i.value_expression,
+                    "definition_kind": kinds.get((i.dataset_name.lower(), i.table_name.lower()), "view"),
+                }
+            )
+    _replace(con, "raw.definition_status", statuses)
+    _replace(con, "raw.column_lineage", edges)
+    _replace(con, "raw.inherited_pii", inherited)
+
+
+def _previous_results(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, DefinitionLineage]]:
+    """The last refresh's results by location and input key, to reuse for unchanged definitions."""
+    edges: dict[tuple[str, str, str], list[Edge]] = {}
+    for row in con.execute(
+        """SELECT location, dataset_name, table_name, column_name, upstream_dataset, upstream_table, upstream_column,
+                  kind, hashed, expression FROM raw.column_lineage"""
+    ).fetchall():
+        edges.setdefault((row[0], row[1].lower(), row[2].lower()), []).append(Edge(*row[1:]))
+    found: dict[str, dict[str, DefinitionLineage]] = {}
+    for location, dataset, name, kind, columns, error, key in con.execute(
+        "SELECT location, dataset_name, name, kind, columns, error, input_key FROM raw.definition_status"
+    ).fetchall():
+        stored = Definition(dataset, name, kind, "", "")  # lineage puts the current definition in its place
+        table_edges = edges.get((location, dataset.lower(), name.lower()), [])
+        found.setdefault(location, {})[key] = DefinitionLineage(stored, list(columns or []), table_edges, error, key)
+    return found
+
+
+def write_audit(con: duckdb.DuckDBPyConnection, rows: Iterable[dict[str, Any]]) -> None:
+    """Append executed deletion steps to the audit (`deletion_audit` view)."""
+    frame = pd.DataFrame(list(rows))
+    if frame.empty:
+        return
+    con.register("audit_rows", frame)
+    try:
+        con.execute("INSERT INTO raw.deletion_audit BY NAME SELECT * FROM audit_rows")
+    finally:
+        con.unregister("audit_rows")
+
+
+def _replace(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+    con.execute(f"DELETE FROM {table}")
+    if not rows:
+        return
+    con.register("replacement_rows", pd.DataFrame(rows))
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM replacement_rows")
+    finally:
+        con.unregister("replacement_rows")

@@ -1,0 +1,213 @@
+"""The Lineage and Governance pages, in Streamlit's AppTest and in real headless Chromium."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from glasspane.settings import PROJECT_DIR
+from glasspane.store import Store
+from tests import governance_fixtures as gf
+from tests.conftest import collect_into, rows
+from tests.test_lineage import sources
+
+
+@pytest.fixture
+def governed_store(tmp_path, monkeypatch) -> tuple[gf.Warehouse, Store]:
+    warehouse = gf.build(tmp_path / "places")
+    store = Store(tmp_path / "store.duckdb")
+    assert collect_into(store, *sources(warehouse)).ok
+    monkeypatch.setenv("GLASSPANE_STORE", str(store.path))
+    monkeypatch.setenv("GLASSPANE__SUBJECT_SALT", "page-salt")
+    return warehouse, store
+
+
+def page(name: str, **params: str) -> AppTest:
+    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(f"pages/{name}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_lineage_page_draws_a_columns_neighbourhood_from_the_url(governed_store):
+    at = page("lineage", table="crm.v_customers", column="email_md5", hops="3")
+    assert [s.value for s in at.selectbox][1:] == ["crm.v_customers", "email_md5", "3"]
+    [graph] = at.get("graphviz_chart")
+    dot = graph.proto.spec
+    assert 'label="crm.customers (dlt table)"' in dot and 'label="crm.v_customers (view)"' in dot
+    assert 'label="email_md5\\nPII: email (hashed)"' in dot  # pseudonymised, still personal data
+    assert 'style=dashed, label="hashed"' in dot
+    upstream = at.dataframe[0].value
+    assert list(upstream[["from_column", "to_column", "kind", "hashed"]].itertuples(index=False, name=None)) == [
+        ("crm.customers.email", "crm.v_customers.email_md5", "transformed", True)
+    ]
+    inherited = at.dataframe[1].value
+    hashed = inherited[inherited["pseudonymised"]]
+    assert sorted(hashed["table_name"] + "." + hashed["column_name"]) == [
+        "customer_keys.email_md5", "event_counts.email_md5", "v_addresses.email_sha", "v_customers.email_md5",
+    ]  # fmt: skip
+    filters = at.dataframe[2].value
+    assert list(filters["table_name"]) == ["v_corp_events"]
+
+
+def test_lineage_page_with_a_broken_definition_says_which(governed_store):
+    warehouse, store = governed_store
+    with contextlib.closing(duckdb.connect(str(warehouse.path))) as con:
+        con.execute("CREATE VIEW crm.v_unknown AS SELECT * FROM crm.customers, range(3)")
+    assert collect_into(store, *sources(warehouse)).ok
+    at = page("lineage")
+    assert [w.value for w in at.warning] == ["1 definitions could not be traced; their lineage is missing."]
+    problems = at.dataframe[-1].value
+    assert list(problems["name"]) == ["v_unknown"]
+    assert problems["lineage_error"].iloc[0].startswith("SELECT * over a table whose columns are unknown")
+
+
+def test_lineage_page_without_definitions_says_how_to_get_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLASSPANE_STORE", str(tmp_path / "empty.duckdb"))
+    at = page("lineage")
+    assert at.info[0].value.startswith("No view or model definitions have been collected yet")
+
+
+def test_governance_page_plans_and_executes_only_after_confirmation(governed_store):
+    warehouse, store = governed_store
+    at = page("governance", kind="email")
+    at.text_input(key="subject_value").input("not an address").run()
+    button(at, "Plan deletion").click().run()
+    assert [e.value for e in at.error] == [
+        "the value does not look like an e-mail address (name@domain.tld), as PII kind 'email' requires"
+    ]
+
+    at.text_input(key="subject_value").input(gf.SUBJECT).run()
+    button(at, "Plan deletion").click().run()
+    assert not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"Statements": "9", "Rows (estimate)": "≈ 12", "Destinations": "1", "Views cleared": "4"}
+    [code] = at.code
+    assert 'DELETE FROM "crm"."customers" WHERE "email" = $subject;' in code.value
+    assert gf.SUBJECT not in code.value
+    assert button(at, "Execute deletion").disabled  # not before the confirmation
+
+    at.checkbox(key="confirm_delete").check().run()
+    button(at, "Execute deletion").click().run()
+    assert [s.value for s in at.success] == [
+        "Deleted 18 rows with 9 statements. Every statement is in the audit below."
+    ]
+    assert gf.count(warehouse.path, "SELECT count(*) FROM crm.customers WHERE email = ?", [gf.SUBJECT]) == 0
+    assert gf.count(warehouse.path, "SELECT count(*) FROM crm.customers") == gf.SUBJECTS - 1
+    audit = at.dataframe[-1].value
+    assert len(audit) == 9 and set(audit["status"]) == {"deleted"}
+    assert rows(store, "SELECT sum(rows_deleted) FROM deletion_audit") == [(18,)]
+
+    at.text_input(key="subject_value").input(gf.SUBJECT).run()  # the same subject again: its history shows
+    button(at, "Plan deletion").click().run()
+    assert at.info[0].value.startswith("This subject's deletion was executed before: ")
+
+
+def test_the_demo_shows_lineage_and_a_plan_that_names_the_untagged_email_column(demo_store, monkeypatch):
+    monkeypatch.setenv("GLASSPANE_STORE", str(demo_store.path))
+    lineage = page("lineage")
+    assert [s.value for s in lineage.selectbox][1:3] == ["crm.customers", "email"]  # hinted PII with most lineage
+    assert "analytics.customer_emails (model)" in lineage.get("graphviz_chart")[0].proto.spec
+    governance = page("governance")
+    governance.text_input(key="subject_value").input("someone@example.com").run()
+    button(governance, "Plan deletion").click().run()
+    assert [w.value for w in governance.warning] == [
+        "Not covered: these columns look like email by name but carry no PII hint."
+    ]
+    [not_covered] = [d.value for d in governance.dataframe if "column" in d.value.columns]
+    assert list(not_covered["column"]) == ["billing.invoices.customer_email"]
+
+
+def test_governance_page_without_pii_explains_how_to_tag_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLASSPANE_STORE", str(tmp_path / "empty.duckdb"))
+    at = page("governance")
+    assert at.info[0].value.startswith("No column in the store is tagged as PII.")
+    assert at.caption[-1].value == "No deletion has been executed yet."
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def dashboard(governed_store):
+    """The dashboard served by Streamlit on a free local port, over the governed store."""
+    port = _free_port()
+    env = {**os.environ, "GLASSPANE_STORE": str(governed_store[1].path)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port)],
+        cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError):
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            assert time.monotonic() < deadline, "streamlit did not start"
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+READY = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
+
+
+def test_in_a_browser_the_graph_renders_and_a_deletion_runs(dashboard, governed_store):
+    from playwright.sync_api import expect, sync_playwright
+
+    warehouse, _ = governed_store
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )  # fmt: skip
+        try:
+            browser_page = browser.new_page(viewport={"width": 1400, "height": 2000})
+            browser_page.goto(dashboard)
+            browser_page.wait_for_selector(READY)
+            browser_page.goto(f"{dashboard}/lineage?table=crm.customers&column=email&hops=2")
+            browser_page.wait_for_selector(READY)
+            graph = browser_page.locator('[data-testid="stGraphVizChart"] svg')
+            expect(graph).to_be_visible()
+            expect(graph.locator("g.node")).to_have_count(10)  # email and the nine columns that carry it
+            expect(graph).to_contain_text("marts.customer_keys (model)")
+
+            browser_page.goto(f"{dashboard}/governance?kind=email")
+            browser_page.wait_for_selector(READY)
+            value = browser_page.locator('input[type="password"]')
+            value.fill(gf.SUBJECT)
+            value.press("Enter")
+            browser_page.wait_for_selector(READY)
+            browser_page.get_by_role("button", name="Plan deletion").click()
+            expect(browser_page.get_by_text("Statements, in the order they run")).to_be_visible()
+            execute = browser_page.get_by_role("button", name="Execute deletion")
+            expect(execute).to_be_disabled()
+            browser_page.get_by_text("I confirm: permanently delete").click()
+            expect(execute).to_be_enabled()
+            execute.click()
+            expect(browser_page.get_by_text("Deleted 18 rows with 9 statements.")).to_be_visible()
+        finally:
+            browser.close()
+    assert gf.count(warehouse.path, "SELECT count(*) FROM crm.events WHERE user_email = ?", [gf.SUBJECT]) == 0
