@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from collectors.meter import Meter
+
 S3_PROTOCOLS = ("s3", "s3a")
 PAGE_SIZE = 1000
 
@@ -21,20 +23,6 @@ class Entry:
 
     name: str
     size: int
-
-
-class Meter:
-    """Requests made and bytes read, shared by the threads reading one dataset."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.counts: dict[str, int] = {}
-
-    def add(self, **amounts: int) -> None:
-        """Add to named counters (`list_calls=1`, `get_calls=1`, `bytes_read=n`)."""
-        with self._lock:
-            for key, value in amounts.items():
-                self.counts[key] = self.counts.get(key, 0) + value
 
 
 class Bucket:

@@ -28,8 +28,9 @@ from dlt.common.storages.configuration import FilesystemConfiguration
 from dlt.common.storages.fsspec_filesystem import fsspec_from_config
 
 from collectors.base import Collector, Dataset, SourceError
-from collectors.bucket import Bucket, Entry, Meter
+from collectors.bucket import Bucket, Entry
 from collectors.destination import dataset_batch
+from collectors.meter import Meter
 from collectors.parquet_footer import FooterError, read_num_rows
 from collectors.traces import TRACE_ROOT, TRACE_TABLES
 from glasspane.dlt_meta import filesystem_location, is_dlt_table

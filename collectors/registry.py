@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collectors.base import Collector
+from collectors.bigquery import BigQueryCollector
 from collectors.duckdb_source import DuckDBCollector
 from collectors.filesystem import FilesystemCollector
 from collectors.pipelines_dir import PipelinesDirCollector
 from glasspane.config import Config, ConfigError, SourceConfig
 
 KINDS: dict[str, type[Collector]] = {
-    cls.kind: cls for cls in (PipelinesDirCollector, DuckDBCollector, FilesystemCollector)
+    cls.kind: cls for cls in (PipelinesDirCollector, DuckDBCollector, FilesystemCollector, BigQueryCollector)
 }
 
 

@@ -158,7 +158,8 @@ class Recorded:
     method: str
     path: str
     query: dict[str, list[str]]
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
+    body: bytes
 
 
 Fault = Callable[[Recorded], tuple[int, dict] | None]
@@ -190,7 +191,9 @@ class RecordingProxy:
             def _forward(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 path, _, query = self.path.partition("?")
-                recorded = Recorded(self.command, path, parse_qs(query, keep_blank_values=True), dict(self.headers))
+                query_params = parse_qs(query, keep_blank_values=True)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                recorded = Recorded(self.command, path, query_params, headers, body)
                 with proxy._lock:
                     proxy.requests.append(recorded)
                 answer = proxy.fault(recorded) if proxy.fault else None

@@ -18,6 +18,7 @@ from glasspane.records import (
     VIA_TRACE_TABLE,
     DatasetBatch,
 )
+from glasspane.store.table_sizes import write_table_sizes
 
 # Which observation of a run wins where sources disagree (lower is better evidence).
 _PRIORITY_SQL = f"""CASE via WHEN '{VIA_DLT_LOADS}' THEN 1 WHEN '{VIA_TRACE_TABLE}' THEN 2
@@ -90,6 +91,7 @@ def write_dataset(
         columns += [{**key, **dataclasses.asdict(c)} for c in v.columns]
     _upsert(con, "raw.schema_versions", versions)
     _upsert(con, "raw.schema_columns", columns)
+    write_table_sizes(con, source, batch.table_sizes, collected_at)
 
     touched = {r.run_key for r in batch.runs}
     counted = {(c.schema_name, c.load_id) for c in batch.table_counts}
