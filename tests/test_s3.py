@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import dlt
 import pytest
 
+from glasspane.settings import PROJECT_DIR
 from tests import dlt_fixtures as fx
 from tests.conftest import collect_into, rows, source
 from tests.servers import MotoS3, RecordingProxy, environment, free_port
@@ -212,3 +216,27 @@ def test_credentials_never_reach_the_store_the_logs_or_the_errors(s3, teams, tmp
             assert value not in text, f"a credential reached the {where}"
     assert s3.keys.access_key_id not in info_logs
     assert not any(secret in caplog.text for secret in secrets)
+
+
+def test_cli_reads_bucket_credentials_from_dlt_secrets_toml_and_prints_the_cost(s3, teams, tmp_path):
+    # the documented convention, as a user sets it up: glasspane.toml names the bucket, dlt's
+    # .dlt/secrets.toml (in the folder the collect runs from) holds the credentials
+    (tmp_path / ".dlt").mkdir()
+    secrets = "\n".join(f'{k} = "{v}"' for k, v in s3.credentials().items())
+    (tmp_path / ".dlt" / "secrets.toml").write_text(f"[sources.lake.credentials]\n{secrets}\n")
+    (tmp_path / "glasspane.toml").write_text(
+        f'[[sources]]\nname = "lake"\nkind = "filesystem"\nbucket_url = "{teams}"\n'
+        f'layouts = {{ custom = "{CUSTOM_LAYOUT}" }}\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
+    done = subprocess.run(
+        [sys.executable, "-m", "collectors", "collect", "--config", "glasspane.toml", "--store", "s.duckdb", "-q"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={**env, "PYTHONPATH": str(PROJECT_DIR)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1].split() == ["lake", "filesystem", "3", "6", "ok"]
+    [cost] = [line for line in lines if line.startswith("cost: lake: ")]
+    assert " requests (" in cost and " read" in cost
+    assert s3.keys.secret_access_key not in done.stdout + done.stderr
