@@ -209,6 +209,8 @@ class RecordingProxy:
                     data = response.read()
                     skip = ("transfer-encoding", "connection", "content-length")
                     kept = {k: v for k, v in response.getheaders() if k.lower() not in skip}
+                    if self.command == "HEAD":  # the size of what a GET would return
+                        kept["Content-Length"] = response.getheader("Content-Length") or "0"
                     self._reply(response.status, kept, data)
                 finally:
                     upstream.close()
@@ -217,7 +219,8 @@ class RecordingProxy:
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
+                if "Content-Length" not in headers:
+                    self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
