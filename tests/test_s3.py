@@ -240,3 +240,25 @@ def test_cli_reads_bucket_credentials_from_dlt_secrets_toml_and_prints_the_cost(
     [cost] = [line for line in lines if line.startswith("cost: lake: ")]
     assert " requests (" in cost and " read" in cost
     assert s3.keys.secret_access_key not in done.stdout + done.stderr
+
+
+def test_the_page_shows_a_bucket_error_without_its_credentials(s3, teams, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    config = tmp_path / "glasspane.toml"
+    config.write_text(
+        f'[[sources]]\nname = "lake"\nkind = "filesystem"\nbucket_url = "{teams}"\n\n'
+        f'[[sources]]\nname = "bad"\nkind = "filesystem"\nbucket_url = "{teams}"\n'
+    )
+    monkeypatch.setenv("GLASSPANE_CONFIG", str(config))
+    monkeypatch.setenv("GLASSPANE_STORE", str(tmp_path / "store.duckdb"))
+    wrong = {**s3.credentials(), "aws_secret_access_key": "Wr0ngSecretValue+/xyz"}
+    with source_credentials("lake", s3.credentials()), source_credentials("bad", wrong):
+        at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=120).run()
+        at.button(key="empty_collect").click().run()
+    assert not at.exception, at.exception
+    shown = [e.value for kind in (at.text, at.warning, at.error, at.success, at.caption, at.markdown) for e in kind]
+    assert any(str(v).startswith("source 'bad': s3://lake/teams: access denied") for v in shown), shown
+    page = " ".join(map(str, shown)) + " ".join(d.value.to_csv() for d in at.dataframe)
+    for value in (s3.keys.secret_access_key, "Wr0ngSecretValue", s3.keys.access_key_id):
+        assert value not in page
