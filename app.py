@@ -10,6 +10,7 @@ st.set_page_config(page_title=strings.APP_TITLE, page_icon=strings.APP_ICON, lay
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
     st.Page("pages/runs.py", title="Runs", icon=":material/list_alt:", url_path="runs"),
+    st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
 ]
 navigation = st.navigation(PAGES)
 

@@ -9,7 +9,12 @@ from pathlib import Path
 from collectors import registry
 from collectors.runner import CollectSummary, Progress, collect
 from glasspane import settings
+from glasspane.alerts.config import alert_config
+from glasspane.alerts.report import format_report
+from glasspane.alerts.service import evaluate
+from glasspane.alerts.slack import resolve_destination
 from glasspane.config import ConfigError, load_config
+from glasspane.dlt_meta import redact
 from glasspane.store import Store, StoreBusy
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
@@ -77,6 +82,7 @@ def run_collect(args: argparse.Namespace) -> int:
     """Collect the configured (or named) sources into the store and print a summary."""
     config = load_config(args.config)
     collectors = registry.build_all(config, args.source)
+    rules = alert_config(config) if getattr(args, "alert", False) else None
     store = Store(settings.store_path(args.store))
     if config.is_default:
         print(f"no config file: collecting dlt's pipelines folder {config.sources[0].options['path']}")
@@ -88,7 +94,23 @@ def run_collect(args: argparse.Namespace) -> int:
             bar.close()
     print(format_summary(summary))
     print(f"store: {store.path}")
+    if rules is not None:
+        try:  # alerting never fails the collect
+            print(format_report(evaluate(store, rules, resolve_destination(rules.settings))))
+        except Exception as ex:
+            print(f"error: alerts: {redact(' '.join(str(ex).split()), 500)}", file=sys.stderr)
     return EXIT_OK if summary.ok else EXIT_SOURCE_FAILED
+
+
+def run_alerts(args: argparse.Namespace) -> int:
+    """Evaluate the alert rules over the store and send what is new (or, with --dry-run, print it)."""
+    rules = alert_config(load_config(args.config))
+    store = Store(settings.store_path(args.store))
+    if not store.exists():
+        raise ConfigError(f"{store.path}: no pane store yet: collect first (python -m collectors collect --alert)")
+    report = evaluate(store, rules, resolve_destination(rules.settings), dry_run=args.dry_run)
+    print(format_report(report, as_json=args.json))
+    return EXIT_OK if report.ok else EXIT_SOURCE_FAILED
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -118,8 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
     collect_cmd = commands.add_parser("collect", help="collect every configured source into the store")
     collect_cmd.add_argument("--config", help=f"config file (default: ${settings.CONFIG_ENV} or glasspane.toml)")
     collect_cmd.add_argument("--source", action="append", metavar="NAME", help="collect only this source (repeatable)")
+    collect_cmd.add_argument("--alert", action="store_true", help="then evaluate the alert rules and notify Slack")
     common(collect_cmd)
     collect_cmd.set_defaults(handler=run_collect)
+
+    alerts_cmd = commands.add_parser("alerts", help="evaluate the alert rules over the store and notify Slack")
+    alerts_cmd.add_argument("--config", help=f"config file (default: ${settings.CONFIG_ENV} or glasspane.toml)")
+    alerts_cmd.add_argument("--dry-run", action="store_true", help="print what would be sent; send and store nothing")
+    alerts_cmd.add_argument("--json", action="store_true", help="also print each message's Block Kit JSON")
+    alerts_cmd.add_argument("--store", help=f"pane store file (default: ${settings.STORE_ENV} or glasspane.duckdb)")
+    alerts_cmd.set_defaults(handler=run_alerts)
 
     demo_cmd = commands.add_parser("demo", help="build demo data with real dlt pipelines, then collect it")
     demo_cmd.add_argument("--dir", help="where to build the demo places (default: .glasspane/demo beside the store)")

@@ -17,7 +17,7 @@ from dlt.common.json import json as dlt_json
 from dlt.pipeline.trace import TRACE_FILE_NAME, load_trace
 
 from collectors.base import Collector, Dataset, SourceError
-from collectors.traces import records_from_trace
+from collectors.traces import records_from_trace, trace_as_dict
 from glasspane.dlt_meta import is_dlt_table, load_id_to_datetime, schema_columns, to_datetime
 from glasspane.records import (
     COMPLETED,
@@ -125,7 +125,7 @@ class PipelinesDirCollector(Collector):
             return None
         try:
             trace = load_trace(str(folder), ignore_errors=False)
-            records = records_from_trace(trace.asdict(), VIA_TRACE, fallback, schema, dataset_name)
+            records = records_from_trace(trace_as_dict(trace), VIA_TRACE, fallback, schema, dataset_name)
         except Exception as ex:
             batch.problems.append((str(path), f"unreadable trace ({type(ex).__name__})"))
             return None

@@ -56,6 +56,47 @@ class TraceRecords:
     dataset_name: str | None = None
 
 
+def trace_as_dict(trace: Any) -> dict[str, Any]:
+    """A `PipelineTrace` as dlt's `asdict()` shapes it, tolerating steps dlt cannot serialise.
+
+    dlt 1.31's `asdict()` asserts one metrics entry per load package, which a load step that
+    failed before loading anything (e.g. a schema update refused by the destination) does not
+    have. Such steps keep what the collector needs: times, exception, load ids and destination.
+    """
+    try:
+        return trace.asdict()
+    except AssertionError:
+        pass
+    whole = trace._asdict()
+    whole["steps"] = [_step_as_dict(step) for step in trace.steps if step.step != "run" or step.step_exception]
+    return whole
+
+
+def _step_as_dict(step: Any) -> dict[str, Any]:
+    try:
+        return step.asdict()
+    except AssertionError:
+        info = step.step_info
+        packages = [
+            {"load_id": p.load_id, "schema_name": p.schema_name, "state": p.state}
+            for p in getattr(info, "load_packages", None) or []
+        ]
+        destination = {
+            key: getattr(info, key, None)
+            for key in ("destination_type", "destination_displayable_credentials", "dataset_name")
+        }
+        return {
+            "span_id": step.span_id,
+            "step": step.step,
+            "started_at": step.started_at,
+            "finished_at": step.finished_at,
+            "step_exception": step.step_exception,
+            "exception_traces": step.exception_traces,
+            "step_info": {"loads_ids": list(getattr(info, "loads_ids", None) or []), "load_packages": packages},
+            f"{step.step}_info": destination,
+        }
+
+
 def safe_columns(columns: list[str]) -> list[str]:
     """The columns of a `_trace` table worth reading: never ones that may carry credentials."""
     return [c for c in columns if not any(word in c for word in _NEVER_READ)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dlt
+import pytest
 
 from tests import dlt_fixtures as fx
 from tests.conftest import collect_into, rows, source
@@ -96,3 +97,19 @@ def test_filesystem_discovers_every_dataset_including_a_custom_layout(tmp_path, 
         ("events", "events", 8),
     ]
     assert rows(store, "SELECT DISTINCT location FROM runs") == [(bucket.as_uri(),)]
+
+
+def test_a_load_step_refused_by_the_destination_shows_as_failed_with_a_hint(tmp_path, store):
+    # dlt cannot load into hr.duckdb with dataset hr ("Ambiguous reference to catalog or schema"),
+    # and its trace of that run cannot be serialised by dlt's own asdict(): the collector copes.
+    pipelines = tmp_path / "pipelines"
+    p = fx.pipeline("hr_pipe", pipelines, dlt.destinations.duckdb(str(tmp_path / "hr.duckdb")), "hr")
+    with pytest.raises(Exception, match="Ambiguous reference"):
+        p.run(fx.users(1))
+    summary = collect_into(store, source("folder", "pipelines_dir", path=str(pipelines)))
+    assert summary.ok, summary.outcomes[0].errors
+    [(status, step, error, location)] = rows(
+        store, "SELECT status, failed_step, error, location FROM runs WHERE failed_step = 'load'"
+    )
+    assert status == "failed" and "Ambiguous reference to catalog or schema" in error
+    assert location == f"duckdb://{tmp_path / 'hr.duckdb'}"

@@ -41,3 +41,24 @@ ERROR_HINTS = {
         "rename the file or the dataset. Glasspane itself reads such files fine."
     ),
 }
+
+# Alerts page
+ALERTS_NONE = (
+    "No alerts yet. Alerts are raised after a collect by `python -m collectors collect --alert` (or "
+    "`python -m collectors alerts`), which evaluates the rules below and notifies Slack."
+)
+ALERTS_NO_MATCH = "No alerts match these filters. Widen the time range or clear a filter."
+ALERTS_NOT_EVALUATED = "Not evaluated yet: run `python -m collectors collect --alert` after your collects."
+ALERTS_LAST_EVALUATION = "Last evaluation {when}: {alerts} new alerts, {messages} messages, {delivered} delivered{via}."
+ALERTS_ONE_EVALUATION = "Showing the alerts of one evaluation (the link of a Slack summary)."
+ALERTS_SHOW_ALL = "Show all alerts"
+ALERTS_NOT_FOUND = "The alert in this link is not in the store (it may come from another store)."
+ALERTS_RULES = "Rules"
+ALERTS_RULES_DEFAULT = "No `[[alerts]]` in glasspane.toml: the default rules apply."
+ALERTS_MATCHES_NONE = "Matches nothing now."
+ALERTS_CONFIG_ERROR = "The alert rules cannot be read: {error}"
+ALERTS_DELIVERY_HELP = (
+    "delivered: Slack accepted it. failed: Slack did not (the reason is beside it); later evaluations send "
+    "it again. suppressed: held back inside the rule's suppression interval. not_sent: no Slack destination "
+    "was configured, or resolve messages are off for the rule. pending: decided, not sent yet."
+)

@@ -1,0 +1,361 @@
+"""Evaluating rules over the pane store: each rule → findings, by the definitions the dashboard uses.
+
+failed and late: the `raw.health` macro over the `pipelines` view. volume: `health.volume_scores`,
+judging only loads newer than the ones judged before. schema and pii: `schema_diff.diff_columns`
+between the newest version of each schema and the one the previous evaluation saw; suspected
+PII by `pii.suspect`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from glasspane.alerts.config import AlertRule, duration_text
+from glasspane.alerts.links import link
+from glasspane.alerts.records import Finding, RuleMemory, RuleResult
+from glasspane.dlt_meta import first_line, redact
+from glasspane.formatting import thousands
+from glasspane.health import LATE_FACTOR, volume_scores
+from glasspane.pii import suspect
+from glasspane.queries import alerts as q
+from glasspane.queries.schema import version_columns
+from glasspane.schema_diff import Change, diff_columns
+from glasspane.store.alert_log import rule_memories
+
+MAX_LISTED = 12  # changes listed in one alert; the rest are counted
+LATE_ARRIVAL = dt.timedelta(days=1)  # loads collected this long after newer ones were judged are still judged
+
+
+def when(moment: Any) -> str:
+    """'2026-05-01 10:00 UTC'; '—' when unknown."""
+    if moment is None or pd.isna(moment):
+        return "—"
+    stamp = pd.Timestamp(moment)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return f"{stamp:%Y-%m-%d %H:%M} UTC"
+
+
+def _text(value: Any) -> str:
+    return "—" if value is None or pd.isna(value) else str(value)
+
+
+def _scope(con: duckdb.DuckDBPyConnection, rule: AlertRule) -> tuple[str, ...] | None:
+    """The locations a `sources` scope covers; None when the rule is not scoped to sources."""
+    return tuple(q.scope_locations(con, rule.sources)) if rule.sources else None
+
+
+def _in_tables(rule: AlertRule, table: str) -> bool:
+    """A `tables` scope covers the named tables and their nested child tables."""
+    return not rule.tables or any(table == t or table.startswith(t + "__") for t in rule.tables)
+
+
+def _pipeline_facts(row: Any) -> list[tuple[str, str]]:
+    return [
+        ("Pipeline", _text(row.pipeline_name)),
+        ("Dataset", _text(row.dataset_name)),
+        ("Location", _text(row.location)),
+        ("Runs in", _text(row.environment)),
+    ]
+
+
+def _health(con: duckdb.DuckDBPyConnection, rule: AlertRule, factor: float, max_age_s: float | None) -> pd.DataFrame:
+    locations = _scope(con, rule)
+    if locations == ():
+        return pd.DataFrame()
+    return q.pipeline_health(con, factor, max_age_s, rule.pipelines, locations or ())
+
+
+def failed_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory, base_url: str) -> RuleResult:
+    """A pipeline is failing while its newest run failed."""
+    result = RuleResult(complete=True)
+    for row in _health(con, rule, LATE_FACTOR, None).itertuples(index=False):
+        failing = row.health == "failing"
+        error = redact(first_line(row.error if failing and isinstance(row.error, str) else None), limit=500)
+        if failing:
+            step = f" in the {row.failed_step} step" if isinstance(row.failed_step, str) else ""
+            title = f"{row.pipeline_name} failed{step}"
+            facts = [*_pipeline_facts(row), ("Failed step", _text(row.failed_step)),
+                     ("Run started", when(row.run_started_at))]  # fmt: skip
+        else:
+            title = f"{row.pipeline_name} ran without failing again"
+            facts = [*_pipeline_facts(row), ("Last run", when(row.last_run_at)), ("Status", _text(row.last_status))]
+        result.findings.append(
+            Finding(
+                subject_key=f"{row.location}|{row.dataset_name}|{row.pipeline_name}",
+                subject=row.pipeline_name,
+                matching=failing,
+                title=title,
+                facts=tuple(facts),
+                detail=error,
+                link=link("runs", base_url, pipeline=row.pipeline_name, run=row.last_run_key),
+                at=row.run_started_at if failing and not pd.isna(row.run_started_at) else None,
+                pipeline_name=row.pipeline_name,
+                dataset_name=row.dataset_name,
+                location=row.location,
+            )
+        )
+    return result
+
+
+def late_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory, base_url: str) -> RuleResult:
+    """A pipeline is late with no successful load for `factor` × its cadence, or for `max_age`."""
+    result = RuleResult(complete=True)
+    for row in _health(con, rule, rule.factor, rule.max_age_s).itertuples(index=False):
+        late = row.health == "late"
+        if rule.max_age_s is not None:
+            expected = f"within {duration_text(rule.max_age_s)}"
+        else:
+            cadence = duration_text(row.cadence_s) if not pd.isna(row.cadence_s) else "unknown"
+            expected = f"every {cadence} (late after {rule.factor:g} ×)"
+        if late:
+            age = (pd.Timestamp.now(tz="UTC") - pd.Timestamp(row.last_success_at)).total_seconds()
+            title = f"{row.pipeline_name} is late: no successful load for {duration_text(age)}"
+        elif row.health == "failing":
+            title = f"{row.pipeline_name} is no longer late: it ran again, but failed"
+        else:
+            title = f"{row.pipeline_name} is on time again"
+        facts = [*_pipeline_facts(row), ("Last success", when(row.last_success_at)), ("Expected", expected),
+                 ("Last run", f"{when(row.last_run_at)}, {_text(row.last_status)}")]  # fmt: skip
+        result.findings.append(
+            Finding(
+                subject_key=f"{row.location}|{row.dataset_name}|{row.pipeline_name}",
+                subject=row.pipeline_name,
+                matching=late,
+                title=title,
+                facts=tuple(facts),
+                link=link("runs", base_url, pipeline=row.pipeline_name, run=row.last_run_key),
+                at=row.last_success_at if not pd.isna(row.last_success_at) else None,
+                pipeline_name=row.pipeline_name,
+                dataset_name=row.dataset_name,
+                location=row.location,
+            )
+        )
+    return result
+
+
+def volume_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory, base_url: str) -> RuleResult:
+    """A table's load is anomalous by the documented rule; each load is judged once, in order.
+
+    The first evaluation judges each table by its newest load in the window.
+    """
+    result = RuleResult()
+    locations = _scope(con, rule)
+    if locations == ():
+        return result
+    now = pd.Timestamp.now(tz="UTC")
+    since = now - pd.Timedelta(days=rule.anomaly.window_days)
+    judged = {key: pd.Timestamp(s.fingerprint) for key, s in memory.states.items() if s.fingerprint}
+    first = not memory.evaluated_before
+    if not first and judged:
+        since = max(since, max(judged.values()) - LATE_ARRIVAL)
+    scores = volume_scores(con, rule.anomaly, rule.pipelines, (), locations or (), since.to_pydatetime())
+    if scores.empty:
+        return result
+    scores = scores[[_in_tables(rule, t) for t in scores["table_name"]]]
+    keys = (
+        scores["location"] + "|" + scores["dataset_name"] + "|" + scores["pipeline_name"] + "|" + scores["table_name"]
+    )
+    scores = scores.assign(subject_key=keys)
+    if first:
+        scores = scores.groupby("subject_key", sort=False).tail(1)
+    for row in scores.itertuples(index=False):
+        loaded_at = pd.Timestamp(row.loaded_at)
+        if not first and row.subject_key in judged and loaded_at <= judged[row.subject_key]:
+            continue
+        expected = "—" if pd.isna(row.baseline) else f"about {thousands(row.baseline)}"
+        band = "—" if pd.isna(row.lower) else f"{thousands(row.lower)} – {thousands(row.upper)}"
+        rows = thousands(row.row_count)
+        if row.anomalous:
+            title = f"{row.table_name} in {row.pipeline_name}: {rows} rows in a load, expected {expected}"
+        else:
+            title = f"{row.table_name} in {row.pipeline_name} is back to normal: {rows} rows"
+        facts = (
+            ("Pipeline", row.pipeline_name), ("Table", row.table_name), ("Rows in this load", thousands(row.row_count)),
+            ("Expected", expected), ("Normal range", band),
+            ("Robust z", "—" if pd.isna(row.robust_z) else f"{row.robust_z:.1f}"),
+            ("Loaded at", when(loaded_at)), ("Load id", str(row.load_id)), ("Dataset", row.dataset_name),
+            ("Location", row.location),
+        )  # fmt: skip
+        result.findings.append(
+            Finding(
+                subject_key=row.subject_key,
+                subject=f"{row.pipeline_name}.{row.table_name}",
+                matching=bool(row.anomalous),
+                title=title,
+                facts=facts,
+                link=link("trends", base_url, pipeline=row.pipeline_name, table=row.table_name),
+                at=loaded_at.to_pydatetime(),
+                fingerprint=loaded_at.isoformat(),
+                pipeline_name=row.pipeline_name,
+                dataset_name=row.dataset_name,
+                location=row.location,
+                table_name=row.table_name,
+            )
+        )
+    return result
+
+
+def _schema_changes(
+    con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory, result: RuleResult
+) -> list[tuple[Any, str, list[Change]]]:
+    """(newest version row, subject key, changes in scope) for each schema whose newest version is new."""
+    locations = _scope(con, rule)
+    if locations == ():
+        return []
+    changed = []
+    for row in q.newest_schema_versions(con, locations or ()).itertuples(index=False):
+        if rule.pipelines and not set(rule.pipelines) & set(row.pipelines):
+            continue
+        key = f"{row.location}|{row.dataset_name}|{row.schema_name}"
+        state = memory.states.get(key)
+        seen = state.fingerprint if state else None
+        if seen == row.version_hash:
+            continue
+        result.fingerprints[key] = row.version_hash
+        if not memory.evaluated_before:
+            continue  # the first evaluation takes today's schemas as the baseline
+        new = version_columns(con, row.location, row.dataset_name, row.schema_name, row.version_hash)
+        if seen is None:  # a schema seen for the first time: everything in it is new
+            old = new.iloc[0:0]
+        elif q.has_version(con, row.location, row.dataset_name, row.schema_name, seen):
+            old = version_columns(con, row.location, row.dataset_name, row.schema_name, seen)
+        else:
+            continue  # the version seen before is gone from the store: nothing to compare with
+        changes = [c for c in diff_columns(old, new) if _in_tables(rule, c.table_name)]
+        if changes:
+            changed.append((row, key, changes))
+    return changed
+
+
+def _listing(lines: list[str]) -> str:
+    shown = lines[:MAX_LISTED]
+    more = len(lines) - len(shown)
+    return "\n".join(f"• {line}" for line in shown) + (f"\n… and {more} more" if more else "")
+
+
+def _schema_facts(row: Any) -> tuple[tuple[str, str], ...]:
+    return (
+        ("Dataset", row.dataset_name), ("Schema", row.schema_name), ("Version", _text(row.version)),
+        ("Changed at", when(row.inserted_at)), ("Location", row.location),
+        ("Loaded by", ", ".join(row.pipelines) or "—"),
+    )  # fmt: skip
+
+
+def schema_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory, base_url: str) -> RuleResult:
+    """Tables or columns added, removed or retyped since the version the previous evaluation saw."""
+    result = RuleResult()
+    for row, key, changes in _schema_changes(con, rule, memory, result):
+        added = {c.table_name for c in changes if c.change == "table_added"}
+        removed = {c.table_name for c in changes if c.change == "table_removed"}
+        lines = [f"table added: {t}" for t in sorted(added)]
+        lines += [f"table removed: {t}" for t in sorted(removed)]
+        counts = {"added": 0, "removed": 0, "retyped": 0}
+        for c in changes:
+            if c.change == "column_added" and c.table_name not in added:
+                lines.append(f"column added: {c.table_name}.{c.column_name} ({c.after})")
+                counts["added"] += 1
+            elif c.change == "column_removed" and c.table_name not in removed:
+                lines.append(f"column removed: {c.table_name}.{c.column_name}")
+                counts["removed"] += 1
+            elif c.change == "type_changed":
+                lines.append(f"column retyped: {c.table_name}.{c.column_name} {c.before} → {c.after}")
+                counts["retyped"] += 1
+        if not lines:
+            continue  # only hints changed
+        parts = [f"{len(added)} tables added"] if added else []
+        parts += [f"{len(removed)} tables removed"] if removed else []
+        parts += [f"{n} columns {what}" for what, n in counts.items() if n]
+        result.findings.append(
+            Finding(
+                subject_key=key,
+                subject=f"{row.dataset_name}.{row.schema_name}"
+                if row.schema_name != row.dataset_name
+                else row.dataset_name,
+                matching=True,
+                title=f"Schema of {row.dataset_name} changed: {', '.join(parts)}",
+                facts=_schema_facts(row),
+                detail=_listing(lines),
+                link=link("schema", base_url, dataset=row.dataset_name),
+                at=row.inserted_at if not pd.isna(row.inserted_at) else None,
+                fingerprint=row.version_hash,
+                dataset_name=row.dataset_name,
+                location=row.location,
+                pipeline_name=row.pipelines[0] if len(row.pipelines) == 1 else None,
+            )  # fmt: skip
+        )
+    return result
+
+
+def pii_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory, base_url: str) -> RuleResult:
+    """A new column that carries a PII hint, or a new column that looks personal and carries none."""
+    result = RuleResult()
+    for row, key, changes in _schema_changes(con, rule, memory, result):
+        tagged, suspected = [], []
+        for c in changes:
+            if c.change != "column_added":
+                continue
+            if c.pii:
+                tagged.append(
+                    f"{c.table_name}.{c.column_name}: tagged PII" + (f" ({c.pii_kind})" if c.pii_kind else "")
+                )
+            elif found := suspect(c.column_name or "", c.table_name):
+                suspected.append(
+                    f"{c.table_name}.{c.column_name}: looks like {found.kind} ({found.reason}), no PII hint"
+                )
+        if not tagged and not suspected:
+            continue
+        parts = [f"{len(tagged)} tagged PII columns"] if tagged else []
+        parts += [f"{len(suspected)} suspected PII columns without a hint"] if suspected else []
+        result.findings.append(
+            Finding(
+                subject_key=key,
+                subject=row.dataset_name,
+                matching=True,
+                title=f"New personal data in {row.dataset_name}: {', '.join(parts)}",
+                facts=_schema_facts(row),
+                detail=_listing(suspected + tagged),
+                link=link("pii", base_url, dataset=row.dataset_name),
+                at=row.inserted_at if not pd.isna(row.inserted_at) else None,
+                fingerprint=row.version_hash,
+                dataset_name=row.dataset_name,
+                location=row.location,
+                pipeline_name=row.pipelines[0] if len(row.pipelines) == 1 else None,
+            )
+        )
+    return result
+
+
+RULES: dict[str, Callable[[duckdb.DuckDBPyConnection, AlertRule, RuleMemory, str], RuleResult]] = {
+    "failed": failed_rule,
+    "late": late_rule,
+    "volume": volume_rule,
+    "schema": schema_rule,
+    "pii": pii_rule,
+}
+
+
+def evaluate_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory, base_url: str) -> RuleResult:
+    """What one rule finds in the store now, given what earlier evaluations saw."""
+    return RULES[rule.rule](con, rule, memory, base_url)
+
+
+def current_matches(con: duckdb.DuckDBPyConnection, rules: tuple[AlertRule, ...], base_url: str) -> pd.DataFrame:
+    """What each rule matches: failing and late pipelines now, schema and PII changes the next
+    evaluation would report, and the tables whose newest judged load was anomalous (scoring every
+    table's history is the evaluation's job, not a page view's). Reads only."""
+    memories = rule_memories(con, [r.name for r in rules])
+    columns = ["rule_name", "subject", "title", "at", "link"]
+    frames = []
+    for rule in rules:
+        if rule.rule == "volume":
+            frames.append(q.firing_subjects(con, rule.name))
+            continue
+        found = evaluate_rule(con, rule, memories[rule.name], base_url).findings
+        rows = [(rule.name, f.subject, f.title, f.at, f.link) for f in found if f.matching]
+        frames.append(pd.DataFrame(rows, columns=columns))
+    return pd.concat([f for f in frames if not f.empty] or [pd.DataFrame(columns=columns)], ignore_index=True)
