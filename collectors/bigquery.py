@@ -60,6 +60,7 @@ class BigQueryCollector(Collector):
         self._budget_lock = threading.Lock()
         self.access: BigQueryAccess | None = None
         self._loads_tables: dict[str, list[Any]] = {}  # dataset key -> `_dlt_loads` metadata fingerprint
+        self._listed: set[str] = set()  # dataset names seen in any project
 
     @property
     def location(self) -> str:
@@ -87,6 +88,8 @@ class BigQueryCollector(Collector):
         workers = int(self.option("max_parallel_projects", MAX_PARALLEL_PROJECTS))
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             found = list(pool.map(self._discover_project, self.projects))
+        for name in sorted(set(self.option("datasets") or []) - self._listed):
+            self.add_problem(SourceError(f"dataset '{name}'", "not found in any project that could be listed"))
         return [dataset for datasets in found for dataset in datasets]
 
     def _discover_project(self, project: str) -> list[Dataset]:
@@ -97,8 +100,7 @@ class BigQueryCollector(Collector):
             names = sorted(d.dataset_id for d in access.datasets(project))
             wanted = list(self.option("datasets") or [])
             candidates = [n for n in names if not wanted or n in wanted]
-            for name in sorted(set(wanted) - set(names)):
-                self.add_problem(SourceError(f"{bq_location(project)}/{name}", "dataset not found"))
+            self._listed.update(names)
             with ThreadPoolExecutor(max_workers=8) as pool:
                 tables = list(pool.map(lambda n: access.table(project, n, "_dlt_loads"), candidates))
         except Exception as ex:  # one project failing never stops the others
@@ -250,7 +252,7 @@ class BigQueryCollector(Collector):
                     )
                 )
                 continue
-            for row in access.query(project, sql, {"ids": ids}, max_bytes_billed=max(estimate, 1)):
+            for row in access.query(project, sql, {"ids": ids}, max_bytes_billed=estimate):
                 load_id = str(row["load_id"])
                 counts.append(
                     TableCountRecord(

@@ -252,7 +252,12 @@ def test_a_failing_project_is_named_with_its_reason_and_the_others_are_collected
     with credentials("bq", COLLECTOR, bq.tokens.url), credentials("down", COLLECTOR, bq.tokens.url):
         summary = collect_into(
             store,
-            warehouse(bq, projects=["proj-b", "proj-denied", "proj-missing", "proj-quota"], timeout_s=2),
+            warehouse(
+                bq,
+                projects=["proj-b", "proj-denied", "proj-missing", "proj-quota"],
+                datasets=["events", "nope"],
+                timeout_s=2,
+            ),
             source("down", "bigquery", project="proj-a", api_endpoint=f"http://127.0.0.1:{free_port()}", timeout_s=2),
         )
     bq_errors, down_errors = (o.errors for o in summary.outcomes)
@@ -262,6 +267,8 @@ def test_a_failing_project_is_named_with_its_reason_and_the_others_are_collected
         "source 'bq': bigquery://proj-missing: not found (404): Not found: Project proj-missing",
         "source 'bq': bigquery://proj-quota: gave up after retrying until the timeout: quota exceeded (429): "
         "Quota exceeded: Your project exceeded quota for api requests",
+        # named in `datasets` but held by no project (events is in proj-b only: no error for it)
+        "source 'bq': dataset 'nope': not found in any project that could be listed",
     ]
     [down] = down_errors
     assert down.startswith("source 'down': bigquery://proj-a: gave up after retrying until the timeout: cannot reach")
