@@ -49,6 +49,17 @@ class Collector(ABC):
             )
         for key in self.required_keys:
             config.require(key)
+        self.problems: list[SourceError] = []  # parts of the source that failed (a project, a missing dataset)
+        self.stats: dict[str, int] = {}  # requests, bytes... spent outside any one dataset (discovery)
+
+    def add_problem(self, problem: SourceError) -> None:
+        """Report a part of the source that could not be read while the rest still is."""
+        self.problems.append(problem)
+
+    def add_stats(self, counts: dict[str, int]) -> None:
+        """Add to the source-level counters reported with the collect."""
+        for key, value in counts.items():
+            self.stats[key] = self.stats.get(key, 0) + value
 
     def option(self, key: str, default: Any = None) -> Any:
         """A configured option, or its default."""

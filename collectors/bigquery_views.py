@@ -19,23 +19,32 @@ _PROJECT = re.compile(r"^[a-z][a-z0-9.:-]{0,127}$", re.IGNORECASE)  # includes d
 _DATASET = re.compile(r"^\w{1,1024}$")
 
 
+def views_sql(project: str, dataset: str) -> str:
+    """The query listing a dataset's views and their SQL; SourceError for names that are not BigQuery's."""
+    if not _PROJECT.match(project) or not _DATASET.match(dataset):
+        raise SourceError(f"bigquery://{project}/{dataset} {ORIGIN}", "not a valid BigQuery project or dataset name")
+    return f"SELECT table_name, view_definition FROM `{project}.{dataset}`.INFORMATION_SCHEMA.VIEWS ORDER BY table_name"
+
+
+def definitions_from_rows(rows: list[Any]) -> list[DefinitionRecord]:
+    """Definition records from the rows of `views_sql`."""
+    return [
+        DefinitionRecord(row["table_name"], VIEW, "bigquery", row["view_definition"], ORIGIN)
+        for row in rows
+        if row["view_definition"]
+    ]
+
+
 def bigquery_view_definitions(client: Any, project: str, dataset: str) -> list[DefinitionRecord]:
     """Every view of `project.dataset` with its SQL (dialect `bigquery`), sorted by name.
 
     `client` is a `google.cloud.bigquery.Client`. Raises SourceError naming the dataset when the
     names are not valid BigQuery names or the query fails (no access, no such dataset).
     """
-    what = f"bigquery://{project}/{dataset} {ORIGIN}"
-    if not _PROJECT.match(project) or not _DATASET.match(dataset):
-        raise SourceError(what, "not a valid BigQuery project or dataset name")
-    sql = f"SELECT table_name, view_definition FROM `{project}.{dataset}`.INFORMATION_SCHEMA.VIEWS ORDER BY table_name"
+    sql = views_sql(project, dataset)
     try:
         rows = list(client.query(sql, project=project).result())
     except Exception as ex:  # google.api_core errors: Forbidden, NotFound, BadRequest...
         message = str(getattr(ex, "message", None) or ex).splitlines()[0]
-        raise SourceError(what, f"{type(ex).__name__}: {message}") from None
-    return [
-        DefinitionRecord(row["table_name"], VIEW, "bigquery", row["view_definition"], ORIGIN)
-        for row in rows
-        if row["view_definition"]
-    ]
+        raise SourceError(f"bigquery://{project}/{dataset} {ORIGIN}", f"{type(ex).__name__}: {message}") from None
+    return definitions_from_rows(rows)

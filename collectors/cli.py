@@ -37,12 +37,37 @@ def _progress_bar(quiet: bool):
     return bar, update
 
 
+def _bytes(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n} B"
+
+
+def describe_cost(stats: dict[str, int]) -> str:
+    """What reading a remote source cost: requests and bytes read, API calls, queries, bytes billed."""
+    parts = []
+    requests = stats.get("list_calls", 0) + stats.get("get_calls", 0)
+    if requests:
+        listings, read = stats.get("list_calls", 0), _bytes(stats.get("bytes_read", 0))
+        parts.append(f"{requests:,} requests ({listings:,} listings), {read} read")
+    if "api_calls" in stats:
+        parts.append(f"{stats['api_calls']:,} API calls, {stats.get('queries', 0):,} queries")
+        parts.append(f"{_bytes(stats.get('bytes_billed', 0))} billed")
+    return ", ".join(parts)
+
+
 def format_summary(summary: CollectSummary) -> str:
     """A per-source table: datasets, new runs, status, and each error on its own line."""
     rows = [("source", "kind", "datasets", "new runs", "status")]
     rows += [(o.source, o.kind, str(o.datasets), str(o.new_runs), o.status) for o in summary.outcomes]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
+    for outcome in summary.outcomes:
+        cost = describe_cost(outcome.stats)
+        if cost:
+            lines.append(f"cost: {outcome.source}: {cost}")
     for outcome in summary.outcomes:
         lines += [f"error: {error}" for error in outcome.errors]
     failed = sum(o.status != "ok" for o in summary.outcomes)

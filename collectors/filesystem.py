@@ -4,7 +4,12 @@ Every folder under `bucket_url` holding `_dlt_loads/` is a dataset. dlt writes i
 one small JSON file per row, named so that listing replaces reading:
 `_dlt_loads/<schema>__<load_id>.jsonl`, `_dlt_version/<schema>__<timestamp>__<hash>.jsonl`,
 `_dlt_pipeline_state/<pipeline>__<load_id>__<hash>.jsonl`, whatever the data `layout`.
-Files are read through fsspec with dlt's own filesystem configuration (and credentials).
+
+A collect lists each schema's `_dlt_loads` keys after the last one it read (S3 `StartAfter`),
+so a dataset with nothing new costs one listing per schema. Only when there are new loads does
+it read their files, the new `_dlt_version` / `_dlt_pipeline_state` files, their `_trace` rows,
+and (for loads without a trace) the row counts in the footers of their parquet files.
+Files are read through fsspec with dlt's own filesystem configuration and credentials.
 """
 
 from __future__ import annotations
@@ -13,33 +18,29 @@ import gzip
 import io
 import json
 import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from dlt.common.configuration import resolve_configuration
 from dlt.common.storages.configuration import FilesystemConfiguration
 from dlt.common.storages.fsspec_filesystem import fsspec_from_config
 
 from collectors.base import Collector, Dataset, SourceError
+from collectors.bucket import Bucket, Entry
 from collectors.destination import dataset_batch
-from collectors.traces import TRACE_TABLES
-from glasspane.dlt_meta import filesystem_location
-from glasspane.records import DatasetBatch
+from collectors.meter import Meter
+from collectors.parquet_footer import FooterError, read_num_rows
+from collectors.traces import TRACE_ROOT, TRACE_TABLES
+from glasspane.dlt_meta import filesystem_location, is_dlt_table
+from glasspane.records import VIA_FILE_FOOTER, DatasetBatch, SchemaVersionRecord, TableCountRecord
 
 DEFAULT_LAYOUT = "{table_name}/{load_id}.{file_id}.{ext}"
-READ_THREADS = 8
+READ_THREADS = 8  # files read at once within one dataset
+DEFAULT_LOOKBACK_HOURS = 24.0
 _LOAD_ID = r"\d+(?:\.\d+)?"
-
-
-def _name(path: str) -> str:
-    return path.rstrip("/").rsplit("/", 1)[-1]
-
-
-def _split_key(name: str) -> tuple[str, str]:
-    """`<prefix>__<rest>` of a dlt metadata file name (a schema or pipeline name, then the rest)."""
-    stem = name.split(".jsonl")[0]
-    prefix, _, rest = stem.partition("__")
-    return prefix, rest
+T = TypeVar("T")
 
 
 def layout_pattern(layout: str, table: str) -> re.Pattern[str]:
@@ -59,9 +60,59 @@ def layout_pattern(layout: str, table: str) -> re.Pattern[str]:
     return re.compile("^" + pattern + "$")
 
 
-def layout_glob(layout: str, table: str) -> str:
-    """A glob for the data files of `table` under a dlt layout."""
-    return re.sub(r"\{(\w+)\}", lambda m: table if m.group(1) == "table_name" else "*", layout)
+def layout_prefix(layout: str, table: str, schema: str) -> tuple[str, bool]:
+    """The fixed start of a table's file paths under a layout, and whether the load id comes right after it.
+
+    When it does, files of loads after a given load id can be listed with `StartAfter`.
+    """
+    prefix, position = "", 0
+    for match in re.finditer(r"\{(\w+)\}", layout):
+        prefix += layout[position : match.start()]
+        key = match.group(1)
+        if key == "table_name":
+            prefix += table
+        elif key == "schema_name":
+            prefix += schema
+        else:
+            return prefix, key == "load_id"
+        position = match.end()
+    return prefix + layout[position:], False
+
+
+def _number(rest: str) -> float:
+    """The load id or timestamp a dlt metadata file name starts with (after its prefix)."""
+    try:
+        return float(rest.split("__", 1)[0])
+    except ValueError:
+        return 0.0
+
+
+def _rest(name: str, prefix: str) -> str:
+    """`<load_id>` of `<prefix>__<load_id>.jsonl` (and `<ts>__<hash>` of versions and states)."""
+    return name[len(prefix) + 2 : -len(".jsonl")]
+
+
+def describe_bucket_error(ex: BaseException, source: str) -> str:
+    """What went wrong talking to a bucket, in words a user can act on (never with credentials)."""
+    message = " ".join(str(ex).split()) or type(ex).__name__
+    chain = [ex, ex.__cause__, ex.__context__]
+    names = " ".join(type(e).__name__ for e in chain if e is not None)
+    if isinstance(ex, FileNotFoundError):
+        return f"bucket or folder not found ({message})"
+    if isinstance(ex, PermissionError):
+        where = f"[sources.{source}.credentials] in .dlt/secrets.toml or SOURCES__{source.upper()}__CREDENTIALS__*"
+        return f"access denied: check the source's credentials, {where} ({message})"
+    if "Connect" in names or "Timeout" in names:
+        return f"cannot reach the storage endpoint ({message})"
+    return f"{type(ex).__name__}: {message}"
+
+
+def _parallel(fn: Callable[[T], Any], items: Iterable[T]) -> list[Any]:
+    items = list(items)
+    if len(items) <= 1:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        return list(pool.map(fn, items))
 
 
 class FilesystemCollector(Collector):
@@ -69,15 +120,18 @@ class FilesystemCollector(Collector):
 
     kind = "filesystem"
     required_keys = ("bucket_url",)
-    optional_keys = ("datasets", "layout", "layouts")
+    optional_keys = ("datasets", "layout", "layouts", "footer_row_counts", "lookback_hours")
+    max_parallel = 8
 
     def __init__(self, config):
         super().__init__(config)
         self.bucket_url = str(self.option("bucket_url"))
         self.layout = str(self.option("layout") or DEFAULT_LAYOUT)
         self.layouts = dict(self.option("layouts") or {})  # dataset name -> its own layout
-        self.fs: Any = None
-        self.root = ""
+        self.footers = bool(self.option("footer_row_counts", True))
+        self.lookback_s = float(self.option("lookback_hours", DEFAULT_LOOKBACK_HOURS)) * 3600
+        self.bucket: Bucket | None = None
+        self._schemas: dict[str, list[str]] = {}  # dataset key -> schema names, from discovery
 
     @property
     def location(self) -> str:
@@ -88,58 +142,164 @@ class FilesystemCollector(Collector):
             config = resolve_configuration(
                 FilesystemConfiguration(bucket_url=self.bucket_url), sections=("sources", self.name)
             )
-            self.fs, self.root = fsspec_from_config(config)
+            fs, root = fsspec_from_config(config)
         except Exception as ex:
             raise SourceError(self.location, f"cannot open bucket ({type(ex).__name__}: {ex})") from None
-        self.root = self.root.rstrip("/")
+        self.bucket = Bucket(fs, root)
+        self._schemas = {}
 
     def url(self, path: str) -> str:
         """A path as the user would write it, for messages."""
-        relative = path[len(self.root) :].lstrip("/") if path.startswith(self.root) else path
+        root = self.bucket.root if self.bucket else ""
+        relative = path[len(root) :].lstrip("/") if root and path.startswith(root) else path
         return f"{self.location}/{relative}" if relative else self.location
 
-    def _ls(self, path: str, stats: dict[str, int]) -> list[str]:
-        stats["list_calls"] = stats.get("list_calls", 0) + 1
-        try:
-            return sorted(self.fs.ls(path, detail=False, refresh=True))
-        except FileNotFoundError:
-            return []
-
     def discover(self) -> list[Dataset]:
-        stats: dict[str, int] = {}
+        assert self.bucket is not None, "open() first"
+        meter = Meter()
         try:
-            if not self.fs.exists(self.root):
-                raise SourceError(self.location, "bucket or folder not found")
-            children = [p for p in self._ls(self.root, stats) if self.fs.isdir(p)]
-            wanted = set(self.option("datasets") or [])
-            return [
-                Dataset(key=_name(child), dataset_name=_name(child), location=self.location)
-                for child in children
-                if (not wanted or _name(child) in wanted) and self.fs.isdir(f"{child}/_dlt_loads")
-            ]
+            folders = self.bucket.folders(self.bucket.root, meter)
+            wanted = list(self.option("datasets") or [])
+            candidates = [f for f in folders if not wanted or f in wanted]
+            schemas = _parallel(
+                lambda f: self.bucket.name_prefixes(self.bucket.path(f, "_dlt_loads"), meter), candidates
+            )
+        except Exception as ex:
+            raise SourceError(self.location, describe_bucket_error(ex, self.name)) from None
+        finally:
+            self.add_stats(meter.counts)
+        datasets = []
+        for folder, names in zip(candidates, schemas, strict=True):
+            if names:
+                self._schemas[folder] = names
+                datasets.append(Dataset(key=folder, dataset_name=folder, location=self.location))
+        for name in sorted(set(wanted) - set(self._schemas)):
+            self.add_problem(SourceError(f"{self.location}/{name}", "dataset not found (no _dlt_loads/ in it)"))
+        return datasets
+
+    def collect(self, dataset: Dataset, cursor: dict[str, Any]) -> DatasetBatch:
+        assert self.bucket is not None, "open() first"
+        meter, problems = Meter(), DatasetBatch()
+        base = self.bucket.path(dataset.key)
+        positions = {k: dict(cursor.get(k) or {}) for k in ("loads", "versions", "states")}
+        try:
+            schemas = self._schemas.get(dataset.key) or self.bucket.name_prefixes(f"{base}/_dlt_loads", meter)
+            loads = self._read_new(f"{base}/_dlt_loads", schemas, positions["loads"], meter, problems)
+            versions, states, trace_tables, uploads = [], [], {}, set()
+            if loads:  # dlt writes versions, states and traces with a load: nothing new without one
+                folder = f"{base}/_dlt_version"
+                names = self.bucket.name_prefixes(folder, meter)
+                versions = self._read_new(folder, names, positions["versions"], meter, problems)
+                folder = f"{base}/_dlt_pipeline_state"
+                names = self.bucket.name_prefixes(folder, meter)
+                states = self._read_new(folder, names, positions["states"], meter, problems)
+                schema_of = {str(r["load_id"]): str(r.get("schema_name") or "") for r in loads}
+                trace_tables, uploads = self._read_traces(base, dataset.key, schema_of, meter)
         except SourceError:
             raise
         except Exception as ex:
-            raise SourceError(self.location, f"cannot list bucket ({type(ex).__name__}: {ex})") from None
+            raise SourceError(self.url(base), describe_bucket_error(ex, self.name)) from None
+        batch = dataset_batch(dataset, "filesystem", cursor, loads, versions, states, trace_tables)
+        batch.problems += problems.problems
+        batch.cursor.update(positions)
+        tables = dict(cursor.get("tables") or {})
+        tables.update(_data_tables(batch.schema_versions))
+        batch.cursor["tables"] = tables
+        if self.footers and loads:
+            counted = {c.load_id for c in batch.table_counts}
+            wanted = {str(r["load_id"]): str(r.get("schema_name") or "") for r in loads}
+            wanted = {k: v for k, v in wanted.items() if k not in counted and k not in uploads}
+            batch.table_counts += self._footer_counts(dataset, base, wanted, tables, meter, batch)
+        batch.stats.update(meter.counts)
+        return batch
 
-    def _read_json(self, path: str) -> dict[str, Any]:
+    def _read_new(
+        self, folder: str, prefixes: list[str], positions: dict[str, Any], meter: Meter, batch: DatasetBatch
+    ) -> list[dict[str, Any]]:
+        """Read the files of `folder` not read before, prefix by prefix; move each prefix's position.
+
+        A position is the newest name read and the names read within the lookback before it: files
+        that arrive late with an older load id (a retried package) are still found, and a file that
+        could not be read stays ahead of the position, so it is read again next time.
+        """
+        todo: list[tuple[str, str]] = []
+        for prefix in prefixes:
+            position = positions.get(prefix) or {}
+            last, recent = position.get("last", ""), set(position.get("recent") or [])
+            start = f"{prefix}__{_number(last) - self.lookback_s:.7f}" if last else ""
+            listed = self.bucket.files_after(folder, f"{prefix}__", start, meter)
+            todo += [
+                (prefix, e.name) for e in listed if e.name.endswith(".jsonl") and _rest(e.name, prefix) not in recent
+            ]
+        results = _parallel(lambda item: self._try_read(f"{folder}/{item[1]}", meter), todo)
+        good: dict[str, list[str]] = defaultdict(list)
+        bad: dict[str, list[str]] = defaultdict(list)
+        rows = []
+        for (prefix, name), (row, problem) in zip(todo, results, strict=True):
+            if problem:
+                batch.problems.append((problem.what, problem.reason))
+                bad[prefix].append(_rest(name, prefix))
+            else:
+                rows.append(row)
+                good[prefix].append(_rest(name, prefix))
+        for prefix in set(good) | set(bad):
+            position = positions.get(prefix) or {}
+            last = position.get("last", "")
+            blocked = min(bad[prefix]) if bad[prefix] else None
+            last = max([last] + [r for r in good[prefix] if blocked is None or r < blocked])
+            horizon = _number(last) - self.lookback_s
+            recent = set(position.get("recent") or []) | set(good[prefix])
+            positions[prefix] = {"last": last, "recent": sorted(r for r in recent if _number(r) >= horizon)}
+        return rows
+
+    def _try_read(self, path: str, meter: Meter) -> tuple[dict[str, Any] | None, SourceError | None]:
         try:
-            with self.fs.open(path, "rb") as handle:
-                raw = handle.read()
+            raw = self.bucket.read(path, meter)
         except FileNotFoundError:
-            raise SourceError(self.url(path), "file disappeared while reading") from None
+            return None, SourceError(self.url(path), "file disappeared while reading")
         try:
             value = json.loads(raw.decode("utf-8").strip().splitlines()[0])
         except (ValueError, IndexError, UnicodeDecodeError):
-            raise SourceError(self.url(path), "not valid JSON (truncated or corrupt file)") from None
+            return None, SourceError(self.url(path), "not valid JSON (truncated or corrupt file)")
         if not isinstance(value, dict):
-            raise SourceError(self.url(path), "not a JSON object")
-        return value
+            return None, SourceError(self.url(path), "not a JSON object")
+        return value, None
 
-    def _read_rows(self, path: str) -> list[dict[str, Any]]:
+    def _table_files(
+        self, base: str, layout: str, table: str, schema_of: dict[str, str], meter: Meter
+    ) -> dict[str, list[Entry]]:
+        """Data files of `table` written by the loads in `schema_of` (load id -> schema), by load id."""
+        pattern = layout_pattern(layout, table)
+        first = min(schema_of)
+        found: dict[str, list[Entry]] = defaultdict(list)
+        for prefix, incremental in {layout_prefix(layout, table, s) for s in set(schema_of.values())}:
+            start = prefix + first if incremental else ""
+            for entry in self.bucket.find_after(base, prefix, start, meter):
+                match = pattern.search(entry.name)
+                if match and match.group("load_id") in schema_of:
+                    found[match.group("load_id")].append(entry)
+        return found
+
+    def _read_traces(
+        self, base: str, key: str, schema_of: dict[str, str], meter: Meter
+    ) -> tuple[dict[str, list[dict[str, Any]]], set[str]]:
+        """Rows of the `_trace*` tables uploaded by the new loads, and the ids of those uploads."""
+        layout = self.layouts.get(key, self.layout)
+        roots = self._table_files(base, layout, TRACE_ROOT, schema_of, meter)
+        if not roots:
+            return {}, set()
+        uploads = {load_id: schema_of[load_id] for load_id in roots}
+        tables: dict[str, list[dict[str, Any]]] = {}
+        for table in TRACE_TABLES:
+            files = roots if table == TRACE_ROOT else self._table_files(base, layout, table, uploads, meter)
+            paths = [f"{base}/{e.name}" for entries in files.values() for e in entries]
+            for rows in _parallel(lambda p: self._read_rows(p, meter), paths):
+                tables.setdefault(table, []).extend(rows)
+        return tables, set(uploads)
+
+    def _read_rows(self, path: str, meter: Meter) -> list[dict[str, Any]]:
         """Rows of a data file of a `_trace` table: jsonl (gzip or not) or parquet."""
-        with self.fs.open(path, "rb") as handle:
-            raw = handle.read()
+        raw = self.bucket.read(path, meter)
         if path.endswith(".parquet"):
             import pyarrow.parquet as pq
 
@@ -148,77 +308,50 @@ class FilesystemCollector(Collector):
             raw = gzip.decompress(raw)
         return [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
 
-    def _read_new(
-        self, folder: str, cursor: dict[str, str], batch: DatasetBatch, key_of=_split_key
-    ) -> list[dict[str, Any]]:
-        """Read the files in `folder` newer than the per-prefix cursor; advance it past good files only."""
-        names = [_name(p) for p in self._ls(folder, batch.stats)]
-        new = [n for n in names if n.endswith(".jsonl") and key_of(n)[1] > cursor.get(key_of(n)[0], "")]
-        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-            results = list(pool.map(lambda n: self._try_read(f"{folder}/{n}"), new))
-        batch.stats["get_calls"] = batch.stats.get("get_calls", 0) + len(new)
-        rows, blocked = [], set()
-        for name, (row, problem) in zip(new, results, strict=False):
-            prefix, rest = key_of(name)
-            if problem:
-                batch.problems.append((problem.what, problem.reason))
-                blocked.add(prefix)
-                continue
-            rows.append(row)
-            if prefix not in blocked:
-                cursor[prefix] = max(cursor.get(prefix, ""), rest)
-        return rows
+    def _footer_counts(
+        self,
+        dataset: Dataset,
+        base: str,
+        schema_of: dict[str, str],
+        tables: dict[str, list[str]],
+        meter: Meter,
+        batch: DatasetBatch,
+    ) -> list[TableCountRecord]:
+        """Rows per table of loads without a trace, from the footers of their parquet files."""
+        if not schema_of:
+            return []
+        layout = self.layouts.get(dataset.key, self.layout)
+        files: list[tuple[str, str, Entry]] = []  # (load id, table, file)
+        for table in sorted({t for s in set(schema_of.values()) for t in tables.get(s, [])}):
+            for load_id, entries in self._table_files(base, layout, table, schema_of, meter).items():
+                files += [(load_id, table, e) for e in entries if e.name.endswith(".parquet")]
 
-    def _try_read(self, path: str) -> tuple[dict[str, Any] | None, SourceError | None]:
-        try:
-            return self._read_json(path), None
-        except SourceError as ex:
-            return None, ex
+        def count(item: tuple[str, str, Entry]) -> int | None:
+            path = f"{base}/{item[2].name}"
+            try:
+                return read_num_rows(item[2].size, lambda s, e: self.bucket.read_range(path, s, e, meter))
+            except FooterError as ex:
+                batch.problems.append((self.url(path), str(ex)))
+                return None
 
-    def collect(self, dataset: Dataset, cursor: dict[str, Any]) -> DatasetBatch:
-        base = f"{self.root}/{dataset.key}"
-        positions = {k: dict(cursor.get(k) or {}) for k in ("loads", "versions", "states")}
-        scratch = DatasetBatch()
-        try:
-            loads = self._read_new(f"{base}/_dlt_loads", positions["loads"], scratch)
-            versions = self._read_new(f"{base}/_dlt_version", positions["versions"], scratch)
-            states = self._read_new(f"{base}/_dlt_pipeline_state", positions["states"], scratch)
-            trace_tables, trace_position = self._read_traces(base, cursor.get("trace_load_id", ""), scratch)
-        except SourceError:
-            raise
-        except Exception as ex:
-            raise SourceError(self.url(base), f"cannot read ({type(ex).__name__}: {ex})") from None
-        batch = dataset_batch(dataset, "filesystem", cursor, loads, versions, states, trace_tables)
-        batch.problems += scratch.problems
-        batch.stats.update(scratch.stats)
-        batch.cursor.update(positions)
-        batch.cursor["trace_load_id"] = trace_position
-        return batch
+        totals: dict[tuple[str, str], int] = defaultdict(int)
+        for (load_id, table, _), rows in zip(files, _parallel(count, files), strict=True):
+            if rows is not None:
+                totals[(load_id, table)] += rows
+        return [
+            TableCountRecord(
+                load_id, schema_of[load_id], table, rows, VIA_FILE_FOOTER, dataset.location, dataset.dataset_name
+            )
+            for (load_id, table), rows in sorted(totals.items())
+        ]
 
-    def _read_traces(self, base: str, since: str, batch: DatasetBatch) -> tuple[dict[str, list[dict[str, Any]]], str]:
-        """Rows of the `_trace*` tables uploaded after load id `since`, found through the layout."""
-        root_files = self._layout_files(base, "_trace", batch)
-        new_ids = sorted({load_id for load_id, _ in root_files if load_id > since})
-        if not new_ids:
-            return {}, since
-        tables: dict[str, list[dict[str, Any]]] = {}
-        for table in TRACE_TABLES:
-            files = root_files if table == "_trace" else self._layout_files(base, table, batch)
-            wanted = [path for load_id, path in files if load_id in new_ids]
-            with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-                for rows in pool.map(self._read_rows, wanted):
-                    tables.setdefault(table, []).extend(rows)
-            batch.stats["get_calls"] = batch.stats.get("get_calls", 0) + len(wanted)
-        return tables, new_ids[-1]
 
-    def _layout_files(self, base: str, table: str, batch: DatasetBatch) -> list[tuple[str, str]]:
-        """(load id, path) of every data file of `table` in a dataset."""
-        layout = self.layouts.get(_name(base), self.layout)
-        pattern = layout_pattern(layout, table)
-        batch.stats["list_calls"] = batch.stats.get("list_calls", 0) + 1
-        found = []
-        for path in sorted(self.fs.glob(f"{base}/{layout_glob(layout, table)}")):
-            match = pattern.search(path[len(base) + 1 :])
-            if match:
-                found.append((match.group("load_id"), path))
-        return found
+def _data_tables(versions: list[SchemaVersionRecord]) -> dict[str, list[str]]:
+    """Data tables (dlt's own left out) of the newest version of each schema among `versions`."""
+    newest: dict[str, SchemaVersionRecord] = {}
+    for v in versions:
+        if v.schema_name not in newest or (v.version or 0) > (newest[v.schema_name].version or 0):
+            newest[v.schema_name] = v
+    return {
+        name: sorted({c.table_name for c in v.columns if not is_dlt_table(c.table_name)}) for name, v in newest.items()
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collectors.base import Collector
+from collectors.bigquery import BigQueryCollector
 from collectors.duckdb_source import DuckDBCollector
 from collectors.filesystem import FilesystemCollector
 from collectors.pipelines_dir import PipelinesDirCollector
@@ -10,7 +11,8 @@ from collectors.sql_models import SqlModelsCollector
 from glasspane.config import Config, ConfigError, SourceConfig
 
 KINDS: dict[str, type[Collector]] = {
-    cls.kind: cls for cls in (PipelinesDirCollector, DuckDBCollector, FilesystemCollector, SqlModelsCollector)
+    cls.kind: cls
+    for cls in (PipelinesDirCollector, DuckDBCollector, FilesystemCollector, BigQueryCollector, SqlModelsCollector)
 }
 
 

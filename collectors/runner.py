@@ -112,6 +112,7 @@ def _collect_source(collector: Collector, cursors: dict[str, dict], tracker: _Tr
             collector.close()
         except Exception as ex:
             errors.append(describe_error(collector.name, ex))
+    errors += [describe_error(collector.name, p) for p in collector.problems]
     outcome = SourceOutcome(
         source=collector.name,
         kind=collector.kind,
@@ -121,13 +122,13 @@ def _collect_source(collector: Collector, cursors: dict[str, dict], tracker: _Tr
         status="error" if errors else "ok",
         errors=errors,
         datasets=len(datasets),
-        stats=_sum_stats(batches),
+        stats=_sum_stats(batches, collector.stats),
     )
     return SourceResult(outcome, batches)
 
 
-def _sum_stats(batches: list[tuple[Dataset, DatasetBatch]]) -> dict[str, int]:
-    totals: dict[str, int] = {}
+def _sum_stats(batches: list[tuple[Dataset, DatasetBatch]], source_stats: dict[str, int]) -> dict[str, int]:
+    totals: dict[str, int] = dict(source_stats)
     for _, batch in batches:
         for key, value in batch.stats.items():
             totals[key] = totals.get(key, 0) + value

@@ -12,6 +12,7 @@ VIA_TRACE_TABLE = "trace_table"  # the _trace tables a pipeline loaded into its 
 VIA_TRACE = "trace"  # trace.pickle in a pipeline working folder
 VIA_LOAD_PACKAGE = "load_package"  # a load package kept in a pipeline working folder
 VIA_FILE_FOOTER = "file_footer"  # row counts read from parquet footers
+VIA_COUNT_QUERY = "count_query"  # opt-in count queries on a warehouse's root tables (budget-guarded)
 
 COMPLETED = "completed"
 FAILED = "failed"
@@ -114,6 +115,18 @@ class DefinitionRecord:
 
 
 @dataclass
+class TableSizeRecord:
+    """A data table's size from free table metadata (e.g. BigQuery's tables.get), never a scan."""
+
+    location: str
+    dataset_name: str
+    table_name: str
+    num_rows: int | None
+    num_bytes: int | None
+    modified_at: dt.datetime | None
+
+
+@dataclass
 class DatasetBatch:
     """Everything a collector read from one dataset in one collect, and where to resume next time."""
 
@@ -121,6 +134,7 @@ class DatasetBatch:
     table_counts: list[TableCountRecord] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
     schema_versions: list[SchemaVersionRecord] = field(default_factory=list)
+    table_sizes: list[TableSizeRecord] = field(default_factory=list)
     cursor: dict[str, Any] = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (what, reason)
     destination_type: str | None = None
@@ -134,6 +148,7 @@ class DatasetBatch:
         self.table_counts += other.table_counts
         self.steps += other.steps
         self.schema_versions += other.schema_versions
+        self.table_sizes += other.table_sizes
         self.problems += other.problems
         if other.definitions is not None:
             self.definitions = (self.definitions or []) + other.definitions

@@ -19,6 +19,7 @@ from glasspane.records import (
     DatasetBatch,
 )
 from glasspane.store.governance import write_definitions
+from glasspane.store.table_sizes import write_table_sizes
 
 # Which observation of a run wins where sources disagree (lower is better evidence).
 _PRIORITY_SQL = f"""CASE via WHEN '{VIA_DLT_LOADS}' THEN 1 WHEN '{VIA_TRACE_TABLE}' THEN 2
@@ -93,6 +94,7 @@ def write_dataset(
     _upsert(con, "raw.schema_columns", columns)
     if batch.definitions is not None:
         write_definitions(con, source, location, dataset_name or dataset_key, batch.definitions, collected_at)
+    write_table_sizes(con, source, batch.table_sizes, collected_at)
 
     touched = {r.run_key for r in batch.runs}
     counted = {(c.schema_name, c.load_id) for c in batch.table_counts}
