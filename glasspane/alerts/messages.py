@@ -24,8 +24,8 @@ from slack_sdk.models.blocks import (
 )
 
 from glasspane.alerts.config import SEVERITIES
-from glasspane.alerts.links import link
 from glasspane.alerts.records import RESOLVED, Alert
+from glasspane.links import link
 
 ICONS = {"critical": "🔴", "warning": "🟠", "info": "🔵", RESOLVED: "✅"}
 HEADER_MAX = 150  # Slack's limits

@@ -16,11 +16,11 @@ import duckdb
 import pandas as pd
 
 from glasspane.alerts.config import AlertRule, duration_text
-from glasspane.alerts.links import link
 from glasspane.alerts.records import Finding, RuleMemory, RuleResult
 from glasspane.dlt_meta import first_line, redact
 from glasspane.formatting import thousands
 from glasspane.health import LATE_FACTOR, volume_scores
+from glasspane.links import link
 from glasspane.pii import suspect
 from glasspane.queries import alerts as q
 from glasspane.queries.schema import version_columns

@@ -1,18 +1,16 @@
-"""Deep links into the dashboard: the one place alerts build URLs.
+"""Deep links into the dashboard: the one place URLs of its views are built (alerts, cross-page links).
 
-The URL shapes match the pages' URL-synced filters. `link` has the signature of the dashboard's
-own `glasspane/links.py`: when that module (with an `alerts` page) is in place, this one becomes
-an import of it.
+The URL shapes match the pages' URL-synced filters, e.g. `/trends?pipeline=crm_sync&table=customers`.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-PAGES = ("runs", "trends", "schema", "pii", "alerts")
+PAGES = ("overview", "runs", "trends", "schema", "pii", "locations", "alerts", "lineage", "governance")
 
 
-def link(page: str, base_url: str, **filters: str | None) -> str:
+def link(page: str, base_url: str = "", **filters: str | None) -> str:
     """`<base>/<page>?k=v...` with values URL-encoded; filters that are None are left out."""
     if page not in PAGES:
         raise ValueError(f"unknown dashboard page {page!r}")
