@@ -211,7 +211,8 @@ CADENCE_LOADS = 20  # completed loads whose gaps teach a pipeline's cadence
 
 
 def refresh_pipeline_stats(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute `raw.pipeline_stats` from the merged runs (once per collect, not per page view)."""
+    """Recompute `raw.pipeline_stats` and `raw.pipeline_tables` from the merged runs and row counts
+    (once per collect, not per page view)."""
     con.execute(
         f"""DELETE FROM raw.pipeline_stats;
         INSERT INTO raw.pipeline_stats BY NAME
@@ -263,4 +264,14 @@ def refresh_pipeline_stats(con: duckdb.DuckDBPyConnection) -> None:
         SELECT * FROM summary
         LEFT JOIN cadence USING (location, dataset_name, pipeline_name)
         LEFT JOIN recent USING (location, dataset_name, pipeline_name)"""
+    )
+    con.execute(
+        """DELETE FROM raw.pipeline_tables;
+        INSERT INTO raw.pipeline_tables BY NAME
+        SELECT r.location, r.dataset_name, r.pipeline_name, t.table_name, count(*) AS loads,
+               max(r.started_at) AS last_loaded_at, arg_max(t.row_count, r.started_at) AS last_row_count
+        FROM table_counts t
+        JOIN runs r ON r.schema_name = t.schema_name AND r.load_id = t.load_id
+        WHERE r.pipeline_name IS NOT NULL AND r.dataset_name IS NOT NULL
+        GROUP BY ALL"""
     )
