@@ -63,3 +63,16 @@ def literal(text: Any) -> str:
     if _missing(text):
         return "—"
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def cadence(seconds: Any) -> str:
+    """A learned cadence for people: 3600 → 'every 1 h', 90000 → 'every 1 d 1 h'; '—' when unknown."""
+    if _missing(seconds):
+        return "—"
+    seconds = float(seconds)
+    if seconds < 3600:
+        return f"every {max(1, round(seconds / 60))} min"
+    if seconds < 86400:
+        return f"every {seconds / 3600:.3g} h"
+    days, rest = divmod(round(seconds / 3600), 24)
+    return f"every {days} d" + (f" {rest} h" if rest else "")

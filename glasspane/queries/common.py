@@ -25,6 +25,15 @@ class Where:
             self.params.append(chosen)
         return self
 
+    def any_column_of(self, columns: Iterable[str], values: Iterable[str] | None) -> Where:
+        """At least one of `columns` is one of `values` (no condition when `values` is empty)."""
+        chosen = [v for v in values or () if v is not None]
+        if chosen:
+            tests = [f"list_contains(?::VARCHAR[], {column})" for column in columns]
+            self.clauses.append("(" + " OR ".join(tests) + ")")
+            self.params.extend([chosen] * len(tests))
+        return self
+
     def since(self, column: str, moment: dt.datetime | None) -> Where:
         """`column` is at or after `moment` (no condition when None)."""
         if moment is not None:

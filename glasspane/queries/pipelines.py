@@ -1,22 +1,31 @@
-"""Pipelines across every location: one row each, with their last run and last success."""
+"""Pipelines across every location: one row each, with their health, last run and last success."""
 
 from __future__ import annotations
 
 import duckdb
 import pandas as pd
 
+from glasspane.health import HEALTH_STATES
 from glasspane.queries.common import frame, scalar
 
 
 def pipelines_overview(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every pipeline with its location, last run, status, rows and last success; failing first."""
+    """Every pipeline with its health, location, last run, rows and recent row counts; failing, then late first."""
     return frame(
         con,
-        """SELECT pipeline_name, location, dataset_name, environment, last_status, last_run_at,
-                  last_success_at, last_row_count, runs, failed_runs, last_error, source
+        """SELECT health, pipeline_name, location, dataset_name, environment, last_status, last_run_at,
+                  last_success_at, last_row_count, recent_row_counts, cadence_s, runs, failed_runs,
+                  last_error, last_failed_step, last_run_key, source
            FROM pipelines
-           ORDER BY last_status = 'completed', last_run_at DESC NULLS LAST, pipeline_name""",
+           ORDER BY list_position(?::VARCHAR[], health), last_run_at DESC NULLS LAST, pipeline_name""",
+        [list(HEALTH_STATES)],
     )
+
+
+def health_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """How many pipelines are in each health state (every state present, zero when none)."""
+    found = dict(con.execute("SELECT health, count(*) FROM pipelines GROUP BY health").fetchall())
+    return {state: int(found.get(state, 0)) for state in HEALTH_STATES}
 
 
 def store_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

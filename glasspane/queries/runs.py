@@ -60,6 +60,32 @@ def list_runs(
     return runs, int(total or 0)
 
 
+def run_timeline(
+    con: duckdb.DuckDBPyConnection,
+    bucket_s: int,
+    sources: tuple[str, ...] = (),
+    pipelines: tuple[str, ...] = (),
+    statuses: tuple[str, ...] = (),
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Runs per location, time bucket (`bucket_s` seconds wide) and status, for the timeline chart.
+
+    Aggregated in the store, so the chart stays small however many runs match.
+    """
+    where = _where(sources, pipelines, statuses, since, until)
+    return frame(
+        con,
+        f"""SELECT location, time_bucket(to_seconds(?), coalesce(started_at, finished_at)) AS bucket, status,
+                   count(*) AS runs, count(DISTINCT pipeline_name) AS pipelines,
+                   sum(row_count) AS row_count
+            FROM runs {where.sql()}
+            GROUP BY ALL HAVING bucket IS NOT NULL
+            ORDER BY location, bucket, status""",
+        [bucket_s, *where.params],
+    )
+
+
 def run_detail(con: duckdb.DuckDBPyConnection, run_key: str) -> dict[str, Any] | None:
     """One run, its per-table row counts and its step timings; None if the store has no such run."""
     runs = frame(con, "SELECT * FROM runs WHERE run_key = ?", [run_key])

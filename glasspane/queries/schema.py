@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import pandas as pd
 
@@ -38,3 +40,53 @@ def diff_versions(
     old = version_columns(con, location, dataset_name, schema_name, old_hash)
     new = version_columns(con, location, dataset_name, schema_name, new_hash)
     return diff_columns(old, new)
+
+
+def schema_datasets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every stored schema (location, dataset, schema) with how many versions and when it last changed."""
+    return frame(
+        con,
+        """SELECT location, dataset_name, schema_name, count(*) AS versions, max(inserted_at) AS last_change_at,
+                  max(version) AS newest_version
+           FROM schema_versions GROUP BY ALL
+           ORDER BY dataset_name, schema_name, location""",
+    )
+
+
+def version_history(con: duckdb.DuckDBPyConnection, location: str, dataset_name: str, schema_name: str) -> pd.DataFrame:
+    """The stored versions of one schema, oldest first, with how many tables and columns each had."""
+    return frame(
+        con,
+        """WITH sizes AS (
+               SELECT c.version_hash, count(DISTINCT c.table_name) AS tables, count(*) AS columns,
+                      count(*) FILTER (WHERE c.pii) AS pii_columns
+               FROM raw.schema_columns c
+               JOIN raw.schema_versions_resolved v USING (source, location, dataset_name, schema_name, version_hash)
+               WHERE v.resolved_location = ? AND c.dataset_name = ? AND c.schema_name = ?
+                 AND NOT (starts_with(c.table_name, '_dlt_') OR c.table_name = '_trace'
+                          OR starts_with(c.table_name, '_trace__'))
+                 AND v.source = (SELECT min(source) FROM raw.schema_versions_resolved w
+                                 WHERE w.resolved_location = v.resolved_location AND w.dataset_name = v.dataset_name
+                                   AND w.schema_name = v.schema_name AND w.version_hash = v.version_hash)
+               GROUP BY c.version_hash
+           )
+           SELECT s.version, s.version_hash, s.inserted_at, s.engine_version, s.source,
+                  coalesce(z.tables, 0) AS tables, coalesce(z.columns, 0) AS columns,
+                  coalesce(z.pii_columns, 0) AS pii_columns
+           FROM schema_versions s LEFT JOIN sizes z USING (version_hash)
+           WHERE s.location = ? AND s.dataset_name = ? AND s.schema_name = ?
+           ORDER BY s.version NULLS FIRST, s.inserted_at""",
+        [location, dataset_name, schema_name, location, dataset_name, schema_name],
+    )
+
+
+def new_columns(con: duckdb.DuckDBPyConnection, since: dt.datetime, limit: int = 500) -> pd.DataFrame:
+    """Columns first seen at or after `since`, across every source, newest first (at most `limit`)."""
+    return frame(
+        con,
+        """SELECT first_seen_at, source, location, dataset_name, schema_name, table_name, column_name, data_type,
+                  pii, pii_kind, root_table, schema_version
+           FROM columns WHERE first_seen_at >= ?
+           ORDER BY first_seen_at DESC, dataset_name, table_name, column_name LIMIT ?""",
+        [since, limit],
+    )
