@@ -10,6 +10,10 @@ st.set_page_config(page_title=strings.APP_TITLE, page_icon=strings.APP_ICON, lay
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
     st.Page("pages/runs.py", title="Runs", icon=":material/list_alt:", url_path="runs"),
+    st.Page("pages/trends.py", title="Row-count trends", icon=":material/monitoring:", url_path="trends"),
+    st.Page("pages/schema.py", title="Schema history", icon=":material/schema:", url_path="schema"),
+    st.Page("pages/pii.py", title="PII", icon=":material/badge:", url_path="pii"),
+    st.Page("pages/locations.py", title="Locations", icon=":material/public:", url_path="locations"),
     st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
     st.Page("pages/lineage.py", title="Lineage", icon=":material/account_tree:", url_path="lineage"),
     st.Page("pages/governance.py", title="Governance", icon=":material/policy:", url_path="governance"),

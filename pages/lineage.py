@@ -22,13 +22,6 @@ EDGE_TABLE = {
 WIDE_GRAPH = 6  # nodes: smaller graphs keep their natural size
 
 
-def _forget_stale(param: str, options: list[str]) -> None:
-    """Drop a remembered choice that the current options no longer offer (another table was picked)."""
-    if st.session_state.get(f"url_{param}") not in (None, *options):
-        del st.session_state[f"url_{param}"]
-        st.query_params.pop(param, None)
-
-
 st.title("Lineage")
 with components.page_guard():
     summary = data.query(q.definitions_summary)
@@ -45,13 +38,11 @@ with components.page_guard():
         location = url_state.selectbox("Location", locations, "loc", locations[0])
     here = columns[columns["location"] == location]
     tables = list(dict.fromkeys(here["dataset_name"] + "." + here["table_name"]))
-    _forget_stale("table", tables)
     with cols[1]:
         table = url_state.selectbox("Table", tables, "table", tables[0])
     dataset_name, table_name = table.split(".", 1)
     in_table = here[(here["dataset_name"] == dataset_name) & (here["table_name"] == table_name)]
     names = list(in_table["column_name"])
-    _forget_stale("column", names)
     with cols[2]:
         column = url_state.selectbox("Column", names, "column", names[0])
     with cols[3]:

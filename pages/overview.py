@@ -1,11 +1,18 @@
-"""Overview: every pipeline, wherever it runs, with its last run and last success."""
+"""Overview: health at a glance across every location; every pipeline, failing and late first."""
 
 import streamlit as st
 
+from glasspane.formatting import cadence
+from glasspane.health import HEALTH_STATES
 from glasspane.queries import pipelines as q
-from glasspane.ui import components, data, shell, strings
+from glasspane.ui import components, data, shell, strings, url_state
 
 shell.inside_app()
+
+COLUMNS = [
+    "state", "pipeline_name", "last_success_at", "last_row_count", "recent_row_counts", "cadence", "environment",
+    "location", "dataset_name", "last_status", "last_run_at", "runs", "failed_runs", "last_error",
+]  # fmt: skip
 
 st.title("Overview")
 with components.page_guard():
@@ -13,52 +20,44 @@ with components.page_guard():
         components.empty_state()
         st.stop()
     totals = data.query(q.store_totals)
-    pipelines = data.query(q.pipelines_overview)
-    failing = pipelines[pipelines["last_status"] == "failed"]
-    cols = st.columns(4)
-    cols[0].metric("Pipelines", f"{totals['pipelines']:,}")
-    cols[1].metric("Failing", f"{len(failing):,}")
-    cols[2].metric("Locations", f"{totals['locations']:,}")
-    cols[3].metric("Runs", f"{totals['runs']:,}")
+    counts = data.query(q.health_counts)
+    cols = st.columns(len(HEALTH_STATES) + 1)
+    for col, state in zip(cols, HEALTH_STATES, strict=False):
+        col.metric(strings.HEALTH_LABELS[state], f"{counts[state]:,}", help=strings.HEALTH_HELP[state], border=True)
+    cols[-1].metric("Locations", f"{totals['locations']:,}", help=f"{totals['runs']:,} runs in all", border=True)
 
-    st.caption("Failing pipelines first. Select a row to see its runs.")
+    pipelines = data.query(q.pipelines_overview)
+    health = url_state.multiselect("Health", list(HEALTH_STATES), "health")
+    shown = pipelines[pipelines["health"].isin(health)] if health else pipelines
+    shown = shown.assign(cadence=shown["cadence_s"].map(cadence), state=shown["health"].map(strings.HEALTH_BADGES))
+    st.caption(strings.OVERVIEW_CAPTION)
     event = st.dataframe(
-        pipelines,
+        shown,
         hide_index=True,
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
         key="overview_table",
-        column_order=[
-            "pipeline_name",
-            "last_status",
-            "location",
-            "dataset_name",
-            "environment",
-            "last_run_at",
-            "last_success_at",
-            "last_row_count",
-            "runs",
-            "failed_runs",
-            "last_error",
-        ],  # fmt: skip
+        column_order=COLUMNS,
         column_config={
+            "state": st.column_config.TextColumn("Health"),
             "pipeline_name": st.column_config.TextColumn("Pipeline"),
-            "last_status": st.column_config.TextColumn("Last status"),
             "location": st.column_config.TextColumn("Location"),
             "dataset_name": st.column_config.TextColumn("Dataset"),
             "environment": st.column_config.TextColumn("Runs in"),
-            "last_run_at": st.column_config.DatetimeColumn("Last run", format="distance"),
             "last_success_at": st.column_config.DatetimeColumn("Last success", format="distance"),
+            "last_status": st.column_config.TextColumn("Last status"),
             "last_row_count": st.column_config.NumberColumn("Rows (last load)", format="localized"),
+            "recent_row_counts": st.column_config.LineChartColumn("Recent loads (rows)", width="medium"),
+            "cadence": st.column_config.TextColumn("Cadence", help="The median gap between its recent loads"),
+            "last_run_at": st.column_config.DatetimeColumn("Last run", format="distance"),
             "runs": st.column_config.NumberColumn("Runs", format="localized"),
             "failed_runs": st.column_config.NumberColumn("Failed", format="localized"),
             "last_error": st.column_config.TextColumn("Last error", width="large"),
         },
     )
-    selected = event.selection.rows if event else []
-    if selected:
-        row = pipelines.iloc[selected[0]]
+    if shown.empty:
+        st.info(strings.NO_PIPELINES if pipelines.empty else strings.NO_MATCH_PIPELINES)
+    elif event and event.selection.rows:
+        row = shown.iloc[event.selection.rows[0]]
         st.switch_page("pages/runs.py", query_params={"pipeline": row["pipeline_name"]})
-    if pipelines.empty:
-        st.info(strings.NO_PIPELINES)

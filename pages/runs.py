@@ -6,12 +6,14 @@ import streamlit as st
 
 from glasspane.formatting import duration, literal, relative_time, thousands
 from glasspane.queries import runs as q
-from glasspane.ui import components, data, shell, strings, url_state
+from glasspane.ui import charts, components, data, shell, strings, url_state
 
 shell.inside_app()
 
 MAX_ROWS = 1000
 RANGE_DAYS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90, "all": None}
+BUCKETS = {"24h": (3600, "hour"), "7d": (6 * 3600, "6-hour"), "30d": (86400, "day"), "90d": (86400, "day"),
+           "all": (7 * 86400, "week")}  # fmt: skip
 
 st.title("Runs")
 with components.page_guard():
@@ -38,8 +40,13 @@ with components.page_guard():
     if runs.empty:
         st.info(strings.NO_MATCH)
     else:
+        bucket_s, bucket_label = BUCKETS[period or "30d"]
+        timeline = data.query(q.run_timeline, bucket_s=bucket_s, sources=sources, pipelines=pipelines,
+                              statuses=statuses, since=since)  # fmt: skip
+        st.altair_chart(charts.runs_timeline(timeline, bucket_label.capitalize()), width="stretch")
+        st.caption(strings.RUNS_TIMELINE.format(bucket=bucket_label))
         shown = f"{thousands(len(runs))} newest of {thousands(total)}" if total > len(runs) else thousands(total)
-        st.caption(f"{shown} runs. Select a run to see its tables, steps and error.")
+        st.caption(f"{shown} runs. {strings.RUNS_DETAIL_HINT}")
         event = st.dataframe(
             runs,
             hide_index=True,

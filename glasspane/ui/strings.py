@@ -11,6 +11,7 @@ EMPTY_STORE = (
 )
 NO_MATCH = "No runs match these filters. Widen the time range or clear a filter."
 NO_PIPELINES = "No pipelines yet."
+NO_MATCH_PIPELINES = "No pipeline is in this health state. Clear the filter to see every pipeline."
 RUN_NOT_FOUND = "The run in this link is not in the store (it may come from another store)."
 PAGE_ERROR = "This page could not be shown: {reason}"
 PAGE_ERROR_DETAILS = "Details"
@@ -111,3 +112,86 @@ EXECUTE_NOTHING = "Nothing in this plan can be executed from here (DuckDB files 
 EXECUTE_DONE = "Deleted {rows} rows with {statements} statements. Every statement is in the audit below."
 EXECUTE_INCOMPLETE = "Not complete: some statements did not run. Each one is listed below, with why."
 AUDIT_EMPTY = "No deletion has been executed yet."
+
+# Overview, Runs, Trends, Schema history, PII and Locations pages (issue 4).
+HEALTH_LABELS = {"failing": "Failing", "late": "Late", "never_seen": "Never seen", "healthy": "Healthy"}
+HEALTH_BADGES = {"failing": "🔴 failing", "late": "🟠 late", "never_seen": "⚪ never seen", "healthy": "🟢 healthy"}
+HEALTH_HELP = {
+    "failing": "The newest run failed.",
+    "late": "No completed load for longer than twice the pipeline's own cadence (the median gap between its recent "
+    "loads).",
+    "never_seen": "No load of it has completed yet.",
+    "healthy": "Its newest run completed, on time for its cadence.",
+}
+OVERVIEW_CAPTION = "Failing and late pipelines first. Select a row to see its runs."
+RUNS_TIMELINE = "Runs per location over time ({bucket} buckets), coloured by status; the dot's size is the run count."
+RUNS_DETAIL_HINT = "Select a run to see its tables, steps and error."
+
+TRENDS_EMPTY = (
+    "No row counts per table yet. They come from dlt's traces (`trace.pickle`, or the `_trace` tables a pipeline "
+    'loads with `pipeline.run([pipeline.last_trace], table_name="_trace")`) and from parquet footers.'
+)
+TRENDS_NO_POINTS = "No loads of this table in the chosen time range. Widen the time range."
+TRENDS_RULE = (
+    "A load is anomalous when its robust z-score (against the median and MAD of the loads of the preceding "
+    "{window} days, itself excluded) exceeds 3 and it differs from that median by more than 20 %; a drop to zero "
+    "is always anomalous. The band is the range that is not anomalous; red points are anomalies. Hover a point "
+    "for its load id and count; drag across the chart to select a range (double-click clears it)."
+)
+TRENDS_IN_RANGE = "Selected range: {start} to {end} (UTC)."
+TRENDS_ANOMALIES = "Anomalous loads in this range"
+TRENDS_NO_ANOMALIES = "No anomalous load in this range."
+
+SCHEMA_EMPTY = "No stored schema yet: collect a source whose pipelines have loaded at least once."
+SCHEMA_ONE_VERSION = "This schema has one stored version so far: nothing to compare yet."
+SCHEMA_NO_CHANGES = "These two versions have the same tables, columns, types and hints."
+SCHEMA_FEED = "New columns in the last {days} days, across every source"
+SCHEMA_FEED_EMPTY = "No column appeared in the last {days} days."
+CHANGE_LABELS = {
+    "table_added": "table added",
+    "table_removed": "table removed",
+    "column_added": "column added",
+    "column_removed": "column removed",
+    "type_changed": "type changed",
+    "hints_changed": "hints changed",
+}
+
+PII_EMPTY = (
+    "No PII column found yet. Tag personal data in your dlt resources with `x-annotation-pii` (e.g. "
+    '`columns={"email": {"x-annotation-pii": "email"}}`), then collect again; suspected columns are listed below.'
+)
+PII_NO_MATCH = "No PII column matches these filters. Clear a filter."
+PII_CAPTION = (
+    "Hinted: tagged in the dlt schema (`x-annotation-pii`, `x-pii` or any hint naming pii). Confirmed: a person "
+    "marked a suspected column below. Inherited: a view or model copies or transforms a PII column. Nested "
+    "tables show their root table: that is where a row's personal data starts."
+)
+PII_SUSPECTED = "Suspected, untagged"
+PII_SUSPECTED_CAPTION = (
+    "Columns whose names look like personal data but carry no PII hint, judged by name alone (no data value is "
+    "read). Select rows to mark them; the decision is stored in the pane store with who and when."
+)
+PII_SUSPECTED_NONE = "No untagged column has a name that looks personal."
+PII_DECIDED_BY = "Your name (stored with the decision)"
+PII_CONFIRM = "Confirm as PII"
+PII_DISMISS = "Not PII"
+PII_DECIDED = "Recorded {count} decision(s) as {decision}."
+PII_SELECT_FIRST = "Select one or more suspected columns in the table first."
+PII_NEEDS_NAME = "Enter your name first: every decision is stored with who made it."
+PII_EXPORT = "Export confirmed PII as dlt hints"
+PII_EXPORT_CAPTION = (
+    "Paste into the pipeline so the hint travels with the schema: an import schema (YAML), or `apply_hints` on the "
+    "resource. Once collected with the hint, the column shows as hinted."
+)
+PII_EXPORT_NONE = "No column is confirmed yet: confirm suspected columns above to export them as hints."
+DOWNLOAD_CSV = "Download CSV"
+
+LOCATIONS_EMPTY = "No location yet: collect a source first."
+LOCATIONS_CAPTION = "Each place data lives, trouble first: its datasets, pipelines, destinations and last collect."
+LOCATIONS_GRAPH = "Where data flows: where each pipeline runs → the pipeline → its datasets, by location"
+LOCATIONS_GRAPH_CAPTION = (
+    "Left: the machine folder a pipeline runs in (when its working folder is collected), else the environment dlt "
+    "detected. Pipelines are red when failing, amber when late, grey when never seen. Boxes group datasets by the "
+    "location they live in. Pick locations to narrow the graph."
+)
+LOCATIONS_GRAPH_TRUNCATED = "Showing {shown} of {total} pipelines: pick locations to see the rest."

@@ -38,11 +38,18 @@ def selectbox(
     default: str | None = None,
     format_func: Callable[[str], str] = str,
 ) -> str | None:
-    """A selectbox whose choice is the URL parameter `param`; unknown URL values fall back to `default`."""
+    """A selectbox whose choice is the URL parameter `param`; unknown URL values fall back to `default`.
+
+    A remembered choice that the options no longer offer (another pipeline or table was picked
+    above it) falls back to `default` too.
+    """
     key = f"url_{param}"
     if key not in st.session_state:
         wanted = st.query_params.get(param, default)
         st.session_state[key] = wanted if wanted in options else default
+    elif st.session_state[key] not in options:
+        st.session_state[key] = default
+        _sync(key, param)
     return st.selectbox(label, options, key=key, on_change=_sync, args=(key, param), format_func=format_func)
 
 

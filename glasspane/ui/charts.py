@@ -1,0 +1,129 @@
+"""Altair charts of the dashboard, built from query-layer frames (pages only place them)."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from glasspane.health import AnomalyRule
+
+STATUS_COLOURS = {"completed": "#16a34a", "failed": "#dc2626", "pending": "#f59e0b"}
+ANOMALY = "#dc2626"
+LINE = "#2563eb"
+BAND = "#bfdbfe"
+
+
+def runs_timeline(buckets: pd.DataFrame, bucket_label: str) -> alt.Chart:
+    """Runs per location over time, one row per location, a dot per time bucket and status sized by runs."""
+    statuses = sorted(set(buckets["status"]) | set(STATUS_COLOURS))
+    colours = [STATUS_COLOURS.get(s, "#64748b") for s in statuses]
+    locations = sorted(buckets["location"].unique())
+    return (
+        alt.Chart(buckets)
+        .mark_circle(opacity=0.75)
+        .encode(
+            x=alt.X("bucket:T", title=None),
+            y=alt.Y("location:N", title=None, sort=locations, axis=alt.Axis(labelLimit=320)),
+            color=alt.Color("status:N", scale=alt.Scale(domain=statuses, range=colours), title="Status"),
+            size=alt.Size("runs:Q", title="Runs", scale=alt.Scale(range=[30, 400])),
+            tooltip=[
+                alt.Tooltip("location:N", title="Location"),
+                alt.Tooltip("bucket:T", title=bucket_label, format="%Y-%m-%d %H:%M"),
+                alt.Tooltip("status:N", title="Status"),
+                alt.Tooltip("runs:Q", title="Runs", format=","),
+                alt.Tooltip("pipelines:Q", title="Pipelines", format=","),
+            ],
+        )
+        .properties(height=max(120, 28 * len(locations)))
+    )
+
+
+RANGE_SELECTION = "range"  # the brush's name: the page reads the selected range from it
+
+
+def volume_trend(points: pd.DataFrame, title: str) -> alt.LayerChart:
+    """Rows per load with the baseline band and anomalies marked; drag across it to select a range."""
+    judged = points["history"] >= AnomalyRule.min_history  # no band where the rule has too little history
+    data = points.assign(
+        status=points["anomalous"].map({True: "anomalous", False: "normal"}),
+        robust_z=points["robust_z"].round(1),
+        baseline=points["baseline"].round(0).where(judged),
+        lower=points["lower"].where(judged),
+        upper=points["upper"].where(judged),
+    )
+    brush = alt.selection_interval(encodings=["x"], name=RANGE_SELECTION)
+    x = alt.X("loaded_at:T", title=None)
+    tooltip = [
+        alt.Tooltip("loaded_at:T", title="Loaded", format="%Y-%m-%d %H:%M"),
+        alt.Tooltip("load_id:N", title="Load id"),
+        alt.Tooltip("row_count:Q", title="Rows", format=","),
+        alt.Tooltip("baseline:Q", title="Baseline (median)", format=","),
+        alt.Tooltip("robust_z:Q", title="Robust z"),
+        alt.Tooltip("status:N", title="Judged"),
+    ]
+    base = alt.Chart(data)
+    band = base.mark_area(color=BAND, opacity=0.6).encode(x=x, y=alt.Y("lower:Q", title="Rows per load"), y2="upper:Q")
+    baseline = base.mark_line(color="#64748b", strokeDash=[4, 3]).encode(x=x, y="baseline:Q")
+    line = base.mark_line(color=LINE).encode(x=x, y="row_count:Q")
+    dots = (
+        base.mark_circle()
+        .encode(
+            x=x,
+            y="row_count:Q",
+            color=alt.Color("status:N", scale=alt.Scale(domain=["normal", "anomalous"], range=[LINE, ANOMALY]),
+                            title=None),
+            size=alt.condition(alt.datum.anomalous, alt.value(140), alt.value(30)),
+            tooltip=tooltip,
+        )
+        .add_params(brush)
+    )  # fmt: skip
+    return alt.layer(band, baseline, line, dots).properties(height=340, title=title)
+
+
+def selected_range(selection: dict, column: str = "loaded_at") -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The (start, end) of a range brushed on `volume_trend`, from `st.altair_chart`'s selection state."""
+    bounds = (selection or {}).get(RANGE_SELECTION, {}).get(column)
+    if not bounds or len(bounds) != 2:
+        return None
+    start, end = sorted(_utc(b) for b in bounds)
+    return start, end
+
+
+def _utc(bound: float | str) -> pd.Timestamp:
+    moment = pd.Timestamp(bound, unit="ms") if isinstance(bound, int | float) else pd.Timestamp(bound)
+    return moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+
+
+def counts_bar(counts: pd.DataFrame, field: str, title: str) -> alt.Chart:
+    """A horizontal bar per value of `field`, its length the `columns` count."""
+    return (
+        alt.Chart(counts)
+        .mark_bar(color=LINE)
+        .encode(
+            x=alt.X("columns:Q", title="PII columns"),
+            y=alt.Y(f"{field}:N", title=None, sort="-x", axis=alt.Axis(labelLimit=240)),
+            tooltip=[alt.Tooltip(f"{field}:N", title=title), alt.Tooltip("columns:Q", title="PII columns")],
+        )
+        .properties(title=title, height=alt.Step(24))
+    )
+
+
+def schema_versions(versions: pd.DataFrame) -> alt.Chart:
+    """A schema's versions over time: one step per version, its height the number of columns."""
+    return (
+        alt.Chart(versions)
+        .mark_line(point=alt.OverlayMarkDef(size=70), interpolate="step-after", color=LINE)
+        .encode(
+            x=alt.X("inserted_at:T", title=None, axis=alt.Axis(format="%Y-%m-%d %H:%M", labelAngle=0)),
+            y=alt.Y("columns:Q", title="Columns"),
+            tooltip=[
+                alt.Tooltip("version:Q", title="Version"),
+                alt.Tooltip("inserted_at:T", title="Stored", format="%Y-%m-%d %H:%M"),
+                alt.Tooltip("tables:Q", title="Tables"),
+                alt.Tooltip("columns:Q", title="Columns"),
+                alt.Tooltip("pii_columns:Q", title="PII columns"),
+                alt.Tooltip("version_hash:N", title="Hash"),
+            ],
+        )
+        .properties(height=180)
+    )

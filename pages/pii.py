@@ -1,0 +1,118 @@
+"""PII: every personal-data column across every source, suspected untagged ones, and hints to export."""
+
+import streamlit as st
+
+from glasspane.formatting import thousands
+from glasspane.pii_hints import HintedColumn, apply_hints_python, import_schema_yaml
+from glasspane.queries import pii as q
+from glasspane.store.pii_decisions import record_decision
+from glasspane.ui import charts, components, data, shell, strings, url_state
+
+shell.inside_app()
+
+INVENTORY_TABLE = {
+    "dataset_name": "Dataset", "table_name": "Table", "column_name": "Column", "pii_kind": "PII kind",
+    "data_type": "Type", "root_table": st.column_config.TextColumn("Root table", help="Where a row's data starts"),
+    "basis": st.column_config.TextColumn("Basis", help="hint, confirmed or inherited"),
+    "first_seen_at": st.column_config.DatetimeColumn("First seen", format="YYYY-MM-DD"),
+    "source": "Source", "location": "Location", "note": st.column_config.TextColumn("Note", width="large"),
+}  # fmt: skip
+SUSPECTED_TABLE = {
+    "dataset_name": "Dataset", "table_name": "Table", "column_name": "Column", "suspected_kind": "Looks like",
+    "reason": st.column_config.TextColumn("Why suspected", width="medium"), "data_type": "Type",
+    "root_table": "Root table", "decision": "Decision", "decided_by": "Decided by",
+    "decided_at": st.column_config.DatetimeColumn("Decided", format="distance"), "location": "Location",
+}  # fmt: skip
+
+
+def _who() -> str:
+    """The signed-in user's name when the app has authentication, else what the user typed."""
+    if st.user.get("is_logged_in"):
+        return str(st.user.get("email") or st.user.get("name") or "")
+    return st.text_input(strings.PII_DECIDED_BY, key="pii_decided_by").strip()
+
+
+st.title("PII")
+with components.page_guard():
+    if flash := st.session_state.pop("pii_flash", None):
+        st.success(flash)
+    if components.store_is_empty():
+        components.empty_state()
+        st.stop()
+    options = data.query(q.pii_filter_options)
+    cols = st.columns(3)
+    with cols[0]:
+        sources = url_state.multiselect("Source", options["source"], "source")
+    with cols[1]:
+        datasets = url_state.multiselect("Dataset", options["dataset_name"], "dataset")
+    with cols[2]:
+        kinds = url_state.multiselect("PII kind", options["pii_kind"], "kind")
+    inventory = data.query(q.pii_inventory, sources=sources, datasets=datasets, kinds=kinds)
+    suspected = data.query(q.suspected_columns)
+    if sources:
+        suspected = suspected[suspected["source"].isin(sources)]
+    if datasets:
+        suspected = suspected[suspected["dataset_name"].isin(datasets)]
+    open_suspicions = suspected[suspected["decision"].isna()]
+
+    metrics = st.columns(5)
+    metrics[0].metric("PII columns", thousands(len(inventory)), border=True)
+    for col, basis in zip(metrics[1:4], ("hint", "inherited", "confirmed"), strict=True):
+        col.metric(basis.capitalize(), thousands((inventory["basis"] == basis).sum()), border=True)
+    metrics[4].metric("Suspected, undecided", thousands(len(open_suspicions)), border=True)
+
+    if inventory.empty:
+        st.info(strings.PII_NO_MATCH if options["dataset_name"] else strings.PII_EMPTY)
+    else:
+        st.caption(strings.PII_CAPTION)
+        st.dataframe(inventory, hide_index=True, width="stretch", column_order=list(INVENTORY_TABLE),
+                     column_config=INVENTORY_TABLE)  # fmt: skip
+        st.download_button(strings.DOWNLOAD_CSV, inventory.to_csv(index=False), "pii_columns.csv", "text/csv")
+        left, right = st.columns(2)
+        for place, field, title in ((left, "source", "Per source"), (right, "pii_kind", "Per kind")):
+            counts = inventory.fillna({field: "(no kind)"}).groupby(field).size().reset_index(name="columns")
+            place.altair_chart(charts.counts_bar(counts, field, title), width="stretch")
+
+    st.subheader(strings.PII_SUSPECTED)
+    if suspected.empty:
+        st.caption(strings.PII_SUSPECTED_NONE)
+    else:
+        st.caption(strings.PII_SUSPECTED_CAPTION)
+        event = st.dataframe(suspected, hide_index=True, width="stretch", column_order=list(SUSPECTED_TABLE),
+                             column_config=SUSPECTED_TABLE, on_select="rerun", selection_mode="multi-row",
+                             key="suspected_table")  # fmt: skip
+        chosen = suspected.iloc[event.selection.rows] if event and event.selection.rows else suspected.iloc[0:0]
+        who_col, confirm_col, dismiss_col = st.columns([3, 1, 1], vertical_alignment="bottom")
+        with who_col:
+            who = _who()
+        decision = None
+        if confirm_col.button(strings.PII_CONFIRM, type="primary", width="stretch"):
+            decision = "confirmed"
+        if dismiss_col.button(strings.PII_DISMISS, width="stretch"):
+            decision = "not_pii"
+        if decision and chosen.empty:
+            st.warning(strings.PII_SELECT_FIRST)
+        elif decision and not who:
+            st.warning(strings.PII_NEEDS_NAME)
+        elif decision:
+            for row in chosen.itertuples():
+                record_decision(data.current_store(), row.location, row.dataset_name, row.table_name,
+                                row.column_name, decision, who, row.suspected_kind)  # fmt: skip
+            st.session_state["pii_flash"] = strings.PII_DECIDED.format(count=len(chosen), decision=decision)
+            st.rerun()
+
+    st.subheader(strings.PII_EXPORT)
+    confirmed = inventory[inventory["basis"] == "confirmed"]
+    if confirmed.empty:
+        st.caption(strings.PII_EXPORT_NONE)
+    else:
+        st.caption(strings.PII_EXPORT_CAPTION)
+        hinted = [HintedColumn(r.schema_name, r.table_name, r.column_name, r.pii_kind, r.data_type, r.root_table)
+                  for r in confirmed.itertuples()]  # fmt: skip
+        yaml_tab, python_tab = st.tabs(["Import schema (YAML)", "apply_hints (Python)"])
+        snippet = import_schema_yaml(hinted)
+        yaml_tab.code(snippet, language="yaml")
+        yaml_tab.download_button("Download YAML", snippet, "pii_hints.schema.yaml", "application/yaml")
+        code = apply_hints_python(hinted)
+        python_tab.code(code, language="python")
+        python_tab.download_button("Download Python", code, "pii_hints.py", "text/x-python")
