@@ -8,6 +8,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from dlt.common.json import json as dlt_json
 from dlt.common.schema.utils import get_root_table
 from dlt.common.versioned_state import decompress_state
 
@@ -61,10 +62,12 @@ def to_datetime(value: Any) -> dt.datetime | None:
 def decode_stored(text: str) -> dict[str, Any]:
     """Decode a stored schema (`_dlt_version.schema`) or state: zlib+base64, or plain JSON.
 
-    Raises ValueError with a short reason when it is neither.
+    Raises ValueError with a short reason when it is neither. Plain JSON is read as JSON: dlt's
+    `decompress_state` tries base64 first, and lenient base64 accepts some JSON texts, which then
+    fail in zlib.
     """
     try:
-        decoded = decompress_state(text)
+        decoded = dlt_json.typed_loads(text) if text.lstrip().startswith("{") else decompress_state(text)
     except Exception as ex:  # zlib, base64 and JSON errors all mean the same to a user
         raise ValueError(f"not valid JSON or zlib+base64 ({type(ex).__name__})") from None
     if not isinstance(decoded, dict):
