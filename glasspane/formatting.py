@@ -66,13 +66,14 @@ def literal(text: Any) -> str:
 
 
 def cadence(seconds: Any) -> str:
-    """A learned cadence for people: 3600 → 'every 1 h', 90000 → 'every 1 d 1 h'; '—' when unknown."""
+    """A learned cadence for people: 3600 → 'every 1 h', 86390 → 'every 1 d', 90000 → 'every 1 d 1 h'."""
     if _missing(seconds):
         return "—"
     seconds = float(seconds)
-    if seconds < 3600:
+    if seconds < 3570:
         return f"every {max(1, round(seconds / 60))} min"
-    if seconds < 86400:
-        return f"every {seconds / 3600:.3g} h"
-    days, rest = divmod(round(seconds / 3600), 24)
+    hours = round(seconds / 3600)
+    if hours < 24:
+        return f"every {hours} h"
+    days, rest = divmod(hours, 24)
     return f"every {days} d" + (f" {rest} h" if rest else "")

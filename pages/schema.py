@@ -24,6 +24,9 @@ CHANGES_TABLE = {
 
 st.title("Schema history")
 with components.page_guard():
+    if components.store_is_empty():
+        components.empty_state()
+        st.stop()
     schemas = data.query(q.schema_datasets)
     if schemas.empty:
         st.info(strings.SCHEMA_EMPTY)

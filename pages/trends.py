@@ -79,4 +79,6 @@ with components.page_guard():
             },
         )  # fmt: skip
     count = len(table_names)
-    st.caption(f"{literal(pipeline)} loads {thousands(count)} {'table' if count == 1 else 'tables'}; pick another above.")
+    st.caption(
+        f"{literal(pipeline)} loads {thousands(count)} {'table' if count == 1 else 'tables'}; pick another above."
+    )

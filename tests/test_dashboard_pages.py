@@ -1,0 +1,288 @@
+"""The dashboard pages of issue 4 in Streamlit's AppTest: populated, empty and filtered-to-nothing stores,
+views restored from URL parameters, PII decisions and their export as dlt hints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import dlt
+import pandas as pd
+import pytest
+import yaml
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+from glasspane.store import Store
+from tests.conftest import collect_into, rows, source
+from tests.test_app_core import app
+
+PAGES = ["overview", "runs", "trends", "schema", "pii", "locations"]
+
+
+def spec(at, index: int = 0) -> dict:
+    """The Vega-Lite spec of one of the page's Altair charts."""
+    return json.loads(at.get("vega_lite_chart")[index].proto.spec)
+
+
+def chart_data(at, index: int = 0) -> pd.DataFrame:
+    """The data behind one of the page's Altair charts."""
+    return convert_arrow_bytes_to_pandas_df(at.get("vega_lite_chart")[index].proto.datasets[0].data.data)
+
+
+KEY_COLUMNS = {  # a column that only this table of its page has
+    "overview_table": "cadence", "trend_anomalies": "robust_z", "schema_versions": "version_hash",
+    "schema_changes": "change", "schema_feed": "schema_version", "pii_inventory": "basis",
+    "suspected_table": "reason", "locations_table": "collect_status",
+}  # fmt: skip
+
+
+def table(at, name: str) -> pd.DataFrame:
+    """The data of the page's table `name` (see KEY_COLUMNS)."""
+    return next(d.value for d in at.dataframe if KEY_COLUMNS[name] in d.value.columns)
+
+
+@pytest.mark.parametrize("page", PAGES[1:])
+def test_every_page_on_an_empty_store_says_what_to_do(tmp_path, monkeypatch, page):
+    at = app(tmp_path / "empty.duckdb", monkeypatch, f"pages/{page}.py")
+    assert any("The pane store is empty" in i.value for i in at.info), [i.value for i in at.info]
+    assert {"Collect now", "Load demo data"} <= {b.label for b in at.button}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_the_demo_store_without_an_error(demo_store, monkeypatch, page):
+    at = app(demo_store.path, monkeypatch, f"pages/{page}.py")
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_overview_counts_health_and_lists_failing_first_with_sparklines(demo_store, monkeypatch):
+    at = app(demo_store.path, monkeypatch)
+    pipelines = table(at, "overview_table")
+    assert list(pipelines["health"][:1]) == ["failing"] and (pipelines["health"] == "healthy").sum() == 3
+    crm = pipelines[pipelines["pipeline_name"] == "crm_sync"].iloc[0]
+    assert crm["environment"] == "kubernetes" and crm["cadence"] == "every 1 d"
+    assert len(crm["recent_row_counts"]) >= 20  # the sparkline's points: the recent loads' row counts
+
+
+def test_overview_health_filter_comes_from_the_url_and_can_match_nothing(demo_store, monkeypatch):
+    at = app(demo_store.path, monkeypatch, health="failing")
+    assert at.multiselect(key="url_health").value == ["failing"]
+    assert list(table(at, "overview_table")["pipeline_name"]) == ["hr_export"]
+    at = app(demo_store.path, monkeypatch, health="late")
+    assert table(at, "overview_table").empty
+    assert any("No pipeline is in this health state" in i.value for i in at.info)
+
+
+def test_runs_timeline_counts_runs_per_location_and_status(demo_store, monkeypatch):
+    at = app(demo_store.path, monkeypatch, "pages/runs.py", range="90d")
+    counted = chart_data(at).groupby(["location", "status"])["runs"].sum().to_dict()
+    recent = "SELECT location, status, count(*) FROM runs WHERE started_at >= now() - INTERVAL 90 DAY GROUP BY ALL"
+    expected = rows(demo_store, recent)
+    assert counted == {(loc, status): n for loc, status, n in expected}
+    assert any(status == "failed" for _, status in counted)
+
+
+def test_trends_page_restores_its_view_from_the_url_and_marks_the_drop_to_zero(demo_store, monkeypatch):
+    at = app(demo_store.path, monkeypatch, "pages/trends.py", pipeline="web_events", table="page_views", range="all")
+    assert [s.value for s in at.selectbox][:2] == ["web_events", "page_views"]
+    points = chart_data(at)
+    zero = points[points["row_count"] == 0]
+    assert len(zero) and zero["anomalous"].all()  # a drop to zero is always anomalous
+    assert {"load_id", "row_count"} <= {t["field"] for t in spec(at)["layer"][3]["encoding"]["tooltip"]}
+    assert spec(at)["params"][0]["select"]["type"] == "interval"  # a range can be selected
+    anomalies = table(at, "trend_anomalies")
+    assert 0 in set(anomalies["row_count"])
+    assert {m.label: m.value for m in at.metric}["Loads"] == str(len(points))
+
+
+def test_trends_page_switches_table_when_another_pipeline_is_picked(demo_store, monkeypatch):
+    at = app(demo_store.path, monkeypatch, "pages/trends.py", pipeline="web_events", table="page_views")
+    at.selectbox(key="url_pipeline").select("billing_sync").run()
+    assert not at.exception
+    assert at.selectbox(key="url_table").value == "invoices"
+    assert at.query_params["table"] == "invoices"
+
+
+def test_trends_page_falls_back_from_an_unknown_pipeline_in_the_url(demo_store, monkeypatch):
+    at = app(demo_store.path, monkeypatch, "pages/trends.py", pipeline="no_such_pipeline")
+    assert at.selectbox(key="url_pipeline").value == "billing_sync"  # the first pipeline, not an empty page
+    assert len(chart_data(at))
+
+
+def test_schema_page_diffs_two_versions_from_the_url(demo_store, monkeypatch):
+    versions = rows(demo_store, "SELECT version FROM schema_versions WHERE dataset_name = 'billing' ORDER BY version")
+    old, new = str(versions[0][0]), str(versions[-1][0])
+    at = app(demo_store.path, monkeypatch, "pages/schema.py", dataset="billing", **{"from": old, "to": new})
+    changes = table(at, "schema_changes")
+    added = set(changes.loc[changes["change"] == "column added", "column_name"])
+    assert {"customer_email", "discount"} <= added
+    assert len(table(at, "schema_versions")) == len(versions)
+
+
+def test_schema_page_feed_lists_new_columns_and_can_be_empty(demo_store, monkeypatch):
+    at = app(demo_store.path, monkeypatch, "pages/schema.py", dataset="billing", days="7")
+    feed = table(at, "schema_feed")
+    assert "customer_email" in set(feed["column_name"])  # the demo's schema evolved today
+
+
+def test_schema_page_with_one_version_has_nothing_to_compare(tmp_path, monkeypatch, store):
+    from tests import dlt_fixtures as fx
+
+    warehouse = tmp_path / "w.duckdb"
+    fx.run(fx.pipeline("crm", tmp_path / "p", dlt.destinations.duckdb(str(warehouse)), "crm"), fx.users(2), False)
+    collect_into(store, source("wh", "duckdb", path=str(warehouse)))
+    at = app(store.path, monkeypatch, "pages/schema.py")
+    assert any("one stored version" in c.value for c in at.caption)
+
+
+def test_pii_page_lists_hinted_nested_and_inherited_pii_with_filters_from_the_url(demo_store, monkeypatch):
+    at = app(demo_store.path, monkeypatch, "pages/pii.py")
+    inventory = table(at, "pii_inventory")
+    street = inventory[inventory["column_name"] == "street"]
+    assert {"customers__addresses"} <= set(street["table_name"])
+    assert set(street.loc[street["table_name"] == "customers__addresses", "root_table"]) == {"customers"}
+    assert {"hint", "inherited"} <= set(inventory["basis"])
+    suspected = table(at, "suspected_table")
+    assert ("invoices", "customer_email") in set(zip(suspected["table_name"], suspected["column_name"], strict=True))
+    assert all(suspected["reason"].str.len() > 0)
+    csv = at.get("download_button")[0]
+    assert csv is not None
+
+    at = app(demo_store.path, monkeypatch, "pages/pii.py", kind="email", dataset="crm")
+    filtered = table(at, "pii_inventory")
+    assert set(filtered["pii_kind"]) == {"email"} and set(filtered["dataset_name"]) == {"crm"}
+    at = app(demo_store.path, monkeypatch, "pages/pii.py", kind="no_such_kind")
+    assert any("No PII column matches" in i.value for i in at.info)
+
+
+def test_pii_counts_per_source_and_kind_match_the_inventory(demo_store, monkeypatch):
+    at = app(demo_store.path, monkeypatch, "pages/pii.py")
+    inventory = table(at, "pii_inventory")
+    per_kind = chart_data(at, 1).set_index("pii_kind")["columns"].to_dict()
+    assert per_kind == inventory.fillna({"pii_kind": "(no kind)"}).groupby("pii_kind").size().to_dict()
+
+
+@pytest.fixture
+def people(tmp_path) -> Iterator[tuple[Store, Any]]:
+    """A real pipeline whose `people` table has an untagged `full_name` and a nested untagged `city`."""
+
+    def make():
+        @dlt.resource(name="people", primary_key="id")
+        def people_resource():
+            yield [{"id": 1, "full_name": "Ana", "addresses": [{"city": "Lisbon"}]}]
+
+        return people_resource
+
+    warehouse = tmp_path / "people.duckdb"
+    p = dlt.pipeline("people_sync", destination=dlt.destinations.duckdb(str(warehouse)), dataset_name="hr",
+                     pipelines_dir=str(tmp_path / "pipelines"))  # fmt: skip
+    p.run(make())
+    store = Store(tmp_path / "store.duckdb")
+    assert collect_into(store, source("wh", "duckdb", path=str(warehouse))).ok
+    yield store, (p, make)
+
+
+def test_suspected_pii_can_be_confirmed_and_exported_as_dlt_hints_that_dlt_applies(people, monkeypatch):
+    store, (pipeline, make) = people
+    at = app(store.path, monkeypatch, "pages/pii.py")
+    suspected = table(at, "suspected_table")
+    assert set(suspected["column_name"]) == {"full_name", "city"}
+    # Streamlit's AppTest cannot click rows of a dataframe: select them through the widget's state.
+    at.session_state["suspected_table"] = {"selection": {"rows": [0, 1], "columns": []}}
+    next(b for b in at.button if b.label == "Confirm as PII").click().run()
+    assert any("Enter your name first" in w.value for w in at.warning)
+    assert rows(store, "SELECT count(*) FROM pii_decisions") == [(0,)]
+
+    at.text_input(key="pii_decided_by").input("dana@example.com")
+    at.session_state["suspected_table"] = {"selection": {"rows": [0, 1], "columns": []}}
+    next(b for b in at.button if b.label == "Confirm as PII").click().run()
+    assert not at.exception
+    decided = rows(
+        store, "SELECT table_name, column_name, decision, pii_kind, decided_by FROM pii_decisions ORDER BY 1"
+    )
+    assert decided == [("people", "full_name", "confirmed", "name", "dana@example.com"),
+                       ("people__addresses", "city", "confirmed", "address", "dana@example.com")]  # fmt: skip
+    assert any("Recorded 2 decision(s)" in s.value for s in at.success)
+    inventory = table(at, "pii_inventory")
+    assert set(inventory.loc[inventory["basis"] == "confirmed", "column_name"]) == {"full_name", "city"}
+
+    snippets = {c.language: c.value for c in at.code}
+    schema = yaml.safe_load(snippets["yaml"])
+    assert schema["tables"]["people"]["columns"]["full_name"]["x-annotation-pii"] == "name"
+    assert schema["tables"]["people__addresses"]["columns"]["city"]["x-annotation-pii"] == "address"
+    # The apply_hints snippet, pasted into the pipeline, makes dlt carry the hints into its schema.
+    people_resource = make()
+    exec(snippets["python"], {"people": people_resource})  # the exported snippet, run as a user would
+    pipeline.run(people_resource)
+    tables = pipeline.default_schema.tables
+    assert tables["people"]["columns"]["full_name"]["x-annotation-pii"] == "name"
+    assert tables["people__addresses"]["columns"]["city"]["x-annotation-pii"] == "address"
+
+
+def test_a_dismissed_suspicion_is_shown_with_who_and_when(people, monkeypatch):
+    store, _ = people
+    at = app(store.path, monkeypatch, "pages/pii.py")
+    at.text_input(key="pii_decided_by").input("dana")
+    at.session_state["suspected_table"] = {"selection": {"rows": [0], "columns": []}}
+    next(b for b in at.button if b.label == "Not PII").click().run()
+    suspected = table(at, "suspected_table")
+    decided = suspected[suspected["decision"].notna()].iloc[0]
+    assert (decided["column_name"], decided["decision"], decided["decided_by"]) == ("full_name", "not_pii", "dana")
+    assert decided["decided_at"] is not None
+    assert any("No PII column found yet" in i.value for i in at.info)  # dismissed: not in the inventory
+    assert rows(store, "SELECT decision FROM pii_decisions") == [("not_pii",)]
+
+
+def test_locations_page_inventories_places_and_draws_where_data_flows(demo_store, monkeypatch):
+    at = app(demo_store.path, monkeypatch, "pages/locations.py")
+    inventory = table(at, "locations_table")
+    kinds = dict(zip(inventory["location"].str.split("://").str[0], inventory["kind"], strict=True))
+    assert kinds == {"duckdb": "DuckDB file", "file": "Folder", "local": "Machine"}
+    machine = inventory[inventory["kind"] == "Machine"].iloc[0]
+    assert machine["pipeline_count"] == 4 and machine["failing"] == 1
+    dot = at.get("graphviz_chart")[0].proto.spec
+    for name in ("hr_export", "web_events", "billing_sync", "crm_sync", "warehouse.duckdb"):
+        assert name in dot
+    bucket = next(loc for loc in inventory["location"] if loc.startswith("file://"))
+    at = app(demo_store.path, monkeypatch, "pages/locations.py", location=bucket)
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "hr_export" in dot and "crm_sync" not in dot
+
+
+def test_locations_page_filtered_to_an_unknown_location_draws_nothing(demo_store, monkeypatch):
+    at = app(demo_store.path, monkeypatch, "pages/locations.py", location="s3://gone")
+    assert table(at, "locations_table").empty
+    assert not at.get("graphviz_chart")
+
+
+@pytest.fixture
+def odd_names(tmp_path, monkeypatch) -> Store:
+    """A real pipeline with dlt's `direct` naming, so table and column names keep markdown, HTML and emoji."""
+    table, html = '"quoted" 🚀 #1', "<img src=x onerror=alert(1)>"
+
+    @dlt.resource(name=table, columns={html: {"x-annotation-pii": "email"}})
+    def odd():
+        yield [{html: "x", "**bold** [link](http://x)": 1}]
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("SCHEMA__NAMING", "direct")
+    p = dlt.pipeline("odd_names", destination=dlt.destinations.duckdb(str(warehouse)), dataset_name="odd",
+                     pipelines_dir=str(tmp_path / "pipelines"))  # fmt: skip
+    p.run(odd())
+    monkeypatch.delenv("SCHEMA__NAMING")
+    store = Store(tmp_path / "store.duckdb")
+    assert collect_into(store, source("wh", "duckdb", path=str(warehouse)),
+                        source("pipes", "pipelines_dir", path=str(tmp_path / "pipelines"))).ok  # fmt: skip
+    return store
+
+
+def test_names_with_markdown_html_quotes_and_emoji_are_shown_literally(odd_names, monkeypatch):
+    [(odd_table,)] = rows(odd_names, "SELECT DISTINCT table_name FROM columns WHERE pii")
+    at = app(odd_names.path, monkeypatch, "pages/pii.py")
+    inventory = table(at, "pii_inventory")
+    assert list(inventory["column_name"]) == ["<img src=x onerror=alert(1)>"]
+    assert list(inventory["table_name"]) == [odd_table] and "🚀" in odd_table
+    at = app(odd_names.path, monkeypatch, "pages/schema.py")
+    assert "**bold** [link](http://x)" in set(table(at, "schema_feed")["column_name"])
+    for page in PAGES:
+        assert not app(odd_names.path, monkeypatch, f"pages/{page}.py").error
