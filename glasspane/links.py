@@ -15,4 +15,5 @@ def link(page: str, base_url: str = "", **filters: str | None) -> str:
     if page not in PAGES:
         raise ValueError(f"unknown dashboard page {page!r}")
     query = urlencode([(key, value) for key, value in filters.items() if value is not None])
-    return f"{base_url.rstrip('/')}/{page}" + (f"?{query}" if query else "")
+    path = "" if page == "overview" else page  # the default page lives at the root
+    return f"{base_url.rstrip('/')}/{path}" + (f"?{query}" if query else "")

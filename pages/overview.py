@@ -10,7 +10,7 @@ from glasspane.ui import components, data, shell, strings, url_state
 shell.inside_app()
 
 COLUMNS = [
-    "state", "pipeline_name", "last_success_at", "last_row_count", "recent_row_counts", "cadence", "environment",
+    "health", "pipeline_name", "last_success_at", "last_row_count", "recent_row_counts", "cadence", "environment",
     "location", "dataset_name", "last_status", "last_run_at", "runs", "failed_runs", "last_error",
 ]  # fmt: skip
 
@@ -29,10 +29,10 @@ with components.page_guard():
     pipelines = data.query(q.pipelines_overview)
     health = url_state.multiselect("Health", list(HEALTH_STATES), "health")
     shown = pipelines[pipelines["health"].isin(health)] if health else pipelines
-    shown = shown.assign(cadence=shown["cadence_s"].map(cadence), state=shown["health"].map(strings.HEALTH_BADGES))
+    shown = shown.assign(cadence=shown["cadence_s"].map(cadence))
     st.caption(strings.OVERVIEW_CAPTION)
     event = st.dataframe(
-        shown,
+        shown.style.map(components.health_style, subset=["health"]),
         hide_index=True,
         width="stretch",
         on_select="rerun",
@@ -40,7 +40,7 @@ with components.page_guard():
         key="overview_table",
         column_order=COLUMNS,
         column_config={
-            "state": st.column_config.TextColumn("Health"),
+            "health": st.column_config.TextColumn("Health"),
             "pipeline_name": st.column_config.TextColumn("Pipeline"),
             "location": st.column_config.TextColumn("Location"),
             "dataset_name": st.column_config.TextColumn("Dataset"),

@@ -6,17 +6,13 @@ import altair as alt
 import pandas as pd
 
 from glasspane.health import AnomalyRule
-
-STATUS_COLOURS = {"completed": "#16a34a", "failed": "#dc2626", "pending": "#f59e0b"}
-ANOMALY = "#dc2626"
-LINE = "#2563eb"
-BAND = "#bfdbfe"
+from glasspane.ui.theme import ANOMALY, BAND, LINE, MUTED, STATUS_COLOURS
 
 
 def runs_timeline(buckets: pd.DataFrame, bucket_label: str) -> alt.Chart:
     """Runs per location over time, one row per location, a dot per time bucket and status sized by runs."""
     statuses = sorted(set(buckets["status"]) | set(STATUS_COLOURS))
-    colours = [STATUS_COLOURS.get(s, "#64748b") for s in statuses]
+    colours = [STATUS_COLOURS.get(s, MUTED) for s in statuses]
     locations = sorted(buckets["location"].unique())
     return (
         alt.Chart(buckets)
@@ -63,7 +59,7 @@ def volume_trend(points: pd.DataFrame, title: str) -> alt.LayerChart:
     ]
     base = alt.Chart(data)
     band = base.mark_area(color=BAND, opacity=0.6).encode(x=x, y=alt.Y("lower:Q", title="Rows per load"), y2="upper:Q")
-    baseline = base.mark_line(color="#64748b", strokeDash=[4, 3]).encode(x=x, y="baseline:Q")
+    baseline = base.mark_line(color=MUTED, strokeDash=[4, 3]).encode(x=x, y="baseline:Q")
     line = base.mark_line(color=LINE).encode(x=x, y="row_count:Q")
     dots = (
         base.mark_circle()

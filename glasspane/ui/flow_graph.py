@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-HEALTH_COLOURS = {"failing": "#fecaca", "late": "#fde68a", "never_seen": "#e5e7eb", "healthy": "#dcfce7"}
+from glasspane.ui.theme import HEALTH_COLOURS
+
 HEALTH_ORDER = {"failing": 0, "late": 1, "never_seen": 2}
 MAX_PIPELINES = 60  # more would not be readable: the page narrows by location instead
 

@@ -115,7 +115,6 @@ AUDIT_EMPTY = "No deletion has been executed yet."
 
 # Overview, Runs, Trends, Schema history, PII and Locations pages (issue 4).
 HEALTH_LABELS = {"failing": "Failing", "late": "Late", "never_seen": "Never seen", "healthy": "Healthy"}
-HEALTH_BADGES = {"failing": "🔴 failing", "late": "🟠 late", "never_seen": "⚪ never seen", "healthy": "🟢 healthy"}
 HEALTH_HELP = {
     "failing": "The newest run failed.",
     "late": "No completed load for longer than twice the pipeline's own cadence (the median gap between its recent "
@@ -195,3 +194,12 @@ LOCATIONS_GRAPH_CAPTION = (
     "location they live in. Pick locations to narrow the graph."
 )
 LOCATIONS_GRAPH_TRUNCATED = "Showing {shown} of {total} pipelines: pick locations to see the rest."
+
+# Deletion plan: staging and load packages
+PLAN_PACKAGES = "Kept load packages: copies of loaded rows that the statements do not delete"
+PLAN_PACKAGES_CAPTION = (
+    "Pipeline working folders keep each load package's job files, which copy the rows it loaded, the subject's "
+    "too. Executing never deletes files: do what each row says, on the machine that folder is on. Pending packages "
+    "are not loaded yet: load or abort them before executing, or their rows come back."
+)
+EXECUTE_PACKAGES_LEFT = "Not deleted from here: {count} kept load package(s) still hold copies of loaded rows (above)."
