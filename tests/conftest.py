@@ -51,3 +51,27 @@ def demo_store(tmp_path_factory) -> Store:
     summary = collect(registry.build_all(load_config(config)), demo)
     assert summary.ok, [o.errors for o in summary.outcomes]
     return demo
+
+
+@pytest.fixture
+def odd_names(tmp_path, monkeypatch) -> Store:
+    """A store over a real pipeline with dlt's `direct` naming: table and column names keep markdown, HTML
+    and emoji."""
+    import dlt
+
+    table, html = '"quoted" 🚀 #1', "<img src=x onerror=alert(1)>"
+
+    @dlt.resource(name=table, columns={html: {"x-annotation-pii": "email"}})
+    def odd():
+        yield [{html: "x", "**bold** [link](http://x)": 1}]
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("SCHEMA__NAMING", "direct")
+    p = dlt.pipeline("odd_names", destination=dlt.destinations.duckdb(str(warehouse)), dataset_name="odd",
+                     pipelines_dir=str(tmp_path / "pipelines"))  # fmt: skip
+    p.run(odd())
+    monkeypatch.delenv("SCHEMA__NAMING")
+    store = Store(tmp_path / "store.duckdb")
+    assert collect_into(store, source("wh", "duckdb", path=str(warehouse)),
+                        source("pipes", "pipelines_dir", path=str(tmp_path / "pipelines"))).ok  # fmt: skip
+    return store

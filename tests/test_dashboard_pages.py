@@ -255,27 +255,6 @@ def test_locations_page_filtered_to_an_unknown_location_draws_nothing(demo_store
     assert not at.get("graphviz_chart")
 
 
-@pytest.fixture
-def odd_names(tmp_path, monkeypatch) -> Store:
-    """A real pipeline with dlt's `direct` naming, so table and column names keep markdown, HTML and emoji."""
-    table, html = '"quoted" 🚀 #1', "<img src=x onerror=alert(1)>"
-
-    @dlt.resource(name=table, columns={html: {"x-annotation-pii": "email"}})
-    def odd():
-        yield [{html: "x", "**bold** [link](http://x)": 1}]
-
-    warehouse = tmp_path / "warehouse.duckdb"
-    monkeypatch.setenv("SCHEMA__NAMING", "direct")
-    p = dlt.pipeline("odd_names", destination=dlt.destinations.duckdb(str(warehouse)), dataset_name="odd",
-                     pipelines_dir=str(tmp_path / "pipelines"))  # fmt: skip
-    p.run(odd())
-    monkeypatch.delenv("SCHEMA__NAMING")
-    store = Store(tmp_path / "store.duckdb")
-    assert collect_into(store, source("wh", "duckdb", path=str(warehouse)),
-                        source("pipes", "pipelines_dir", path=str(tmp_path / "pipelines"))).ok  # fmt: skip
-    return store
-
-
 def test_names_with_markdown_html_quotes_and_emoji_are_shown_literally(odd_names, monkeypatch):
     [(odd_table,)] = rows(odd_names, "SELECT DISTINCT table_name FROM columns WHERE pii")
     at = app(odd_names.path, monkeypatch, "pages/pii.py")
