@@ -12,10 +12,11 @@ shell.inside_app()
 
 INVENTORY_TABLE = {
     "dataset_name": "Dataset", "table_name": "Table", "column_name": "Column", "pii_kind": "PII kind",
-    "data_type": "Type", "root_table": st.column_config.TextColumn("Root table", help="Where a row's data starts"),
     "basis": st.column_config.TextColumn("Basis", help="hint, confirmed or inherited"),
+    "note": st.column_config.TextColumn("How", width="medium"),
+    "root_table": st.column_config.TextColumn("Root table", help="Where a row's data starts"), "data_type": "Type",
     "first_seen_at": st.column_config.DatetimeColumn("First seen", format="YYYY-MM-DD"),
-    "source": "Source", "location": "Location", "note": st.column_config.TextColumn("Note", width="large"),
+    "source": "Source", "location": "Location",
 }  # fmt: skip
 SUSPECTED_TABLE = {
     "dataset_name": "Dataset", "table_name": "Table", "column_name": "Column", "suspected_kind": "Looks like",
@@ -58,7 +59,7 @@ with components.page_guard():
     metrics = st.columns(5)
     metrics[0].metric("PII columns", thousands(len(inventory)), border=True)
     for col, basis in zip(metrics[1:4], ("hint", "inherited", "confirmed"), strict=True):
-        col.metric(basis.capitalize(), thousands((inventory["basis"] == basis).sum()), border=True)
+        col.metric(strings.PII_BASIS[basis], thousands((inventory["basis"] == basis).sum()), border=True)
     metrics[4].metric("Suspected, undecided", thousands(len(open_suspicions)), border=True)
 
     if inventory.empty:

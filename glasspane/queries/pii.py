@@ -30,7 +30,7 @@ def pii_inventory(
                   coalesce(c.root_table, c.table_name) AS root_table, c.column_name,
                   CASE WHEN c.pii THEN c.pii_kind ELSE d.pii_kind END AS pii_kind, c.data_type, c.first_seen_at,
                   CASE WHEN c.pii THEN 'hint' ELSE 'confirmed' END AS basis,
-                  CASE WHEN c.pii THEN NULL
+                  CASE WHEN c.pii THEN 'hint ' || list_filter(json_keys(c.hints), k -> contains(lower(k), 'pii'))[1]
                        ELSE 'confirmed by ' || d.decided_by || ': no hint in the dlt schema yet' END AS note
            FROM columns c
            LEFT JOIN pii_decisions d USING (location, dataset_name, table_name, column_name)

@@ -159,6 +159,7 @@ PII_EMPTY = (
     "No PII column found yet. Tag personal data in your dlt resources with `x-annotation-pii` (e.g. "
     '`columns={"email": {"x-annotation-pii": "email"}}`), then collect again; suspected columns are listed below.'
 )
+PII_BASIS = {"hint": "Hinted", "inherited": "Inherited", "confirmed": "Confirmed"}
 PII_NO_MATCH = "No PII column matches these filters. Clear a filter."
 PII_CAPTION = (
     "Hinted: tagged in the dlt schema (`x-annotation-pii`, `x-pii` or any hint naming pii). Confirmed: a person "
