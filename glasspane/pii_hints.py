@@ -47,7 +47,8 @@ def import_schema_yaml(columns: Iterable[HintedColumn]) -> str:
 
 def apply_hints_python(columns: Iterable[HintedColumn]) -> str:
     """`apply_hints` calls, one per root table (dlt resources are usually named like their table);
-    nested tables (`root__child`) go through `nested_hints`, keyed by their path below the root."""
+    nested tables (`root__child`) go through `nested_hints`, keyed by their path below the root, with
+    every table between the root and a hinted one present (dlt requires it)."""
     roots: dict[tuple[str, str], dict[str, dict]] = {}
     for column in sorted(columns, key=lambda c: (c.schema_name, c.root_table or c.table_name, c.table_name)):
         root = column.root_table or column.table_name
@@ -59,15 +60,24 @@ def apply_hints_python(columns: Iterable[HintedColumn]) -> str:
         arguments = []
         if root in tables:
             arguments.append(f"columns={tables[root]!r}")
-        nested = {}
-        for table, hinted in tables.items():
+        nested: dict[str | tuple[str, ...], dict] = {}
+        for table, hinted in sorted(tables.items()):
             if table != root:
                 path = tuple(table[len(root) + 2 :].split("__")) if table.startswith(root + "__") else (table,)
-                nested[path if len(path) > 1 else path[0]] = {"columns": hinted}
+                for depth in range(1, len(path)):  # dlt needs every table between the root and a hinted one
+                    nested.setdefault(_path_key(path[:depth]), {})
+                nested[_path_key(path)] = {"columns": hinted}
         if nested:
             arguments.append(f"nested_hints={nested!r}")
-        lines.append(f"{_identifier(root)}.apply_hints({', '.join(arguments)})")
+        lines.append(f"{_identifier(root)}.apply_hints(")
+        lines += [f"    {argument}," for argument in arguments]
+        lines.append(")")
     return "\n".join(lines)
+
+
+def _path_key(path: tuple[str, ...]) -> str | tuple[str, ...]:
+    """dlt's `nested_hints` key: the child's name below the root, or the path of names deeper down."""
+    return path[0] if len(path) == 1 else path
 
 
 def _identifier(name: str) -> str:
