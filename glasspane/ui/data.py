@@ -11,6 +11,7 @@ import streamlit as st
 
 from glasspane import settings
 from glasspane.store import Store
+from glasspane.ui import strings
 
 CACHE_TTL_S = 600
 T = TypeVar("T")
@@ -26,7 +27,7 @@ def _ensure_current(path: str, version: tuple[int, int]) -> None:
     Store(path).ensure_current()
 
 
-@st.cache_data(ttl=CACHE_TTL_S, max_entries=512, show_spinner=False)
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=512, show_spinner=strings.LOADING)
 def _cached(target: str, path: str, version: tuple[int, int], params: tuple[tuple[str, Any], ...]) -> Any:
     module, name = target.split(":")
     function = getattr(importlib.import_module(module), name)

@@ -13,6 +13,7 @@ NO_MATCH = "No runs match these filters. Widen the time range or clear a filter.
 NO_PIPELINES = "No pipelines yet."
 NO_MATCH_PIPELINES = "No pipeline is in this health state. Clear the filter to see every pipeline."
 RUN_NOT_FOUND = "The run in this link is not in the store (it may come from another store)."
+LOADING = "Reading the pane store…"
 PAGE_ERROR = "This page could not be shown: {reason}"
 PAGE_ERROR_DETAILS = "Details"
 
