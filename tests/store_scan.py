@@ -1,0 +1,41 @@
+"""Finding a value anywhere in a pane store, by querying it: DuckDB compresses strings (dictionary,
+FSST), so a search of the file's bytes can miss a value the store holds."""
+
+from __future__ import annotations
+
+from glasspane.store import Store
+
+# column types whose values can hold text: VARCHAR, JSON, BLOB, ENUM, and nested types (lists, structs, maps, unions)
+TEXT_TYPES = r"VARCHAR|JSON|BLOB|ENUM|\[\]|STRUCT|MAP|UNION"
+
+
+def text_columns(store: Store) -> list[tuple[str, str, str]]:
+    """(schema, table, column) of every column that can hold text, in every table of every schema."""
+    with store.reader() as con:
+        return con.execute(
+            """SELECT c.schema_name, c.table_name, c.column_name
+               FROM duckdb_columns() c JOIN duckdb_tables() t USING (database_name, schema_name, table_name)
+               WHERE c.database_name = current_database() AND NOT t.internal AND NOT t.temporary
+                 AND regexp_matches(c.data_type, ?)
+               ORDER BY 1, 2, c.column_index""",
+            [TEXT_TYPES],
+        ).fetchall()
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def find_in_store(store: Store, value: str) -> list[str]:
+    """`schema.table.column` of every column holding `value` (case-insensitive) in any row."""
+    columns: dict[tuple[str, str], list[str]] = {}
+    for schema, table, column in text_columns(store):
+        columns.setdefault((schema, table), []).append(column)
+    found = []
+    with store.reader() as con:
+        for (schema, table), names in columns.items():
+            holds = (f"contains(lower(CAST({_quote(c)} AS VARCHAR)), lower($1))" for c in names)
+            counts = ", ".join(f"count(*) FILTER ({condition})" for condition in holds)
+            hits = con.execute(f"SELECT {counts} FROM {_quote(schema)}.{_quote(table)}", [value]).fetchone() or ()
+            found += [f"{schema}.{table}.{c}" for c, n in zip(names, hits, strict=True) if n]
+    return found
