@@ -41,7 +41,11 @@ TRACE_TABLES = (
     "_trace__steps__normalize_info__table_metrics",
     "_trace__steps__exception_traces",
 )
-_NEVER_READ = ("credentials",)  # columns whose names say they could hold secrets
+# columns whose names say they could hold secrets, or data values (the attributes of an exception)
+_NEVER_READ = ("credentials", "exception_attrs")
+# dlt's exceptions about data that does not fit the schema: beneath them is only the failed
+# conversion of the value itself (`ValueError: invalid literal for int(): '...'`, or the bare value)
+_DATA_EXCEPTIONS = ("dlt.common.schema.exceptions.", "dlt.extract.incremental.exceptions.")
 
 
 @dataclass
@@ -98,15 +102,21 @@ def _step_as_dict(step: Any) -> dict[str, Any]:
 
 
 def safe_columns(columns: list[str]) -> list[str]:
-    """The columns of a `_trace` table worth reading: never ones that may carry credentials."""
+    """The columns of a `_trace` table worth reading: never ones that may carry credentials or data."""
     return [c for c in columns if not any(word in c for word in _NEVER_READ)]
 
 
+def _root_cause(traces: list[dict[str, Any]]) -> dict[str, Any]:
+    """The innermost exception of a chain (outermost first), or the first of dlt's data exceptions."""
+    data = (t for t in traces if str(t.get("exception_type") or "").startswith(_DATA_EXCEPTIONS))
+    return next(data, traces[-1])
+
+
 def _error_of(step: dict[str, Any]) -> str | None:
-    """The root cause of a failed step: its innermost exception, type and message."""
+    """The root cause of a failed step, type and message, with data values and credentials redacted."""
     traces = step.get("exception_traces") or []
     if traces:
-        inner = traces[-1]
+        inner = _root_cause(traces)
         kind = str(inner.get("exception_type") or "Exception").rsplit(".", 1)[-1]
         return redact(f"{kind}: {inner.get('message') or ''}".strip())
     return redact(step.get("step_exception"))

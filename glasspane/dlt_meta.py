@@ -158,12 +158,43 @@ _SECRET_PATTERNS = (
 )  # fmt: skip
 
 
+_QUOTED = r"""(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")"""  # a value as Python's repr() quotes it
+# Data values in error messages, each between the words around it (to the last of them: a value that
+# holds those words is masked whole); the value becomes ***.
+_DATA_VALUE_PATTERNS = (
+    # dlt's CannotCoerceColumnException: "... for value `…` in table `orders` column `amount`"
+    re.compile(r"(for value `).*(` in table `)", re.S),
+    # dlt's DataValidationError: "Offending data item: code: …, _dlt_id: …" (to the end of the line)
+    re.compile(r"(Offending data item: )[^\n]*?(\.?(?:\n|$))"),
+    # dlt's IncrementalCursorInvalidCoercion: "with value `…` and type `…` to actual data item `…` at path `…`"
+    re.compile(r"(with value `).*(` and type `)", re.S),
+    re.compile(r"(to actual data item `).*(` at path `)", re.S),
+    # dlt's date and time parsing, and its resource hints
+    re.compile(r"(Cannot coerce `).*(` to `pendulum\.)", re.S),
+    re.compile(r"(Invalid ISO time string: `|Invalid timezone format in datetime string: `|"
+               r"could not parse `\w+` value `)[^\n]*(`)"),
+    # Python's conversions, beneath dlt's or in a resource: "invalid literal for int() with base 10: '…'"
+    re.compile(rf"(invalid literal for \w+\(\) with base \d+: |could not convert string to float: |"
+               rf"Invalid isoformat string: ){_QUOTED}()"),
+    # pydantic: "[type=int_parsing, input_value='…', input_type=str]"
+    re.compile(r"(input_value=).*(, input_type=)", re.S),
+    # destinations: DuckDB "Could not convert string '…' to INT64", BigQuery "Could not parse '…' as INT64",
+    # Postgres 'invalid input syntax for type integer: "…"' and "Key (id)=(…) already exists"
+    re.compile(r"(Could not convert string ').*(' to )", re.S),
+    re.compile(r"(Could not parse ').*(' as )", re.S),
+    re.compile(r'(invalid input syntax for type [\w ]+: ")[^\n]*(")'),
+    re.compile(r"(Key \([^)\n]*\)=\()[^\n]*(\))"),
+)  # fmt: skip
+
+
 def redact(text: str | None, limit: int = MAX_ERROR_CHARS) -> str | None:
-    """Strip credentials and e-mail addresses from an error message before it is stored or shown."""
+    """Strip credentials, e-mail addresses and data values from an error message before it is stored or shown."""
     if text is None:
         return None
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
+    for pattern in _DATA_VALUE_PATTERNS:
+        text = pattern.sub(r"\1***\2", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
