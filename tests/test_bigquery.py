@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import dlt
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from tests import dlt_fixtures as fx
 from tests.conftest import collect_into, rows, source
 from tests.servers import BigQueryEmulator, Recorded, RecordingProxy, TokenServer, environment, free_port
+from tests.store_scan import find_in_store
 
 LOADER = "loader@proj-a.iam.gserviceaccount.com"
 COLLECTOR = "glasspane@proj-a.iam.gserviceaccount.com"
@@ -89,9 +91,20 @@ class BigQueryWorld:
         self.emulator.stop()
 
 
+def campaigns(n: int) -> Any:
+    """A `campaigns` resource: no nested table, no PII."""
+
+    @dlt.resource(name="campaigns", primary_key="id")
+    def _campaigns() -> Iterator[dict[str, Any]]:
+        yield from ({"id": i, "channel": "search", "budget": 100.0 * i} for i in range(n))
+
+    return _campaigns
+
+
 @pytest.fixture(scope="module")
 def bq(tmp_path_factory) -> Iterator[BigQueryWorld]:
-    """Two projects loaded by real dlt pipelines: proj-a (crm with traces, billing without), proj-b (events)."""
+    """Two projects loaded by real dlt pipelines: proj-a (crm with traces, billing without) and proj-b
+    (events and marketing with traces, support without), each with a dataset dlt did not write."""
     folder = tmp_path_factory.mktemp("bigquery")
     world = BigQueryWorld(folder / "emulator.log")
     pipelines = folder / "pipelines"
@@ -102,9 +115,12 @@ def bq(tmp_path_factory) -> Iterator[BigQueryWorld]:
         fx.run_failing(crm, "upstream API answered 500", load_trace=True)
         fx.run(world.pipeline("billing", pipelines, "proj-a", "billing"), fx.users(4), load_trace=False)
         fx.run(world.pipeline("events", pipelines, "proj-b", "events"), fx.users(5))
+        fx.run(world.pipeline("campaigns", pipelines, "proj-b", "marketing"), campaigns(3))
+        fx.run(world.pipeline("support", pipelines, "proj-b", "support"), fx.users(2), load_trace=False)
+    for project, dataset in (("proj-a", "scratch"), ("proj-b", "staging")):  # not dlt datasets
+        world.client(project).create_dataset(f"{project}.{dataset}")
+        world.client(project).query(f"CREATE TABLE `{project}.{dataset}.notes` (id INT64)").result()
     scratch = world.client("proj-a")
-    scratch.create_dataset("proj-a.scratch")  # not a dlt dataset
-    scratch.query("CREATE TABLE `proj-a.scratch.notes` (id INT64)").result()
     # a view over a PII column: its SQL is collected and the PII it copies is inherited
     scratch.query("CREATE VIEW `proj-a.crm.contacts` AS SELECT id, email AS contact FROM `proj-a.crm.users`").result()
     yield world
@@ -132,7 +148,11 @@ def test_bigquery_projects_give_every_dlt_dataset_with_runs_counts_pii_and_sizes
     with credentials("bq", COLLECTOR, bq.tokens.url):
         summary = collect_into(store, warehouse(bq, projects=["proj-a", "proj-b"]))
     assert summary.ok, summary.outcomes[0].errors
-    assert summary.outcomes[0].datasets == 3  # crm, billing, events; not `scratch`
+    assert summary.outcomes[0].datasets == 5
+    assert rows(store, "SELECT location, dataset_name FROM datasets ORDER BY 1, 2") == [
+        ("bigquery://proj-a", "billing"), ("bigquery://proj-a", "crm"),
+        ("bigquery://proj-b", "events"), ("bigquery://proj-b", "marketing"), ("bigquery://proj-b", "support"),
+    ]  # every dlt dataset of both projects; not `scratch` or `staging`  # fmt: skip
     assert rows(
         store, "SELECT location, dataset_name, pipeline_name, status, row_count FROM runs ORDER BY 1, 2, started_at"
     ) == [
@@ -141,6 +161,8 @@ def test_bigquery_projects_give_every_dlt_dataset_with_runs_counts_pii_and_sizes
         ("bigquery://proj-a", "crm", "crm", "completed", 4),
         ("bigquery://proj-a", "crm", "crm", "failed", None),
         ("bigquery://proj-b", "events", "events", "completed", 10),
+        ("bigquery://proj-b", "marketing", "campaigns", "completed", 3),
+        ("bigquery://proj-b", "support", "support", "completed", None),
     ]
     [(error,)] = rows(store, "SELECT error FROM runs WHERE status = 'failed'")
     assert error.startswith("RuntimeError: upstream API answered 500")
@@ -148,7 +170,7 @@ def test_bigquery_projects_give_every_dlt_dataset_with_runs_counts_pii_and_sizes
         store, "SELECT dataset_name, table_name, column_name, pii_kind FROM columns WHERE pii ORDER BY 1, 2, 3"
     ) == [
         (dataset, table, column, kind)
-        for dataset in ("billing", "crm", "events")
+        for dataset in ("billing", "crm", "events", "support")
         for table, column, kind in (("users", "email", "email"), ("users", "phone", None),
                                     ("users__addresses", "street", "address"))
     ]  # fmt: skip
@@ -163,7 +185,8 @@ def test_bigquery_projects_give_every_dlt_dataset_with_runs_counts_pii_and_sizes
         ("bigquery://proj-a", "billing", "users", 4), ("bigquery://proj-a", "billing", "users__addresses", 4),
         ("bigquery://proj-a", "crm", "users", 5),
         ("bigquery://proj-a", "crm", "users__addresses", 5), ("bigquery://proj-b", "events", "users", 5),
-        ("bigquery://proj-b", "events", "users__addresses", 5),
+        ("bigquery://proj-b", "events", "users__addresses", 5), ("bigquery://proj-b", "marketing", "campaigns", 3),
+        ("bigquery://proj-b", "support", "users", 2), ("bigquery://proj-b", "support", "users__addresses", 2),
     ]  # fmt: skip
     # credentials came from dlt's config: the token endpoint issued a token to the collector's
     # service account, and every call to BigQuery carried it
@@ -171,7 +194,8 @@ def test_bigquery_projects_give_every_dlt_dataset_with_runs_counts_pii_and_sizes
     assert all(r.headers.get("authorization", "").startswith("Bearer token-") for r in bq.proxy.requests)
     # data tables are never queried, only dlt's own tables
     jobs = [json.loads(r.body) for r in bq.proxy.requests if is_query(r)]
-    assert jobs and not [j for j in jobs if "users" in j["configuration"]["query"]["query"]]
+    data_tables = ("users", "campaigns", "notes")
+    assert jobs and not [j for j in jobs if any(t in j["configuration"]["query"]["query"] for t in data_tables)]
     stats = summary.outcomes[0].stats
     assert stats["queries"] + stats["dry_runs"] == len(jobs)
     assert "bytes_billed" in stats and stats["api_calls"] > 0
@@ -289,7 +313,8 @@ def test_a_revoked_service_account_is_named_and_its_key_goes_nowhere(bq, store, 
     assert "invalid_grant" in error and "[sources.bq.credentials]" in error
     key_line = private_key().splitlines()[1]
     captured = capfd.readouterr()
-    for text in (error, Path(store.path).read_bytes().decode("latin-1"), caplog.text, captured.out + captured.err):
+    assert find_in_store(store, key_line) == []
+    for text in (error, caplog.text, captured.out + captured.err):
         assert key_line not in text
 
 
