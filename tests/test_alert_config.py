@@ -60,6 +60,12 @@ notify_on_resolve = false
     assert "No successful load for 26 h" in late.describe() and "pipelines crm_sync" in late.describe()
 
 
+@pytest.mark.parametrize("kind", RULE_KINDS)
+def test_every_rule_kind_can_be_scoped_to_tables(tmp_path, kind):
+    [rule] = alerts_config(tmp_path, f'[[alerts]]\nrule = "{kind}"\ntables = ["orders", "users"]\n').rules
+    assert rule.tables == ("orders", "users") and "(only tables orders, users)" in rule.describe()
+
+
 def test_an_empty_alerts_list_turns_alerting_off(tmp_path):
     assert alerts_config(tmp_path, "alerts = []\n").rules == ()
 
@@ -73,7 +79,9 @@ def test_an_empty_alerts_list_turns_alerting_off(tmp_path):
         ('[[alerts]]\nrule = "late"\nseverity = "loud"\n', "rule 'late': key 'severity': must be one of critical"),
         ('[[alerts]]\nrule = "late"\nmax_age = "soon"\n', "rule 'late': key 'max_age': must be a duration like"),
         ('[[alerts]]\nrule = "late"\nfactor = 0.5\n', "rule 'late': key 'factor': must be a number ≥ 1 (got 0.5)"),
-        ('[[alerts]]\nrule = "failed"\ntables = ["a"]\n', "rule 'failed': unknown key 'tables' for rule 'failed'"),
+        ('[[alerts]]\nrule = "failed"\nfactor = 3\n', "rule 'failed': unknown key 'factor' for rule 'failed'"),
+        ('[[alerts]]\nrule = "failed"\ntables = "orders"\nmax_age = "1h"\n', "unknown key 'max_age' for rule 'failed'"),
+        ('[[alerts]]\nrule = "late"\ntables = []\n', "rule 'late': key 'tables': must be a list of names"),
         ('[[alerts]]\nrule = "volume"\nmin_history = 2.5\n', "rule 'volume': key 'min_history': must be a whole"),
         ('[[alerts]]\nrule = "pii"\npipelines = []\n', "rule 'pii': key 'pipelines': must be a list of names"),
         ('[[alerts]]\nrule = "late"\n[[alerts]]\nrule = "late"\n', "rule names must be unique, repeated: late"),

@@ -345,10 +345,48 @@ pipelines = ["crm_sync"]
 name = "page_views_volume"
 rule = "volume"
 tables = ["page_views"]
+
+[[alerts]]
+name = "employee_failures"
+rule = "failed"
+tables = ["employees", "invoices"]
+
+[[alerts]]
+name = "addresses_late"
+rule = "late"
+max_age = "1s"
+tables = ["customers__addresses"]
 """)  # fmt: skip
     found = sorted((a.rule_name, a.subject) for a in evaluate_now(demo_copy, config).alerts)
     assert found == [
+        ("addresses_late", "crm_sync"),  # the pipeline that loads the nested table; the others are late too
         ("bucket_failures", "hr_export"),  # hr_export loads into the bucket
         ("crm_late", "crm_sync"),
+        ("employee_failures", "hr_export"),  # billing_sync loads invoices, and did not fail
         ("page_views_volume", "web_events.page_views"),  # today's real run loads a tenth of the usual volume
     ]  # a scope that matches no source matches nothing, not everything
+
+
+def test_failed_and_late_scoped_to_tables_cover_pipelines_seen_without_row_counts(tmp_path, store, monkeypatch):
+    """Without traces no row count names a pipeline's tables: the schemas its runs load do."""
+    monkeypatch.delenv("RUNTIME__SLACK_INCOMING_HOOK", raising=False)
+    config = alerts_config(tmp_path, '[[alerts]]\nname = "users_failed"\nrule = "failed"\ntables = ["users"]\n\n'
+                                     '[[alerts]]\nname = "orders_late"\nrule = "late"\nmax_age = "1s"\n'
+                                     'tables = ["orders"]\n')  # fmt: skip
+    warehouse = tmp_path / "w.duckdb"
+    crm = fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "crm")
+    shop = fx.pipeline("shop", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "shop")
+    fx.run(crm, fx.users(2), load_trace=False)
+    fx.run(shop, dlt.resource([{"id": 1}], name="orders"), load_trace=False)
+    collect_into(store, source("wh", "duckdb", path=str(warehouse)))
+    assert rows(store, "SELECT count(*) FROM pipeline_tables") == [(0,)]
+    time.sleep(1.1)
+    assert [(a.rule_name, a.subject) for a in evaluate_now(store, config).alerts] == [("orders_late", "shop")]
+
+    fx.run_failing(crm)
+    fx.run_failing(shop)
+    collect_into(store, source("local", "pipelines_dir", path=str(tmp_path / "pipelines")))
+    assert sorted((a.rule_name, a.subject, a.state) for a in evaluate_now(store, config).alerts) == [
+        ("orders_late", "shop", "resolved"),  # it ran again (and failed): no longer late
+        ("users_failed", "crm", "firing"),  # shop failed too, but loads no `users`
+    ]

@@ -24,13 +24,13 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
     "schema": {"severity": "info", "suppress_s": 0.0, "notify_on_resolve": False},
     "pii": {"severity": "warning", "suppress_s": 0.0, "notify_on_resolve": False},
 }
-_COMMON_KEYS = ("name", "rule", "severity", "sources", "pipelines", "suppress")
+_COMMON_KEYS = ("name", "rule", "severity", "sources", "pipelines", "tables", "suppress")
 _KIND_KEYS: dict[str, tuple[str, ...]] = {
     "failed": ("notify_on_resolve",),
     "late": ("notify_on_resolve", "factor", "max_age"),
-    "volume": ("notify_on_resolve", "tables", "window_days", "z_threshold", "min_relative_change", "min_history"),
-    "schema": ("tables",),
-    "pii": ("tables",),
+    "volume": ("notify_on_resolve", "window_days", "z_threshold", "min_relative_change", "min_history"),
+    "schema": (),
+    "pii": (),
 }
 _SETTING_KEYS = ("dashboard_url", "slack_channel", "max_messages", "timeout_s", "max_attempts", "backoff_s",
                  "delivery_budget_s", "redeliver_within")  # fmt: skip

@@ -1,9 +1,10 @@
 """Evaluating rules over the pane store: each rule → findings, by the definitions the dashboard uses.
 
-failed and late: the `raw.health` macro over the `pipelines` view. volume: `health.volume_scores`,
-judging only loads newer than the ones judged before. schema and pii: `schema_diff.diff_columns`
-between the newest version of each schema and the one the previous evaluation saw; suspected
-PII by `pii.suspect`.
+failed and late: the `raw.health` macro over the `pipelines` view; a `tables` scope keeps the
+pipelines that load those tables (`pipeline_tables`, and the schemas their runs load). volume:
+`health.volume_scores`, judging only loads newer than the ones judged before. schema and pii:
+`schema_diff.diff_columns` between the newest version of each schema and the one the previous
+evaluation saw; suspected PII by `pii.suspect`.
 """
 
 from __future__ import annotations
@@ -63,11 +64,23 @@ def _pipeline_facts(row: Any) -> list[tuple[str, str]]:
     ]
 
 
+def _table_pipelines(con: duckdb.DuckDBPyConnection, rule: AlertRule) -> set[tuple[str, str, str]]:
+    """(location, dataset, pipeline) of each pipeline that loads a table in the rule's `tables` scope."""
+    loaded = q.tables_pipelines_load(con)
+    return {(location, dataset, pipeline) for location, dataset, pipeline, table in loaded if _in_tables(rule, table)}
+
+
 def _health(con: duckdb.DuckDBPyConnection, rule: AlertRule, factor: float, max_age_s: float | None) -> pd.DataFrame:
+    """Each pipeline in the rule's scope, its health and last run; a `tables` scope keeps those loading them."""
     locations = _scope(con, rule)
     if locations == ():
         return pd.DataFrame()
-    return q.pipeline_health(con, factor, max_age_s, rule.pipelines, locations or ())
+    health = q.pipeline_health(con, factor, max_age_s, rule.pipelines, locations or ())
+    if not rule.tables:
+        return health
+    covered = _table_pipelines(con, rule)
+    keys = zip(health["location"], health["dataset_name"], health["pipeline_name"], strict=True)
+    return health.loc[[key in covered for key in keys]]
 
 
 def failed_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory, base_url: str) -> RuleResult:
@@ -75,7 +88,7 @@ def failed_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMem
     result = RuleResult(complete=True)
     for row in _health(con, rule, LATE_FACTOR, None).itertuples(index=False):
         failing = row.health == "failing"
-        error = redact(first_line(row.error if failing and isinstance(row.error, str) else None), limit=500)
+        error = first_line(redact(row.error if failing and isinstance(row.error, str) else None, limit=500))
         if failing:
             step = f" in the {row.failed_step} step" if isinstance(row.failed_step, str) else ""
             title = f"{row.pipeline_name} failed{step}"

@@ -50,6 +50,21 @@ def pipeline_health(
     )
 
 
+def tables_pipelines_load(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str]]:
+    """(location, dataset, pipeline, table) for each table a pipeline loads: those its loads reported row
+    counts for (`pipeline_tables`), and those of the schemas its runs load, for pipelines whose row
+    counts were never seen (no trace collected)."""
+    return con.execute(
+        """SELECT location, dataset_name, pipeline_name, table_name FROM pipeline_tables
+           UNION
+           SELECT r.location, r.dataset_name, r.pipeline_name, c.table_name
+           FROM (SELECT DISTINCT location, dataset_name, schema_name, pipeline_name FROM runs
+                 WHERE pipeline_name IS NOT NULL AND dataset_name IS NOT NULL) r
+           JOIN (SELECT DISTINCT location, dataset_name, schema_name, table_name FROM columns) c
+               USING (location, dataset_name, schema_name)"""
+    ).fetchall()
+
+
 def newest_schema_versions(con: duckdb.DuckDBPyConnection, locations: tuple[str, ...] = ()) -> pd.DataFrame:
     """The newest stored version of each schema, with the pipelines that load it."""
     where = Where().any_of("v.location", locations)
