@@ -9,11 +9,11 @@ from pathlib import Path
 from collectors import forget, registry
 from collectors.runner import CollectSummary, Progress, collect
 from glasspane import settings
-from glasspane.alerts.config import alert_config
+from glasspane.alerts.config import AlertConfig, alert_config
 from glasspane.alerts.report import format_report
 from glasspane.alerts.service import evaluate
 from glasspane.alerts.slack import resolve_destination
-from glasspane.config import ConfigError, load_config
+from glasspane.config import Config, ConfigError, load_config
 from glasspane.dlt_meta import redact
 from glasspane.store import Store, StoreBusy
 
@@ -78,11 +78,23 @@ def format_summary(summary: CollectSummary) -> str:
     return "\n".join(lines)
 
 
+def _alert_rules(config: Config) -> tuple[AlertConfig | None, ConfigError | None]:
+    """The alert rules of a config, or the mistake that keeps them from being used."""
+    try:
+        return alert_config(config), None
+    except ConfigError as ex:
+        return None, ex
+
+
 def run_collect(args: argparse.Namespace) -> int:
-    """Collect the configured (or named) sources into the store and print a summary."""
+    """Collect the configured (or named) sources into the store and print a summary; with --alert, then alert.
+
+    A mistake in the alert config never blocks the collect: it is reported after it, alerting is
+    skipped, and the exit code is 2 so that a scheduled run shows it.
+    """
     config = load_config(args.config)
     collectors = registry.build_all(config, args.source)
-    rules = alert_config(config) if getattr(args, "alert", False) else None
+    rules, alert_mistake = _alert_rules(config) if getattr(args, "alert", False) else (None, None)
     store = Store(settings.store_path(args.store))
     if config.is_default:
         print(f"no config file: collecting dlt's pipelines folder {config.sources[0].options['path']}")
@@ -94,6 +106,9 @@ def run_collect(args: argparse.Namespace) -> int:
             bar.close()
     print(format_summary(summary))
     print(f"store: {store.path}")
+    if alert_mistake is not None:
+        print(f"error: {alert_mistake}; alerts skipped", file=sys.stderr)
+        return EXIT_USAGE
     if rules is not None:
         try:  # alerting never fails the collect
             print(format_report(evaluate(store, rules, resolve_destination(rules.settings))))
@@ -139,7 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     collect_cmd = commands.add_parser("collect", help="collect every configured source into the store")
     collect_cmd.add_argument("--config", help=f"config file (default: ${settings.CONFIG_ENV} or glasspane.toml)")
-    collect_cmd.add_argument("--source", action="append", metavar="NAME", help="collect only this source (repeatable)")
+    collect_cmd.add_argument(
+        "--source", action="extend", nargs="+", metavar="NAME", help="collect only these sources (repeatable)"
+    )
     collect_cmd.add_argument("--alert", action="store_true", help="then evaluate the alert rules and notify Slack")
     common(collect_cmd)
     collect_cmd.set_defaults(handler=run_collect)

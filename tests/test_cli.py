@@ -8,6 +8,7 @@ import sys
 
 import dlt
 
+from collectors.cli import build_parser
 from glasspane.settings import PROJECT_DIR
 from tests import dlt_fixtures as fx
 from tests.conftest import rows
@@ -63,3 +64,20 @@ def test_without_config_the_default_is_dlts_pipelines_folder(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"no config file: collecting dlt's pipelines folder {data_dir / 'pipelines'}" in done.stdout
     assert "local_pipelines  pipelines_dir  1" in done.stdout
+
+
+def test_source_takes_several_names_after_one_flag_or_the_flag_repeated(tmp_path, store):
+    warehouse = tmp_path / "w.duckdb"
+    fx.run(fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "crm"), fx.users(2))
+    config = tmp_path / "glasspane.toml"
+    config.write_text(
+        f'[[sources]]\nname = "wh"\nkind = "duckdb"\npath = "{warehouse}"\n\n'
+        f'[[sources]]\nname = "local"\nkind = "pipelines_dir"\npath = "{tmp_path / "pipelines"}"\n\n'
+        '[[sources]]\nname = "gone"\nkind = "pipelines_dir"\npath = "no/such/folder"\n'
+    )
+    for names in (["--source", "wh", "local"], ["--source", "wh", "--source", "local"]):
+        done = cli("collect", "--config", str(config), "--store", str(store.path), "--quiet", *names)
+        assert done.returncode == 0, done.stdout + done.stderr  # `gone` was not collected
+        assert [line.split()[0] for line in done.stdout.splitlines()[1:3]] == ["wh", "local"]
+        assert "2 sources" in done.stdout
+    assert build_parser().parse_args(["collect", "--source", "a", "b", "--source", "c"]).source == ["a", "b", "c"]
