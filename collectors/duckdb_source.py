@@ -2,7 +2,9 @@
 
 The file is attached read-only under its own catalog alias, so a file named like its dataset
 (`hr.duckdb` with dataset `hr`, which makes dlt's own reader fail as ambiguous) reads fine.
-Only dlt's tables are read; data tables are never scanned.
+Only dlt's tables are read; data tables are never scanned. The tables of each dataset's staging
+dataset (dlt's `staging_dataset_name_layout`, `<dataset>_staging` by default) are listed by name, for
+deletion plans: merge loads keep copies of their rows there.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import duckdb
 from collectors.base import Collector, Dataset, SourceError
 from collectors.destination import dataset_batch
 from collectors.traces import TRACE_TABLES, trace_rows_sql
-from glasspane.dlt_meta import duckdb_location
-from glasspane.records import DatasetBatch, DefinitionRecord
+from glasspane.dlt_meta import STAGING_LAYOUT, duckdb_location, staging_dataset_name
+from glasspane.records import DatasetBatch, DefinitionRecord, StagingDatasetRecord
 
 CATALOG = "dlt_source"
 EPOCH = "1970-01-01T00:00:00+00:00"
@@ -32,7 +34,7 @@ class DuckDBCollector(Collector):
 
     kind = "duckdb"
     required_keys = ("path",)
-    optional_keys = ("datasets",)
+    optional_keys = ("datasets", "staging_dataset_name_layout")
     max_parallel = 1  # one attached connection per file
 
     def __init__(self, config):
@@ -133,6 +135,7 @@ class DuckDBCollector(Collector):
 
         batch = dataset_batch(dataset, "duckdb", cursor, loads, versions, states, trace_tables)
         batch.definitions = self._views(schema)
+        batch.staging = self._staging(schema)
         batch.cursor["loads_inserted_at"] = _latest(loads, "inserted_at", loads_since)
         batch.cursor["versions_inserted_at"] = _latest(versions, "inserted_at", versions_since)
         batch.cursor["state_load_id"] = max([states_since] + [r["_dlt_load_id"] for r in states])
@@ -149,6 +152,16 @@ class DuckDBCollector(Collector):
             [CATALOG, schema],
         )
         return [DefinitionRecord(r["view_name"], "view", "duckdb", r["sql"], "duckdb_views()") for r in rows]
+
+    def _staging(self, schema: str) -> StagingDatasetRecord:
+        """The dataset's staging dataset and its data tables, by name (it holds no `_dlt_loads` of its own)."""
+        name = staging_dataset_name(schema, str(self.option("staging_dataset_name_layout", STAGING_LAYOUT)))
+        rows = self._rows(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
+            "AND NOT starts_with(table_name, '_dlt_') ORDER BY 1",
+            [CATALOG, name],
+        )
+        return StagingDatasetRecord(name, [r["table_name"] for r in rows])
 
 
 def _latest(rows: list[dict[str, Any]], column: str, default: str) -> str:

@@ -104,6 +104,15 @@ def describe(plan: DeletionPlan) -> list[str]:
     if plan.lookalikes:
         lines.append("\nnot covered (no PII hint):")
         lines += [f"  {x.dataset_name}.{x.table_name}.{x.column_name}: {x.reason}" for x in plan.lookalikes]
+    if plan.packages:
+        lines.append("\nkept load packages (copies of loaded rows in pipeline working folders; the statements do not "
+                     "delete them):")  # fmt: skip
+    for group in plan.package_groups():
+        first, last = group[0], group[-1]
+        ids = first.load_id if len(group) == 1 else f"{first.load_id} … {last.load_id}"
+        lines.append(f"  {first.pipeline_name}: {len(group)} {first.state} package(s) in {first.folder} "
+                     f"({first.machine}), load ids {ids}")  # fmt: skip
+        lines.append(f"      {first.advice}")
     count = sum(s.action in STATEMENT_ACTIONS for s in plan.steps)
     lines.append(f"\n{count} statements, about {plan.estimated_rows:g} rows (an estimate from metadata); "
                  "statements show the value as a parameter, --sql/--json write it in.")  # fmt: skip

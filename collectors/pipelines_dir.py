@@ -3,6 +3,10 @@
 Per pipeline: `state.json`, `trace.pickle` (the last run, failed or not), the load packages dlt
 keeps under `load/loaded/` (and pending ones under `load/normalized/`), and `schemas/`.
 Failed runs leave no row in a destination: this is where they are seen.
+
+Every collect also lists the packages a folder keeps (loaded, normalized and extracted) and the
+tables their job files are for, by file name: those files copy the loaded rows, which a deletion
+plan must name. No data file is read.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dlt.common.json import json as dlt_json
+from dlt.common.storages.load_package import ParsedLoadJobFileName
 from dlt.pipeline.trace import TRACE_FILE_NAME, load_trace
 
 from collectors.base import Collector, Dataset, SourceError
@@ -25,11 +30,17 @@ from glasspane.records import (
     VIA_LOAD_PACKAGE,
     VIA_TRACE,
     DatasetBatch,
+    LoadPackageRecord,
     RunRecord,
     SchemaVersionRecord,
     StepRecord,
     run_key,
 )
+
+# Where a working folder keeps packages, by state; and the folders of a package that hold job files.
+PACKAGE_FOLDERS = (("loaded", ("load", "loaded")), ("normalized", ("load", "normalized")),
+                   ("extracted", ("normalize", "extracted")))  # fmt: skip
+JOB_FOLDERS = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")
 
 
 def _typed_json(path: Path) -> dict[str, Any]:
@@ -113,6 +124,7 @@ class PipelinesDirCollector(Collector):
         common = dict(location=location, pipeline_name=pipeline_name, dataset_name=dataset_name,
                       destination_type=batch.destination_type)  # fmt: skip
         self._read_packages(folder, batch, common)
+        batch.load_packages = _kept_packages(folder, location, pipeline_name, dataset_name)
         self._read_schemas(folder, batch, location, dataset_name)
         return batch
 
@@ -201,6 +213,26 @@ class PipelinesDirCollector(Collector):
             batch.schema_versions.append(_schema_version(schema, location, dataset_name, inserted))
             stamps[path.name] = stamp
         batch.cursor["schema_mtimes"] = stamps
+
+
+def _kept_packages(folder: Path, location: str, pipeline_name: str, dataset_name: str) -> list[LoadPackageRecord]:
+    """Every package the working folder keeps, with the tables its job files are for (from their names)."""
+    packages = []
+    for state, parts in PACKAGE_FOLDERS:
+        for package in sorted(_subdirs(folder.joinpath(*parts)), key=lambda p: _load_id_key(p.name)):
+            files = [f for jobs in JOB_FOLDERS if (package / jobs).is_dir() for f in (package / jobs).iterdir()]
+            tables = sorted({t for t in map(_job_table, files) if t})
+            packages.append(LoadPackageRecord(location, pipeline_name, dataset_name, package.name, state,
+                                              str(package), tables))  # fmt: skip
+    return packages
+
+
+def _job_table(job_file: Path) -> str | None:
+    """The table a job file is for, from dlt's job file name (`<table>.<file_id>.<retry>.<format>`)."""
+    try:
+        return ParsedLoadJobFileName.parse(job_file.name).table_name
+    except ValueError:  # not a job file
+        return None
 
 
 def _subdirs(folder: Path) -> list[Path]:

@@ -7,6 +7,11 @@ sqlglot), dlt's nested child rows first (linked by `_dlt_root_id` where dlt writ
 deleting the base rows; materialised models get their own statement when a column identifies the
 subject (a copy, a hash, a case change of it), else they are listed to be rebuilt.
 
+dlt keeps copies of loaded rows in two more places, which a plan covers too: the staging dataset
+(`<dataset>_staging`) where merge loads stage their rows, which gets the same statements (skipped
+where it does not exist), and the load packages pipeline working folders keep, which are listed with
+what to do (the statements cannot delete files).
+
 Planning needs only metadata from the store (`DeletionTargets`) and the value; nothing here touches a
 destination. Counts are estimates from metadata: row counts of past loads, never a scan.
 """
@@ -17,10 +22,14 @@ import datetime as dt
 import json
 import uuid
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import PurePath
 
 import sqlglot
 from sqlglot import exp
+
+from glasspane.dlt_meta import staging_dataset_name
 
 DELETE, DELETE_CHILDREN, CLEARED, REBUILD, NOT_SUPPORTED = (
     "delete", "delete_children", "cleared_by_base_rows", "rebuild", "not_supported"
@@ -36,6 +45,7 @@ DIALECTS = {
 FILE_SCHEMES = ("file", "s3", "gs", "gcs", "az", "abfs", "abfss", "sftp", "memory", "filesystem")
 _BEGIN = {"bigquery": "BEGIN TRANSACTION;", "tsql": "BEGIN TRANSACTION;"}
 _COMMIT = {"bigquery": "COMMIT TRANSACTION;", "tsql": "COMMIT TRANSACTION;"}
+LOADED = "loaded"  # a load package's state: kept after loading; 'normalized' and 'extracted' are pending
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class TableMeta:
     parent_table: str | None
     columns: frozenset[str]
     loaded_rows: int | None = None  # rows loaded into it so far (from traces), for estimates
+    write_disposition: str | None = None  # a root table's, from the dlt schema ('merge' loads through staging)
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,47 @@ class Lookalike:
     reason: str
 
 
+@dataclass(frozen=True)
+class StagingDataset:
+    """dlt's staging dataset of a dataset; `tables` as a collector last listed them, None when none did."""
+
+    dataset_name: str
+    tables: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class KeptPackage:
+    """A load package a pipeline's working folder keeps: its job files copy the rows it loads."""
+
+    location: str  # where the pipeline loads: the matched dataset's location
+    pipeline_name: str
+    dataset_name: str
+    load_id: str
+    state: str  # 'loaded' | 'normalized' | 'extracted' (pending: not loaded yet)
+    path: str  # the package folder, on the machine of `machine`
+    machine: str  # the pipelines folder it was listed in: local://<host>/<path>
+    tables: tuple[str, ...]  # tables with job files in it (in a plan: the ones holding the subject's kind)
+    seen_at: dt.datetime | None = None
+
+    @property
+    def folder(self) -> str:
+        """The folder of packages in this state: `<working folder>/load/loaded`, `.../load/normalized`..."""
+        return str(PurePath(self.path).parent)
+
+    @property
+    def advice(self) -> str:
+        """What to do with the package: the plan's statements do not delete files."""
+        if self.state == LOADED:
+            return (f"kept after loading: its job files copy the rows it loaded. Delete them (find {self.folder} "
+                    f"-path '*_jobs/*' -type f -delete), or the whole local working folder with `dlt pipeline "
+                    f"{self.pipeline_name} sync` (it restores state and schemas from the destination); set "
+                    "delete_completed_jobs = true under [load] (LOAD__DELETE_COMPLETED_JOBS=true) so dlt stops "
+                    "keeping them")  # fmt: skip
+        return (f"{self.state}, not loaded yet: the pipeline's next run loads these rows, the subject's too, after "
+                f"the statements ran. Let it load them, then execute the plan; or discard them with `dlt pipeline "
+                f"{self.pipeline_name} abort-packages`")  # fmt: skip
+
+
 @dataclass
 class DeletionTargets:
     """Everything the store knows that a plan for one PII kind needs; holds no subject's value."""
@@ -108,6 +160,8 @@ class DeletionTargets:
     derived: list[DerivedColumn] = field(default_factory=list)
     edges: list[TableEdge] = field(default_factory=list)
     lookalikes: list[Lookalike] = field(default_factory=list)
+    staging: dict[tuple[str, str], StagingDataset] = field(default_factory=dict)  # (location, dataset)
+    packages: list[KeptPackage] = field(default_factory=list)
 
 
 @dataclass
@@ -126,6 +180,7 @@ class Step:
     parameters: int = 0
     estimated_rows: float | None = None
     estimate_note: str = ""
+    skip_if_absent: bool = False  # a staging table: skipped, not an error, where dlt has not created it
 
     @property
     def qualified_name(self) -> str:
@@ -143,6 +198,7 @@ class DeletionPlan:
     subject_hash: str
     steps: list[Step]
     lookalikes: list[Lookalike]
+    packages: list[KeptPackage] = field(default_factory=list)
 
     @property
     def statements(self) -> list[Step]:
@@ -153,6 +209,13 @@ class DeletionPlan:
     def estimated_rows(self) -> float:
         """Rows the statements are expected to delete (an estimate from metadata)."""
         return sum(s.estimated_rows or 0 for s in self.statements)
+
+    def package_groups(self) -> list[list[KeptPackage]]:
+        """Kept packages by working folder and state, in the order listed: one thing to do per group."""
+        groups: dict[tuple[str, str, str], list[KeptPackage]] = defaultdict(list)
+        for package in self.packages:
+            groups[(package.machine, package.pipeline_name, package.state)].append(package)
+        return list(groups.values())
 
     def to_json(self) -> str:
         """The plan as JSON; statements include the subject's value."""
@@ -165,6 +228,7 @@ class DeletionPlan:
             "estimated_rows": self.estimated_rows,
             "steps": [asdict(s) for s in self.steps],
             "not_covered": [asdict(lookalike) for lookalike in self.lookalikes],
+            "kept_packages": [{**asdict(p), "what_to_do": p.advice} for p in self.packages],
         }
         return json.dumps(body, indent=2, default=str)
 
@@ -200,6 +264,12 @@ class DeletionPlan:
                 f"-- not covered: {lookalike.location} {lookalike.dataset_name}.{lookalike.table_name}."
                 f"{lookalike.column_name} ({lookalike.reason})"
             )
+        if self.packages:
+            lines += ["", "-- Kept load packages: copies of loaded rows in pipeline working folders, not deleted by "
+                      "this SQL."]  # fmt: skip
+        for group in self.package_groups():
+            lines.append(f"-- {group[0].pipeline_name} on {group[0].machine}: {group[0].advice}")
+            lines += [f"--   {p.path} ({', '.join(p.tables)})" for p in group]
         return "\n".join(lines) + "\n"
 
 
@@ -225,6 +295,10 @@ def build_plan(targets: DeletionTargets, value: str, subject_hash: str) -> Delet
                 continue
             tables = targets.tables.get((location, dataset), {})
             table_steps = _base_steps(location, dataset, table, columns, tables, dialect, value, targets.column_kind)
+            staging = _staging_for(targets, location, dataset, table) if dialect else None
+            if staging:
+                table_steps += _base_steps(location, dataset, table, columns, tables, dialect, value,
+                                           targets.column_kind, staging)  # fmt: skip
             steps += table_steps
             base[location] |= {(s.dataset_name.lower(), s.table_name.lower()) for s in table_steps}
         steps += _derived_steps(location, targets, base[location], dialect, value)
@@ -235,7 +309,44 @@ def build_plan(targets: DeletionTargets, value: str, subject_hash: str) -> Delet
         subject_hash=subject_hash,
         steps=steps,
         lookalikes=list(targets.lookalikes),
+        packages=_kept_packages(targets, matches),
     )
+
+
+def _root(table: str, tables: dict[str, TableMeta]) -> str:
+    """The root table of a nested table (itself for a root table)."""
+    seen = {table}
+    while (meta := tables.get(table)) and meta.parent_table and meta.parent_table not in seen:
+        table = meta.parent_table
+        seen.add(table)
+    return table
+
+
+def _staging_for(targets: DeletionTargets, location: str, dataset: str, table: str) -> StagingDataset | None:
+    """The staging dataset holding copies of a table's rows: merge tables load through it, and a collector
+    may have listed the table there; None when the table does not use one."""
+    tables = targets.tables.get((location, dataset), {})
+    listed = targets.staging.get((location, dataset))
+    if listed and table in (listed.tables or ()):
+        return listed
+    root = tables.get(_root(table, tables))
+    if root and root.write_disposition == "merge":
+        return listed or StagingDataset(staging_dataset_name(dataset))
+    return None
+
+
+def _kept_packages(targets: DeletionTargets, matched: Iterable[tuple[str, str, str]]) -> list[KeptPackage]:
+    """The kept packages whose job files hold a matched table or its nested tables, with those tables."""
+    holding: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for location, dataset, table in matched:
+        tables = targets.tables.get((location, dataset), {})
+        holding[(location, dataset)] |= {table} | {chain[-1] for chain in _descendant_chains(table, tables)}
+    kept = []
+    for package in targets.packages:
+        tables = tuple(t for t in package.tables if t in holding.get((package.location, package.dataset_name), ()))
+        if tables:
+            kept.append(replace(package, tables=tables))
+    return kept
 
 
 def _base_steps(
@@ -247,8 +358,10 @@ def _base_steps(
     dialect: str | None,
     value: str,
     kind: str,
+    staging: StagingDataset | None = None,
 ) -> list[Step]:
-    """Statements for a hinted table: its nested descendants deepest first, then itself."""
+    """Statements for a hinted table: its nested descendants deepest first, then itself; with `staging`,
+    the same for dlt's staging copies of them (skipped where they do not exist)."""
     names = ", ".join(c.column_name for c in columns)
     if dialect is None:
         return [Step(location, dataset, table, NOT_SUPPORTED, f"{names}: {_no_sql_reason(location)}")]
@@ -256,6 +369,7 @@ def _base_steps(
     unique = any(c.unique for c in columns)
     estimate = 1.0
     note = f"1: {names} is unique" if unique else f"at least 1: {names} is not unique here"
+    target = staging.dataset_name if staging else dataset
     numeric = all((c.data_type or "") in NUMERIC_TYPES for c in columns)
     match = exp.or_(*[exp.column(c.column_name).eq(_subject()) for c in columns])
     steps = []
@@ -263,30 +377,40 @@ def _base_steps(
         child = tables[chain[-1]]
         if "_dlt_parent_id" not in child.columns or not all("_dlt_id" in tables[t].columns for t in chain[:-1]):
             reason = f"nested under {table}, but without dlt's _dlt_id/_dlt_parent_id columns to link it"
-            steps.append(Step(location, dataset, child.table_name, NOT_SUPPORTED, reason))
+            if staging is None:  # listed once, for the table itself
+                steps.append(Step(location, dataset, child.table_name, NOT_SUPPORTED, reason))
             continue
-        condition, how = _link(location, dataset, chain, tables, meta, match, dialect)
-        ast = exp.delete(_table(location, dataset, child.table_name), where=condition)
+        condition, how = _link(location, target, chain, tables, meta, match, dialect)
+        ast = exp.delete(_table(location, target, child.table_name), where=condition)
         ratio = _ratio(child, meta)
-        steps.append(
-            _with_statement(
-                Step(location, dataset, child.table_name, DELETE_CHILDREN,
-                     f"nested rows of {table} ({how})", dialect,
-                     estimated_rows=None if ratio is None else round(estimate * ratio, 1),
-                     estimate_note=f"{ratio:.1f} per {table} row in the loads so far" if ratio is not None
-                     else "no row counts collected"),
-                ast, value, numeric,
-            )
-        )  # fmt: skip
-    ast = exp.delete(_table(location, dataset, table), where=match)
-    steps.append(
-        _with_statement(
-            Step(location, dataset, table, DELETE, f"{names} hinted as {kind} PII in the dlt schema", dialect,
-                 estimated_rows=estimate, estimate_note=note),
-            ast, value, numeric,
-        )
-    )  # fmt: skip
+        child_step = Step(location, target, child.table_name, DELETE_CHILDREN, f"nested rows of {table} ({how})",
+                          dialect, estimated_rows=None if ratio is None else round(estimate * ratio, 1),
+                          estimate_note=f"{ratio:.1f} per {table} row in the loads so far" if ratio is not None
+                          else "no row counts collected")  # fmt: skip
+        steps.append(_with_statement(_staged(child_step, dataset, staging), ast, value, numeric))
+    ast = exp.delete(_table(location, target, table), where=match)
+    step = Step(location, target, table, DELETE, f"{names} hinted as {kind} PII in the dlt schema", dialect,
+                estimated_rows=estimate, estimate_note=note)  # fmt: skip
+    steps.append(_with_statement(_staged(step, dataset, staging), ast, value, numeric))
     return steps
+
+
+def _staged(step: Step, dataset: str, staging: StagingDataset | None) -> Step:
+    """A step on dlt's staging copy of a table: why, whether it was there, skipped when it is not."""
+    if staging is None:
+        return step
+    if staging.tables is None:
+        seen = "skipped where it does not exist"
+    elif step.table_name in staging.tables:
+        seen = "present at the last collect"
+    else:
+        seen = "not present at the last collect: skipped if still absent"
+    hint = " (truncate_staging_dataset = true under [load] empties it after each load)" if step.action == DELETE else ""
+    step.reason += f"; in dlt's staging copy of {dataset}.{step.table_name}, kept until the next merge load{hint}"
+    step.estimated_rows = None
+    step.estimate_note = f"the last merge load's rows, if any; {seen}"
+    step.skip_if_absent = True
+    return step
 
 
 def _no_sql_reason(location: str) -> str:

@@ -4,6 +4,10 @@ Execution is all-or-nothing per destination (one transaction each) and checks ev
 will touch before running anything: if one cannot be reached, nothing runs anywhere. Every executed
 statement is written to the store's `deletion_audit`, with the subject as a salted hash; the value
 itself is never stored, logged or shown in an error (it is scrubbed from destination messages).
+
+Statements on dlt's staging datasets are skipped ("not present") where dlt has not created the
+dataset or table. Kept load packages are files in pipeline working folders, often on another
+machine and, while pending, not loaded yet: they are never deleted from here, only listed.
 """
 
 from __future__ import annotations
@@ -66,6 +70,9 @@ class ExecutionReport:
             detail = f"{o.rows_deleted} rows" if o.status == DELETED else (o.error or "")
             lines.append(f"{o.status:<11} {o.step.location} {o.step.qualified_name}: {detail}".rstrip())
         ran = sum(o.status == DELETED for o in self.outcomes)
+        if self.plan.packages:
+            lines.append(f"not deleted from here: {len(self.plan.packages)} kept load packages in pipeline working "
+                         "folders hold copies of loaded rows; see the plan for what to do with them")  # fmt: skip
         if self.audit_error:
             lines.append(f"AUDIT NOT WRITTEN: {self.audit_error}")
         if self.complete:
@@ -152,7 +159,7 @@ def _open(location: str, steps: list[Step]) -> duckdb.DuckDBPyConnection:
         raise _Unreachable(f"cannot open it for writing: {message}") from None
     schemas = {r[0] for r in con.execute(
         "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ?", [_ALIAS]).fetchall()}  # fmt: skip
-    missing = sorted({s.dataset_name for s in steps} - schemas)
+    missing = sorted({s.dataset_name for s in steps if not s.skip_if_absent} - schemas)
     if missing:
         con.close()
         raise _Unreachable(f"dataset {', '.join(missing)} not found in the file")
@@ -169,7 +176,8 @@ def _run(con: duckdb.DuckDBPyConnection, steps: list[Step], value: str) -> list[
     for index, step in enumerate(steps):
         absent = sorted(f"{t.db}.{t.name}" for t in _tables(step) if (t.db, t.name) not in present)
         if absent:
-            outcomes.append(StepOutcome(step, SKIPPED, 0, f"not in the destination: {', '.join(absent)}"))
+            reason = "not present" if step.skip_if_absent else f"not in the destination: {', '.join(absent)}"
+            outcomes.append(StepOutcome(step, SKIPPED, 0, reason))
             continue
         try:
             row = con.execute(step.executable or "", [value] * step.parameters).fetchone()

@@ -25,6 +25,7 @@ ENVIRONMENT_ORDER = (
     "kubernetes", "codespaces", "colab", "marimo", "notebook", "streamlit", "docker",
 )  # fmt: skip
 MAX_ERROR_CHARS = 2000
+STAGING_LAYOUT = "%s_staging"  # dlt's default `staging_dataset_name_layout` (merge loads stage rows there)
 
 
 def is_dlt_table(table_name: str) -> bool:
@@ -34,6 +35,11 @@ def is_dlt_table(table_name: str) -> bool:
         or table_name == TRACE_TABLE
         or table_name.startswith(TRACE_TABLE + "__")
     )
+
+
+def staging_dataset_name(dataset_name: str, layout: str = STAGING_LAYOUT) -> str:
+    """dlt's staging dataset of a dataset: the layout with `%s` replaced by its name, else the layout itself."""
+    return layout.replace("%s", dataset_name) if "%s" in layout else layout
 
 
 def load_id_to_datetime(load_id: str | None) -> dt.datetime | None:

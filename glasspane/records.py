@@ -127,6 +127,27 @@ class TableSizeRecord:
 
 
 @dataclass
+class StagingDatasetRecord:
+    """dlt's staging dataset of a dataset (merge loads stage their rows there): its name and tables."""
+
+    dataset_name: str
+    tables: list[str]  # names listed by the destination (none when it does not exist), never rows
+
+
+@dataclass
+class LoadPackageRecord:
+    """A load package a pipeline working folder keeps, as listing its folders shows it (no file is read)."""
+
+    location: str  # where the pipeline loads: the destination its trace named, else the working folder
+    pipeline_name: str
+    dataset_name: str
+    load_id: str
+    state: str  # 'loaded' | 'normalized' | 'extracted'
+    path: str  # the package folder
+    tables: list[str]  # tables with job (data) files in the package
+
+
+@dataclass
 class DatasetBatch:
     """Everything a collector read from one dataset in one collect, and where to resume next time."""
 
@@ -141,6 +162,10 @@ class DatasetBatch:
     stats: dict[str, int] = field(default_factory=dict)
     # Every view/model definition of the dataset; None when the collector does not read them.
     definitions: list[DefinitionRecord] | None = None
+    # dlt's staging dataset of this dataset; None when the collector does not look for it.
+    staging: StagingDatasetRecord | None = None
+    # Every load package a working folder keeps; None when the collector does not list them.
+    load_packages: list[LoadPackageRecord] | None = None
 
     def extend(self, other: DatasetBatch) -> None:
         """Add another batch's records and problems to this one (cursor and stats excluded)."""
@@ -152,3 +177,6 @@ class DatasetBatch:
         self.problems += other.problems
         if other.definitions is not None:
             self.definitions = (self.definitions or []) + other.definitions
+        self.staging = other.staging or self.staging
+        if other.load_packages is not None:
+            self.load_packages = (self.load_packages or []) + other.load_packages

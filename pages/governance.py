@@ -24,6 +24,8 @@ OUTCOME_COLUMNS = {"table": "Table", "status": "Status", "rows": "Rows deleted",
 LOOKALIKE_COLUMNS = {"column": "Column", "why": st.column_config.TextColumn("Why", width="large"),
                      "location": "Location"}  # fmt: skip
 OTHER_COLUMNS = {"table": "Table", "why": st.column_config.TextColumn("Why", width="large"), "location": "Location"}
+PACKAGE_COLUMNS = {"package": "Package folder", "state": "State", "tables": "Tables",
+                   "what": st.column_config.TextColumn("What to do", width="large"), "machine": "Machine"}  # fmt: skip
 
 st.title("Governance")
 with components.page_guard():
@@ -91,6 +93,14 @@ with components.page_guard():
                       "location": x.location} for x in plan.lookalikes]
                 )  # fmt: skip
                 st.dataframe(lookalikes, hide_index=True, width="stretch", column_config=LOOKALIKE_COLUMNS)
+            if plan.packages:
+                st.markdown(f"**{strings.PLAN_PACKAGES}**")
+                st.caption(strings.PLAN_PACKAGES_CAPTION)
+                packages = pd.DataFrame(
+                    [{"package": p.path, "state": p.state, "tables": ", ".join(p.tables), "what": p.advice,
+                      "machine": p.machine} for p in plan.packages]
+                )  # fmt: skip
+                st.dataframe(packages, hide_index=True, width="stretch", column_config=PACKAGE_COLUMNS)
             downloads = st.columns([1, 1, 4])
             downloads[0].download_button(strings.DOWNLOAD_SQL, plan.to_sql(), f"deletion-{plan.plan_id[:12]}.sql",
                                          "application/sql", on_click="ignore")  # fmt: skip
@@ -131,6 +141,8 @@ with components.page_guard():
                       "location": o.step.location} for o in report.outcomes]
                 )  # fmt: skip
                 st.dataframe(outcomes, hide_index=True, width="stretch", column_config=OUTCOME_COLUMNS)
+                if plan.packages:
+                    st.info(strings.EXECUTE_PACKAGES_LEFT.format(count=len(plan.packages)))
 
     st.divider()
     st.subheader("Deletion audit")

@@ -1,5 +1,6 @@
 """A governed DuckDB warehouse made by a real dlt pipeline: PII hints on root and nested tables,
-views over them in the dataset, and materialised models (with their SQL files) in another schema."""
+views over them in the dataset, and materialised models (with their SQL files) in another schema.
+The merge table leaves dlt's staging copies in `crm_staging`; the working folder keeps the load packages."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ def build(folder: Path) -> Warehouse:
     if _template is None:
         scratch = Path(tempfile.mkdtemp(prefix="governed-"))
         atexit.register(shutil.rmtree, scratch, ignore_errors=True)
-        _template = _build(scratch)
+        _template = build_fresh(scratch)
     folder.mkdir(parents=True, exist_ok=True)
     warehouse = Warehouse(folder / "warehouse.duckdb", folder / "models", _template.pipelines)
     shutil.copyfile(_template.path, warehouse.path)
@@ -95,8 +96,12 @@ def build(folder: Path) -> Warehouse:
 _template: Warehouse | None = None
 
 
-def _build(folder: Path) -> Warehouse:
-    """Run the pipeline, create the views and the materialised models, and write the models' SQL files."""
+def build_fresh(folder: Path) -> Warehouse:
+    """Run the pipeline, create the views and the materialised models, and write the models' SQL files.
+
+    Its working folder (with the load packages dlt keeps) names this warehouse; `build`'s copies share the
+    template's working folder, which names the template's file.
+    """
     warehouse = Warehouse(folder / "warehouse.duckdb", folder / "models", folder / "pipelines")
     pipeline = fx.pipeline("crm", warehouse.pipelines, dlt.destinations.duckdb(str(warehouse.path)), "crm")
     fx.run(pipeline, [customers(), events()])

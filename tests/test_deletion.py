@@ -1,16 +1,20 @@
-"""Deletion plans for one data subject: planned from metadata, executed on a real dlt DuckDB dataset."""
+"""Deletion plans for one data subject: planned from metadata, executed on a real dlt DuckDB dataset, with
+dlt's staging copies of merge tables and the load packages a working folder keeps."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 
+import dlt
 import duckdb
 import pytest
 
+from collectors.forget import describe
 from glasspane.deletion import (
     CLEARED,
     DELETE,
@@ -19,13 +23,15 @@ from glasspane.deletion import (
     REBUILD,
     DeletionTargets,
     MatchColumn,
+    StagingDataset,
     TableMeta,
     build_plan,
 )
-from glasspane.deletion_run import DELETED, FAILED, NOT_RUN, ROLLED_BACK, execute, plan_for
+from glasspane.deletion_run import DELETED, FAILED, NOT_RUN, ROLLED_BACK, SKIPPED, execute, plan_for
 from glasspane.settings import PROJECT_DIR
 from glasspane.store import Store
 from glasspane.subjects import SubjectError
+from tests import dlt_fixtures as fx
 from tests import governance_fixtures as gf
 from tests.conftest import collect_into, rows, source
 from tests.test_lineage import sources
@@ -42,9 +48,10 @@ def governed(tmp_path, store) -> gf.Warehouse:
 
 
 def counts(warehouse: gf.Warehouse, subject: str) -> dict[str, int]:
-    """Rows of one subject in every table, found through the data itself (not through the plan)."""
+    """Rows of one subject in every table, dlt's staging copies included, found through the data itself."""
     root = "(SELECT _dlt_id FROM crm.customers WHERE email = $s)"
     event = "(SELECT _dlt_id FROM crm.events WHERE user_email = $s)"
+    staged = "(SELECT _dlt_id FROM crm_staging.customers WHERE email = $s)"
     queries = {
         "customers": "SELECT count(*) FROM crm.customers WHERE email = $s",
         "customers__addresses": f"SELECT count(*) FROM crm.customers__addresses WHERE _dlt_parent_id IN {root}",
@@ -58,6 +65,13 @@ def counts(warehouse: gf.Warehouse, subject: str) -> dict[str, int]:
         "customer_keys": "SELECT count(*) FROM marts.customer_keys WHERE email = $s",
         "event_counts": "SELECT count(*) FROM marts.event_counts WHERE email_md5 = md5($s)",
         "v_customers": "SELECT count(*) FROM crm.v_customers WHERE email = $s",
+        "staging customers": "SELECT count(*) FROM crm_staging.customers WHERE email = $s",
+        "staging customers__addresses": "SELECT count(*) FROM crm_staging.customers__addresses "
+        f"WHERE _dlt_parent_id IN {staged}",
+        "staging customers__orders": "SELECT count(*) FROM crm_staging.customers__orders "
+        f"WHERE _dlt_parent_id IN {staged}",
+        "staging customers__orders__items": "SELECT count(*) FROM crm_staging.customers__orders__items i "
+        f"JOIN crm_staging.customers__orders o ON i._dlt_parent_id = o._dlt_id WHERE o._dlt_parent_id IN {staged}",
     }
     with contextlib.closing(duckdb.connect(str(warehouse.path), read_only=True)) as con:
         return {name: con.execute(sql, {"s": subject}).fetchone()[0] for name, sql in queries.items()}
@@ -83,6 +97,10 @@ def test_the_plan_lists_every_table_nested_rows_first_views_and_models(governed,
         (DELETE_CHILDREN, "crm.customers__addresses"),
         (DELETE_CHILDREN, "crm.customers__orders"),
         (DELETE, "crm.customers"),
+        (DELETE_CHILDREN, "crm_staging.customers__orders__items"),  # dlt's staging copies of the merge table
+        (DELETE_CHILDREN, "crm_staging.customers__addresses"),
+        (DELETE_CHILDREN, "crm_staging.customers__orders"),
+        (DELETE, "crm_staging.customers"),
         (DELETE_CHILDREN, "crm.events__tags__notes"),
         (DELETE_CHILDREN, "crm.events__tags"),
         (DELETE, "crm.events"),
@@ -100,6 +118,17 @@ def test_the_plan_lists_every_table_nested_rows_first_views_and_models(governed,
         'DELETE FROM "crm"."customers__orders__items" WHERE "_dlt_root_id" IN '
         '(SELECT "_dlt_id" FROM "crm"."customers" WHERE "email" = $subject)'
     )
+    staged = by_table["crm_staging.customers__orders__items"]
+    assert staged.masked == (
+        'DELETE FROM "crm_staging"."customers__orders__items" WHERE "_dlt_root_id" IN '
+        '(SELECT "_dlt_id" FROM "crm_staging"."customers" WHERE "email" = $subject)'
+    )
+    assert staged.skip_if_absent and staged.estimated_rows is None
+    assert staged.estimate_note == "the last merge load's rows, if any; present at the last collect"
+    assert by_table["crm_staging.customers"].reason.startswith(
+        "email hinted as email PII in the dlt schema; in dlt's staging copy of crm.customers"
+    )
+    assert not by_table["crm.customers"].skip_if_absent
     assert by_table["crm.events__tags__notes"].masked == (
         'DELETE FROM "crm"."events__tags__notes" WHERE "_dlt_parent_id" IN (SELECT "_dlt_id" FROM "crm"."events__tags" '
         'WHERE "_dlt_parent_id" IN (SELECT "_dlt_id" FROM "crm"."events" WHERE "user_email" = $subject))'
@@ -120,12 +149,13 @@ def test_executing_removes_every_row_of_the_subject_with_child_rows_and_nothing_
     assert counts(governed, gf.SUBJECT) == {
         "customers": 1, "customers__addresses": 1, "customers__orders": 2, "customers__orders__items": 4,
         "events": 2, "events__tags": 2, "events__tags__notes": 4, "customer_keys": 1, "event_counts": 1,
-        "v_customers": 1,
+        "v_customers": 1, "staging customers": 1, "staging customers__addresses": 1, "staging customers__orders": 2,
+        "staging customers__orders__items": 4,
     }  # fmt: skip
     plan = plan_for(store, "email", gf.SUBJECT)
     report = execute(plan, gf.SUBJECT, store, "dpo@test")
     assert report.complete, report.lines()
-    assert report.rows_deleted == 18
+    assert report.rows_deleted == 26
 
     assert set(counts(governed, gf.SUBJECT).values()) == {0}
     assert {subject: counts(governed, subject) for subject in OTHERS} == before
@@ -135,7 +165,9 @@ def test_executing_removes_every_row_of_the_subject_with_child_rows_and_nothing_
                         "FROM deletion_audit ORDER BY step")  # fmt: skip
     assert [(a[3], a[4], a[5]) for a in audit] == [
         ("customers__orders__items", DELETED, 4), ("customers__addresses", DELETED, 1),
-        ("customers__orders", DELETED, 2), ("customers", DELETED, 1), ("events__tags__notes", DELETED, 4),
+        ("customers__orders", DELETED, 2), ("customers", DELETED, 1), ("customers__orders__items", DELETED, 4),
+        ("customers__addresses", DELETED, 1), ("customers__orders", DELETED, 2), ("customers", DELETED, 1),
+        ("events__tags__notes", DELETED, 4),
         ("events__tags", DELETED, 2), ("events", DELETED, 2), ("customer_keys", DELETED, 1),
         ("event_counts", DELETED, 1),
     ]  # fmt: skip
@@ -160,6 +192,109 @@ def assert_value_not_stored(store: Store, value: str) -> None:
                 [value.lower()],
             ).fetchone()[0]
             assert hits == 0, f"{schema}.{table}.{column} holds the subject's value"
+
+
+STAGED = ("customers__orders__items", "customers__addresses", "customers__orders", "customers")
+
+
+def test_a_staging_dataset_dlt_dropped_since_is_still_planned_from_the_schema_and_skipped_as_not_present(
+    governed, store
+):
+    with contextlib.closing(duckdb.connect(str(governed.path))) as con:
+        con.execute("DROP SCHEMA crm_staging CASCADE")
+    assert collect_into(store, *sources(governed)).ok  # the collector now lists no staging table
+    plan = plan_for(store, "email", gf.SUBJECT)
+    staged = [s for s in plan.statements if s.skip_if_absent]
+    assert [s.qualified_name for s in staged] == [f"crm_staging.{t}" for t in STAGED]  # customers is a merge table
+    assert {s.estimate_note for s in staged} == {
+        "the last merge load's rows, if any; not present at the last collect: skipped if still absent"
+    }
+    report = execute(plan, gf.SUBJECT, store, "dpo@test")
+    assert report.complete, report.lines()
+    assert {o.step.qualified_name: o.error for o in report.outcomes if o.status == SKIPPED} == {
+        f"crm_staging.{t}": "not present" for t in STAGED
+    }
+    assert f"skipped     duckdb://{governed.path} crm_staging.customers: not present" in report.lines()
+    assert report.rows_deleted == 18
+    assert gf.count(governed.path, "SELECT count(*) FROM crm.customers WHERE email = ?", [gf.SUBJECT]) == 0
+    assert rows(store, "SELECT count(*) FROM deletion_audit WHERE status = 'skipped'") == [(4,)]
+
+
+def test_merge_tables_get_statements_on_their_staging_dataset_in_the_destinations_dialect():
+    location = "bigquery://analytics-prod"
+    child = frozenset({"street", "_dlt_parent_id", "_dlt_root_id", "_dlt_id"})
+    tables = {
+        "users": TableMeta("users", None, frozenset({"email", "_dlt_id"}), 10, "merge"),
+        "users__addresses": TableMeta("users__addresses", "users", child, 10),
+        "leads": TableMeta("leads", None, frozenset({"email"}), 5, "replace"),  # staged only where it is seen
+        "events": TableMeta("events", None, frozenset({"email"}), 5, "append"),
+    }
+    matches = [MatchColumn(location, "crm", t, "email", "text") for t in ("events", "leads", "users")]
+    targets = DeletionTargets("email", matches=matches, tables={(location, "crm"): tables})
+    staged = [s for s in build_plan(targets, "a@b.co", "hash").statements if s.skip_if_absent]
+    assert [s.masked for s in staged] == [  # dlt's default layout: <dataset>_staging
+        "DELETE FROM `analytics-prod`.`crm_staging`.`users__addresses` WHERE `_dlt_root_id` IN "
+        "(SELECT `_dlt_id` FROM `analytics-prod`.`crm_staging`.`users` WHERE `email` = @subject)",
+        "DELETE FROM `analytics-prod`.`crm_staging`.`users` WHERE `email` = @subject",
+    ]
+    assert {s.estimate_note for s in staged} == {"the last merge load's rows, if any; skipped where it does not exist"}
+
+    # a collector's listing (here with a custom staging_dataset_name_layout) names the dataset and adds what it saw
+    targets.staging[(location, "crm")] = StagingDataset("stage_crm", frozenset({"leads", "users"}))
+    staged = [s for s in build_plan(targets, "a@b.co", "hash").statements if s.skip_if_absent]
+    assert [(s.qualified_name, s.estimate_note.split("; ")[1]) for s in staged] == [
+        ("stage_crm.leads", "present at the last collect"),
+        ("stage_crm.users__addresses", "not present at the last collect: skipped if still absent"),
+        ("stage_crm.users", "present at the last collect"),
+    ]
+
+
+@pytest.fixture
+def with_working_folder(tmp_path, store) -> gf.Warehouse:
+    """A warehouse from its own pipeline run, plus a pending package (extracted and normalized, not loaded),
+    collected with the pipeline's working folder."""
+    warehouse = gf.build_fresh(tmp_path / "own")
+    pipeline = fx.pipeline("crm", warehouse.pipelines, dlt.destinations.duckdb(str(warehouse.path)), "crm")
+    pipeline.extract(gf.customers())
+    pipeline.normalize()
+    working_folders = source("laptop", "pipelines_dir", path=str(warehouse.pipelines))
+    assert collect_into(store, *sources(warehouse), working_folders).ok
+    return warehouse
+
+
+def test_the_plan_lists_the_load_packages_the_working_folder_keeps_and_executing_leaves_them(
+    with_working_folder, store
+):
+    warehouse, load = with_working_folder, with_working_folder.pipelines / "crm" / "load"
+    data_load = next(p for p in (load / "loaded").iterdir() if any((p / "completed_jobs").glob("customers.*")))
+    [pending] = (load / "normalized").iterdir()
+    customers = ("customers", "customers__addresses", "customers__orders", "customers__orders__items")
+    plan = plan_for(store, "email", gf.SUBJECT)
+    assert [(p.state, p.path, p.tables) for p in plan.packages] == [  # not the package that loaded the trace
+        ("loaded", str(data_load), (*customers, "events", "events__tags", "events__tags__notes")),
+        ("normalized", str(pending), customers),
+    ]
+    loaded, waiting = plan.packages
+    assert (loaded.location, loaded.machine) == (f"duckdb://{warehouse.path}",
+                                                 f"local://{socket.gethostname()}{warehouse.pipelines}")  # fmt: skip
+    assert f"find {load / 'loaded'} -path '*_jobs/*' -type f -delete" in loaded.advice
+    assert "delete_completed_jobs = true under [load]" in loaded.advice and "dlt pipeline crm sync" in loaded.advice
+    assert waiting.advice.startswith("normalized, not loaded yet: the pipeline's next run loads these rows")
+    assert "dlt pipeline crm abort-packages" in waiting.advice
+
+    exported = json.loads(plan.to_json())["kept_packages"]
+    assert [(p["path"], p["state"], p["what_to_do"]) for p in exported] == [
+        (p.path, p.state, p.advice) for p in plan.packages
+    ]
+    assert f"--   {pending} ({', '.join(customers)})" in plan.to_sql()
+    terminal = describe(plan)
+    assert f"  crm: 1 loaded package(s) in {load / 'loaded'} ({loaded.machine}), load ids {data_load.name}" in terminal
+    assert f"      {waiting.advice}" in terminal
+
+    report = execute(plan, gf.SUBJECT, store, "dpo@test")
+    assert report.complete, report.lines()
+    assert report.lines()[-2].startswith("not deleted from here: 2 kept load packages in pipeline working folders")
+    assert any((data_load / "completed_jobs").glob("customers.*")) and any((pending / "new_jobs").iterdir())
 
 
 def test_a_failing_statement_rolls_back_its_destination_and_says_so(governed, store):
@@ -268,7 +403,8 @@ def test_forget_cli_dry_run_exports_and_executes(governed, store, tmp_path):
     assert "marts.email_domains" in dry.stdout and "crm.v_customers" in dry.stdout
     assert counts(governed, gf.SUBJECT)["customers"] == 1
     exported = json.loads(json_file.read_text())
-    assert exported["column_kind"] == "email" and len(exported["steps"]) == 14
+    assert exported["column_kind"] == "email" and len(exported["steps"]) == 18
+    assert exported["kept_packages"] == []  # no working folder collected here
     assert f'DELETE FROM "crm"."customers" WHERE "email" = \'{gf.SUBJECT}\';' in sql_file.read_text()
 
     bad = forget("--column-kind", "email", "--value", "nobody", "--store", str(store.path))
@@ -280,7 +416,7 @@ def test_forget_cli_dry_run_exports_and_executes(governed, store, tmp_path):
     done = forget("--column-kind", "email", "--value", gf.SUBJECT, "--store", str(store.path), "--execute",
                   "--by", "dpo@test")  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "done: 18 rows deleted by 9 statements" in done.stdout
+    assert "done: 26 rows deleted by 13 statements" in done.stdout
     assert gf.SUBJECT not in done.stdout
     assert set(counts(governed, gf.SUBJECT).values()) == {0}
     assert exported["subject_hash"] == rows(store, "SELECT DISTINCT subject_hash FROM deletion_audit")[0][0]

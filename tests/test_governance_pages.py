@@ -16,8 +16,9 @@ from streamlit.testing.v1 import AppTest
 
 from glasspane.settings import PROJECT_DIR
 from glasspane.store import Store
+from glasspane.ui import strings
 from tests import governance_fixtures as gf
-from tests.conftest import collect_into, rows
+from tests.conftest import collect_into, rows, source
 from tests.test_lineage import sources
 
 
@@ -97,7 +98,7 @@ def test_governance_page_plans_and_executes_only_after_confirmation(governed_sto
     button(at, "Plan deletion").click().run()
     assert not at.error
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics == {"Statements": "9", "Rows (estimate)": "≈ 12", "Destinations": "1", "Views cleared": "4"}
+    assert metrics == {"Statements": "13", "Rows (estimate)": "≈ 12", "Destinations": "1", "Views cleared": "4"}
     [code] = at.code
     assert 'DELETE FROM "crm"."customers" WHERE "email" = $subject;' in code.value
     assert gf.SUBJECT not in code.value
@@ -106,13 +107,14 @@ def test_governance_page_plans_and_executes_only_after_confirmation(governed_sto
     at.checkbox(key="confirm_delete").check().run()
     button(at, "Execute deletion").click().run()
     assert [s.value for s in at.success] == [
-        "Deleted 18 rows with 9 statements. Every statement is in the audit below."
+        "Deleted 26 rows with 13 statements. Every statement is in the audit below."
     ]
     assert gf.count(warehouse.path, "SELECT count(*) FROM crm.customers WHERE email = ?", [gf.SUBJECT]) == 0
     assert gf.count(warehouse.path, "SELECT count(*) FROM crm.customers") == gf.SUBJECTS - 1
     audit = at.dataframe[-1].value
-    assert len(audit) == 9 and set(audit["status"]) == {"deleted"}
-    assert rows(store, "SELECT sum(rows_deleted) FROM deletion_audit") == [(18,)]
+    assert len(audit) == 13 and set(audit["status"]) == {"deleted"}
+    assert rows(store, "SELECT sum(rows_deleted) FROM deletion_audit") == [(26,)]
+    assert gf.count(warehouse.path, "SELECT count(*) FROM crm_staging.customers WHERE email = ?", [gf.SUBJECT]) == 0
 
     at.text_input(key="subject_value").input(gf.SUBJECT).run()  # the same subject again: its history shows
     button(at, "Plan deletion").click().run()
@@ -132,6 +134,31 @@ def test_the_demo_shows_lineage_and_a_plan_that_names_the_untagged_email_column(
     ]
     [not_covered] = [d.value for d in governance.dataframe if "column" in d.value.columns]
     assert list(not_covered["column"]) == ["billing.invoices.customer_email"]
+
+
+def test_governance_page_lists_the_kept_load_packages_and_says_executing_leaves_them(tmp_path, monkeypatch):
+    warehouse = gf.build_fresh(tmp_path / "own")  # its working folder names this warehouse
+    store = Store(tmp_path / "store.duckdb")
+    assert collect_into(store, *sources(warehouse), source("laptop", "pipelines_dir", path=str(warehouse.pipelines))).ok
+    monkeypatch.setenv("GLASSPANE_STORE", str(store.path))
+    monkeypatch.setenv("GLASSPANE__SUBJECT_SALT", "page-salt")
+    at = page("governance", kind="email")
+    at.text_input(key="subject_value").input(gf.SUBJECT).run()
+    button(at, "Plan deletion").click().run()
+    assert 'DELETE FROM "crm_staging"."customers" WHERE "email" = $subject;' in at.code[0].value
+    assert strings.PLAN_PACKAGES_CAPTION in [c.value for c in at.caption]
+    [packages] = [d.value for d in at.dataframe if "package" in d.value.columns]
+    assert list(packages["state"]) == ["loaded"]
+    assert packages["package"].iloc[0].startswith(str(warehouse.pipelines / "crm" / "load" / "loaded"))
+    assert "delete_completed_jobs = true" in packages["what"].iloc[0]
+
+    at.checkbox(key="confirm_delete").check().run()
+    button(at, "Execute deletion").click().run()
+    assert [s.value for s in at.success] == [
+        "Deleted 26 rows with 13 statements. Every statement is in the audit below."
+    ]
+    assert at.info[-1].value == strings.EXECUTE_PACKAGES_LEFT.format(count=1)
+    assert any((warehouse.pipelines / "crm" / "load" / "loaded").glob("*/completed_jobs/customers.*"))
 
 
 def test_governance_page_without_pii_explains_how_to_tag_it(tmp_path, monkeypatch):
@@ -207,7 +234,7 @@ def test_in_a_browser_the_graph_renders_and_a_deletion_runs(dashboard, governed_
             browser_page.get_by_text("I confirm: permanently delete").click()
             expect(execute).to_be_enabled()
             execute.click()
-            expect(browser_page.get_by_text("Deleted 18 rows with 9 statements.")).to_be_visible()
+            expect(browser_page.get_by_text("Deleted 26 rows with 13 statements.")).to_be_visible()
         finally:
             browser.close()
     assert gf.count(warehouse.path, "SELECT count(*) FROM crm.events WHERE user_email = ?", [gf.SUBJECT]) == 0

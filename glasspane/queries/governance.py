@@ -5,11 +5,23 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from glasspane.deletion import DeletionTargets, DerivedColumn, Lookalike, MatchColumn, TableEdge, TableMeta
+from glasspane.deletion import (
+    DeletionTargets,
+    DerivedColumn,
+    KeptPackage,
+    Lookalike,
+    MatchColumn,
+    StagingDataset,
+    TableEdge,
+    TableMeta,
+)
 from glasspane.pii import suspect
 from glasspane.queries.common import frame
 
 # The `columns` view's columns, in its order: inherited PII rows come in the same shape.
+# The (location, dataset) pairs a deletion plan touches, bound as two parallel lists.
+_WANTED = "SELECT unnest(?::VARCHAR[]) AS location, unnest(?::VARCHAR[]) AS dataset_name"
+
 PII_ROW_COLUMNS = (
     "source", "location", "dataset_name", "schema_name", "table_name", "column_name", "data_type", "pii",
     "pii_kind", "hints", "nullable", "parent_table", "root_table", "first_seen_at", "schema_version",
@@ -108,25 +120,45 @@ def deletion_targets(con: duckdb.DuckDBPyConnection, column_kind: str) -> Deleti
     ]
     datasets = sorted({(m.location, m.dataset_name) for m in targets.matches})
     if datasets:
+        wanted = [[loc for loc, _ in datasets], [ds for _, ds in datasets]]
         tables = frame(
             con,
-            """WITH wanted AS (SELECT unnest(?::VARCHAR[]) AS location, unnest(?::VARCHAR[]) AS dataset_name),
+            f"""WITH wanted AS ({_WANTED}),
                loaded AS (
                    SELECT location, dataset_name, table_name, sum(row_count) AS loaded_rows
                    FROM table_counts GROUP BY ALL
+               ),
+               latest AS (
+                   SELECT v.resolved_location AS location, v.dataset_name, v.schema
+                   FROM raw.schema_versions_resolved v
+                   JOIN wanted w ON w.location = v.resolved_location AND w.dataset_name = v.dataset_name
+                   QUALIFY row_number() OVER (
+                       PARTITION BY v.resolved_location, v.dataset_name, v.schema_name
+                       ORDER BY v.version DESC NULLS LAST, v.from_working_folder, v.inserted_at DESC NULLS LAST
+                   ) = 1
+               ),
+               dispositions AS (
+                   SELECT location, dataset_name, t AS table_name,
+                          any_value(schema -> 'tables' -> t ->> 'write_disposition') AS write_disposition
+                   FROM latest, unnest(json_keys(schema, '$.tables')) AS u(t) GROUP BY ALL
                )
                SELECT c.location, c.dataset_name, c.table_name, any_value(c.parent_table) AS parent_table,
-                      list(DISTINCT c.column_name) AS columns, any_value(l.loaded_rows) AS loaded_rows
+                      list(DISTINCT c.column_name) AS columns, any_value(l.loaded_rows) AS loaded_rows,
+                      any_value(w.write_disposition) AS write_disposition
                FROM columns c JOIN wanted USING (location, dataset_name)
                LEFT JOIN loaded l USING (location, dataset_name, table_name)
+               LEFT JOIN dispositions w USING (location, dataset_name, table_name)
                GROUP BY ALL""",
-            [[loc for loc, _ in datasets], [ds for _, ds in datasets]],
+            wanted,
         )
         for r in tables.itertuples():
             rows = None if pd.isna(r.loaded_rows) else int(r.loaded_rows)
             parent = None if pd.isna(r.parent_table) else r.parent_table
-            meta = TableMeta(r.table_name, parent, frozenset(r.columns), rows)
+            disposition = None if pd.isna(r.write_disposition) else r.write_disposition
+            meta = TableMeta(r.table_name, parent, frozenset(r.columns), rows, disposition)
             targets.tables.setdefault((r.location, r.dataset_name), {})[r.table_name] = meta
+        targets.staging = _staging(con, wanted)
+        targets.packages = _packages(con, wanted)
     for location, destination_type in con.execute(
         """SELECT location, any_value(destination_type) FROM datasets
            WHERE destination_type IS NOT NULL GROUP BY location"""
@@ -163,6 +195,34 @@ def deletion_targets(con: duckdb.DuckDBPyConnection, column_kind: str) -> Deleti
     targets.edges = [TableEdge(*e) for e in edges]
     targets.lookalikes = _lookalikes(con, column_kind)
     return targets
+
+
+def _staging(con: duckdb.DuckDBPyConnection, wanted: list[list[str]]) -> dict[tuple[str, str], StagingDataset]:
+    """The staging datasets collectors listed for the wanted datasets (the newest listing of each)."""
+    rows = con.execute(
+        f"""SELECT s.location, s.dataset_name, arg_max(s.staging_dataset, s.collected_at),
+                   arg_max(s.tables, s.collected_at)
+            FROM raw.staging_datasets s JOIN ({_WANTED}) w USING (location, dataset_name) GROUP BY ALL""",
+        wanted,
+    ).fetchall()
+    return {(loc, ds): StagingDataset(name, frozenset(tables)) for loc, ds, name, tables in rows}
+
+
+def _packages(con: duckdb.DuckDBPyConnection, wanted: list[list[str]]) -> list[KeptPackage]:
+    """The load packages kept in collected working folders of pipelines that load the wanted datasets."""
+    rows = con.execute(
+        f"""WITH packages AS (
+                SELECT p.*, coalesce(a.location, p.location) AS resolved, d.location AS machine
+                FROM raw.load_packages p JOIN raw.datasets d USING (source, dataset_key)
+                LEFT JOIN raw.location_aliases a ON a.alias = p.location
+            )
+            SELECT p.resolved, p.pipeline_name, p.dataset_name, p.load_id, p.state, p.path, p.machine, p.tables,
+                   p.collected_at
+            FROM packages p JOIN ({_WANTED}) w ON w.location = p.resolved AND w.dataset_name = p.dataset_name
+            ORDER BY p.machine, p.pipeline_name, p.state, try_cast(p.load_id AS DOUBLE), p.load_id""",
+        wanted,
+    ).fetchall()
+    return [KeptPackage(*r[:7], tuple(r[7]), r[8]) for r in rows]
 
 
 def _lookalikes(con: duckdb.DuckDBPyConnection, column_kind: str) -> list[Lookalike]:

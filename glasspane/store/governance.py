@@ -1,4 +1,5 @@
-"""Governance in the store: collected definitions, the lineage refreshed after each collect, the deletion audit."""
+"""Governance in the store: collected definitions, the lineage refreshed after each collect, the deletion audit,
+and where copies of loaded rows live outside the datasets (staging datasets, kept load packages)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pandas as pd
 
 from glasspane.dlt_meta import redact
 from glasspane.lineage import Definition, DefinitionLineage, Edge, location_lineage, propagate_pii
-from glasspane.records import DefinitionRecord
+from glasspane.records import DefinitionRecord, LoadPackageRecord, StagingDatasetRecord
 
 _DEFINITION_PRIORITY = "CASE kind WHEN 'view' THEN 0 ELSE 1 END"  # a real view beats a model file of that name
 
@@ -45,6 +46,41 @@ def write_definitions(
              origin = excluded.origin, last_seen_at = excluded.last_seen_at""",
         [[source, location, dataset_name, d.name, d.kind, d.dialect, redact(d.sql, limit=len(d.sql) + 1), d.origin,
           collected_at, collected_at] for d in definitions],
+    )  # fmt: skip
+
+
+def write_staging(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    location: str,
+    dataset_name: str,
+    staging: StagingDatasetRecord,
+    collected_at: dt.datetime,
+) -> None:
+    """Replace what a source knew of a dataset's staging dataset: its name and the tables it holds."""
+    con.execute(
+        "INSERT OR REPLACE INTO raw.staging_datasets VALUES (?, ?, ?, ?, ?, ?)",
+        [source, location, dataset_name, staging.dataset_name, sorted(staging.tables), collected_at],
+    )
+
+
+def write_load_packages(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    dataset_key: str,
+    packages: list[LoadPackageRecord],
+    collected_at: dt.datetime,
+) -> None:
+    """Replace the load packages a working folder keeps with those its latest collect listed."""
+    con.execute("DELETE FROM raw.load_packages WHERE source = ? AND dataset_key = ?", [source, dataset_key])
+    if not packages:
+        return
+    con.executemany(
+        """INSERT INTO raw.load_packages (source, dataset_key, location, pipeline_name, dataset_name, load_id,
+                                          state, path, tables, collected_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [[source, dataset_key, p.location, p.pipeline_name, p.dataset_name, p.load_id, p.state, p.path,
+          sorted(p.tables), collected_at] for p in packages],
     )  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from glasspane.records import (
     VIA_TRACE_TABLE,
     DatasetBatch,
 )
-from glasspane.store.governance import write_definitions
+from glasspane.store.governance import write_definitions, write_load_packages, write_staging
 from glasspane.store.table_sizes import write_table_sizes
 
 # Which observation of a run wins where sources disagree (lower is better evidence).
@@ -94,6 +94,10 @@ def write_dataset(
     _upsert(con, "raw.schema_columns", columns)
     if batch.definitions is not None:
         write_definitions(con, source, location, dataset_name or dataset_key, batch.definitions, collected_at)
+    if batch.staging is not None:
+        write_staging(con, source, location, dataset_name or dataset_key, batch.staging, collected_at)
+    if batch.load_packages is not None:
+        write_load_packages(con, source, dataset_key, batch.load_packages, collected_at)
     write_table_sizes(con, source, batch.table_sizes, collected_at)
 
     touched = {r.run_key for r in batch.runs}
