@@ -35,7 +35,7 @@ from glasspane.records import (
 )
 from glasspane.store import Store
 from glasspane.store.governance import refresh_lineage
-from glasspane.store.ingest import _PRIORITY_SQL, refresh_pipeline_stats
+from glasspane.store.ingest import MERGED_RUN_COLUMNS, PRIORITY_SQL, refresh_pipeline_stats
 
 # Cadence (hours between loads) and the share of pipelines that run at it.
 CADENCES = ((1, 0.02), (2, 0.035), (4, 0.08), (6, 0.15), (12, 0.32), (24, 0.395))
@@ -433,38 +433,18 @@ def _merge(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""INSERT INTO raw.table_counts BY NAME
         SELECT schema_name, load_id, table_name,
-               arg_min(source, {_PRIORITY_SQL}) AS source,
-               arg_min(location, {_PRIORITY_SQL}) AS location,
-               arg_min(dataset_name, {_PRIORITY_SQL}) AS dataset_name,
-               arg_min(row_count, {_PRIORITY_SQL}) AS row_count
+               arg_min(source, {PRIORITY_SQL}) AS source,
+               arg_min(location, {PRIORITY_SQL}) AS location,
+               arg_min(dataset_name, {PRIORITY_SQL}) AS dataset_name,
+               arg_min(row_count, {PRIORITY_SQL}) AS row_count
         FROM raw.table_count_observations GROUP BY ALL ORDER BY load_id;
 
         INSERT INTO raw.runs BY NAME
-        WITH obs AS (SELECT *, {_PRIORITY_SQL} AS prio FROM raw.run_observations),
+        WITH obs AS (SELECT *, {PRIORITY_SQL} AS prio FROM raw.run_observations),
         counts AS (SELECT schema_name, load_id, sum(row_count) AS row_count FROM table_counts GROUP BY ALL),
         merged AS (
             SELECT run_key,
-                   arg_min(source, prio) AS source,
-                   arg_min(location, prio) AS location,
-                   arg_min(pipeline_name, prio) FILTER (WHERE pipeline_name IS NOT NULL) AS pipeline_name,
-                   arg_min(dataset_name, prio) FILTER (WHERE dataset_name IS NOT NULL) AS dataset_name,
-                   arg_min(schema_name, prio) FILTER (WHERE schema_name IS NOT NULL) AS schema_name,
-                   arg_min(load_id, prio) FILTER (WHERE load_id IS NOT NULL) AS load_id,
-                   arg_min(transaction_id, prio) FILTER (WHERE transaction_id IS NOT NULL) AS transaction_id,
-                   arg_min(destination_type, prio) FILTER (WHERE destination_type IS NOT NULL) AS destination_type,
-                   CASE WHEN bool_or(status = 'completed') THEN 'completed'
-                        WHEN bool_or(status = 'failed') THEN 'failed'
-                        ELSE arg_min(status, prio) END AS status,
-                   min(started_at) AS started_at,
-                   max(finished_at) AS finished_at,
-                   CASE WHEN NOT bool_or(status = 'completed')
-                        THEN arg_min(error, prio) FILTER (WHERE error IS NOT NULL) END AS error,
-                   CASE WHEN NOT bool_or(status = 'completed')
-                        THEN arg_min(failed_step, prio) FILTER (WHERE failed_step IS NOT NULL) END AS failed_step,
-                   arg_min(environment, prio) FILTER (WHERE environment IS NOT NULL) AS environment,
-                   arg_min(execution_context, prio) FILTER (WHERE execution_context IS NOT NULL) AS execution_context,
-                   bool_or(is_trace_upload) AS is_trace_upload,
-                   list(DISTINCT source ORDER BY source) AS seen_by
+                   {MERGED_RUN_COLUMNS}
             FROM obs GROUP BY run_key
         )
         SELECT m.*, c.row_count FROM merged m LEFT JOIN counts c USING (schema_name, load_id)

@@ -22,8 +22,34 @@ from glasspane.store.governance import write_definitions, write_load_packages, w
 from glasspane.store.table_sizes import write_table_sizes
 
 # Which observation of a run wins where sources disagree (lower is better evidence).
-_PRIORITY_SQL = f"""CASE via WHEN '{VIA_DLT_LOADS}' THEN 1 WHEN '{VIA_TRACE_TABLE}' THEN 2
+PRIORITY_SQL = f"""CASE via WHEN '{VIA_DLT_LOADS}' THEN 1 WHEN '{VIA_TRACE_TABLE}' THEN 2
     WHEN '{VIA_TRACE}' THEN 3 WHEN '{VIA_LOAD_PACKAGE}' THEN 4 WHEN '{VIA_FILE_FOOTER}' THEN 5 ELSE 9 END"""
+
+
+# How the observations of one run (grouped by run_key, best evidence first by `prio`) merge into its row.
+MERGED_RUN_COLUMNS = """
+    arg_min(source, prio) AS source,
+    arg_min(location, prio) AS location,
+    arg_min(pipeline_name, prio) FILTER (WHERE pipeline_name IS NOT NULL) AS pipeline_name,
+    arg_min(dataset_name, prio) FILTER (WHERE dataset_name IS NOT NULL) AS dataset_name,
+    arg_min(schema_name, prio) FILTER (WHERE schema_name IS NOT NULL) AS schema_name,
+    arg_min(load_id, prio) FILTER (WHERE load_id IS NOT NULL) AS load_id,
+    arg_min(transaction_id, prio) FILTER (WHERE transaction_id IS NOT NULL) AS transaction_id,
+    arg_min(destination_type, prio) FILTER (WHERE destination_type IS NOT NULL) AS destination_type,
+    CASE WHEN bool_or(status = 'completed') THEN 'completed'
+         WHEN bool_or(status = 'failed') THEN 'failed'
+         ELSE arg_min(status, prio) END AS status,
+    min(started_at) AS started_at,
+    max(finished_at) AS finished_at,
+    CASE WHEN NOT bool_or(status = 'completed')
+         THEN arg_min(error, prio) FILTER (WHERE error IS NOT NULL) END AS error,
+    CASE WHEN NOT bool_or(status = 'completed')
+         THEN arg_min(failed_step, prio) FILTER (WHERE failed_step IS NOT NULL) END AS failed_step,
+    arg_min(environment, prio) FILTER (WHERE environment IS NOT NULL) AS environment,
+    arg_min(execution_context, prio) FILTER (WHERE execution_context IS NOT NULL) AS execution_context,
+    bool_or(is_trace_upload) AS is_trace_upload,
+    list(DISTINCT source ORDER BY source) AS seen_by
+"""
 
 
 @dataclasses.dataclass
@@ -132,10 +158,10 @@ def _merge_runs(con: duckdb.DuckDBPyConnection, run_keys: set[str], counted: set
         WHERE (schema_name, load_id) IN (SELECT (schema_name, load_id) FROM touched_loads);
         INSERT INTO raw.table_counts BY NAME
         SELECT schema_name, load_id, table_name,
-               arg_min(source, {_PRIORITY_SQL}) AS source,
-               arg_min(location, {_PRIORITY_SQL}) AS location,
-               arg_min(dataset_name, {_PRIORITY_SQL}) AS dataset_name,
-               arg_min(row_count, {_PRIORITY_SQL}) AS row_count
+               arg_min(source, {PRIORITY_SQL}) AS source,
+               arg_min(location, {PRIORITY_SQL}) AS location,
+               arg_min(dataset_name, {PRIORITY_SQL}) AS dataset_name,
+               arg_min(row_count, {PRIORITY_SQL}) AS row_count
         FROM raw.table_count_observations
         WHERE (schema_name, load_id) IN (SELECT (schema_name, load_id) FROM touched_loads)
         GROUP BY ALL;
@@ -143,31 +169,11 @@ def _merge_runs(con: duckdb.DuckDBPyConnection, run_keys: set[str], counted: set
         DELETE FROM raw.runs WHERE run_key IN (SELECT run_key FROM touched);
         INSERT INTO raw.runs BY NAME
         WITH obs AS (
-            SELECT *, {_PRIORITY_SQL} AS prio FROM raw.run_observations
+            SELECT *, {PRIORITY_SQL} AS prio FROM raw.run_observations
             WHERE run_key IN (SELECT run_key FROM touched)
         )
         SELECT run_key,
-               arg_min(source, prio) AS source,
-               arg_min(location, prio) AS location,
-               arg_min(pipeline_name, prio) FILTER (WHERE pipeline_name IS NOT NULL) AS pipeline_name,
-               arg_min(dataset_name, prio) FILTER (WHERE dataset_name IS NOT NULL) AS dataset_name,
-               arg_min(schema_name, prio) FILTER (WHERE schema_name IS NOT NULL) AS schema_name,
-               arg_min(load_id, prio) FILTER (WHERE load_id IS NOT NULL) AS load_id,
-               arg_min(transaction_id, prio) FILTER (WHERE transaction_id IS NOT NULL) AS transaction_id,
-               arg_min(destination_type, prio) FILTER (WHERE destination_type IS NOT NULL) AS destination_type,
-               CASE WHEN bool_or(status = 'completed') THEN 'completed'
-                    WHEN bool_or(status = 'failed') THEN 'failed'
-                    ELSE arg_min(status, prio) END AS status,
-               min(started_at) AS started_at,
-               max(finished_at) AS finished_at,
-               CASE WHEN NOT bool_or(status = 'completed')
-                    THEN arg_min(error, prio) FILTER (WHERE error IS NOT NULL) END AS error,
-               CASE WHEN NOT bool_or(status = 'completed')
-                    THEN arg_min(failed_step, prio) FILTER (WHERE failed_step IS NOT NULL) END AS failed_step,
-               arg_min(environment, prio) FILTER (WHERE environment IS NOT NULL) AS environment,
-               arg_min(execution_context, prio) FILTER (WHERE execution_context IS NOT NULL) AS execution_context,
-               bool_or(is_trace_upload) AS is_trace_upload,
-               list(DISTINCT source ORDER BY source) AS seen_by
+               {MERGED_RUN_COLUMNS}
         FROM obs GROUP BY run_key;
 
         UPDATE raw.runs SET row_count = counts.rows
