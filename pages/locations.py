@@ -10,9 +10,7 @@ shell.inside_app()
 
 st.title("Locations")
 with components.page_guard():
-    if components.store_is_empty():
-        components.empty_state()
-        st.stop()
+    components.stop_if_empty()
     inventory = data.query(q.locations_inventory)
     if inventory.empty:
         st.info(strings.LOCATIONS_EMPTY)

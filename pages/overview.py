@@ -16,9 +16,7 @@ COLUMNS = [
 
 st.title("Overview")
 with components.page_guard():
-    if components.store_is_empty():
-        components.empty_state()
-        st.stop()
+    components.stop_if_empty()
     totals = data.query(q.store_totals)
     counts = data.query(q.health_counts)
     cols = st.columns(len(HEALTH_STATES) + 1)

@@ -37,9 +37,7 @@ st.title("PII")
 with components.page_guard():
     if flash := st.session_state.pop("pii_flash", None):
         st.success(flash)
-    if components.store_is_empty():
-        components.empty_state()
-        st.stop()
+    components.stop_if_empty()
     options = data.query(q.pii_filter_options)
     cols = st.columns(3)
     with cols[0]:

@@ -17,9 +17,7 @@ BUCKETS = {"24h": (3600, "hour"), "7d": (6 * 3600, "6-hour"), "30d": (86400, "da
 
 st.title("Runs")
 with components.page_guard():
-    if components.store_is_empty():
-        components.empty_state()
-        st.stop()
+    components.stop_if_empty()
     options = data.query(q.filter_options)
     cols = st.columns([2, 2, 1, 1])
     with cols[0]:

@@ -24,9 +24,7 @@ CHANGES_TABLE = {
 
 st.title("Schema history")
 with components.page_guard():
-    if components.store_is_empty():
-        components.empty_state()
-        st.stop()
+    components.stop_if_empty()
     schemas = data.query(q.schema_datasets)
     if schemas.empty:
         st.info(strings.SCHEMA_EMPTY)

@@ -16,9 +16,7 @@ RANGE_LABELS = {**strings.TIME_RANGES, "365d": "Last 365 days"}
 
 st.title("Row-count trends")
 with components.page_guard():
-    if components.store_is_empty():
-        components.empty_state()
-        st.stop()
+    components.stop_if_empty()
     pipelines = data.query(q.trend_pipelines)
     if not pipelines:
         st.info(strings.TRENDS_EMPTY)

@@ -43,6 +43,13 @@ def store_is_empty() -> bool:
     return data.query(pipeline_queries.is_empty)
 
 
+def stop_if_empty() -> None:
+    """On an empty store, show what to do (collect, or load the demo) and end the page's run."""
+    if store_is_empty():
+        empty_state()
+        st.stop()
+
+
 def empty_state() -> None:
     """What to do when there is nothing to show: collect, or load the demo."""
     st.info(strings.EMPTY_STORE)

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from glasspane.ui.dot import quote
 from glasspane.ui.theme import HEALTH_COLOURS
 
 HEALTH_ORDER = {"failing": 0, "late": 1, "never_seen": 2}
 MAX_PIPELINES = 60  # more would not be readable: the page narrows by location instead
-
-
-def _quote(text: str) -> str:
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def to_dot(flows: pd.DataFrame, max_pipelines: int = MAX_PIPELINES) -> tuple[str, int]:
@@ -32,22 +29,22 @@ def to_dot(flows: pd.DataFrame, max_pipelines: int = MAX_PIPELINES) -> tuple[str
     machines = set(shown.loc[shown["runs_in_machine"], "runs_in"])
     for runner, node in runners.items():
         shape = "shape=component" if runner in machines else "shape=oval"
-        lines.append(f'  {node} [{shape}, fillcolor="#f1f5f9", label={_quote(runner)}];')
+        lines.append(f'  {node} [{shape}, fillcolor="#f1f5f9", label={quote(runner)}];')
     pipelines: dict[tuple[str, str], str] = {}
     for row in shown.itertuples():
         key = (row.runs_in, row.pipeline_name)
         if key not in pipelines:
             pipelines[key] = f"p{len(pipelines)}"
             colour = HEALTH_COLOURS.get(row.health, "white")
-            label = _quote(f"{row.pipeline_name}\n{row.health}")
+            label = quote(f"{row.pipeline_name}\n{row.health}")
             lines.append(f'  {pipelines[key]} [fillcolor="{colour}", label={label}];')
     datasets: dict[tuple[str, str], str] = {}
     for index, (location, group) in enumerate(shown.groupby("location", sort=True)):
         lines.append(f"  subgraph cluster_{index} {{")
-        lines.append(f'    label={_quote(location)}; style="rounded,filled"; fillcolor="#eff6ff"; color="#93c5fd";')
+        lines.append(f'    label={quote(location)}; style="rounded,filled"; fillcolor="#eff6ff"; color="#93c5fd";')
         for dataset in dict.fromkeys(group["dataset_name"]):
             datasets[(location, dataset)] = f"d{len(datasets)}"
-            lines.append(f"    {datasets[(location, dataset)]} [shape=cylinder, label={_quote(dataset)}];")
+            lines.append(f"    {datasets[(location, dataset)]} [shape=cylinder, label={quote(dataset)}];")
         lines.append("  }")
     edges = dict.fromkeys(
         edge

@@ -6,16 +6,14 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from glasspane.ui.dot import quote
+
 # Fill colours: hinted PII, inherited PII, pseudonymised (hashed) PII.
 HINTED, INHERITED, PSEUDONYMISED = "#fecaca", "#fed7aa", "#e9d5ff"
 EDGE_STYLES = {"direct": "solid", "transformed": "dashed", "filter": "dotted"}
 MAX_EDGES = 150  # wide tables stay readable: nearest edges first
 
 Node = tuple[str, str, str | None]  # (dataset, table, column); column None: the table's rows
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def to_dot(
@@ -41,7 +39,7 @@ def to_dot(
             nodes.setdefault(node, f"n{len(nodes)}")
         label = "hashed" if row.hashed else ("" if row.kind == "direct" else row.kind)
         links.append(f"  {nodes[source]} -> {nodes[target]} [style={EDGE_STYLES.get(row.kind, 'solid')}"
-                     + (f", label={_quote(label)}" if label else "") + "];")  # fmt: skip
+                     + (f", label={quote(label)}" if label else "") + "];")  # fmt: skip
     lines = [
         "digraph lineage {",
         "  rankdir=LR;",
@@ -54,7 +52,7 @@ def to_dot(
     for index, ((dataset, table), members) in enumerate(sorted(tables.items())):
         kind = table_kinds.get((dataset, table), "dlt table")
         lines.append(f"  subgraph cluster_{index} {{")
-        lines.append(f'    label={_quote(f"{dataset}.{table} ({kind})")}; style=rounded; color="#cbd5e1";')
+        lines.append(f'    label={quote(f"{dataset}.{table} ({kind})")}; style=rounded; color="#cbd5e1";')
         for node in sorted(members, key=lambda n: n[2] or ""):
             lines.append(f"    {nodes[node]} [{_attributes(node, focus, marks)}];")
         lines.append("  }")
@@ -77,4 +75,4 @@ def _attributes(node: Node, focus: Node, marks: Mapping[Node, tuple[str, bool, b
         attributes.append('shape=note, style="filled", fillcolor="#f1f5f9"')
     if node == focus:
         attributes.append('penwidth=2.5, color="#2563eb"')
-    return ", ".join([f"label={_quote(label)}", *attributes])
+    return ", ".join([f"label={quote(label)}", *attributes])
