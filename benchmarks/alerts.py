@@ -19,8 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from glasspane.alerts.config import AlertConfig, default_rules
 from glasspane.alerts.rules import current_matches
 from glasspane.alerts.service import evaluate
-from glasspane.store import Store
-from glasspane.store.ingest import refresh_pipeline_stats
+from glasspane.store import Store, summaries
 
 
 def build(store: Store, pipelines: int, days: int) -> int:
@@ -48,7 +47,7 @@ def build(store: Store, pipelines: int, days: int) -> int:
                FROM loads, (VALUES ('orders'), ('orders__items')) v(t)
                WHERE NOT (h = 0 AND p % 50 = 0)"""
         )
-        refresh_pipeline_stats(con)
+        summaries.refresh(con)
         return con.execute("SELECT count(*) FROM raw.runs").fetchone()[0]
 
 
@@ -65,7 +64,7 @@ def add_loads(store: Store) -> None:
                SELECT 'new', pipeline_name, t, 'bench', location, dataset_name, 1010
                FROM raw.pipeline_stats, (VALUES ('orders'), ('orders__items')) v(t)"""
         )
-        refresh_pipeline_stats(con)
+        summaries.refresh(con)
 
 
 def timed(label: str, action) -> object:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from glasspane.deletion_run import plan_for
-from glasspane.store import Store
+from glasspane.store import Store, summaries
 from glasspane.store.governance import refresh_lineage
 
 LOCATION = "duckdb:///bench/warehouse.duckdb"
@@ -61,6 +61,7 @@ def build(store: Store, tables: int, columns: int, views: int) -> None:
             "INSERT INTO raw.definitions VALUES ('bench', ?, 'crm', ?, 'view', 'duckdb', ?, 'duckdb_views()', ?, ?)",
             [[LOCATION, name, sql, now, now] for name, sql in _views(tables, columns, views, rng)],
         )
+        summaries.refresh(con)
 
 
 def main() -> None:

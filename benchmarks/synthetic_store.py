@@ -33,9 +33,9 @@ from glasspane.records import (
     VIA_TRACE,
     VIA_TRACE_TABLE,
 )
-from glasspane.store import Store
+from glasspane.store import Store, summaries
 from glasspane.store.governance import refresh_lineage
-from glasspane.store.ingest import MERGED_RUN_COLUMNS, PRIORITY_SQL, refresh_pipeline_stats
+from glasspane.store.ingest import MERGED_RUN_COLUMNS, PRIORITY_SQL
 
 # Cadence (hours between loads) and the share of pipelines that run at it.
 CADENCES = ((1, 0.02), (2, 0.035), (4, 0.08), (6, 0.15), (12, 0.32), (24, 0.395))
@@ -451,7 +451,7 @@ def _merge(con: duckdb.DuckDBPyConnection) -> None:
         ORDER BY coalesce(m.finished_at, m.started_at), m.run_key;
 
         UPDATE raw.runs SET location = a.location
-        FROM raw.location_aliases a WHERE raw.runs.location = a.alias;"""
+        FROM raw.location_aliases_live a WHERE raw.runs.location = a.alias;"""
     )
 
 
@@ -678,7 +678,7 @@ def build(path: str | Path, pipelines: int, days: int, seed: int = 0) -> Summary
         _fill_schemas(con, seed)
         _fill_sources(con, days, seed)
         _fill_definitions(con)
-        refresh_pipeline_stats(con)
+        summaries.refresh(con)
         refresh_lineage(con)
         runs, failed, counts, observations, columns = con.execute(
             """SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM runs WHERE status = 'failed'),

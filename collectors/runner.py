@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from collectors.base import Collector, Dataset, SourceError
 from glasspane.dlt_meta import redact
 from glasspane.records import DatasetBatch
-from glasspane.store import Store
+from glasspane.store import Store, summaries
 from glasspane.store.governance import refresh_lineage
-from glasspane.store.ingest import SourceOutcome, refresh_pipeline_stats, write_dataset, write_outcome
+from glasspane.store.ingest import SourceOutcome, write_dataset, write_outcome
 
 MAX_PARALLEL_SOURCES = 4
 
@@ -169,7 +169,7 @@ def collect(
     with store.writer() as con:
         for result in results:
             _write_result(con, collect_id, result, collected_at)
-        refresh_pipeline_stats(con)
+        summaries.refresh(con)
         refresh_lineage(con)
     tracker.add(message="done")
     return CollectSummary(collect_id, [r.outcome for r in results])

@@ -38,7 +38,8 @@ with components.page_guard():
     if flash := st.session_state.pop("pii_flash", None):
         st.success(flash)
     components.stop_if_empty()
-    options = data.query(q.pii_filter_options)
+    everything = data.query(q.pii_inventory)
+    options = q.filter_options(everything)
     cols = st.columns(3)
     with cols[0]:
         sources = url_state.multiselect("Source", options["source"], "source")
@@ -46,12 +47,8 @@ with components.page_guard():
         datasets = url_state.multiselect("Dataset", options["dataset_name"], "dataset")
     with cols[2]:
         kinds = url_state.multiselect("PII kind", options["pii_kind"], "kind")
-    inventory = data.query(q.pii_inventory, sources=sources, datasets=datasets, kinds=kinds)
-    suspected = data.query(q.suspected_columns)
-    if sources:
-        suspected = suspected[suspected["source"].isin(sources)]
-    if datasets:
-        suspected = suspected[suspected["dataset_name"].isin(datasets)]
+    inventory = q.narrow(everything, source=sources, dataset_name=datasets, pii_kind=kinds)
+    suspected = q.narrow(data.query(q.suspected_columns), source=sources, dataset_name=datasets)
     open_suspicions = suspected[suspected["decision"].isna()]
 
     metrics = st.columns(5)

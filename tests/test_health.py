@@ -8,8 +8,7 @@ import duckdb
 import pytest
 
 from glasspane.health import AnomalyRule, volume_scores
-from glasspane.store import migrate
-from glasspane.store.ingest import refresh_pipeline_stats
+from glasspane.store import migrate, summaries
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -84,7 +83,7 @@ def test_lateness_uses_each_pipelines_own_cadence(con):
     add_loads(con, "hourly_on_time", hourly, dt.timedelta(hours=1))
     add_loads(con, "daily_on_time", hourly, dt.timedelta(days=1))
     add_loads(con, "hourly_late", hourly, dt.timedelta(hours=1), newest_ago=dt.timedelta(hours=3))
-    refresh_pipeline_stats(con)
+    summaries.refresh(con)
     assert health(con, "hourly_on_time") == "healthy"
     assert health(con, "daily_on_time") == "healthy"  # 1 day old, but its cadence is a day
     assert health(con, "hourly_late") == "late"
@@ -94,14 +93,14 @@ def test_failing_and_never_seen(con):
     add_loads(con, "broken", [100, 100], dt.timedelta(hours=1), newest_ago=dt.timedelta(hours=2))
     add_loads(con, "broken", [0], dt.timedelta(minutes=1), status="failed")
     add_loads(con, "new", [0], dt.timedelta(minutes=1), status="pending")
-    refresh_pipeline_stats(con)
+    summaries.refresh(con)
     assert health(con, "broken") == "failing"
     assert health(con, "new") == "never_seen"  # no load of it has completed yet
 
 
 def test_fixed_max_age_overrides_the_learned_cadence(con):
     add_loads(con, "p", [100] * 5, dt.timedelta(days=1), newest_ago=dt.timedelta(hours=3))
-    refresh_pipeline_stats(con)
+    summaries.refresh(con)
     late = "SELECT raw.health(last_status, last_success_at, cadence_s, 2.0, ?) FROM pipelines"
     assert con.execute(late, [2 * 3600]).fetchone()[0] == "late"
     assert con.execute(late, [4 * 3600]).fetchone()[0] == "healthy"

@@ -15,7 +15,6 @@ from glasspane.deletion import (
     TableEdge,
     TableMeta,
 )
-from glasspane.pii import suspect
 from glasspane.queries.common import frame
 
 # The `columns` view's columns, in its order: inherited PII rows come in the same shape.
@@ -228,13 +227,13 @@ def _packages(con: duckdb.DuckDBPyConnection, wanted: list[list[str]]) -> list[K
 def _lookalikes(con: duckdb.DuckDBPyConnection, column_kind: str) -> list[Lookalike]:
     """Columns without a PII hint whose names look like the kind: the plan does not cover them."""
     rows = con.execute(
-        """SELECT DISTINCT location, dataset_name, table_name, column_name FROM columns
-           WHERE NOT pii AND NOT starts_with(column_name, '_dlt_') ORDER BY ALL"""
+        """SELECT DISTINCT c.location, c.dataset_name, c.table_name, c.column_name, s.reason
+           FROM columns c JOIN raw.suspected_names s USING (table_name, column_name)
+           WHERE NOT c.pii AND lower(s.suspected_kind) = lower(?) ORDER BY ALL""",
+        [column_kind],
     ).fetchall()
-    found = []
-    for location, dataset, table, column in rows:
-        suspicion = suspect(column, table)
-        if suspicion and suspicion.kind.lower() == column_kind.lower():
-            reason = f"{suspicion.reason}, but it has no PII hint: tag it with x-annotation-pii to include it"
-            found.append(Lookalike(location, dataset, table, column, reason))
-    return found
+    return [
+        Lookalike(location, dataset, table, column,
+                  f"{reason}, but it has no PII hint: tag it with x-annotation-pii to include it")
+        for location, dataset, table, column, reason in rows
+    ]  # fmt: skip

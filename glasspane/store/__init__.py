@@ -20,6 +20,8 @@ from pathlib import Path
 
 import duckdb
 
+from glasspane.store import summaries
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"  # tables: applied once each, in name order
 VIEWS_DIR = Path(__file__).parent / "views"  # views: re-created on every write, in name order
 
@@ -146,16 +148,20 @@ class Store:
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> None:
-    """Apply every migration the store has not seen, then re-create the documented views."""
+    """Apply every migration the store has not seen, re-create the documented views, and rebuild
+    the summaries when the store was written by other code (they may be new or defined anew)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute("CREATE TABLE IF NOT EXISTS raw.migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ)")
     con.execute("CREATE TABLE IF NOT EXISTS raw.meta (key TEXT PRIMARY KEY, value TEXT)")
     applied = {row[0] for row in con.execute("SELECT name FROM raw.migrations").fetchall()}
+    stored = con.execute("SELECT value FROM raw.meta WHERE key = 'fingerprint'").fetchone()
     for name, sql in _migrations():
         if name not in applied:
             con.execute(sql)
             con.execute("INSERT INTO raw.migrations VALUES (?, now())", [name])
     con.execute(_views_sql())
+    if not stored or stored[0] != schema_fingerprint():
+        summaries.refresh(con)
     con.execute("INSERT OR REPLACE INTO raw.meta VALUES ('fingerprint', ?)", [schema_fingerprint()])
 
 

@@ -24,8 +24,9 @@ FROM raw.run_steps;
 -- Internal: a pipeline working folder does not always know where its pipeline loads (a failed
 -- run's trace names no destination). Its records then carry a `local://host/folder` location,
 -- resolved here to the destination that the same folder's later traces name, else to where the
--- same runs were seen by another source.
-CREATE OR REPLACE VIEW raw.location_aliases AS
+-- same runs were seen by another source. Computed from every run: the merge of a collect reads
+-- it, and the table `raw.location_aliases` keeps its rows for readers between collects.
+CREATE OR REPLACE VIEW raw.location_aliases_live AS
 WITH working_folders AS (
     SELECT DISTINCT source, location, pipeline_name, dataset_name FROM raw.run_observations
     WHERE starts_with(location, 'local://')
@@ -67,8 +68,9 @@ QUALIFY row_number() OVER (
     ORDER BY from_working_folder, source
 ) = 1;
 
--- The columns of the newest version of each schema, with hints, PII tag and when first seen.
-CREATE OR REPLACE VIEW columns AS
+-- Internal: the columns of the newest version of each schema, computed from every stored column;
+-- rebuilt into `raw.latest_columns` after each collect.
+CREATE OR REPLACE VIEW raw.columns_live AS
 WITH latest AS (
     SELECT * FROM raw.schema_versions_resolved
     QUALIFY row_number() OVER (
@@ -90,6 +92,12 @@ FROM latest l
 JOIN raw.schema_columns c USING (source, location, dataset_name, schema_name, version_hash)
 LEFT JOIN first_seen f USING (resolved_location, dataset_name, schema_name, table_name, column_name)
 WHERE NOT (starts_with(c.table_name, '_dlt_') OR c.table_name = '_trace' OR starts_with(c.table_name, '_trace__'));
+
+-- The columns of the newest version of each schema, with hints, PII tag and when first seen.
+CREATE OR REPLACE VIEW columns AS
+SELECT source, location, dataset_name, schema_name, table_name, column_name, data_type, pii, pii_kind, hints,
+       nullable, parent_table, root_table, first_seen_at, schema_version
+FROM raw.latest_columns;
 
 -- Every configured source and how its last collect went.
 CREATE OR REPLACE VIEW sources AS
