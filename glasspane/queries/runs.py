@@ -34,8 +34,8 @@ def _where(
         .any_of("source", sources)
         .any_of("pipeline_name", pipelines)
         .any_of("status", statuses)
-        .since("coalesce(started_at, finished_at)", since)
-        .until("coalesce(started_at, finished_at)", until)
+        .since("ran_at", since)
+        .until("ran_at", until)
     )
 
 
@@ -52,8 +52,7 @@ def list_runs(
     where = _where(sources, pipelines, statuses, since, until)
     runs = frame(
         con,
-        f"SELECT {RUN_LIST_COLUMNS} FROM runs {where.sql()} "
-        "ORDER BY coalesce(started_at, finished_at) DESC NULLS LAST, run_key DESC LIMIT ?",
+        f"SELECT {RUN_LIST_COLUMNS} FROM runs {where.sql()} ORDER BY ran_at DESC NULLS LAST, run_key DESC LIMIT ?",
         [*where.params, limit],
     )
     total = scalar(con, f"SELECT count(*) FROM runs {where.sql()}", where.params)
@@ -76,7 +75,7 @@ def run_timeline(
     where = _where(sources, pipelines, statuses, since, until)
     return frame(
         con,
-        f"""SELECT location, time_bucket(to_seconds(?), coalesce(started_at, finished_at)) AS bucket, status,
+        f"""SELECT location, time_bucket(to_seconds(?), ran_at) AS bucket, status,
                    count(*) AS runs, count(DISTINCT pipeline_name) AS pipelines,
                    sum(row_count) AS row_count
             FROM runs {where.sql()}

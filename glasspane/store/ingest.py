@@ -41,6 +41,7 @@ MERGED_RUN_COLUMNS = """
          ELSE arg_min(status, prio) END AS status,
     min(started_at) AS started_at,
     max(finished_at) AS finished_at,
+    coalesce(min(started_at), max(finished_at)) AS ran_at,
     CASE WHEN NOT bool_or(status = 'completed')
          THEN arg_min(error, prio) FILTER (WHERE error IS NOT NULL) END AS error,
     CASE WHEN NOT bool_or(status = 'completed')

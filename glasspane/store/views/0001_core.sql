@@ -4,7 +4,7 @@
 -- One row per run across every source; a load seen by several sources is merged into one row.
 CREATE OR REPLACE VIEW runs AS
 SELECT source, location, pipeline_name, dataset_name, schema_name, load_id, status,
-       started_at, finished_at, row_count, error, environment, failed_step,
+       started_at, finished_at, ran_at, row_count, error, environment, failed_step,
        destination_type, transaction_id, run_key, seen_by, execution_context
 FROM raw.runs
 WHERE NOT is_trace_upload;
