@@ -6,6 +6,7 @@ from glasspane.formatting import cadence
 from glasspane.health import HEALTH_STATES
 from glasspane.queries import pipelines as q
 from glasspane.ui import components, data, shell, strings, url_state
+from glasspane.ui.theme import HEALTH_COLOURS
 
 shell.inside_app()
 
@@ -27,10 +28,12 @@ with components.page_guard():
     pipelines = data.query(q.pipelines_overview)
     health = url_state.multiselect("Health", list(HEALTH_STATES), "health")
     shown = pipelines[pipelines["health"].isin(health)] if health else pipelines
-    shown = shown.assign(cadence=shown["cadence_s"].map(cadence))
+    # One coloured label per row: a pill column renders in the browser, where a pandas Styler would
+    # format every cell of every row on the server first.
+    shown = shown.assign(cadence=shown["cadence_s"].map(cadence), health=shown["health"].map(lambda h: [h]))
     st.caption(strings.OVERVIEW_CAPTION)
     event = st.dataframe(
-        shown.style.map(components.health_style, subset=["health"]),
+        shown,
         hide_index=True,
         width="stretch",
         on_select="rerun",
@@ -38,7 +41,12 @@ with components.page_guard():
         key="overview_table",
         column_order=COLUMNS,
         column_config={
-            "health": st.column_config.TextColumn("Health"),
+            "health": st.column_config.MultiselectColumn(
+                "Health",
+                options=HEALTH_STATES,
+                color=[HEALTH_COLOURS[h] for h in HEALTH_STATES],
+                format_func=strings.HEALTH_LABELS.get,
+            ),
             "pipeline_name": st.column_config.TextColumn("Pipeline"),
             "location": st.column_config.TextColumn("Location"),
             "dataset_name": st.column_config.TextColumn("Dataset"),

@@ -16,7 +16,6 @@ from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlExcepti
 from glasspane import settings
 from glasspane.queries import pipelines as pipeline_queries
 from glasspane.ui import data, strings
-from glasspane.ui.theme import HEALTH_COLOURS
 
 
 @contextlib.contextmanager
@@ -31,11 +30,6 @@ def page_guard() -> Iterator[None]:
         st.error(strings.PAGE_ERROR.format(reason=reason))
         with st.expander(strings.PAGE_ERROR_DETAILS):
             st.code("".join(traceback.format_exception(ex)), language="text")
-
-
-def health_style(health: str) -> str:
-    """The CSS of a health cell in a table: the same colours as the Locations graph."""
-    return f"background-color: {HEALTH_COLOURS.get(health, 'transparent')}"
 
 
 def store_is_empty() -> bool:
