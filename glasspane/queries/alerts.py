@@ -42,8 +42,9 @@ def pipeline_health(
         f"""SELECT p.location, p.dataset_name, p.pipeline_name,
                    raw.health(p.last_status, p.last_success_at, p.cadence_s, ?, ?) AS health,
                    p.last_status, p.last_run_at, p.last_success_at, p.cadence_s, p.last_run_key,
-                   p.environment, r.error, r.failed_step, r.started_at AS run_started_at, r.load_id
-            FROM pipelines p LEFT JOIN runs r ON r.run_key = p.last_run_key
+                   p.environment, p.last_error AS error, p.last_failed_step AS failed_step,
+                   p.last_started_at AS run_started_at, p.last_load_id AS load_id
+            FROM raw.pipeline_stats p
             {where.sql()}
             ORDER BY p.pipeline_name, p.dataset_name, p.location""",
         [factor, max_age_s, *where.params],
@@ -58,8 +59,7 @@ def tables_pipelines_load(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str
         """SELECT location, dataset_name, pipeline_name, table_name FROM pipeline_tables
            UNION
            SELECT r.location, r.dataset_name, r.pipeline_name, c.table_name
-           FROM (SELECT DISTINCT location, dataset_name, schema_name, pipeline_name FROM runs
-                 WHERE pipeline_name IS NOT NULL AND dataset_name IS NOT NULL) r
+           FROM raw.pipeline_schemas r
            JOIN (SELECT DISTINCT location, dataset_name, schema_name, table_name FROM columns) c
                USING (location, dataset_name, schema_name)"""
     ).fetchall()
@@ -78,7 +78,7 @@ def newest_schema_versions(con: duckdb.DuckDBPyConnection, locations: tuple[str,
             loaders AS (
                 SELECT location, dataset_name, schema_name, list(DISTINCT pipeline_name ORDER BY pipeline_name)
                        AS pipelines
-                FROM runs WHERE pipeline_name IS NOT NULL GROUP BY ALL
+                FROM raw.pipeline_schemas GROUP BY ALL
             )
             SELECT n.location, n.dataset_name, n.schema_name, n.version, n.version_hash, n.inserted_at,
                    coalesce(l.pipelines, []) AS pipelines

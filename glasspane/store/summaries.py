@@ -3,8 +3,9 @@
 Pages read these small tables instead of aggregating every run, row count or schema column on
 each view: where a pipeline working folder's runs really load (`raw.location_aliases`), the
 newest columns of every schema (`raw.latest_columns`, behind the `columns` view), column names
-that look personal (`raw.suspected_names`), each pipeline's health figures (`raw.pipeline_stats`)
-and the tables it loads (`raw.pipeline_tables`).
+that look personal (`raw.suspected_names`), each pipeline's health figures and newest run
+(`raw.pipeline_stats`), the tables it loads (`raw.pipeline_tables`) and the schemas its runs load
+(`raw.pipeline_schemas`).
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ def _refresh_pipelines(con: duckdb.DuckDBPyConnection) -> None:
                    any_value(error) FILTER (WHERE recency = 1) AS last_error,
                    any_value(failed_step) FILTER (WHERE recency = 1) AS last_failed_step,
                    any_value(run_key) FILTER (WHERE recency = 1) AS last_run_key,
+                   any_value(started_at) FILTER (WHERE recency = 1) AS last_started_at,
+                   any_value(load_id) FILTER (WHERE recency = 1) AS last_load_id,
                    any_value(environment) FILTER (WHERE recency = 1) AS environment,
                    any_value(destination_type) FILTER (WHERE recency = 1) AS destination_type,
                    count(*) AS runs,
@@ -111,5 +114,9 @@ def _refresh_pipelines(con: duckdb.DuckDBPyConnection) -> None:
         FROM table_counts t
         JOIN runs r ON r.schema_name = t.schema_name AND r.load_id = t.load_id
         WHERE r.pipeline_name IS NOT NULL AND r.dataset_name IS NOT NULL
-        GROUP BY ALL"""
+        GROUP BY ALL;
+        DELETE FROM raw.pipeline_schemas;
+        INSERT INTO raw.pipeline_schemas BY NAME
+        SELECT DISTINCT location, dataset_name, pipeline_name, schema_name FROM runs
+        WHERE pipeline_name IS NOT NULL AND dataset_name IS NOT NULL AND schema_name IS NOT NULL"""
     )
