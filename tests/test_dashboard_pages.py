@@ -81,6 +81,16 @@ def test_runs_timeline_counts_runs_per_location_and_status(demo_store, monkeypat
     expected = rows(demo_store, recent)
     assert counted == {(loc, status): n for loc, status, n in expected}
     assert any(status == "failed" for _, status in counted)
+    buckets = chart_data(at)["bucket"]
+    assert (buckets == buckets.dt.floor("D")).all()  # a bucket per UTC day over 90 days
+
+
+def test_runs_timeline_over_all_time_has_a_bucket_per_week_from_monday(demo_store, monkeypatch):
+    at = app(demo_store.path, monkeypatch, "pages/runs.py", range="all")
+    points = chart_data(at)
+    assert points["runs"].sum() == rows(demo_store, "SELECT count(*) FROM runs")[0][0]
+    assert set(points["bucket"].dt.day_name()) == {"Monday"}
+    assert (points["bucket"] == points["bucket"].dt.floor("D")).all()
 
 
 def test_trends_page_restores_its_view_from_the_url_and_marks_the_drop_to_zero(demo_store, monkeypatch):
