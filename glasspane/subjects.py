@@ -51,14 +51,53 @@ def _date(value: str) -> bool:
     return True
 
 
-# PII kinds with a checkable format: (check, what a value of the kind looks like).
+def _iban(value: str) -> bool:
+    """ISO 13616: country, check digits, account; the rearranged number is 1 modulo 97."""
+    compact = value.replace(" ", "").upper()
+    if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", compact):
+        return False
+    return int("".join(str(int(c, 36)) for c in compact[4:] + compact[:4])) % 97 == 1
+
+
+def _card(value: str) -> bool:
+    """A payment card number: 12 to 19 digits (spaces or dashes between them) passing the Luhn check."""
+    if not re.fullmatch(r"[0-9]+([ -][0-9]+)*", value):
+        return False
+    digits = [int(c) for c in reversed(value) if c.isdigit()]
+    doubled = [d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(digits)]
+    return 12 <= len(digits) <= 19 and sum(doubled) % 10 == 0
+
+
+def _ssn(value: str) -> bool:
+    """A US social security number as issued: no area 000, 666 or 9xx, no group 00, no serial 0000."""
+    match = re.fullmatch(r"([0-9]{3})(-?)([0-9]{2})\2([0-9]{4})", value)
+    if match is None:
+        return False
+    area, _, group, serial = match.groups()
+    return area not in ("000", "666") and not area.startswith("9") and group != "00" and serial != "0000"
+
+
+def _uuid(value: str) -> bool:
+    return re.fullmatch(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", value) is not None
+
+
+_ISO_DATE = (_date, "an ISO date (YYYY-MM-DD)")
+_IP = (_ip, "an IPv4 or IPv6 address")
+_CARD = (_card, "a payment card number (12 to 19 digits with a valid Luhn check digit)")
+# PII kinds with a checkable format: (check, what a value of the kind looks like). Any other kind
+# (name, address, national_id, ...) has no single format, and its value is matched as given.
 FORMATS: dict[str, tuple[Callable[[str], bool], str]] = {
     "email": (_email, "an e-mail address (name@domain.tld)"),
     "phone": (_phone, "a phone number (6 to 20 digits, optionally +, spaces, dashes, brackets)"),
-    "ip_address": (_ip, "an IPv4 or IPv6 address"),
-    "ip": (_ip, "an IPv4 or IPv6 address"),
-    "date_of_birth": (_date, "an ISO date (YYYY-MM-DD)"),
-    "birth_date": (_date, "an ISO date (YYYY-MM-DD)"),
+    "ip_address": _IP,
+    "ip": _IP,
+    "date_of_birth": _ISO_DATE,
+    "birth_date": _ISO_DATE,
+    "iban": (_iban, "an IBAN (country code, check digits and account, with a valid mod-97 checksum)"),
+    "credit_card": _CARD,
+    "card_number": _CARD,
+    "ssn": (_ssn, "a US social security number (AAA-GG-SSSS or 9 digits, as issued)"),
+    "uuid": (_uuid, "a UUID (8-4-4-4-12 hexadecimal digits)"),
 }
 
 
@@ -86,6 +125,15 @@ def check_value(kind: str, value: str) -> str:
     if check and not check[0](cleaned):
         raise SubjectError(f"the value does not look like {check[1]}, as PII kind '{kind}' requires")
     return cleaned
+
+
+def format_note(kind: str) -> str:
+    """One line on what `check_value` checked for the kind, or that no format check applies to it."""
+    check = FORMATS.get(kind.lower())
+    if check:
+        return f"the value was checked to be {check[1]}"
+    return (f"no format check applies to PII kind '{kind}' (it has no single format): the value is matched "
+            "exactly as given, so check it before executing")  # fmt: skip
 
 
 def subject_hash(kind: str, value: str, salt: bytes) -> str:
