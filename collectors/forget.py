@@ -2,7 +2,9 @@
 
 A dry run by default: it prints the plan with the subject's value shown as a parameter
 (`$subject`), and `--sql` / `--json` write it with the value in. `--execute` runs it on the DuckDB
-files it names and records every statement in the store's `deletion_audit`.
+files, BigQuery projects and Postgres databases it names (BigQuery with the credentials of the
+configured source that reads the project, Postgres with dlt's [destination.postgres.credentials])
+and records every statement in the store's `deletion_audit`.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from glasspane import settings
+from glasspane.config import ConfigError, load_config
 from glasspane.deletion import CLEARED, NOT_SUPPORTED, REBUILD, STATEMENT_ACTIONS, DeletionPlan
 from glasspane.deletion_run import execute, plan_for
 from glasspane.queries.governance import subject_history
 from glasspane.store import Store
-from glasspane.subjects import SubjectError
+from glasspane.subjects import SubjectError, format_note
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
 
@@ -36,7 +39,9 @@ def add_command(commands: argparse._SubParsersAction, common: Callable[[argparse
                         "out of shell history)")  # fmt: skip
     forget.add_argument("--sql", metavar="FILE", help="write the plan as SQL (contains the value)")
     forget.add_argument("--json", metavar="FILE", help="write the plan as JSON (contains the value)")
-    forget.add_argument("--execute", action="store_true", help="run the statements on the DuckDB files in the plan")
+    forget.add_argument("--execute", action="store_true", help="run the statements (DuckDB, BigQuery, Postgres)")
+    forget.add_argument("--config", help=f"config file, for BigQuery sources (default: ${settings.CONFIG_ENV} or "
+                        "glasspane.toml)")  # fmt: skip
     forget.add_argument("--by", default=None, help="who asks for the deletion, for the audit (default: your user)")
     common(forget)
     forget.set_defaults(handler=run_forget)
@@ -63,12 +68,17 @@ def run_forget(args: argparse.Namespace) -> int:
             Path(path).write_text(text())
             print(f"wrote {path} (it contains the subject's value)")
     if not args.execute:
-        print("dry run: nothing was deleted. Add --execute to run the statements on DuckDB files.")
+        print("dry run: nothing was deleted. Add --execute to run the statements.")
         return EXIT_OK
     if not plan.statements:
         print("nothing to execute.")
         return EXIT_OK
-    report = execute(plan, value, store, args.by or getpass.getuser())
+    try:
+        sources = load_config(args.config).sources
+    except ConfigError as ex:
+        print(f"error: {ex}", file=sys.stderr)
+        return EXIT_USAGE
+    report = execute(plan, value, store, args.by or getpass.getuser(), sources)
     print("\n".join(report.lines()))
     return EXIT_OK if report.complete else EXIT_INCOMPLETE
 
@@ -78,6 +88,7 @@ def describe(plan: DeletionPlan) -> list[str]:
     lines = [
         f"Deletion plan {plan.plan_id[:12]} for one data subject (PII kind {plan.column_kind}); "
         f"subject hash {plan.subject_hash[:16]}… (salted: the value itself is never stored)",
+        format_note(plan.column_kind),
     ]
     statements = plan.statements
     if not statements and not plan.steps:

@@ -45,6 +45,7 @@ DIALECTS = {
 FILE_SCHEMES = ("file", "s3", "gs", "gcs", "az", "abfs", "abfss", "sftp", "memory", "filesystem")
 _BEGIN = {"bigquery": "BEGIN TRANSACTION;", "tsql": "BEGIN TRANSACTION;"}
 _COMMIT = {"bigquery": "COMMIT TRANSACTION;", "tsql": "COMMIT TRANSACTION;"}
+_PG_SUBJECT = "%(subject)s"  # the named parameter as sqlglot writes it for Postgres (psycopg's style)
 LOADED = "loaded"  # a load package's state: kept after loading; 'normalized' and 'extracted' are pending
 
 
@@ -176,8 +177,9 @@ class Step:
     dialect: str | None = None
     statement: str | None = None  # exact, with the subject's value: exports only
     masked: str | None = None  # the value as a named parameter: safe to show and to log
-    executable: str | None = None  # DuckDB, with `?` parameters, all bound to the value
-    parameters: int = 0
+    executable: str | None = None  # for the destinations Glasspane executes on, with parameters bound to the value
+    parameters: int = 0  # DuckDB's `?` parameters; BigQuery and Postgres name one (`@subject`, `%(subject)s`)
+    numeric: bool = False  # the value is compared as a number
     estimated_rows: float | None = None
     estimate_note: str = ""
     skip_if_absent: bool = False  # a staging table: skipped, not an error, where dlt has not created it
@@ -556,10 +558,15 @@ def _with_statement(step: Step, ast: exp.Expr, value: str, numeric: bool = False
     step.statement = ast.transform(lambda n: literal.copy() if isinstance(n, exp.Placeholder) else n, copy=True).sql(
         dialect=dialect, identify=True
     )
+    step.numeric = literal.is_number
     if dialect == "duckdb":
         positional = ast.transform(lambda n: exp.Placeholder() if isinstance(n, exp.Placeholder) else n, copy=True)
         step.executable = positional.sql(dialect="duckdb", identify=True)
         step.parameters = sum(1 for _ in positional.find_all(exp.Placeholder))
+    elif dialect == "bigquery":
+        step.executable = step.masked
+    elif dialect == "postgres":  # psycopg reads `%` as a placeholder: every other one is doubled
+        step.executable = step.masked.replace("%", "%%").replace(f"%{_PG_SUBJECT}", _PG_SUBJECT)
     return step
 
 

@@ -1,9 +1,11 @@
-"""Plan a subject's deletion from the store's metadata, and execute a plan where Glasspane can: DuckDB files.
+"""Plan a subject's deletion from the store's metadata, and execute a plan where Glasspane can: DuckDB files,
+BigQuery projects and Postgres databases (`glasspane.deletion_targets`).
 
-Execution is all-or-nothing per destination (one transaction each) and checks every destination it
-will touch before running anything: if one cannot be reached, nothing runs anywhere. Every executed
-statement is written to the store's `deletion_audit`, with the subject as a salted hash; the value
-itself is never stored, logged or shown in an error (it is scrubbed from destination messages).
+Execution is all-or-nothing per destination (one transaction each; per region in BigQuery) and
+checks every destination it will touch before running anything: if one cannot be reached, nothing
+runs anywhere. Every executed statement is written to the store's `deletion_audit`, with the subject
+as a salted hash; the value itself is never stored, logged or shown in an error (it is scrubbed from
+destination messages).
 
 Statements on dlt's staging datasets are skipped ("not present") where dlt has not created the
 dataset or table. Kept load packages are files in pipeline working folders, often on another
@@ -15,14 +17,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import duckdb
-import sqlglot
-from sqlglot import exp
-
+from glasspane.config import SourceConfig
 from glasspane.deletion import DeletionPlan, Step, build_plan
+from glasspane.deletion_targets import Target, Unreachable, open_target, tables_of
 from glasspane.dlt_meta import redact
 from glasspane.queries import governance as queries
 from glasspane.store import Store
@@ -30,7 +30,6 @@ from glasspane.store.governance import write_audit
 from glasspane.subjects import check_kind, check_value, salt_for, scrub, subject_hash
 
 DELETED, FAILED, ROLLED_BACK, NOT_RUN, SKIPPED = "deleted", "failed", "rolled_back", "not_run", "skipped"
-_ALIAS = "glasspane_target"  # the destination file is attached under this alias: no catalog/schema ambiguity
 
 
 @dataclass
@@ -93,8 +92,14 @@ def plan_for(store: Store, column_kind: str, value: str) -> DeletionPlan:
     return build_plan(targets, cleaned, subject_hash(kind, cleaned, salt_for(store.path)))
 
 
-def execute(plan: DeletionPlan, value: str, store: Store, executed_by: str) -> ExecutionReport:
-    """Run the plan's statements on the DuckDB files it names, then audit every statement in the store."""
+def execute(
+    plan: DeletionPlan, value: str, store: Store, executed_by: str, sources: Sequence[SourceConfig] = ()
+) -> ExecutionReport:
+    """Run the plan's statements where it names them, then audit every statement in the store.
+
+    `sources` are the configured sources: a BigQuery project is executed on with the credentials of the
+    `bigquery` source that reads it.
+    """
     value = value.strip()
     report = ExecutionReport(plan, executed_by, dt.datetime.now(dt.UTC))
     by_location: dict[str, list[Step]] = defaultdict(list)
@@ -106,16 +111,16 @@ def execute(plan: DeletionPlan, value: str, store: Store, executed_by: str) -> E
         if location not in runnable:
             dialect = steps[0].dialect or "this destination"
             for step in steps:
-                outcomes[id(step)] = StepOutcome(step, NOT_RUN, error=f"execution from here supports DuckDB files "
-                                                 f"only: run the exported SQL in {dialect}")  # fmt: skip
-    connections: dict[str, duckdb.DuckDBPyConnection] = {}
+                outcomes[id(step)] = StepOutcome(step, NOT_RUN, error=f"execution from here supports DuckDB, BigQuery "
+                                                 f"and Postgres only: run the exported SQL in {dialect}")  # fmt: skip
+    targets: dict[str, Target] = {}
     try:
         problem = None
         for location, steps in runnable.items():
             try:
-                connections[location] = _open(location, steps)
-            except _Unreachable as ex:
-                problem = f"nothing was executed: {location}: {ex}"
+                targets[location] = open_target(location, steps, sources)
+            except Unreachable as ex:
+                problem = f"nothing was executed: {location}: {redact(scrub(str(ex), value), limit=500)}"
                 break
         if problem:
             for steps in runnable.values():
@@ -123,12 +128,12 @@ def execute(plan: DeletionPlan, value: str, store: Store, executed_by: str) -> E
                     outcomes[id(step)] = StepOutcome(step, NOT_RUN, error=problem)
         else:
             for location, steps in runnable.items():
-                for outcome in _run(connections[location], steps, value):
+                for outcome in _run(targets[location], steps, value):
                     outcomes[id(outcome.step)] = outcome
     finally:
-        for con in connections.values():
+        for target in targets.values():
             with contextlib.suppress(Exception):
-                con.close()
+                target.close()
     report.outcomes = [outcomes[id(s)] for s in plan.statements]
     try:
         with store.writer() as con:
@@ -138,56 +143,29 @@ def execute(plan: DeletionPlan, value: str, store: Store, executed_by: str) -> E
     return report
 
 
-class _Unreachable(Exception):
-    pass
-
-
-def _open(location: str, steps: list[Step]) -> duckdb.DuckDBPyConnection:
-    """A read-write connection to a DuckDB destination that holds every dataset the steps need."""
-    path = Path(location.removeprefix("duckdb://"))
-    if not path.is_file():
-        raise _Unreachable("DuckDB file not found")
-    con = duckdb.connect()
-    try:
-        con.execute(f"ATTACH '{_escape(str(path))}' AS {_ALIAS}")
-        con.execute(f"USE {_ALIAS}")
-    except duckdb.Error as ex:
-        con.close()
-        message = str(ex).splitlines()[0]
-        if "lock" in message.lower():
-            message = "locked by another process (a pipeline loading right now?); try again later"
-        raise _Unreachable(f"cannot open it for writing: {message}") from None
-    schemas = {r[0] for r in con.execute(
-        "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ?", [_ALIAS]).fetchall()}  # fmt: skip
-    missing = sorted({s.dataset_name for s in steps if not s.skip_if_absent} - schemas)
-    if missing:
-        con.close()
-        raise _Unreachable(f"dataset {', '.join(missing)} not found in the file")
-    return con
-
-
-def _run(con: duckdb.DuckDBPyConnection, steps: list[Step], value: str) -> list[StepOutcome]:
+def _run(target: Target, steps: list[Step], value: str) -> list[StepOutcome]:
     """One transaction: every statement, or (on the first failure) none of them."""
-    present = {(s, t) for s, t in con.execute(
-        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = ?", [_ALIAS]
-    ).fetchall()}  # fmt: skip
+    present = target.present()
     outcomes: list[StepOutcome] = []
-    con.begin()
+    target.begin()
     for index, step in enumerate(steps):
-        absent = sorted(f"{t.db}.{t.name}" for t in _tables(step) if (t.db, t.name) not in present)
+        absent = sorted(f"{t.db}.{t.name}" for t in tables_of(step) if (t.db, t.name) not in present)
         if absent:
             reason = "not present" if step.skip_if_absent else f"not in the destination: {', '.join(absent)}"
             outcomes.append(StepOutcome(step, SKIPPED, 0, reason))
             continue
         try:
-            row = con.execute(step.executable or "", [value] * step.parameters).fetchone()
-            outcomes.append(StepOutcome(step, DELETED, int(row[0]) if row else 0))
-        except duckdb.Error as ex:
-            con.rollback()
-            error = redact(scrub(str(ex).splitlines()[0], value), limit=500)
+            outcomes.append(StepOutcome(step, DELETED, target.run(step, value)))
+        except target.errors as ex:
+            error = redact(scrub(target.describe(ex), value), limit=500)
+            undone = "rolled back"
+            try:
+                target.rollback()
+            except target.errors as failed:
+                undone = f"NOT rolled back ({redact(scrub(target.describe(failed), value), limit=200)})"
             for earlier in outcomes:
                 if earlier.status == DELETED:
-                    earlier.status, earlier.error = ROLLED_BACK, f"rolled back: {step.qualified_name} failed"
+                    earlier.status, earlier.error = ROLLED_BACK, f"{undone}: {step.qualified_name} failed"
                     earlier.rows_deleted = 0
             outcomes.append(StepOutcome(step, FAILED, 0, error))
             outcomes += [
@@ -195,21 +173,13 @@ def _run(con: duckdb.DuckDBPyConnection, steps: list[Step], value: str) -> list[
             ]
             return outcomes
     try:
-        con.commit()
-    except duckdb.Error as ex:
-        error = redact(scrub(f"commit failed: {str(ex).splitlines()[0]}", value), limit=500)
+        target.commit()
+    except target.errors as ex:
+        error = redact(scrub(f"commit failed: {target.describe(ex)}", value), limit=500)
         for outcome in outcomes:
             if outcome.status == DELETED:
                 outcome.status, outcome.rows_deleted, outcome.error = ROLLED_BACK, 0, error
     return outcomes
-
-
-def _tables(step: Step) -> list[exp.Table]:
-    return list(sqlglot.parse_one(step.executable or "", read="duckdb").find_all(exp.Table))
-
-
-def _escape(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def _audit_rows(report: ExecutionReport) -> list[dict]:

@@ -5,10 +5,11 @@ import getpass
 import pandas as pd
 import streamlit as st
 
+from glasspane.config import ConfigError, load_config
 from glasspane.deletion import CLEARED, NOT_SUPPORTED, REBUILD
 from glasspane.deletion_run import DELETED, execute, plan_for
 from glasspane.queries import governance as gq
-from glasspane.subjects import SubjectError, check_value, salt_for, subject_hash
+from glasspane.subjects import SubjectError, check_value, format_note, salt_for, subject_hash
 from glasspane.ui import components, data, shell, strings, url_state
 
 shell.inside_app()
@@ -55,6 +56,7 @@ with components.page_guard():
             statements = plan.statements
             if not plan.steps:
                 st.info(strings.PLAN_NOTHING.format(kind=kind))
+            st.caption(format_note(plan.column_kind))
             metrics = st.columns(4)
             metrics[0].metric("Statements", len(statements))
             metrics[1].metric("Rows (estimate)", f"≈ {plan.estimated_rows:g}")
@@ -125,8 +127,14 @@ with components.page_guard():
                             plan.subject_hash:  # fmt: skip
                         st.error(strings.PLAN_STALE)
                     else:
-                        st.session_state["deletion_report"] = execute(plan, current, store, (by or "").strip())
-                        st.rerun()  # the button disables itself: a plan runs once
+                        try:
+                            sources = load_config().sources
+                        except ConfigError as ex:
+                            st.error(strings.EXECUTE_CONFIG.format(error=ex))
+                        else:
+                            st.session_state["deletion_report"] = execute(plan, current, store, (by or "").strip(),
+                                                                          sources)  # fmt: skip
+                            st.rerun()  # the button disables itself: a plan runs once
             report = st.session_state.get("deletion_report")
             if report is not None and report.plan is plan:
                 statements_run = sum(o.status == DELETED for o in report.outcomes)

@@ -314,3 +314,55 @@ def environment(**values: str) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+class Postgres:
+    """A PostgreSQL server from Debian's packages (`postgresql`), initialised in a temporary folder and
+    listening on loopback, with one password-protected superuser. As root, it runs as Debian's `postgres` user
+    (the server refuses to run as root)."""
+
+    USER = "glasspane"
+
+    def __init__(self) -> None:
+        import glob
+        import secrets
+        import shutil
+        import tempfile
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        if not found:
+            raise RuntimeError("no PostgreSQL server: apt-get install postgresql (scripts/test.sh does)")
+        self._bin = Path(found[-1]).parent
+        self.folder = Path(tempfile.mkdtemp(prefix="glasspane-pg-"))
+        self._rmtree = shutil.rmtree
+        self.password = secrets.token_hex(12)
+        self.port = free_port()
+        (self.folder / "pw").write_text(self.password)
+        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._as:
+            shutil.chown(self.folder, "postgres")
+            shutil.chown(self.folder / "pw", "postgres")
+        self._pg("initdb", "-D", str(self.folder / "data"), "-U", self.USER, "--auth=scram-sha-256",
+                 f"--pwfile={self.folder / 'pw'}", "-E", "UTF8", "--locale=C.UTF-8")  # fmt: skip
+        self._pg("pg_ctl", "-D", str(self.folder / "data"), "-l", str(self.folder / "log"), "-w", "start", "-o",
+                 f"-p {self.port} -h 127.0.0.1 -k {self.folder} -c fsync=off")  # fmt: skip
+
+    def _pg(self, tool: str, *args: str) -> None:
+        subprocess.run([*self._as, str(self._bin / tool), *args], check=True, capture_output=True, timeout=60)
+
+    def url(self, database: str = "postgres", password: str | None = None) -> str:
+        """A connection URL (with the password: for dlt's config and psycopg only)."""
+        return f"postgresql://{self.USER}:{password or self.password}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """A new database; its URL."""
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as con:
+            con.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        """Stop the server and remove its folder."""
+        self._pg("pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
+        self._rmtree(self.folder, ignore_errors=True)

@@ -360,13 +360,15 @@ def test_statements_are_written_in_each_destinations_dialect(location):
         )
         assert parent.masked == "DELETE FROM `analytics-prod`.`crm`.`users` WHERE `email` = @subject"
         assert "BEGIN TRANSACTION;" in plan.to_sql()
+        assert parent.executable == parent.masked  # executed with @subject as a query parameter
     else:
         assert children.statement == (
             'DELETE FROM "crm"."users__addresses" WHERE "_dlt_parent_id" IN '
             '(SELECT "_dlt_id" FROM "crm"."users" WHERE "email" = \'o\'\'brien@example.com\')'
         )
         assert "BEGIN;" in plan.to_sql()
-    assert children.executable is None  # executed from here only for DuckDB files
+        assert parent.executable == 'DELETE FROM "crm"."users" WHERE "email" = %(subject)s'  # psycopg's parameter
+    assert "brien" not in (children.executable or "") + (parent.executable or "")
     assert children.estimated_rows == 1.5
 
 
@@ -400,6 +402,7 @@ def test_forget_cli_dry_run_exports_and_executes(governed, store, tmp_path):
     assert gf.SUBJECT not in dry.stdout
     assert 'DELETE FROM "crm"."customers" WHERE "email" = $subject;' in dry.stdout
     assert "dry run: nothing was deleted" in dry.stdout
+    assert "the value was checked to be an e-mail address (name@domain.tld)" in dry.stdout
     assert "marts.email_domains" in dry.stdout and "crm.v_customers" in dry.stdout
     assert counts(governed, gf.SUBJECT)["customers"] == 1
     exported = json.loads(json_file.read_text())
@@ -446,3 +449,4 @@ def test_a_store_without_this_kind_plans_nothing(tmp_path):
     assert collect_into(store, source("wh", "duckdb", path=str(tmp_path / "w.duckdb"))).ok
     plan = plan_for(store, "address", "1 Main Street")
     assert [(s.action, s.qualified_name) for s in plan.steps] == [(DELETE, "crm.users__addresses")]
+    assert "no format check applies to PII kind 'address' (it has no single format)" in describe(plan)[1]

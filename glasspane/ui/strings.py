@@ -106,10 +106,13 @@ PLAN_NOT_COVERED = "Not covered: these columns look like {kind} by name but carr
 PLAN_STALE = "The value changed since this plan was made: plan again."
 DOWNLOAD_SQL = "Download SQL"
 DOWNLOAD_JSON = "Download JSON"
-EXECUTE_CONFIRM = "I confirm: permanently delete these rows in {count} DuckDB destination(s). This cannot be undone."
+EXECUTE_CONFIRM = "I confirm: permanently delete these rows in {count} destination(s). This cannot be undone."
 EXECUTE_BY = "Requested by (for the audit)"
 EXECUTE_BUTTON = "Execute deletion"
-EXECUTE_NOTHING = "Nothing in this plan can be executed from here (DuckDB files only): run the exported SQL."
+EXECUTE_NOTHING = (
+    "Nothing in this plan can be executed from here (DuckDB files, BigQuery and Postgres only): run the exported SQL."
+)
+EXECUTE_CONFIG = "Cannot read the config for BigQuery credentials: {error}"
 EXECUTE_DONE = "Deleted {rows} rows with {statements} statements. Every statement is in the audit below."
 EXECUTE_INCOMPLETE = "Not complete: some statements did not run. Each one is listed below, with why."
 AUDIT_EMPTY = "No deletion has been executed yet."
