@@ -4,10 +4,12 @@ views restored from URL parameters, PII decisions and their export as dlt hints.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import dlt
+import duckdb
 import pandas as pd
 import pytest
 import yaml
@@ -164,6 +166,19 @@ def test_pii_page_lists_hinted_nested_and_inherited_pii_with_filters_from_the_ur
     assert set(filtered["pii_kind"]) == {"email"} and set(filtered["dataset_name"]) == {"crm"}
     at = app(demo_store.path, monkeypatch, "pages/pii.py", kind="no_such_kind")
     assert any("No PII column matches" in i.value for i in at.info)
+
+
+def test_a_store_from_older_code_opens_migrated_with_its_pii_and_suspicions(demo_store, monkeypatch, tmp_path):
+    older = Store(tmp_path / "older.duckdb")
+    shutil.copyfile(demo_store.path, older.path)
+    with duckdb.connect(str(older.path)) as con:  # as a store written before the summaries existed looks
+        con.execute("DELETE FROM raw.latest_columns; DELETE FROM raw.suspected_names")
+        con.execute("UPDATE raw.meta SET value = 'older code' WHERE key = 'fingerprint'")
+    expected = table(app(demo_store.path, monkeypatch, "pages/pii.py"), "pii_inventory")
+    at = app(older.path, monkeypatch, "pages/pii.py")
+    assert len(table(at, "pii_inventory")) == len(expected) > 0
+    assert not table(at, "suspected_table").empty
+    assert older.is_current()
 
 
 def test_pii_counts_per_source_and_kind_match_the_inventory(demo_store, monkeypatch):

@@ -3,7 +3,8 @@
 DuckDB lets one process write a file and then blocks every other process from opening it.
 So the store is never written in place: a writer copies the file, writes the copy and
 atomically renames it over the original. Readers (the dashboard, users' SQL) open the file
-read-only for a moment and always see a complete store, even while a collect is running.
+read-only and always see a complete store, even while a collect is running; the dashboard keeps
+one read-only snapshot of each version of the file until a newer one replaces it.
 Writers take a lock file so two collects take turns.
 """
 
@@ -54,6 +55,33 @@ def connect(path: str | os.PathLike, read_only: bool) -> duckdb.DuckDBPyConnecti
     return con
 
 
+def carries_current_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the store `con` reads carries this code's schema."""
+    try:
+        row = con.execute("SELECT value FROM raw.meta WHERE key = 'fingerprint'").fetchone()
+    except duckdb.CatalogException:
+        return False
+    return bool(row) and row[0] == schema_fingerprint()
+
+
+def open_snapshot(path: str | os.PathLike) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the store file as it is now, for sharing: take a `snapshot_cursor`
+    per query. It attaches the file to a private in-memory database, so DuckDB's per-process cache
+    of open files never hands it (or anyone) an older version once a writer has replaced the file."""
+    literal = str(path).replace("'", "''")
+    con = duckdb.connect(":memory:")
+    con.execute(f"ATTACH '{literal}' AS store (READ_ONLY)")
+    return con
+
+
+def snapshot_cursor(snapshot: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor of a snapshot, for one thread: the store's views by their names, in UTC."""
+    con = snapshot.cursor()
+    con.execute("USE store")
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
 class Store:
     """A pane store file. Use `reader()` to query it and `writer()` to change it."""
 
@@ -78,11 +106,7 @@ class Store:
         if not self.exists():
             return False
         with contextlib.closing(connect(self.path, read_only=True)) as con:
-            try:
-                row = con.execute("SELECT value FROM raw.meta WHERE key = 'fingerprint'").fetchone()
-            except duckdb.CatalogException:
-                return False
-        return bool(row) and row[0] == schema_fingerprint()
+            return carries_current_schema(con)
 
     def ensure_current(self) -> None:
         """Create the store, or migrate it, when it is missing or outdated."""
