@@ -291,3 +291,19 @@ def test_names_with_markdown_html_quotes_and_emoji_are_shown_literally(odd_names
     assert "**bold** [link](http://x)" in set(table(at, "schema_feed")["column_name"])
     for page in PAGES:
         assert not app(odd_names.path, monkeypatch, f"pages/{page}.py").error
+
+
+def test_the_runs_list_shows_the_newest_runs_however_many_match(demo_store):
+    from glasspane.queries import runs
+
+    with demo_store.reader() as con:
+        everything, total = runs.list_runs(con, limit=100_000)
+        assert len(everything) == total > 100
+        for limit in (1, 7, total - 1):
+            newest, counted = runs.list_runs(con, limit=limit)
+            assert counted == total
+            pd.testing.assert_frame_equal(newest, everything.head(limit))
+        failed, counted = runs.list_runs(con, statuses=("failed",), limit=2)
+        every_failed = everything[everything["status"] == "failed"].reset_index(drop=True)
+        assert counted == len(every_failed) > 2
+        pd.testing.assert_frame_equal(failed, every_failed.head(2))

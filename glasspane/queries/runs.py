@@ -51,13 +51,22 @@ def list_runs(
 ) -> tuple[pd.DataFrame, int]:
     """The newest runs matching the filters (at most `limit`), and how many match in all."""
     where = _where(sources, pipelines, statuses, since, until)
+    total = int(scalar(con, f"SELECT count(*) FROM runs {where.sql()}", where.params) or 0)
+    oldest = None  # the oldest run time shown, when more runs match than are shown
+    if total > limit:  # sorting only run times is quick, and a constant bound lets DuckDB skip row groups
+        oldest = scalar(
+            con,
+            f"""SELECT CASE WHEN count(ran_at) = ? THEN min(ran_at) END
+                FROM (SELECT ran_at FROM runs {where.sql()} ORDER BY ran_at DESC NULLS LAST LIMIT ?)""",
+            [limit, *where.params, limit],
+        )
+    shown = _where(sources, pipelines, statuses, since, until).since("ran_at", oldest)
     runs = frame(
         con,
-        f"SELECT {RUN_LIST_COLUMNS} FROM runs {where.sql()} ORDER BY ran_at DESC NULLS LAST, run_key DESC LIMIT ?",
-        [*where.params, limit],
+        f"SELECT {RUN_LIST_COLUMNS} FROM runs {shown.sql()} ORDER BY ran_at DESC NULLS LAST, run_key DESC LIMIT ?",
+        [*shown.params, limit],
     )
-    total = scalar(con, f"SELECT count(*) FROM runs {where.sql()}", where.params)
-    return runs, int(total or 0)
+    return runs, total
 
 
 _MONDAY = 4 * 86400  # 1970-01-05, seconds after the epoch
@@ -96,8 +105,8 @@ def run_timeline(
 
 def run_detail(con: duckdb.DuckDBPyConnection, run_key: str) -> dict[str, Any] | None:
     """One run, its per-table row counts and its step timings; None if the store has no such run."""
-    runs = frame(con, "SELECT * FROM runs WHERE run_key = ?", [run_key])
-    if runs.empty:
+    runs = frame(con, "SELECT * FROM raw.runs WHERE run_key = ?", [run_key])  # by its key: an index lookup
+    if runs.empty or runs.iloc[0]["is_trace_upload"]:  # the `runs` view leaves trace uploads out
         return None
     run = runs.iloc[0].to_dict()
     tables = frame(
