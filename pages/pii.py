@@ -63,7 +63,8 @@ with components.page_guard():
         st.caption(strings.PII_CAPTION)
         st.dataframe(inventory, hide_index=True, width="stretch", column_order=list(INVENTORY_TABLE),
                      column_config=INVENTORY_TABLE)  # fmt: skip
-        st.download_button(strings.DOWNLOAD_CSV, inventory.to_csv(index=False), "pii_columns.csv", "text/csv")
+        st.download_button(strings.DOWNLOAD_CSV, lambda: inventory.to_csv(index=False), "pii_columns.csv",
+                           "text/csv")  # written when clicked, not on every run  # fmt: skip
         left, right = st.columns(2)
         for place, field, title in ((left, "source", "Per source"), (right, "pii_kind", "Per kind")):
             counts = inventory.fillna({field: "(no kind)"}).groupby(field).size().reset_index(name="columns")

@@ -8,6 +8,7 @@ import re
 import shutil
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 
 from glasspane.links import link
@@ -102,6 +103,13 @@ def test_deep_links_open_the_exact_view(page, served):
     b.open_page(page, f"{served}/pii?kind=email")
     expect(page.locator('[data-testid="stMultiSelect"]').filter(has_text="PII kind")).to_contain_text("email")
     b.screenshot(page, "pii-email")
+    with page.expect_download() as download:  # the CSV is written when clicked, for the filtered view
+        page.get_by_role("button", name="Download CSV").click()
+    exported = pd.read_csv(download.value.path())
+    shown = page.locator('[data-testid="stMetric"]').filter(has_text="PII columns")
+    expect(shown).to_contain_text(str(len(exported)))
+    assert len(exported) > 1 and set(exported["pii_kind"]) == {"email"}
+    assert {"source", "location", "dataset_name", "table_name", "root_table", "column_name"} <= set(exported.columns)
 
 
 def test_dragging_across_a_trend_selects_a_range(page, served):
