@@ -100,7 +100,22 @@ def _number(value: str) -> int | float:
         return float(value)
 
 
-class DuckDBTarget(Target):
+class _ConnectionTarget(Target):
+    """A destination behind one database connection (`self.con`) that commits, rolls back and closes."""
+
+    con: Any
+
+    def commit(self) -> None:
+        self.con.commit()
+
+    def rollback(self) -> None:
+        self.con.rollback()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class DuckDBTarget(_ConnectionTarget):
     """A DuckDB file, attached read-write."""
 
     errors = (duckdb.Error,)
@@ -138,15 +153,6 @@ class DuckDBTarget(Target):
     def run(self, step: Step, value: str) -> int:
         row = self.con.execute(step.executable or "", [value] * step.parameters).fetchone()
         return int(row[0]) if row else 0
-
-    def commit(self) -> None:
-        self.con.commit()
-
-    def rollback(self) -> None:
-        self.con.rollback()
-
-    def close(self) -> None:
-        self.con.close()
 
 
 class BigQueryTarget(Target):
@@ -270,7 +276,7 @@ class PostgresDestinationConfiguration(BaseConfiguration):
     credentials: PostgresCredentials = None
 
 
-class PostgresTarget(Target):
+class PostgresTarget(_ConnectionTarget):
     """A Postgres database, through psycopg: one transaction, the value bound server-side."""
 
     def __init__(self, location: str, steps: list[Step]):
@@ -303,15 +309,6 @@ class PostgresTarget(Target):
         with self.con.cursor() as cur:
             cur.execute(step.executable or "", {"subject": _number(value) if step.numeric else value})
             return max(cur.rowcount, 0)
-
-    def commit(self) -> None:
-        self.con.commit()
-
-    def rollback(self) -> None:
-        self.con.rollback()
-
-    def close(self) -> None:
-        self.con.close()
 
 
 def _postgres_credentials(location: str) -> PostgresCredentials:
