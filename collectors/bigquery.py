@@ -4,9 +4,11 @@ A dataset is any dataset holding `_dlt_loads`. Its dlt tables (`_dlt_loads`, `_d
 `_dlt_pipeline_state`, `_trace*`) are read incrementally through the official client. Cost is
 a feature: a dataset whose `_dlt_loads` table metadata (free `tables.get`) has not changed since
 the last collect costs no query at all, one without new loads costs one small query on
-`_dlt_loads` (where metadata cannot tell, e.g. an emulator); data tables are never scanned. Their sizes come from
-table metadata, and per-load row counts from traces, or (opt-in, `count_rows = true`) from a
-count query that a dry run checks against a byte budget first.
+`_dlt_loads` (where metadata cannot tell, e.g. an emulator); data tables are never scanned. Every
+collect takes a snapshot of the data tables' sizes from free table metadata (tables.list and
+tables.get: API calls, no query, nothing billed), new loads or not; per-load row counts come from
+traces, or (opt-in, `count_rows = true`) from a count query that a dry run checks against a byte
+budget first.
 """
 
 from __future__ import annotations
@@ -120,19 +122,44 @@ class BigQueryCollector(Collector):
 
     def collect(self, dataset: Dataset, cursor: dict[str, Any]) -> DatasetBatch:
         assert self.access is not None, "open() first"
+        project, name = dataset.key.split(".", 1)
         fingerprint = self._loads_tables.get(dataset.key)
-        if cursor and fingerprint and fingerprint[0] and cursor.get("loads_table") == fingerprint:
-            return DatasetBatch(cursor=dict(cursor), destination_type="bigquery")  # nothing new: no query
         try:
-            return self._collect(dataset, cursor, fingerprint)
+            metadata = self._data_tables(project, name) if self.option("table_sizes", True) else None
+            if cursor and fingerprint and fingerprint[0] and cursor.get("loads_table") == fingerprint:
+                batch = DatasetBatch(cursor=dict(cursor), destination_type="bigquery")  # nothing new: no query
+            else:
+                batch = self._collect(dataset, cursor, fingerprint, metadata)
         except SourceError:
             raise
         except Exception as ex:
             raise SourceError(
                 f"{dataset.location}/{dataset.dataset_name}", describe_bigquery_error(ex, self.name)
             ) from None
+        if metadata is not None:  # the size snapshot of this collect
+            batch.table_sizes = [
+                TableSizeRecord(dataset.location, name, t, m.num_rows, m.num_bytes, m.modified)
+                for t, m in metadata.items()
+            ]
+        return batch
 
-    def _collect(self, dataset: Dataset, cursor: dict[str, Any], fingerprint: list[Any] | None) -> DatasetBatch:
+    def _data_tables(self, project: str, name: str) -> dict[str, Any]:
+        """Metadata of a dataset's data tables (dlt's own and views left out): free API calls, no query."""
+        access = self.access
+        assert access is not None
+        data_tables = sorted(t for t in access.table_names(project, name) if not is_dlt_table(t))
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            found = list(pool.map(lambda t: access.table(project, name, t), data_tables))
+        # views hold no rows of their own: sizes and counts are for tables only
+        return {
+            t: m
+            for t, m in zip(data_tables, found, strict=True)
+            if m is not None and getattr(m, "table_type", None) != "VIEW"
+        }
+
+    def _collect(
+        self, dataset: Dataset, cursor: dict[str, Any], fingerprint: list[Any] | None, metadata: dict[str, Any] | None
+    ) -> DatasetBatch:
         access = self.access
         assert access is not None
         project, name = dataset.key.split(".", 1)
@@ -181,22 +208,8 @@ class BigQueryCollector(Collector):
         )
         if self.option("views", True):  # view SQL for lineage, refreshed with each new load
             batch.definitions = definitions_from_rows(rows(views_sql(project, name)))
-        data_tables = sorted(t for t in tables if not is_dlt_table(t))
-        metadata = {}
-        if self.option("table_sizes", True) or self.option("count_rows", False):
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                found = pool.map(lambda t: access.table(project, name, t), data_tables)
-                # views hold no rows of their own: sizes and counts are for tables only
-                metadata = {
-                    t: m for t, m in zip(data_tables, found, strict=True) if getattr(m, "table_type", None) != "VIEW"
-                }
-        if self.option("table_sizes", True):
-            batch.table_sizes = [
-                TableSizeRecord(dataset.location, name, t, m.num_rows, m.num_bytes, m.modified)
-                for t, m in metadata.items()
-                if m is not None
-            ]
         if self.option("count_rows", False):
+            metadata = metadata if metadata is not None else self._data_tables(project, name)
             counted = {c.load_id for c in batch.table_counts} | {r.load_id for r in batch.runs if r.is_trace_upload}
             uncounted = {
                 str(r["load_id"]): r.get("schema_name") or "" for r in loads if str(r["load_id"]) not in counted

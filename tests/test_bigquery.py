@@ -223,7 +223,14 @@ def test_bigquery_recollect_without_new_loads_runs_no_query_and_then_reads_only_
         [since] = [p["parameterValue"]["value"] for p in job["queryParameters"] if p["name"] == "since"]
         assert not since.startswith("1970")
         assert again.outcomes[0].stats["queries"] == 1
+        assert again.outcomes[0].stats["bytes_billed"] == 0  # sizes are metadata, not queries
         assert rows(store, "SELECT * FROM runs ORDER BY run_key") == snapshot
+        # ... and the table sizes are snapshotted on every collect, new loads or not
+        sized = [r.path for r in bq.proxy.requests if r.method == "GET" and r.path.endswith("/tables/users")]
+        assert len(sized) == 1 and rows(store, "SELECT count(*) FROM collect_costs") == [(2,)]
+        assert rows(
+            store, "SELECT num_rows, count(*) FROM table_size_snapshots WHERE table_name = 'users' GROUP BY 1"
+        ) == [(3, 2)]
 
         with bq.loading():
             fx.run(crm, fx.users(4, start=10))
@@ -236,6 +243,9 @@ def test_bigquery_recollect_without_new_loads_runs_no_query_and_then_reads_only_
     # a size that changed is a new row; the first one stays as history
     assert rows(store, "SELECT num_rows, first_seen_at = ? FROM table_sizes WHERE table_name = 'users' ORDER BY 1",
                 [first_seen]) == [(3, True), (7, False)]  # fmt: skip
+    assert rows(
+        store, "SELECT num_rows FROM table_size_snapshots WHERE table_name = 'users' ORDER BY collected_at"
+    ) == [(3,), (3,), (7,)]
 
 
 def copy_dlt_tables(bq: BigQueryWorld, source: str, target: str) -> None:
@@ -270,11 +280,13 @@ def test_a_dataset_whose_dlt_loads_metadata_did_not_change_costs_no_query(bq, st
         bq.proxy.clear()
         again = collect_into(store, copied)
     assert again.ok and again.new_runs == 0
-    # free calls only: the project's datasets, then tables.get of _dlt_loads (rows and modified time)
+    # free calls only: the project's datasets, tables.get of _dlt_loads (rows and modified time),
+    # and tables.list for the size snapshot (this copy holds no data table to get)
     assert [(r.method, r.path.split("/projects/")[1]) for r in bq.proxy.requests] == [
         ("GET", "proj-e/datasets"), ("GET", "proj-e/datasets/copied/tables/_dlt_loads"),
+        ("GET", "proj-e/datasets/copied/tables"),
     ]  # fmt: skip
-    assert again.outcomes[0].stats == {"api_calls": 2}
+    assert again.outcomes[0].stats == {"api_calls": 3}
 
 
 def test_a_failing_project_is_named_with_its_reason_and_the_others_are_collected(bq, store):

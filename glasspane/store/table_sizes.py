@@ -1,4 +1,4 @@
-"""Table size snapshots: one row per data table per change of its size, not per collect."""
+"""Table size snapshots: one row per dataset per collect, and per data table per change of its size."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from glasspane.records import TableSizeRecord
 def write_table_sizes(
     con: duckdb.DuckDBPyConnection, source: str, sizes: list[TableSizeRecord], collected_at: dt.datetime
 ) -> None:
-    """Record table sizes seen at `collected_at`: an unchanged size only moves its `last_seen_at`."""
+    """Record each dataset's size snapshot at `collected_at`; an unchanged size only moves its `last_seen_at`."""
     if not sizes:
         return
     frame = pd.DataFrame([{**dataclasses.asdict(s), "source": source} for s in sizes])
@@ -50,6 +50,12 @@ def write_table_sizes(
                       ?::TIMESTAMPTZ AS first_seen_at, ?::TIMESTAMPTZ AS last_seen_at
                FROM size_changes WHERE unchanged_since IS NULL""",
             [collected_at, collected_at],
+        )
+        con.execute(
+            """INSERT INTO raw.table_size_snapshots BY NAME
+               SELECT source, location, dataset_name, ?::TIMESTAMPTZ AS collected_at, count(*) AS tables
+               FROM sizes GROUP BY ALL""",
+            [collected_at],
         )
     finally:
         con.unregister("sizes")
