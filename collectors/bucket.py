@@ -1,12 +1,18 @@
 """Listing and reading a bucket with as few requests as possible, counting every one.
 
-S3 (and S3-compatible stores) list keys in order and can start after a given key, so a collect
-lists only what is new (`ListObjectsV2` with `StartAfter`) and finds a folder's name prefixes in
-one call (`Delimiter="__"`). Other fsspec filesystems list each folder once per collect and filter.
+Keys are listed in order, one page at a time, starting after a given key, so a collect lists
+only what is new. How well a backend does this:
+- S3 and S3-compatible stores: `ListObjectsV2` with `StartAfter`, pages of 1,000 keys.
+- GCS: the JSON API's `startOffset` (inclusive: the start key itself is dropped), pages of 1,000.
+- Azure (adlfs) and others: fsspec offers no start-after (Azure's `startFrom` is not exposed by
+  adlfs), so a metadata folder is listed in full once per collect and filtered here; data-file
+  listings are narrowed to a name prefix (adlfs' `name_starts_with`), the common prefix of the
+  first and last key wanted. `file://` lists the folder and filters.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +20,7 @@ from typing import Any
 from collectors.meter import Meter
 
 S3_PROTOCOLS = ("s3", "s3a")
+GCS_PROTOCOLS = ("gs", "gcs")
 PAGE_SIZE = 1000
 
 
@@ -25,6 +32,19 @@ class Entry:
     size: int
 
 
+@dataclass(frozen=True)
+class Page:
+    """Files of a folder after a start key, in name order; `complete` when nothing follows the last."""
+
+    entries: list[Entry]
+    complete: bool
+
+
+def narrowing_prefix(first: str, last: str) -> str:
+    """The longest name prefix shared by every name from `first` to `last` (inclusive, `first <= last`)."""
+    return os.path.commonprefix([first, last])
+
+
 class Bucket:
     """An fsspec filesystem rooted at a bucket URL's path, with listings that skip what was seen."""
 
@@ -33,7 +53,8 @@ class Bucket:
         self.root = root.rstrip("/")
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
         self.is_s3 = protocol in S3_PROTOCOLS
-        self._listings: dict[str, list[Entry]] = {}  # generic filesystems: folder -> its files
+        self.is_gcs = protocol in GCS_PROTOCOLS
+        self._listings: dict[str, list[Entry]] = {}  # other filesystems: folder -> its files
         self._lock = threading.Lock()
 
     def path(self, *parts: str) -> str:
@@ -44,7 +65,7 @@ class Bucket:
     def folders(self, folder: str, meter: Meter) -> list[str]:
         """Names of the folders directly in `folder`; FileNotFoundError when the bucket is missing."""
         if self.is_s3:
-            _, prefixes = self._s3_list(folder, "", "", "/", meter)
+            _, prefixes = self._s3_pages(folder, "", "", "/", meter)
             return sorted(p.rstrip("/") for p in prefixes)
         meter.add(list_calls=1)
         return sorted(
@@ -53,63 +74,91 @@ class Bucket:
             if e.get("type") == "directory"
         )
 
-    def name_prefixes(self, folder: str, meter: Meter, separator: str = "__") -> list[str]:
-        """The distinct parts before `separator` of the file names in `folder` (dlt's schema or pipeline names)."""
+    def page(self, folder: str, start_after: str, meter: Meter) -> Page:
+        """One listing call: files directly in `folder` whose names sort after `start_after`."""
         if self.is_s3:
-            _, prefixes = self._s3_list(folder, "", "", separator, meter)
-            return sorted(p[: -len(separator)] for p in prefixes)
-        names = {e.name.split(separator, 1)[0] for e in self._generic_files(folder, meter) if separator in e.name}
-        return sorted(names)
-
-    def files_after(self, folder: str, prefix: str, start_after: str, meter: Meter) -> list[Entry]:
-        """Files directly in `folder` whose names start with `prefix` and sort after `start_after`."""
-        if self.is_s3:
-            entries, _ = self._s3_list(folder, prefix, start_after, "/", meter)
-            return entries
-        return [
-            e
-            for e in self._generic_files(folder, meter)
-            if "/" not in e.name and e.name.startswith(prefix) and e.name > start_after
-        ]
+            entries, _, truncated = self._s3_page(folder, "", start_after, "/", meter)
+            return Page(entries, not truncated)
+        if self.is_gcs:
+            entries, _, truncated = self._gcs_page(folder, "", start_after, "/", meter)
+            return Page(entries, not truncated)
+        return Page([e for e in self._listing(folder, meter) if e.name > start_after], True)
 
     def find_after(self, folder: str, prefix: str, start_after: str, meter: Meter) -> list[Entry]:
         """Files anywhere under `folder` whose relative paths start with `prefix` and sort after `start_after`."""
         if self.is_s3:
-            entries, _ = self._s3_list(folder, prefix, start_after, "", meter)
+            entries, _ = self._s3_pages(folder, prefix, start_after, "", meter)
             return entries
+        if self.is_gcs:
+            entries: list[Entry] = []
+            while True:
+                page, _, truncated = self._gcs_page(folder, prefix, start_after, "", meter)
+                entries += page
+                if not truncated or not page:
+                    return entries
+                start_after = page[-1].name
         meter.add(list_calls=1)
         base = f"{folder.rstrip('/')}/"
-        search = base + prefix.rsplit("/", 1)[0] if "/" in prefix else folder
-        try:
-            found = self.fs.find(search, detail=True)
+        directory, _, name_prefix = prefix.rpartition("/")
+        try:  # adlfs and gcsfs list only names starting with `prefix`; others list the folder
+            found = self.fs.find(base + directory if directory else folder, prefix=name_prefix, detail=True)
         except FileNotFoundError:
             return []
         entries = [Entry(path[len(base) :], int(info.get("size") or 0)) for path, info in found.items()]
         return sorted(e for e in entries if e.name.startswith(prefix) and e.name > start_after)
 
-    def _s3_list(
-        self, folder: str, prefix: str, start_after: str, delimiter: str, meter: Meter
-    ) -> tuple[list[Entry], list[str]]:
+    def _s3_page(
+        self, folder: str, prefix: str, start_after: str, delimiter: str, meter: Meter, token: str = ""
+    ) -> tuple[list[Entry], list[str], str]:
+        """One `ListObjectsV2` call; the continuation token ('' when it was the last page)."""
         bucket, _, key = folder.strip("/").partition("/")
         base = f"{key}/" if key else ""
         params: dict[str, Any] = {"Bucket": bucket, "Prefix": base + prefix, "MaxKeys": PAGE_SIZE}
         if delimiter:
             params["Delimiter"] = delimiter
-        if start_after:
+        if token:
+            params["ContinuationToken"] = token
+        elif start_after:
             params["StartAfter"] = base + start_after
-        entries: list[Entry] = []
-        prefixes: list[str] = []
-        while True:
-            meter.add(list_calls=1)
-            page = self.fs.call_s3("list_objects_v2", **params)
-            entries += [Entry(o["Key"][len(base) :], int(o.get("Size") or 0)) for o in page.get("Contents", [])]
-            prefixes += [p["Prefix"][len(base) :] for p in page.get("CommonPrefixes", [])]
-            if not page.get("IsTruncated"):
-                return entries, prefixes
-            params.pop("StartAfter", None)
-            params["ContinuationToken"] = page["NextContinuationToken"]
+        meter.add(list_calls=1)
+        page = self.fs.call_s3("list_objects_v2", **params)
+        entries = [Entry(o["Key"][len(base) :], int(o.get("Size") or 0)) for o in page.get("Contents", [])]
+        prefixes = [p["Prefix"][len(base) :] for p in page.get("CommonPrefixes", [])]
+        return entries, prefixes, page.get("NextContinuationToken", "") if page.get("IsTruncated") else ""
 
-    def _generic_files(self, folder: str, meter: Meter) -> list[Entry]:
+    def _s3_pages(
+        self, folder: str, prefix: str, start_after: str, delimiter: str, meter: Meter
+    ) -> tuple[list[Entry], list[str]]:
+        entries, prefixes, token = self._s3_page(folder, prefix, start_after, delimiter, meter)
+        while token:
+            more, more_prefixes, token = self._s3_page(folder, prefix, start_after, delimiter, meter, token)
+            entries, prefixes = entries + more, prefixes + more_prefixes
+        return entries, prefixes
+
+    def _gcs_page(
+        self, folder: str, prefix: str, start_after: str, delimiter: str, meter: Meter
+    ) -> tuple[list[Entry], list[str], bool]:
+        """One `objects.list` call with `startOffset`; whether more pages follow."""
+        from fsspec.asyn import sync
+
+        bucket, _, key = folder.strip("/").partition("/")
+        base = f"{key}/" if key else ""
+        params: dict[str, Any] = {"prefix": base + prefix, "maxResults": PAGE_SIZE}
+        if delimiter:
+            params["delimiter"] = delimiter
+        if start_after:
+            params["startOffset"] = base + start_after  # inclusive: the key itself is dropped below
+        meter.add(list_calls=1)
+        page = sync(self.fs.loop, self.fs._call_list_objects, bucket, **params)
+        entries = [
+            Entry(o["name"][len(base) :], int(o.get("size") or 0))
+            for o in page.get("items", [])
+            if o["name"] != base + start_after
+        ]
+        prefixes = [p[len(base) :] for p in page.get("prefixes", [])]
+        return entries, prefixes, bool(page.get("nextPageToken"))
+
+    def _listing(self, folder: str, meter: Meter) -> list[Entry]:
         with self._lock:
             if folder not in self._listings:
                 meter.add(list_calls=1)

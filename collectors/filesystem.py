@@ -5,10 +5,14 @@ one small JSON file per row, named so that listing replaces reading:
 `_dlt_loads/<schema>__<load_id>.jsonl`, `_dlt_version/<schema>__<timestamp>__<hash>.jsonl`,
 `_dlt_pipeline_state/<pipeline>__<load_id>__<hash>.jsonl`, whatever the data `layout`.
 
-A collect lists each schema's `_dlt_loads` keys after the last one it read (S3 `StartAfter`),
-so a dataset with nothing new costs one listing per schema. Only when there are new loads does
-it read their files, the new `_dlt_version` / `_dlt_pipeline_state` files, their `_trace` rows,
-and (for loads without a trace) the row counts in the footers of their parquet files.
+Keys sort by schema, then load id, so a folder is read as one walk in key order: a page of keys,
+and where a page ends among a schema's keys already read, the next page starts after that schema's
+position (S3 `StartAfter`, GCS `startOffset`). Discovery lists the prefix once and takes the first
+page of each folder's `_dlt_loads/`: that page both proves the folder is a dataset and, while the
+folder holds at most a page of keys (1,000), is all a collect with nothing new lists. The schemas
+come from the keys themselves, so a schema added later is found in the same walk. Only when there
+are new loads does a collect list `_dlt_version/` and `_dlt_pipeline_state/` the same way and read
+the new files, their `_trace` rows and (for loads without a trace) their parquet footers.
 Files are read through fsspec with dlt's own filesystem configuration and credentials.
 """
 
@@ -28,7 +32,7 @@ from dlt.common.storages.configuration import FilesystemConfiguration
 from dlt.common.storages.fsspec_filesystem import fsspec_from_config
 
 from collectors.base import Collector, Dataset, SourceError
-from collectors.bucket import Bucket, Entry
+from collectors.bucket import Bucket, Entry, Page, narrowing_prefix
 from collectors.destination import dataset_batch
 from collectors.meter import Meter
 from collectors.parquet_footer import FooterError, read_num_rows
@@ -131,7 +135,7 @@ class FilesystemCollector(Collector):
         self.footers = bool(self.option("footer_row_counts", True))
         self.lookback_s = float(self.option("lookback_hours", DEFAULT_LOOKBACK_HOURS)) * 3600
         self.bucket: Bucket | None = None
-        self._schemas: dict[str, list[str]] = {}  # dataset key -> schema names, from discovery
+        self._first_pages: dict[str, Page] = {}  # dataset key -> first page of its `_dlt_loads/`, from discovery
 
     @property
     def location(self) -> str:
@@ -146,7 +150,7 @@ class FilesystemCollector(Collector):
         except Exception as ex:
             raise SourceError(self.location, f"cannot open bucket ({type(ex).__name__}: {ex})") from None
         self.bucket = Bucket(fs, root)
-        self._schemas = {}
+        self._first_pages = {}
 
     def url(self, path: str) -> str:
         """A path as the user would write it, for messages."""
@@ -155,25 +159,24 @@ class FilesystemCollector(Collector):
         return f"{self.location}/{relative}" if relative else self.location
 
     def discover(self) -> list[Dataset]:
+        """One listing of the prefix, then one of each folder's `_dlt_loads/` (its first page)."""
         assert self.bucket is not None, "open() first"
         meter = Meter()
         try:
             folders = self.bucket.folders(self.bucket.root, meter)
             wanted = list(self.option("datasets") or [])
             candidates = [f for f in folders if not wanted or f in wanted]
-            schemas = _parallel(
-                lambda f: self.bucket.name_prefixes(self.bucket.path(f, "_dlt_loads"), meter), candidates
-            )
+            pages = _parallel(lambda f: self.bucket.page(self.bucket.path(f, "_dlt_loads"), "", meter), candidates)
         except Exception as ex:
             raise SourceError(self.location, describe_bucket_error(ex, self.name)) from None
         finally:
             self.add_stats(meter.counts)
         datasets = []
-        for folder, names in zip(candidates, schemas, strict=True):
-            if names:
-                self._schemas[folder] = names
+        for folder, page in zip(candidates, pages, strict=True):
+            if any("__" in e.name for e in page.entries):
+                self._first_pages[folder] = page
                 datasets.append(Dataset(key=folder, dataset_name=folder, location=self.location))
-        for name in sorted(set(wanted) - set(self._schemas)):
+        for name in sorted(set(wanted) - set(self._first_pages)):
             self.add_problem(SourceError(f"{self.location}/{name}", "dataset not found (no _dlt_loads/ in it)"))
         return datasets
 
@@ -183,16 +186,12 @@ class FilesystemCollector(Collector):
         base = self.bucket.path(dataset.key)
         positions = {k: dict(cursor.get(k) or {}) for k in ("loads", "versions", "states")}
         try:
-            schemas = self._schemas.get(dataset.key) or self.bucket.name_prefixes(f"{base}/_dlt_loads", meter)
-            loads = self._read_new(f"{base}/_dlt_loads", schemas, positions["loads"], meter, problems)
+            first = self._first_pages.pop(dataset.key, None)
+            loads = self._read_new(f"{base}/_dlt_loads", positions["loads"], meter, problems, first)
             versions, states, trace_tables, uploads = [], [], {}, set()
             if loads:  # dlt writes versions, states and traces with a load: nothing new without one
-                folder = f"{base}/_dlt_version"
-                names = self.bucket.name_prefixes(folder, meter)
-                versions = self._read_new(folder, names, positions["versions"], meter, problems)
-                folder = f"{base}/_dlt_pipeline_state"
-                names = self.bucket.name_prefixes(folder, meter)
-                states = self._read_new(folder, names, positions["states"], meter, problems)
+                versions = self._read_new(f"{base}/_dlt_version", positions["versions"], meter, problems)
+                states = self._read_new(f"{base}/_dlt_pipeline_state", positions["states"], meter, problems)
                 schema_of = {str(r["load_id"]): str(r.get("schema_name") or "") for r in loads}
                 trace_tables, uploads = self._read_traces(base, dataset.key, schema_of, meter)
         except SourceError:
@@ -213,24 +212,47 @@ class FilesystemCollector(Collector):
         batch.stats.update(meter.counts)
         return batch
 
+    def _start(self, prefix: str, positions: dict[str, Any]) -> str:
+        """The name a prefix's unread files sort after: its newest name read, less the lookback."""
+        last = (positions.get(prefix) or {}).get("last", "")
+        return f"{prefix}__{_number(last) - self.lookback_s:.7f}" if last else ""
+
+    def _walk(self, folder: str, positions: dict[str, Any], meter: Meter, first: Page | None) -> list[str]:
+        """Names of the `<prefix>__<rest>.jsonl` files in `folder` after their prefix's position.
+
+        Pages follow in key order; a page that ends before its last prefix's position is followed
+        by a page starting at that position, so keys read before are listed again only up to a page.
+        """
+        page = first if first is not None else self.bucket.page(folder, "", meter)
+        names = []
+        while True:
+            for entry in page.entries:
+                prefix, separator, _ = entry.name.partition("__")
+                if not separator or not entry.name.endswith(".jsonl"):
+                    continue
+                recent = set((positions.get(prefix) or {}).get("recent") or [])
+                if entry.name > self._start(prefix, positions) and _rest(entry.name, prefix) not in recent:
+                    names.append(entry.name)
+            if page.complete or not page.entries:
+                return names
+            last = page.entries[-1].name
+            page = self.bucket.page(folder, max(last, self._start(last.partition("__")[0], positions)), meter)
+
     def _read_new(
-        self, folder: str, prefixes: list[str], positions: dict[str, Any], meter: Meter, batch: DatasetBatch
+        self,
+        folder: str,
+        positions: dict[str, Any],
+        meter: Meter,
+        batch: DatasetBatch,
+        first: Page | None = None,
     ) -> list[dict[str, Any]]:
-        """Read the files of `folder` not read before, prefix by prefix; move each prefix's position.
+        """Read the files of `folder` not read before; move each prefix's position.
 
         A position is the newest name read and the names read within the lookback before it: files
         that arrive late with an older load id (a retried package) are still found, and a file that
         could not be read stays ahead of the position, so it is read again next time.
         """
-        todo: list[tuple[str, str]] = []
-        for prefix in prefixes:
-            position = positions.get(prefix) or {}
-            last, recent = position.get("last", ""), set(position.get("recent") or [])
-            start = f"{prefix}__{_number(last) - self.lookback_s:.7f}" if last else ""
-            listed = self.bucket.files_after(folder, f"{prefix}__", start, meter)
-            todo += [
-                (prefix, e.name) for e in listed if e.name.endswith(".jsonl") and _rest(e.name, prefix) not in recent
-            ]
+        todo = [(name.partition("__")[0], name) for name in self._walk(folder, positions, meter, first)]
         results = _parallel(lambda item: self._try_read(f"{folder}/{item[1]}", meter), todo)
         good: dict[str, list[str]] = defaultdict(list)
         bad: dict[str, list[str]] = defaultdict(list)
@@ -270,11 +292,13 @@ class FilesystemCollector(Collector):
     ) -> dict[str, list[Entry]]:
         """Data files of `table` written by the loads in `schema_of` (load id -> schema), by load id."""
         pattern = layout_pattern(layout, table)
-        first = min(schema_of)
+        first, newest = min(schema_of), max(schema_of)
         found: dict[str, list[Entry]] = defaultdict(list)
         for prefix, incremental in {layout_prefix(layout, table, s) for s in set(schema_of.values())}:
             start = prefix + first if incremental else ""
-            for entry in self.bucket.find_after(base, prefix, start, meter):
+            # every file of the wanted loads starts with the prefix their first and last load id share
+            narrowed = narrowing_prefix(prefix + first, prefix + newest) if incremental else prefix
+            for entry in self.bucket.find_after(base, narrowed, start, meter):
                 match = pattern.search(entry.name)
                 if match and match.group("load_id") in schema_of:
                     found[match.group("load_id")].append(entry)

@@ -1,0 +1,45 @@
+"""How a bucket is listed where no start-after exists (`file://`, and so Azure): real files on disk."""
+
+from __future__ import annotations
+
+import fsspec
+
+from collectors.bucket import Bucket, narrowing_prefix
+from collectors.meter import Meter
+
+
+def test_the_narrowing_prefix_covers_every_load_id_between_the_first_and_the_last():
+    first, last = "users/1795462546.4351013", "users/1795470001.0000001"
+    prefix = narrowing_prefix(first, last)
+    assert prefix == "users/17954"
+    between = ["users/1795462546.4351013.a1.parquet", "users/1795469999.9.b2.parquet", "users/1795470001.0000001.c"]
+    assert all(name.startswith(prefix) for name in between)
+    assert narrowing_prefix(first, first) == first
+
+
+def test_data_files_after_a_load_id_are_found_under_the_narrowed_prefix(tmp_path):
+    for name in ("1795000000.1.a.parquet", "1795462546.4.b.parquet", "1795469999.9.c.parquet", "1796000000.0.d"):
+        (tmp_path / "ds" / "users").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "ds" / "users" / name).write_bytes(b"x" * 3)
+    bucket, meter = Bucket(fsspec.filesystem("file"), str(tmp_path)), Meter()
+    prefix = narrowing_prefix("users/1795462546.4", "users/1795469999.9")
+    found = bucket.find_after(bucket.path("ds"), prefix, "users/1795462546.4", meter)
+    assert [(e.name, e.size) for e in found] == [
+        ("users/1795462546.4.b.parquet", 3),
+        ("users/1795469999.9.c.parquet", 3),
+    ]
+    assert meter.counts == {"list_calls": 1}
+
+
+def test_a_folder_is_listed_once_per_collect_and_each_page_filtered_after_its_start(tmp_path):
+    loads = tmp_path / "ds" / "_dlt_loads"
+    loads.mkdir(parents=True)
+    for name in ("billing__1795000000.1.jsonl", "crm__1795000000.2.jsonl", "crm__1795000001.3.jsonl"):
+        (loads / name).write_text("{}")
+    bucket, meter = Bucket(fsspec.filesystem("file"), str(tmp_path)), Meter()
+    folder = bucket.path("ds", "_dlt_loads")
+    first = bucket.page(folder, "", meter)
+    assert first.complete and [e.name for e in first.entries] == sorted(p.name for p in loads.iterdir())
+    after = bucket.page(folder, "crm__1795000000.2", meter)
+    assert [e.name for e in after.entries] == ["crm__1795000000.2.jsonl", "crm__1795000001.3.jsonl"]
+    assert meter.counts == {"list_calls": 1}  # the second page came from the same listing
