@@ -5,7 +5,7 @@ import streamlit as st
 from glasspane.formatting import thousands
 from glasspane.pii_hints import HintedColumn, apply_hints_python, import_schema_yaml
 from glasspane.queries import pii as q
-from glasspane.store.pii_decisions import record_decision
+from glasspane.store.pii_decisions import DecidedColumn, record_decisions
 from glasspane.ui import charts, components, data, shell, strings, url_state
 
 shell.inside_app()
@@ -92,9 +92,9 @@ with components.page_guard():
         elif decision and not who:
             st.warning(strings.PII_NEEDS_NAME)
         elif decision:
-            for row in chosen.itertuples():
-                record_decision(data.current_store(), row.location, row.dataset_name, row.table_name,
-                                row.column_name, decision, who, row.suspected_kind)  # fmt: skip
+            decided = [DecidedColumn(r.location, r.dataset_name, r.table_name, r.column_name, r.suspected_kind)
+                       for r in chosen.itertuples()]  # fmt: skip
+            record_decisions(data.current_store(), decided, decision, who)
             st.session_state["pii_flash"] = strings.PII_DECIDED.format(count=len(chosen), decision=decision)
             st.rerun()
 

@@ -221,8 +221,11 @@ def test_suspected_pii_can_be_confirmed_and_exported_as_dlt_hints_that_dlt_appli
 
     at.text_input(key="pii_decided_by").input("dana@example.com")
     at.session_state["suspected_table"] = {"selection": {"rows": [0, 1], "columns": []}}
+    version = store.version()
     next(b for b in at.button if b.label == "Confirm as PII").click().run()
     assert not at.exception
+    assert len(rows(store, "SELECT DISTINCT decided_at FROM pii_decisions")) == 1  # one write for both
+    assert store.version() != version
     decided = rows(
         store, "SELECT table_name, column_name, decision, pii_kind, decided_by FROM pii_decisions ORDER BY 1"
     )

@@ -3,30 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from glasspane.store import Store
 
 DECISIONS = ("confirmed", "not_pii")
 
 
-def record_decision(
-    store: Store,
-    location: str,
-    dataset_name: str,
-    table_name: str,
-    column_name: str,
-    decision: str,
-    decided_by: str,
-    pii_kind: str | None = None,
-) -> None:
-    """Store (or replace) the decision about one column. Only names are stored, never a value."""
+@dataclass(frozen=True)
+class DecidedColumn:
+    """A column a decision is about, and the kind it was suspected to be."""
+
+    location: str
+    dataset_name: str
+    table_name: str
+    column_name: str
+    pii_kind: str | None = None
+
+
+def record_decisions(store: Store, columns: list[DecidedColumn], decision: str, decided_by: str) -> None:
+    """Store (or replace) one decision about several columns, in one write of the store (a write
+    copies the whole file). Only names are stored, never a value."""
     if decision not in DECISIONS:
         raise ValueError(f"decision must be one of {', '.join(DECISIONS)} (got {decision!r})")
     if not decided_by.strip():
         raise ValueError("a decision needs the name of who made it")
+    decided_at = dt.datetime.now(dt.UTC)
     with store.writer() as con:
-        con.execute(
+        con.executemany(
             "INSERT OR REPLACE INTO raw.pii_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [location, dataset_name, table_name, column_name, decision,
-             pii_kind if decision == "confirmed" else None, decided_by.strip(), dt.datetime.now(dt.UTC)],
+            [[c.location, c.dataset_name, c.table_name, c.column_name, decision,
+              c.pii_kind if decision == "confirmed" else None, decided_by.strip(), decided_at] for c in columns],
         )  # fmt: skip
