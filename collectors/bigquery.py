@@ -125,11 +125,14 @@ class BigQueryCollector(Collector):
         project, name = dataset.key.split(".", 1)
         fingerprint = self._loads_tables.get(dataset.key)
         try:
-            metadata = self._data_tables(project, name) if self.option("table_sizes", True) else None
+            tables, metadata = None, None
+            if self.option("table_sizes", True):
+                tables = self.access.table_names(project, name)
+                metadata = self._data_tables(project, name, tables)
             if cursor and fingerprint and fingerprint[0] and cursor.get("loads_table") == fingerprint:
                 batch = DatasetBatch(cursor=dict(cursor), destination_type="bigquery")  # nothing new: no query
             else:
-                batch = self._collect(dataset, cursor, fingerprint, metadata)
+                batch = self._collect(dataset, cursor, fingerprint, tables, metadata)
         except SourceError:
             raise
         except Exception as ex:
@@ -143,11 +146,11 @@ class BigQueryCollector(Collector):
             ]
         return batch
 
-    def _data_tables(self, project: str, name: str) -> dict[str, Any]:
+    def _data_tables(self, project: str, name: str, tables: set[str]) -> dict[str, Any]:
         """Metadata of a dataset's data tables (dlt's own and views left out): free API calls, no query."""
         access = self.access
         assert access is not None
-        data_tables = sorted(t for t in access.table_names(project, name) if not is_dlt_table(t))
+        data_tables = sorted(t for t in tables if not is_dlt_table(t))
         with ThreadPoolExecutor(max_workers=8) as pool:
             found = list(pool.map(lambda t: access.table(project, name, t), data_tables))
         # views hold no rows of their own: sizes and counts are for tables only
@@ -158,8 +161,14 @@ class BigQueryCollector(Collector):
         }
 
     def _collect(
-        self, dataset: Dataset, cursor: dict[str, Any], fingerprint: list[Any] | None, metadata: dict[str, Any] | None
+        self,
+        dataset: Dataset,
+        cursor: dict[str, Any],
+        fingerprint: list[Any] | None,
+        tables: set[str] | None,
+        metadata: dict[str, Any] | None,
     ) -> DatasetBatch:
+        """Read what is new; `tables` and `metadata` are the dataset's, when this collect listed them already."""
         access = self.access
         assert access is not None
         project, name = dataset.key.split(".", 1)
@@ -178,7 +187,7 @@ class BigQueryCollector(Collector):
         )
         if cursor and not loads:  # dlt writes its other tables with a load: nothing new without one
             return DatasetBatch(cursor={**cursor, "loads_table": fingerprint}, destination_type="bigquery")
-        tables = access.table_names(project, name)
+        tables = tables if tables is not None else access.table_names(project, name)
         versions_since = cursor.get("versions_inserted_at", EPOCH)
         versions = []
         if "_dlt_version" in tables:
@@ -209,7 +218,7 @@ class BigQueryCollector(Collector):
         if self.option("views", True):  # view SQL for lineage, refreshed with each new load
             batch.definitions = definitions_from_rows(rows(views_sql(project, name)))
         if self.option("count_rows", False):
-            metadata = metadata if metadata is not None else self._data_tables(project, name)
+            metadata = metadata if metadata is not None else self._data_tables(project, name, tables)
             counted = {c.load_id for c in batch.table_counts} | {r.load_id for r in batch.runs if r.is_trace_upload}
             uncounted = {
                 str(r["load_id"]): r.get("schema_name") or "" for r in loads if str(r["load_id"]) not in counted

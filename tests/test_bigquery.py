@@ -237,6 +237,8 @@ def test_bigquery_recollect_without_new_loads_runs_no_query_and_then_reads_only_
         bq.proxy.clear()
         third = collect_into(store, inc)
     assert third.ok and third.new_runs == 1
+    listed = [r.path for r in bq.proxy.requests if r.method == "GET" and r.path.endswith("datasets/inc/tables")]
+    assert len(listed) == 1  # new loads read, sizes snapshotted: the dataset's tables listed once
     assert rows(store, "SELECT row_count FROM runs ORDER BY started_at") == [(6,), (8,)]
     jobs = [json.loads(r.body)["configuration"]["query"]["query"] for r in bq.proxy.requests if is_query(r)]
     assert not [q for q in jobs if "users" in q]
