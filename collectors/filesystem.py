@@ -225,13 +225,17 @@ class FilesystemCollector(Collector):
         """
         page = first if first is not None else self.bucket.page(folder, "", meter)
         names = []
+        bounds: dict[str, tuple[str, set[str]]] = {}  # prefix -> (start, names read within the lookback)
         while True:
             for entry in page.entries:
                 prefix, separator, _ = entry.name.partition("__")
                 if not separator or not entry.name.endswith(".jsonl"):
                     continue
-                recent = set((positions.get(prefix) or {}).get("recent") or [])
-                if entry.name > self._start(prefix, positions) and _rest(entry.name, prefix) not in recent:
+                if prefix not in bounds:
+                    recent = set((positions.get(prefix) or {}).get("recent") or [])
+                    bounds[prefix] = (self._start(prefix, positions), recent)
+                start, recent = bounds[prefix]
+                if entry.name > start and _rest(entry.name, prefix) not in recent:
                     names.append(entry.name)
             if page.complete or not page.entries:
                 return names
