@@ -18,6 +18,7 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 # Streamlit has finished the script run and is connected: what a person would wait for.
 READY = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
+LOADING = '[data-testid="stSkeleton"]'  # the placeholder of an element whose code is still loading
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
 
 
@@ -62,7 +63,11 @@ def settle(page) -> None:
 
 
 def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot under test-artifacts/ and return its path."""
+    """Save a full-page screenshot under test-artifacts/ and return its path, once every element that
+    loads its code lazily (a table, a chart) has replaced its placeholder."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(LOADING)).to_have_count(0, timeout=30_000)
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
