@@ -28,6 +28,6 @@ with st.sidebar:
         if not sources.empty:
             failing = int((sources["status"] != "ok").sum())
             st.caption(f"{len(sources)} sources" + (f", {failing} with errors" if failing else ", all ok"))
-    st.caption(f"Store: {data.current_store().path.name}")
+    st.caption(f"Store: {data.current_store().name}")
 
 navigation.run()

@@ -5,19 +5,23 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from collectors import forget, registry
+from collectors import forget, registry, store_command
 from collectors.runner import CollectSummary, Progress, collect
 from glasspane import settings
-from glasspane.alerts.config import AlertConfig, alert_config
-from glasspane.alerts.report import format_report
-from glasspane.alerts.service import evaluate
-from glasspane.alerts.slack import resolve_destination
 from glasspane.config import Config, ConfigError, load_config
 from glasspane.dlt_meta import redact
 from glasspane.store import Store, StoreBusy
 
+if TYPE_CHECKING:
+    from glasspane.alerts.config import AlertConfig
+
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
+STORE_HELP = (
+    f"pane store: a path, or postgres://host/db?data_path=URL (default: ${settings.STORE_ENV} or "
+    f"{settings.DEFAULT_STORE.name})"
+)
 
 
 def _progress_bar(quiet: bool):
@@ -70,6 +74,11 @@ def format_summary(summary: CollectSummary) -> str:
             lines.append(f"cost: {outcome.source}: {cost}")
     for outcome in summary.outcomes:
         lines += [f"error: {error}" for error in outcome.errors]
+    lines += [f"error: {note}" for note in summary.notes]
+    if summary.maintenance is not None:
+        m = summary.maintenance
+        lines.append(f"store maintained: {m.files_before:,} data files → {m.files_after:,}, "
+                     f"{m.snapshots_expired:,} old snapshots expired")  # fmt: skip
     failed = sum(o.status != "ok" for o in summary.outcomes)
     lines.append(
         f"{len(summary.outcomes)} sources, {summary.new_runs} new runs"
@@ -80,6 +89,8 @@ def format_summary(summary: CollectSummary) -> str:
 
 def _alert_rules(config: Config) -> tuple[AlertConfig | None, ConfigError | None]:
     """The alert rules of a config, or the mistake that keeps them from being used."""
+    from glasspane.alerts.config import alert_config
+
     try:
         return alert_config(config), None
     except ConfigError as ex:
@@ -95,7 +106,7 @@ def run_collect(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     collectors = registry.build_all(config, args.source)
     rules, alert_mistake = _alert_rules(config) if getattr(args, "alert", False) else (None, None)
-    store = Store(settings.store_path(args.store))
+    store = Store.from_settings(args.store)
     if config.is_default:
         print(f"no config file: collecting dlt's pipelines folder {config.sources[0].options['path']}")
     bar, update = _progress_bar(args.quiet)
@@ -105,11 +116,15 @@ def run_collect(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     print(format_summary(summary))
-    print(f"store: {store.path}")
+    print(f"store: {store}")
     if alert_mistake is not None:
         print(f"error: {alert_mistake}; alerts skipped", file=sys.stderr)
         return EXIT_USAGE
     if rules is not None:
+        from glasspane.alerts.report import format_report
+        from glasspane.alerts.service import evaluate
+        from glasspane.alerts.slack import resolve_destination
+
         try:  # alerting never fails the collect
             print(format_report(evaluate(store, rules, resolve_destination(rules.settings))))
         except Exception as ex:
@@ -119,10 +134,15 @@ def run_collect(args: argparse.Namespace) -> int:
 
 def run_alerts(args: argparse.Namespace) -> int:
     """Evaluate the alert rules over the store and send what is new (or, with --dry-run, print it)."""
+    from glasspane.alerts.config import alert_config
+    from glasspane.alerts.report import format_report
+    from glasspane.alerts.service import evaluate
+    from glasspane.alerts.slack import resolve_destination
+
     rules = alert_config(load_config(args.config))
-    store = Store(settings.store_path(args.store))
+    store = Store.from_settings(args.store)
     if not store.exists():
-        raise ConfigError(f"{store.path}: no pane store yet: collect first (python -m collectors collect --alert)")
+        raise ConfigError(f"{store}: no pane store yet: collect first (python -m collectors collect --alert)")
     report = evaluate(store, rules, resolve_destination(rules.settings), dry_run=args.dry_run)
     print(format_report(report, as_json=args.json))
     return EXIT_OK if report.ok else EXIT_SOURCE_FAILED
@@ -132,7 +152,7 @@ def run_demo(args: argparse.Namespace) -> int:
     """Build the demo data with real dlt pipelines, then collect it."""
     from collectors.demo import build_demo
 
-    folder = Path(args.dir).resolve() if args.dir else settings.demo_dir(settings.store_path(args.store))
+    folder = Path(args.dir).resolve() if args.dir else settings.demo_dir(Store.from_settings(args.store).path)
     print(f"building demo data in {folder} (real dlt runs, about half a minute)")
     config_file = build_demo(folder, progress=lambda message: print(f"  {message}", flush=True))
     args.config, args.source = str(config_file), None
@@ -147,9 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "--store", help=f"pane store file (default: ${settings.STORE_ENV} or {settings.DEFAULT_STORE.name})"
-        )
+        sub.add_argument("--store", help=STORE_HELP)
         sub.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     collect_cmd = commands.add_parser("collect", help="collect every configured source into the store")
@@ -165,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_cmd.add_argument("--config", help=f"config file (default: ${settings.CONFIG_ENV} or glasspane.toml)")
     alerts_cmd.add_argument("--dry-run", action="store_true", help="print what would be sent; send and store nothing")
     alerts_cmd.add_argument("--json", action="store_true", help="also print each message's Block Kit JSON")
-    alerts_cmd.add_argument("--store", help=f"pane store file (default: ${settings.STORE_ENV} or glasspane.duckdb)")
+    alerts_cmd.add_argument("--store", help=STORE_HELP)
     alerts_cmd.set_defaults(handler=run_alerts)
 
     demo_cmd = commands.add_parser("demo", help="build demo data with real dlt pipelines, then collect it")
@@ -173,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(demo_cmd)
     demo_cmd.set_defaults(handler=run_demo)
     forget.add_command(commands, common)
+    store_command.add_command(commands, common)
     return parser
 
 

@@ -50,7 +50,7 @@ def add_command(commands: argparse._SubParsersAction, common: Callable[[argparse
 def run_forget(args: argparse.Namespace) -> int:
     """Plan, print, export and (with --execute) run one subject's deletion."""
     value = sys.stdin.readline() if args.value == "-" else args.value
-    store = Store(settings.store_path(args.store))
+    store = Store.from_settings(args.store)
     try:
         plan = plan_for(store, args.column_kind, value)
     except SubjectError as ex:

@@ -1,11 +1,13 @@
-"""Collect many sources at once: read in parallel, isolate failures, then write the store once."""
+"""Collect many sources at once: read in parallel, isolate failures, write while reading."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import queue
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -13,11 +15,12 @@ from dataclasses import dataclass, field
 from collectors.base import Collector, Dataset, SourceError
 from glasspane.dlt_meta import redact
 from glasspane.records import DatasetBatch
-from glasspane.store import Store, summaries
-from glasspane.store.governance import refresh_lineage
-from glasspane.store.ingest import SourceOutcome, write_dataset, write_outcome
+from glasspane.store import Store
+from glasspane.store.ingest import Pending, SourceOutcome, mark_failure, write_pending
+from glasspane.store.maintenance import MaintenanceReport, maintain_if_due
 
 MAX_PARALLEL_SOURCES = 4
+FLUSH_RECORDS = 20_000  # records written per transaction: bounds a collect's memory
 
 
 @dataclass
@@ -33,19 +36,13 @@ ProgressCallback = Callable[[Progress], None]
 
 
 @dataclass
-class SourceResult:
-    """A source's outcome and the batches read from its datasets."""
-
-    outcome: SourceOutcome
-    batches: list[tuple[Dataset, DatasetBatch]] = field(default_factory=list)
-
-
-@dataclass
 class CollectSummary:
     """What one collect did, source by source."""
 
     collect_id: str
     outcomes: list[SourceOutcome]
+    maintenance: MaintenanceReport | None = None  # when the collect also maintained the store
+    notes: list[str] = field(default_factory=list)  # what went wrong outside any source
 
     @property
     def ok(self) -> bool:
@@ -80,11 +77,12 @@ class _Tracker:
             self.callback(snapshot)
 
 
-def _collect_source(collector: Collector, cursors: dict[str, dict], tracker: _Tracker) -> SourceResult:
+def _collect_source(collector: Collector, cursors: dict[str, dict], tracker: _Tracker, out: queue.Queue) -> None:
+    """Read one source, handing each dataset's batch to `out` as it is read, then the source's outcome."""
     started = dt.datetime.now(dt.UTC)
     errors: list[str] = []
-    batches: list[tuple[Dataset, DatasetBatch]] = []
     datasets: list[Dataset] = []
+    stats: dict[str, int] = {}
     try:
         collector.open()
         datasets = collector.discover()
@@ -103,8 +101,10 @@ def _collect_source(collector: Collector, cursors: dict[str, dict], tracker: _Tr
                 if error:
                     errors.append(error)
                 if batch is not None:
-                    batches.append((dataset, batch))
+                    for key, value in batch.stats.items():
+                        stats[key] = stats.get(key, 0) + value
                     errors += [describe_error(collector.name, SourceError(*p)) for p in batch.problems]
+                    out.put((collector.name, dataset, batch))
     except Exception as ex:  # the source as a whole is unreachable or unreadable
         errors.append(describe_error(collector.name, ex))
     finally:
@@ -113,39 +113,60 @@ def _collect_source(collector: Collector, cursors: dict[str, dict], tracker: _Tr
         except Exception as ex:
             errors.append(describe_error(collector.name, ex))
     errors += [describe_error(collector.name, p) for p in collector.problems]
-    outcome = SourceOutcome(
-        source=collector.name,
-        kind=collector.kind,
-        location=collector.location,
-        started_at=started,
-        finished_at=dt.datetime.now(dt.UTC),
-        status="error" if errors else "ok",
-        errors=errors,
-        datasets=len(datasets),
-        stats=_sum_stats(batches, collector.stats),
+    for key, value in collector.stats.items():
+        stats[key] = stats.get(key, 0) + value
+    out.put(
+        SourceOutcome(
+            source=collector.name,
+            kind=collector.kind,
+            location=collector.location,
+            started_at=started,
+            finished_at=dt.datetime.now(dt.UTC),
+            status="error" if errors else "ok",
+            errors=errors,
+            datasets=len(datasets),
+            stats=stats,
+        )
     )
-    return SourceResult(outcome, batches)
 
 
-def _sum_stats(batches: list[tuple[Dataset, DatasetBatch]], source_stats: dict[str, int]) -> dict[str, int]:
-    totals: dict[str, int] = dict(source_stats)
-    for _, batch in batches:
-        for key, value in batch.stats.items():
-            totals[key] = totals.get(key, 0) + value
-    return totals
+@dataclass
+class _Known:
+    """What the store knew of the collected sources before this collect: cursors and last status."""
+
+    cursors: dict[str, dict[str, dict]]
+    raw_cursors: dict[tuple[str, str], str | None]
+    statuses: dict[str, str]
 
 
-def _read_cursors(store: Store, names: list[str]) -> dict[str, dict[str, dict]]:
-    cursors: dict[str, dict[str, dict]] = {name: {} for name in names}
+def _read_known(store: Store, names: list[str]) -> _Known:
+    known = _Known({name: {} for name in names}, {}, {})
     if not store.exists():
-        return cursors
+        return known
     store.ensure_current()
     with store.reader() as con:
-        rows = con.execute("SELECT source, dataset_key, cursor FROM raw.datasets").fetchall()
+        rows = con.execute(
+            "SELECT source, dataset_key, cursor FROM raw.datasets WHERE list_contains(?::VARCHAR[], source)", [names]
+        ).fetchall()
+        known.statuses = dict(
+            con.execute(
+                "SELECT source, status FROM raw.sources WHERE list_contains(?::VARCHAR[], source)", [names]
+            ).fetchall()
+        )
     for source, key, cursor in rows:
-        if source in cursors:
-            cursors[source][key] = json.loads(cursor) if cursor else {}
-    return cursors
+        known.cursors[source][key] = json.loads(cursor) if cursor else {}
+        known.raw_cursors[(source, key)] = cursor
+    return known
+
+
+def _changed(known: _Known, source: str, dataset: Dataset, batch: DatasetBatch) -> bool:
+    """False for a batch that adds nothing and leaves its cursor where it was: nothing to write."""
+    if batch.runs or batch.table_counts or batch.steps or batch.schema_versions or batch.table_sizes:
+        return True
+    if batch.definitions is not None or batch.staging is not None or batch.load_packages is not None:
+        return True
+    before = known.raw_cursors.get((source, dataset.key))
+    return before is None or json.loads(before) != json.loads(json.dumps(batch.cursor, default=str))
 
 
 def collect(
@@ -153,43 +174,83 @@ def collect(
     store: Store,
     progress: ProgressCallback | None = None,
     max_parallel_sources: int = MAX_PARALLEL_SOURCES,
+    flush_records: int = FLUSH_RECORDS,
 ) -> CollectSummary:
-    """Collect every source, then write what was read in one store write, source by source.
+    """Collect every source, writing what is read while the sources are still being read.
 
-    A source that fails is recorded with its error; what it collected before stays in the store,
-    and the other sources are written as usual.
+    Batches are written in transactions of about `flush_records` records, and each source's
+    outcome as soon as the source finishes. A source that fails is recorded with its error; what it
+    collected before stays in the store, and the other sources are written as usual. A collect
+    that finds nothing new and no new error writes nothing.
     """
-    collect_id = uuid.uuid4().hex
-    cursors = _read_cursors(store, [c.name for c in collectors])
+    known = _read_known(store, [c.name for c in collectors])
     tracker = _Tracker(progress)
+    writer = _Writer(store, tracker)
+    results: queue.Queue = queue.Queue()
+    outcomes: list[SourceOutcome] = []
     with ThreadPoolExecutor(max_workers=max(1, max_parallel_sources)) as pool:
-        results = list(pool.map(lambda c: _collect_source(c, cursors[c.name], tracker), collectors))
-    tracker.add(message="writing the store")
-    collected_at = dt.datetime.now(dt.UTC)
-    with store.writer() as con:
-        for result in results:
-            _write_result(con, collect_id, result, collected_at)
-        summaries.refresh(con)
-        refresh_lineage(con)
-    tracker.add(message="done")
-    return CollectSummary(collect_id, [r.outcome for r in results])
-
-
-def _write_result(con, collect_id: str, result: SourceResult, collected_at: dt.datetime) -> None:
-    outcome = result.outcome
-    con.begin()
+        for collector in collectors:
+            pool.submit(_collect_source, collector, known.cursors[collector.name], tracker, results)
+        while len(outcomes) < len(collectors):
+            item = results.get()
+            if isinstance(item, SourceOutcome):
+                outcomes.append(item)
+                wrote = item.source in writer.wrote or item.source in writer.pending.sources
+                if wrote or item.status != "ok" or known.statuses.get(item.source) != "ok":
+                    writer.pending.outcomes.append(item)
+                    writer.flush()
+            elif _changed(known, *item):
+                source, dataset, batch = item
+                writer.pending.add(source, dataset.key, dataset.location, dataset.dataset_name, batch)
+                if writer.pending.records >= flush_records:
+                    writer.flush()
+    writer.flush()
+    order = {c.name: i for i, c in enumerate(collectors)}
+    outcomes.sort(key=lambda o: order[o.source])
+    for outcome in outcomes:
+        outcome.new_runs = writer.new_runs[outcome.source]
+    summary = CollectSummary(writer.collect_id, outcomes)
     try:
-        for dataset, batch in result.batches:
-            outcome.new_runs += write_dataset(
-                con, outcome.source, dataset.key, dataset.location, dataset.dataset_name, batch, collected_at
-            )
-        write_outcome(con, collect_id, outcome)
-        con.commit()
-    except Exception as ex:  # keep the store as it was for this source, and say why
-        con.rollback()
-        outcome.status = "error"
-        outcome.new_runs = 0
-        outcome.errors.append(describe_error(outcome.source, SourceError("store", f"write failed: {ex}")))
-        con.begin()
-        write_outcome(con, collect_id, outcome)
-        con.commit()
+        summary.maintenance = maintain_if_due(store)
+    except Exception as ex:  # maintenance never fails a collect: the next one tries again
+        summary.notes.append(f"store maintenance: {redact(' '.join(str(ex).split()), limit=300)}")
+    tracker.add(message="done")
+    return summary
+
+
+class _Writer:
+    """Writes a collect's pending batches; remembers the new runs and failed writes of each source."""
+
+    def __init__(self, store: Store, tracker: _Tracker):
+        self.store = store
+        self.tracker = tracker
+        self.collect_id = uuid.uuid4().hex
+        self.pending = Pending(dt.datetime.now(dt.UTC))
+        self.new_runs: Counter[str] = Counter()
+        self.failures: dict[str, str] = {}  # source -> why the store refused its records
+        self.wrote: set[str] = set()  # sources whose records were written
+
+    def flush(self) -> None:
+        """Write what is pending in one transaction; when that fails for a reason other than a
+        concurrent writer, write each source alone so that only the refused source is marked failed."""
+        pending, self.pending = self.pending, Pending(self.pending.collected_at)
+        if not pending:
+            return
+        self.tracker.add(message="writing the store")
+        try:
+            self._write(pending)
+        except Exception:
+            for part in pending.split_by_source():
+                try:
+                    self._write(part)
+                except Exception as ex:  # the store stays as it was for this source, and says why
+                    source = next(iter(part.sources | {o.source for o in part.outcomes}))
+                    self.failures[source] = describe_error(source, SourceError("store", f"write failed: {ex}"))
+                    self._write(Pending(part.collected_at, outcomes=part.outcomes))
+
+    def _write(self, part: Pending) -> None:
+        new = self.store.write(lambda con: write_pending(con, part, self.collect_id, self.new_runs, self.failures))
+        self.new_runs.update(new)
+        self.wrote |= part.sources
+        for outcome in part.outcomes:  # as written: the summary says what the store says
+            mark_failure(outcome, self.failures)

@@ -8,14 +8,26 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 STORE_ENV = "GLASSPANE_STORE"
 CONFIG_ENV = "GLASSPANE_CONFIG"
-DEFAULT_STORE = PROJECT_DIR / "glasspane.duckdb"
+DEFAULT_STORE = PROJECT_DIR / "glasspane.lake"
+LEGACY_DEFAULT_STORE = PROJECT_DIR / "glasspane.duckdb"  # where versions before DuckLake kept the store
 DEFAULT_CONFIG = PROJECT_DIR / "glasspane.toml"
 
 
-def store_path(explicit: str | os.PathLike | None = None) -> Path:
-    """The pane store file: an explicit path, else `GLASSPANE_STORE`, else `glasspane.duckdb` here."""
-    chosen = explicit or os.environ.get(STORE_ENV) or DEFAULT_STORE
-    return Path(chosen).expanduser().resolve()
+def store_location(explicit: str | os.PathLike | None = None) -> str:
+    """The pane store: an explicit location, else `GLASSPANE_STORE`, else `glasspane.lake` here.
+
+    A location is a local path (an embedded store) or `postgres://host/db?data_path=…` (a scaled one).
+    """
+    chosen = explicit or os.environ.get(STORE_ENV)
+    if not chosen:
+        return str(DEFAULT_STORE)
+    chosen = str(chosen)
+    return chosen if "://" in chosen else str(Path(chosen).expanduser().resolve())
+
+
+def legacy_store(location: str) -> Path | None:
+    """The store file of versions before DuckLake, to copy into the default store when it is created."""
+    return LEGACY_DEFAULT_STORE if location == str(DEFAULT_STORE) else None
 
 
 def config_path(explicit: str | os.PathLike | None = None) -> Path | None:
@@ -26,9 +38,9 @@ def config_path(explicit: str | os.PathLike | None = None) -> Path | None:
     return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
 
 
-def demo_dir(store: Path) -> Path:
-    """Where the demo places are built: beside the store, in `.glasspane/demo`."""
-    return store.parent / ".glasspane" / "demo"
+def demo_dir(store: Path | None) -> Path:
+    """Where the demo places are built: beside an embedded store (else in the project), in `.glasspane/demo`."""
+    return (store.parent if store is not None else PROJECT_DIR) / ".glasspane" / "demo"
 
 
 def default_pipelines_dir() -> Path:

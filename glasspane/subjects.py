@@ -142,13 +142,17 @@ def subject_hash(kind: str, value: str, salt: bytes) -> str:
     return hmac.new(salt, message, hashlib.sha256).hexdigest()
 
 
-def salt_for(store_path: Path) -> bytes:
-    """The salt: the configured secret, else the one generated beside the store (created on first use)."""
+def salt_for(store_path: Path | None) -> bytes:
+    """The salt: the configured secret, else the one generated beside an embedded store (created on first
+    use). A scaled store (`store_path` None) is shared by many machines: it needs the configured secret."""
     import dlt
 
     configured = dlt.secrets.get(SALT_SECRET)
     if configured:
         return str(configured).encode()
+    if store_path is None:
+        raise SubjectError(f"a shared (PostgreSQL) store needs the secret {SALT_SECRET} set in .dlt/secrets.toml or "
+                           "the environment, so that every machine hashes subjects alike")
     path = store_path.with_name(store_path.name + ".salt")
     try:
         return path.read_text().strip().encode()

@@ -33,6 +33,18 @@ def collect_into(store: Store, *sources: SourceConfig) -> CollectSummary:
     return collect([registry.build(s) for s in sources], store)
 
 
+def clone(store: Store, path: Path) -> Store:
+    """A copy of an embedded store at `path`: its catalog (SQLite's backup, consistent while in use) and files."""
+    import shutil
+    import sqlite3
+
+    assert store.path is not None
+    with sqlite3.connect(store.path) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+    shutil.copytree(f"{store.path}.files", f"{path}.files")
+    return Store(path)
+
+
 def rows(store: Store, sql: str, params: list[Any] | None = None) -> list[tuple]:
     """Query the store read-only, as a user would with SQL."""
     with store.reader() as con:

@@ -1,5 +1,5 @@
-"""Finding a value anywhere in a pane store, by querying it: DuckDB compresses strings (dictionary,
-FSST), so a search of the file's bytes can miss a value the store holds."""
+"""Finding a value anywhere in a pane store, by querying it: the store's Parquet files compress strings
+(dictionaries, pages), so a search of the files' bytes can miss a value the store holds."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ def text_columns(store: Store) -> list[tuple[str, str, str]]:
                ORDER BY 1, 2, c.column_index""",
             [TEXT_TYPES],
         ).fetchall()
+
+
+def store_bytes(store: Store) -> bytes:
+    """Every byte an embedded store keeps on disk: its catalog and its data files."""
+    assert store.path is not None
+    files = [store.path, *sorted(p for p in store.path.parent.glob(f"{store.path.name}*") if p.is_file())]
+    files += sorted(p for p in store.path.with_name(store.path.name + ".files").rglob("*") if p.is_file())
+    return b"".join(p.read_bytes() for p in dict.fromkeys(files))
 
 
 def _quote(name: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
@@ -16,7 +15,7 @@ from glasspane.alerts.slack import SlackDestination, SlackSender
 from glasspane.store import Store
 from tests import dlt_fixtures as fx
 from tests.alerting import alerts_config, block_kit, evaluate_now
-from tests.conftest import collect_into, rows, source
+from tests.conftest import clone, collect_into, rows, source
 from tests.slack_server import Answer, SlackServer
 
 SECRET = "T0GLASS/B0PANE/s3cr3t-webhook-token"
@@ -40,8 +39,7 @@ def hook(slack, monkeypatch) -> str:
 @pytest.fixture
 def demo_copy(demo_store, tmp_path) -> Store:
     """A private copy of the demo store (hr_export's newest run failed; the others loaded today)."""
-    shutil.copyfile(demo_store.path, tmp_path / "demo.duckdb")
-    return Store(tmp_path / "demo.duckdb")
+    return clone(demo_store, tmp_path / "demo.lake")
 
 
 def header(message: dict) -> str:
@@ -267,8 +265,7 @@ def test_a_refusal_is_not_retried_and_a_long_retry_after_gives_up_within_the_bud
     )  # fmt: skip
     assert evaluate_now(demo_copy, config).messages == []  # a revoked webhook is not hammered
 
-    store = Store(tmp_path / "second.duckdb")
-    shutil.copyfile(demo_copy.path, store.path)
+    store = clone(demo_copy, tmp_path / "second.lake")
     with store.writer() as con:
         con.execute("DELETE FROM raw.alerts; DELETE FROM raw.alert_state; DELETE FROM raw.alert_evaluations")
     slack.answer(Answer(429, "rate_limited", {"Retry-After": "3600"}))

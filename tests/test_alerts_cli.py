@@ -15,7 +15,7 @@ from glasspane.settings import PROJECT_DIR
 from glasspane.store import Store
 from tests import dlt_fixtures as fx
 from tests.alerting import FAST_DELIVERY, alerts_config, evaluate_now
-from tests.conftest import rows
+from tests.conftest import clone, rows
 from tests.slack_server import Answer, SlackServer
 from tests.store_scan import find_in_store
 from tests.test_cli import cli
@@ -90,8 +90,7 @@ def test_slack_failing_never_fails_the_collect_and_the_hook_is_never_shown(tmp_p
 
 def test_sdk_debug_logging_never_carries_the_hook(tmp_path, demo_store, slack, monkeypatch, caplog):
     monkeypatch.setenv("RUNTIME__SLACK_INCOMING_HOOK", slack.url(f"/services/{SECRET}"))
-    store = Store(tmp_path / "demo.duckdb")
-    store.path.write_bytes(demo_store.path.read_bytes())
+    store = clone(demo_store, tmp_path / "demo.lake")
     slack.answer(Answer(429, "slow down", {"Retry-After": "0"}))
     with caplog.at_level(logging.DEBUG):
         report = evaluate_now(store, alerts_config(tmp_path, '[[alerts]]\nrule = "failed"\n'))

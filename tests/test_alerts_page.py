@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from glasspane.store import Store
 from tests.alerting import alerts_config, evaluate_now
-from tests.conftest import rows
+from tests.conftest import clone, rows
 from tests.test_app_core import app
 
 PAGE = "pages/alerts.py"
@@ -19,8 +17,7 @@ RULES = '[[alerts]]\nrule = "failed"\n\n[[alerts]]\nname = "stale"\nrule = "late
 @pytest.fixture
 def alerted(demo_store, tmp_path, monkeypatch):
     """A copy of the demo store after one evaluation (no Slack configured), and its config in force."""
-    store = Store(tmp_path / "alerted.duckdb")
-    shutil.copyfile(demo_store.path, store.path)
+    store = clone(demo_store, tmp_path / "alerted.lake")
     monkeypatch.delenv("RUNTIME__SLACK_INCOMING_HOOK", raising=False)
     config = alerts_config(tmp_path, RULES)
     monkeypatch.setenv("GLASSPANE_CONFIG", str(tmp_path / "glasspane.toml"))
@@ -80,8 +77,7 @@ def test_an_alerts_deep_link_opens_the_exact_run(alerted, monkeypatch):
 
 
 def test_before_any_evaluation_the_page_says_how_alerts_are_raised(demo_store, tmp_path, monkeypatch):
-    store = Store(tmp_path / "fresh.duckdb")
-    shutil.copyfile(demo_store.path, store.path)
+    store = clone(demo_store, tmp_path / "fresh.lake")
     monkeypatch.setenv("GLASSPANE_CONFIG", str(tmp_path / "none.toml"))
     (tmp_path / "none.toml").write_text("")
     at = app(store.path, monkeypatch, PAGE)

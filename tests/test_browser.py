@@ -5,7 +5,6 @@ brushed on a trend, and hostile names stay text."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 
 import pandas as pd
@@ -14,7 +13,7 @@ import pytest
 from glasspane.links import link
 from glasspane.store import Store
 from tests import browser as b
-from tests.conftest import rows
+from tests.conftest import clone, rows
 
 TITLES = {
     "overview": "Overview", "runs": "Runs", "trends": "Row-count trends", "schema": "Schema history", "pii": "PII",
@@ -25,9 +24,7 @@ TITLES = {
 @pytest.fixture(scope="module")
 def demo_copy(demo_store, tmp_path_factory) -> Store:
     """A copy of the demo store that this module's server may migrate and write."""
-    store = Store(tmp_path_factory.mktemp("browser") / "demo.duckdb")
-    shutil.copyfile(demo_store.path, store.path)
-    return store
+    return clone(demo_store, tmp_path_factory.mktemp("browser") / "demo.lake")
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ def test_readers_and_the_app_are_not_blocked_while_another_process_writes(tmp_pa
     collect_into(store, source("wh", "duckdb", path=str(warehouse)))
 
     writer = subprocess.Popen(
-        [sys.executable, "-c", HOLD_WRITER, str(store.path), "4"],
+        [sys.executable, "-c", HOLD_WRITER, str(store.path), "10"],
         cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert writer.stdout.readline().strip() == "writing"

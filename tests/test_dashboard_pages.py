@@ -4,19 +4,17 @@ views restored from URL parameters, PII decisions and their export as dlt hints.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import dlt
-import duckdb
 import pandas as pd
 import pytest
 import yaml
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
 from glasspane.store import Store
-from tests.conftest import collect_into, rows, source
+from tests.conftest import clone, collect_into, rows, source
 from tests.test_app_core import app
 
 PAGES = ["overview", "runs", "trends", "schema", "pii", "locations"]
@@ -169,9 +167,8 @@ def test_pii_page_lists_hinted_nested_and_inherited_pii_with_filters_from_the_ur
 
 
 def test_a_store_from_older_code_opens_migrated_with_its_pii_and_suspicions(demo_store, monkeypatch, tmp_path):
-    older = Store(tmp_path / "older.duckdb")
-    shutil.copyfile(demo_store.path, older.path)
-    with duckdb.connect(str(older.path)) as con:  # as a store written before the summaries existed looks
+    older = clone(demo_store, tmp_path / "older.lake")
+    with older.writer() as con:  # as a store written before the summaries existed looks
         con.execute("DELETE FROM raw.latest_columns; DELETE FROM raw.suspected_names")
         con.execute("UPDATE raw.meta SET value = 'older code' WHERE key = 'fingerprint'")
     expected = table(app(demo_store.path, monkeypatch, "pages/pii.py"), "pii_inventory")

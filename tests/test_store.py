@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 
-import duckdb
 import pytest
 
 from glasspane.store import Store, StoreBusy
-from tests.conftest import rows
+from tests.conftest import clone, rows
 
 
 def test_a_new_store_has_every_documented_view_and_reopening_migrates_nothing(store):
@@ -66,12 +64,10 @@ def test_a_store_from_older_code_gets_its_summaries_rebuilt_when_it_is_opened(de
     summaries = ("raw.latest_columns", "raw.location_aliases", "raw.suspected_names", "raw.pipeline_schemas")
     before = {table: rows(demo_store, f"SELECT count(*) FROM {table}")[0][0] for table in summaries}
     assert all(before.values())  # the demo has a working folder whose failed runs name no destination
-    older = Store(tmp_path / "older.duckdb")
-    shutil.copyfile(demo_store.path, older.path)
+    older = clone(demo_store, tmp_path / "older.lake")
     with older.writer() as con:  # as a store written before these summaries existed looks
         for table in summaries:
             con.execute(f"DELETE FROM {table}")
-    with duckdb.connect(str(older.path)) as con:
         con.execute("UPDATE raw.meta SET value = 'older code' WHERE key = 'fingerprint'")
     assert not older.is_current()
     older.ensure_current()  # what the dashboard and a collect do on opening

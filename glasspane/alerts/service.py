@@ -105,7 +105,7 @@ def evaluate(
         report.messages = plan_messages(to_send, settings.max_messages, settings.dashboard_url, evaluation_id)
         return report
 
-    with store.writer() as con:
+    def evaluate_and_record(con: duckdb.DuckDBPyConnection) -> tuple[_Plan, list[Alert]]:
         plan = _plan(con, config, now, evaluation_id)
         record_evaluation(con, evaluation_id, now, [r.name for r in config.rules], plan.alerts, plan.states,
                           plan.release, report.destination, plan.errors)  # fmt: skip
@@ -114,10 +114,12 @@ def evaluate(
             mark_not_sent(con, [a.alert_id for a in to_send if a.delivery == PENDING], NO_DESTINATION)
             to_send = []
         claim(con, [a.alert_id for a in to_send], now)
+        return plan, to_send
+
+    plan, to_send = store.write(evaluate_and_record)  # run again from the start if another writer collides
     report.alerts, report.errors = plan.alerts, plan.errors
     report.messages = plan_messages(to_send, settings.max_messages, settings.dashboard_url, evaluation_id)
     if report.messages and destination is not None:
         report.deliveries = SlackSender(destination, settings).send_all(report.messages)
-        with store.writer() as con:
-            record_deliveries(con, evaluation_id, report.deliveries)
+        store.write(lambda con: record_deliveries(con, evaluation_id, report.deliveries))
     return report

@@ -1,11 +1,14 @@
-"""The pane store: one DuckDB file, its schema and migrations, and safe concurrent access.
+"""The pane store: a DuckLake, its schema and migrations, and safe concurrent access.
 
-DuckDB lets one process write a file and then blocks every other process from opening it.
-So the store is never written in place: a writer copies the file, writes the copy and
-atomically renames it over the original. Readers (the dashboard, users' SQL) open the file
-read-only and always see a complete store, even while a collect is running; the dashboard keeps
-one read-only snapshot of each version of the file until a newer one replaces it.
-Writers take a lock file so two collects take turns.
+A write is a transaction that adds Parquet files and commits a new snapshot to the catalog, so its
+cost follows what it writes, not what the store holds. Readers see whole snapshots: never a torn
+store, never blocked by a writer. Writers that collide are retried from the start (`Store.write`),
+and on one machine an embedded store's writers also take turns through a lock file, because
+SQLite lets one writer commit at a time. A writer killed at any moment commits nothing: the next
+write finds the store as the last commit left it, and maintenance removes the files it left.
+
+The migrations define the tables; every store starts from the first. A store written by the
+DuckDB-file engine of earlier versions is copied into a new store on first open (see `copy`).
 """
 
 from __future__ import annotations
@@ -14,21 +17,29 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import shutil
+import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
+from glasspane import settings
 from glasspane.store import summaries
+from glasspane.store.lake import StoreLocation, attach, latest_snapshot, parse_location, prepare_catalog_file
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"  # tables: applied once each, in name order
-VIEWS_DIR = Path(__file__).parent / "views"  # views: re-created on every write, in name order
+VIEWS_DIR = Path(__file__).parent / "views"  # views: re-created when the code's schema changes
+LEGACY_SUFFIX = ".pre-lake"  # a DuckDB-file store, kept after its contents were copied into the lake
+WRITE_ATTEMPTS = 8
+_CONFLICTS = ("conflict", "database is locked", "could not serialize", "deadlock", "concurrent")
+T = TypeVar("T")
+_verified: dict[StoreLocation, int] = {}  # stores known to carry this code's schema, at a version
 
 
 class StoreBusy(RuntimeError):
-    """Another process holds the store's write lock for longer than we were willing to wait."""
+    """The store could not be written: another process holds it for longer than we would wait."""
 
 
 def _migrations() -> list[tuple[str, str]]:
@@ -48,13 +59,6 @@ def schema_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def connect(path: str | os.PathLike, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection that speaks UTC, the store's time zone."""
-    con = duckdb.connect(str(path), read_only=read_only)
-    con.execute("SET TimeZone = 'UTC'")
-    return con
-
-
 def carries_current_schema(con: duckdb.DuckDBPyConnection) -> bool:
     """True when the store `con` reads carries this code's schema."""
     try:
@@ -64,98 +68,166 @@ def carries_current_schema(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(row) and row[0] == schema_fingerprint()
 
 
-def open_snapshot(path: str | os.PathLike) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the store file as it is now, for sharing: take a `snapshot_cursor`
-    per query. It attaches the file to a private in-memory database, so DuckDB's per-process cache
-    of open files never hands it (or anyone) an older version once a writer has replaced the file."""
-    literal = str(path).replace("'", "''")
-    con = duckdb.connect(":memory:")
-    con.execute(f"ATTACH '{literal}' AS store (READ_ONLY)")
-    return con
+def is_conflict(ex: BaseException) -> bool:
+    """True for an error a concurrent writer caused: the same transaction, run again, may commit."""
+    return isinstance(ex, duckdb.Error) and any(word in str(ex).lower() for word in _CONFLICTS)
 
 
 def snapshot_cursor(snapshot: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """A cursor of a snapshot, for one thread: the store's views by their names, in UTC."""
+    """A cursor of a snapshot connection, for one thread: the store's views by their names, in UTC."""
     con = snapshot.cursor()
     con.execute("USE store")
     con.execute("SET TimeZone = 'UTC'")
     return con
 
 
-class Store:
-    """A pane store file. Use `reader()` to query it and `writer()` to change it."""
+def is_duckdb_file(path: Path) -> bool:
+    """True for a DuckDB database file (a store written by the earlier engine)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(12)[8:12] == b"DUCK"
+    except OSError:
+        return False
 
-    def __init__(self, path: str | os.PathLike, lock_timeout_s: float = 600.0):
-        self.path = Path(path)
+
+class Store:
+    """A pane store: embedded (a local path) or scaled (`postgres://host/db?data_path=…`).
+
+    Query it with `reader()` or a pinned `snapshot()`; change it with `write(fn)` (retried when a
+    concurrent writer collides) or `writer()` (one attempt).
+    """
+
+    def __init__(
+        self, location: str | os.PathLike | StoreLocation, lock_timeout_s: float = 600.0, legacy: Path | None = None
+    ):
+        self.location = location if isinstance(location, StoreLocation) else parse_location(location)
+        self.path: Path | None = self.location.file
         self.lock_timeout_s = lock_timeout_s
+        self.legacy = legacy  # a DuckDB-file store to copy in when this store is created
+
+    @classmethod
+    def from_settings(cls, explicit: str | os.PathLike | None = None) -> Store:
+        """The configured store: `explicit`, else `GLASSPANE_STORE`, else the project's embedded store."""
+        location = settings.store_location(explicit)
+        return cls(location, legacy=settings.legacy_store(location))
+
+    def __str__(self) -> str:
+        return self.location.label
+
+    @property
+    def name(self) -> str:
+        """A short name for the store: its file name when embedded, its URL (no credentials) when scaled."""
+        return self.path.name if self.path is not None else self.location.label
 
     def exists(self) -> bool:
-        """True once the store file has been created."""
-        return self.path.exists()
+        """True once the store has been created."""
+        return self.version() > 0 or any(p is not None and is_duckdb_file(p) for p in (self.path, self.legacy))
 
-    def version(self) -> tuple[int, int]:
-        """Changes whenever a writer replaces the file: a cache key for readers."""
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return (0, 0)
-        return (st.st_mtime_ns, st.st_ino)
+    def version(self) -> int:
+        """The newest committed snapshot: changes with every write, in any process; a cache key for readers."""
+        return latest_snapshot(self.location)
 
     def is_current(self) -> bool:
-        """True when the file exists and carries this code's schema."""
-        if not self.exists():
+        """True when the store exists and carries this code's schema (checked once per version)."""
+        version = self.version()
+        if not version:
             return False
-        with contextlib.closing(connect(self.path, read_only=True)) as con:
-            return carries_current_schema(con)
+        if _verified.get(self.location) == version:
+            return True
+        with contextlib.closing(attach(self.location, read_only=True)) as con:
+            current = carries_current_schema(con)
+        if current:
+            _verified[self.location] = version
+        return current
 
     def ensure_current(self) -> None:
         """Create the store, or migrate it, when it is missing or outdated."""
         if not self.is_current():
-            with self.writer():
-                pass
+            self.write(lambda con: None)
+
+    def snapshot(self, version: int | None = None) -> duckdb.DuckDBPyConnection:
+        """A read-only connection pinned to one version of the store (the newest when None)."""
+        return attach(self.location, read_only=True, snapshot=version)
 
     @contextlib.contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived read-only connection to the newest complete store."""
-        if not self.exists():
+        if not self.is_current():
             self.ensure_current()
-        con = connect(self.path, read_only=True)
+        con = attach(self.location, read_only=True)
         try:
             yield con
         finally:
             con.close()
 
+    def write(self, fn: Callable[[duckdb.DuckDBPyConnection], T], attempts: int = WRITE_ATTEMPTS) -> T:
+        """Run `fn` in one transaction and commit it; when a concurrent writer collides, run it again.
+
+        `fn` must be safe to run more than once: it reads what it needs inside the transaction.
+        """
+        for attempt in range(attempts):
+            try:
+                with self.writer() as con:
+                    return fn(con)
+            except duckdb.Error as ex:
+                if not is_conflict(ex):
+                    raise
+                if attempt == attempts - 1:
+                    raise StoreBusy(
+                        f"{self}: other writers kept the store busy through {attempts} attempts (another collect, "
+                        "or a shell holding the catalog open): close it or run again later"
+                    ) from ex
+                time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+        raise AssertionError("unreachable")
+
     @contextlib.contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection to a private copy that replaces the store when the block ends.
+        """A read-write connection in one transaction, committed when the block ends.
 
-        If the block raises, the store is left exactly as it was.
+        If the block raises, nothing it did is committed.
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock():
-            tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
-            _remove(tmp)
-            if self.exists():
-                shutil.copyfile(self.path, tmp)
-                wal = self.path.with_name(self.path.name + ".wal")
-                if wal.exists():  # someone wrote the file in place (a user's duckdb shell)
-                    shutil.copyfile(wal, tmp.with_name(tmp.name + ".wal"))
+        with self._local_lock():
+            legacy = self._prepare()
+            con = attach(self.location)
             try:
-                con = connect(tmp, read_only=False)
-                try:
-                    migrate(con)
-                    yield con
-                    con.execute("CHECKPOINT")
-                finally:
-                    con.close()
-                os.replace(tmp, self.path)
+                con.begin()
+                migrate(con, legacy)
+                yield con
+                con.commit()
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    con.rollback()
+                raise
             finally:
-                _remove(tmp)
+                if legacy is not None:
+                    with contextlib.suppress(duckdb.Error):
+                        con.execute("DETACH legacy")
+                con.close()
+            if legacy is not None:
+                legacy.rename(legacy.with_name(legacy.name.removesuffix(".copying") + LEGACY_SUFFIX))
+
+    def _prepare(self) -> Path | None:
+        """Create an embedded store's catalog file. A DuckDB-file store found at its path (or at `legacy`)
+        is moved aside to `.copying` and returned, to be copied into the new store by the first write."""
+        if self.path is None or self.version():
+            return None
+        old = self.path if is_duckdb_file(self.path) else self.legacy
+        moved = (old or self.path).with_name((old or self.path).name + ".copying")
+        if not moved.exists() and old is not None and is_duckdb_file(old):
+            old.rename(moved)
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{old}.wal").rename(Path(f"{moved}.wal"))
+        prepare_catalog_file(self.path)
+        return moved if moved.exists() else None  # else: nothing to move, or an earlier first write stopped
 
     @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        with open(lock_path, "a+") as handle:
+    def _local_lock(self) -> Iterator[None]:
+        """Writers of an embedded store on this machine take turns (SQLite commits one at a time)."""
+        if self.path is None:
+            yield
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "a+") as handle:
             deadline = time.monotonic() + self.lock_timeout_s
             while True:
                 try:
@@ -164,32 +236,37 @@ class Store:
                 except BlockingIOError:
                     if time.monotonic() > deadline:
                         raise StoreBusy(f"{self.path}: another collect is still writing the store") from None
-                    time.sleep(0.1)
+                    time.sleep(0.05)
             try:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> None:
-    """Apply every migration the store has not seen, re-create the documented views, and rebuild
-    the summaries when the store was written by other code (they may be new or defined anew)."""
+def migrate(con: duckdb.DuckDBPyConnection, legacy: Path | None = None) -> None:
+    """Apply every migration the store has not seen, copy in a DuckDB-file store, re-create the views
+    and rebuild the summaries when the store was written by other code. Nothing happens when current."""
+    if legacy is None and carries_current_schema(con):
+        return
+    if con.execute("SELECT type FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0] == (
+        "ducklake"
+    ):
+        con.execute("CALL store.set_option('parquet_compression', 'zstd')")  # smaller files than snappy's
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    con.execute("CREATE TABLE IF NOT EXISTS raw.migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ)")
-    con.execute("CREATE TABLE IF NOT EXISTS raw.meta (key TEXT PRIMARY KEY, value TEXT)")
+    con.execute("CREATE TABLE IF NOT EXISTS raw.migrations (name TEXT NOT NULL, applied_at TIMESTAMPTZ)")
+    con.execute("CREATE TABLE IF NOT EXISTS raw.meta (key TEXT NOT NULL, value TEXT)")
     applied = {row[0] for row in con.execute("SELECT name FROM raw.migrations").fetchall()}
-    stored = con.execute("SELECT value FROM raw.meta WHERE key = 'fingerprint'").fetchone()
     for name, sql in _migrations():
         if name not in applied:
             con.execute(sql)
             con.execute("INSERT INTO raw.migrations VALUES (?, now())", [name])
     con.execute(_views_sql())
-    if not stored or stored[0] != schema_fingerprint():
-        summaries.refresh(con)
-    con.execute("INSERT OR REPLACE INTO raw.meta VALUES ('fingerprint', ?)", [schema_fingerprint()])
+    if legacy is not None:
+        from glasspane.store.copy import copy_legacy
 
-
-def _remove(path: Path) -> None:
-    for candidate in (path, path.with_name(path.name + ".wal")):
-        with contextlib.suppress(FileNotFoundError):
-            candidate.unlink()
+        copy_legacy(con, legacy)
+    summaries.refresh(con)
+    if not con.execute("SELECT count(*) FROM raw.meta WHERE key = 'maintained_at'").fetchone()[0]:
+        con.execute("INSERT INTO raw.meta VALUES ('maintained_at', now()::TIMESTAMPTZ::TEXT)")  # as good as new
+    con.execute("DELETE FROM raw.meta WHERE key = 'fingerprint'")
+    con.execute("INSERT INTO raw.meta VALUES ('fingerprint', ?)", [schema_fingerprint()])

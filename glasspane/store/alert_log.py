@@ -20,6 +20,7 @@ from glasspane.alerts.records import (
     RuleMemory,
     SubjectState,
 )
+from glasspane.store.upsert import upsert
 
 _ALERT_COLUMNS = [f.name for f in dataclasses.fields(Alert)]
 
@@ -57,15 +58,13 @@ def record_evaluation(
     errors: list[str],
 ) -> None:
     """Store one evaluation's alerts and subject states; held alerts whose interval ended become pending."""
-    con.begin()
     if alerts:
         con.register("new_alerts", pd.DataFrame([_alert_row(a) for a in alerts]))
         con.execute("INSERT INTO raw.alerts BY NAME SELECT * FROM new_alerts")
         con.unregister("new_alerts")
     if states:
-        con.register("new_states", pd.DataFrame([dataclasses.asdict(s) for s in states]))
-        con.execute("INSERT OR REPLACE INTO raw.alert_state BY NAME SELECT * FROM new_states")
-        con.unregister("new_states")
+        frame = pd.DataFrame([dataclasses.asdict(s) for s in states])
+        upsert(con, "raw.alert_state", frame, ["rule_name", "subject_key"])
     if release:
         con.execute(
             "UPDATE raw.alerts SET delivery = ?, delivery_error = NULL WHERE list_contains(?::VARCHAR[], alert_id)",
@@ -75,7 +74,6 @@ def record_evaluation(
         "INSERT INTO raw.alert_evaluations VALUES (?, ?, ?, ?, 0, 0, 0, ?, ?)",
         [evaluation_id, evaluated_at, rule_names, len(alerts), destination, errors],
     )
-    con.commit()
 
 
 def outbox(con: duckdb.DuckDBPyConnection, failed_since: dt.datetime, claims_since: dt.datetime) -> list[Alert]:
@@ -127,7 +125,6 @@ def _missing(value: Any) -> bool:
 
 def record_deliveries(con: duckdb.DuckDBPyConnection, evaluation_id: str, records: list[DeliveryRecord]) -> None:
     """Store each message's outcome on its alerts and the totals on the evaluation."""
-    con.begin()
     for r in records:
         con.execute(
             """UPDATE raw.alerts SET delivery = ?, delivery_error = ?, delivered_at = ?,
@@ -140,7 +137,6 @@ def record_deliveries(con: duckdb.DuckDBPyConnection, evaluation_id: str, record
         "UPDATE raw.alert_evaluations SET messages = ?, delivered = ?, failed = ? WHERE evaluation_id = ?",
         [len(records), sum(r.delivered for r in records), sum(not r.delivered for r in records), evaluation_id],
     )
-    con.commit()
 
 
 def mark_not_sent(con: duckdb.DuckDBPyConnection, alert_ids: list[str], reason: str) -> None:

@@ -15,6 +15,7 @@ import pandas as pd
 from glasspane.dlt_meta import redact
 from glasspane.lineage import Definition, DefinitionLineage, Edge, location_lineage, propagate_pii
 from glasspane.records import DefinitionRecord, LoadPackageRecord, StagingDatasetRecord
+from glasspane.store.upsert import upsert
 
 _DEFINITION_PRIORITY = "CASE kind WHEN 'view' THEN 0 ELSE 1 END"  # a real view beats a model file of that name
 
@@ -39,14 +40,28 @@ def write_definitions(
     )
     if not definitions:
         return
-    con.executemany(
-        """INSERT INTO raw.definitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (source, location, dataset_name, name) DO UPDATE SET
-             kind = excluded.kind, dialect = excluded.dialect, sql = excluded.sql,
-             origin = excluded.origin, last_seen_at = excluded.last_seen_at""",
+    rows = pd.DataFrame(
         [[source, location, dataset_name, d.name, d.kind, d.dialect, redact(d.sql, limit=len(d.sql) + 1), d.origin,
-          collected_at, collected_at] for d in definitions],
+          collected_at] for d in definitions],
+        columns=["source", "location", "dataset_name", "name", "kind", "dialect", "sql", "origin", "last_seen_at"],
     )  # fmt: skip
+    con.register("definition_rows", rows)
+    try:
+        con.execute(
+            """MERGE INTO raw.definitions d USING definition_rows n
+               ON d.source = n.source AND d.location = n.location AND d.dataset_name = n.dataset_name
+                  AND d.name = n.name
+               WHEN MATCHED AND (d.kind, d.dialect, d.sql, d.origin)
+                                IS DISTINCT FROM (n.kind, n.dialect, n.sql, n.origin)
+                 THEN UPDATE SET kind = n.kind, dialect = n.dialect, sql = n.sql, origin = n.origin,
+                                 last_seen_at = n.last_seen_at
+               WHEN NOT MATCHED THEN INSERT (source, location, dataset_name, name, kind, dialect, sql, origin,
+                                             first_seen_at, last_seen_at)
+                 VALUES (n.source, n.location, n.dataset_name, n.name, n.kind, n.dialect, n.sql, n.origin,
+                         n.last_seen_at, n.last_seen_at)"""
+        )
+    finally:
+        con.unregister("definition_rows")
 
 
 def write_staging(
@@ -58,10 +73,11 @@ def write_staging(
     collected_at: dt.datetime,
 ) -> None:
     """Replace what a source knew of a dataset's staging dataset: its name and the tables it holds."""
-    con.execute(
-        "INSERT OR REPLACE INTO raw.staging_datasets VALUES (?, ?, ?, ?, ?, ?)",
-        [source, location, dataset_name, staging.dataset_name, sorted(staging.tables), collected_at],
+    row = pd.DataFrame(
+        [[source, location, dataset_name, staging.dataset_name, sorted(staging.tables), collected_at]],
+        columns=["source", "location", "dataset_name", "staging_dataset", "tables", "collected_at"],
     )
+    upsert(con, "raw.staging_datasets", row, ["source", "location", "dataset_name"])
 
 
 def write_load_packages(

@@ -1,10 +1,19 @@
-"""Writing what a collect read into the store: upsert observations, then re-merge the runs they touch."""
+"""Writing what a collect read into the store, set by set.
+
+A collect hands its datasets' batches to a `Pending` write; when it holds enough records (or the
+collect ends) one transaction writes them all: a handful of statements per table, whatever the
+number of datasets. Observations are upserted by key (rows a batch already knows are replaced, new
+ones appended), the merged runs and row counts are rebuilt for the keys the write touched only,
+and so are the summaries of the pipelines and schemas it touched. Each dataset's cursor commits
+with its records, so a writer killed at any moment leaves a store the next collect completes.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import duckdb
@@ -17,9 +26,18 @@ from glasspane.records import (
     VIA_TRACE,
     VIA_TRACE_TABLE,
     DatasetBatch,
+    DefinitionRecord,
+    LoadPackageRecord,
+    RunRecord,
+    StagingDatasetRecord,
+    StepRecord,
+    TableCountRecord,
+    TableSizeRecord,
 )
-from glasspane.store.governance import write_definitions, write_load_packages, write_staging
+from glasspane.store import summaries
+from glasspane.store.governance import refresh_lineage, write_definitions, write_load_packages, write_staging
 from glasspane.store.table_sizes import write_table_sizes
+from glasspane.store.upsert import replace_keys, upsert
 
 # Which observation of a run wins where sources disagree (lower is better evidence).
 PRIORITY_SQL = f"""CASE via WHEN '{VIA_DLT_LOADS}' THEN 1 WHEN '{VIA_TRACE_TABLE}' THEN 2
@@ -52,6 +70,10 @@ MERGED_RUN_COLUMNS = """
     list(DISTINCT source ORDER BY source) AS seen_by
 """
 
+_RUN_FIELDS = [f.name for f in dataclasses.fields(RunRecord)]
+_COUNT_FIELDS = [f.name for f in dataclasses.fields(TableCountRecord)]
+_STEP_FIELDS = [f.name for f in dataclasses.fields(StepRecord)]
+
 
 @dataclasses.dataclass
 class SourceOutcome:
@@ -69,127 +91,240 @@ class SourceOutcome:
     stats: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    con.register("batch_rows", pd.DataFrame(rows))
-    try:
-        con.execute(f"INSERT OR REPLACE INTO {table} BY NAME SELECT * FROM batch_rows")
-    finally:
-        con.unregister("batch_rows")
+@dataclasses.dataclass
+class Pending:
+    """Datasets' batches and sources' outcomes read but not yet written: one transaction's worth."""
+
+    collected_at: dt.datetime
+    datasets: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    runs: list[tuple[str, RunRecord]] = dataclasses.field(default_factory=list)
+    counts: list[tuple[str, TableCountRecord]] = dataclasses.field(default_factory=list)
+    steps: list[StepRecord] = dataclasses.field(default_factory=list)
+    versions: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    columns: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    definitions: list[tuple[str, str, str, list[DefinitionRecord]]] = dataclasses.field(default_factory=list)
+    staging: list[tuple[str, str, str, StagingDatasetRecord]] = dataclasses.field(default_factory=list)
+    packages: list[tuple[str, str, list[LoadPackageRecord]]] = dataclasses.field(default_factory=list)
+    sizes: list[tuple[str, list[TableSizeRecord]]] = dataclasses.field(default_factory=list)
+    outcomes: list[SourceOutcome] = dataclasses.field(default_factory=list)
+    records: int = 0
+    sources: set[str] = dataclasses.field(default_factory=set)  # sources with records here
+
+    def add(self, source: str, key: str, location: str, dataset_name: str | None, batch: DatasetBatch) -> None:
+        """Queue one dataset's batch and its new cursor."""
+        self.sources.add(source)
+        self.datasets.append(
+            {"source": source, "dataset_key": key, "location": location, "dataset_name": dataset_name,
+             "destination_type": batch.destination_type, "cursor": json.dumps(batch.cursor, default=str)}
+        )  # fmt: skip
+        self.runs += [(source, r) for r in batch.runs]
+        self.counts += [(source, c) for c in batch.table_counts]
+        self.steps += batch.steps
+        columns = len(self.columns)
+        for v in batch.schema_versions:
+            version_key = {"source": source, "location": v.location, "dataset_name": v.dataset_name,
+                           "schema_name": v.schema_name, "version_hash": v.version_hash}  # fmt: skip
+            self.versions.append({**version_key, "version": v.version, "engine_version": v.engine_version,
+                                  "inserted_at": v.inserted_at, "schema": v.schema})  # fmt: skip
+            self.columns += [{**version_key, **dataclasses.asdict(c)} for c in v.columns]
+        name = dataset_name or key
+        if batch.definitions is not None:
+            self.definitions.append((source, location, name, batch.definitions))
+        if batch.staging is not None:
+            self.staging.append((source, location, name, batch.staging))
+        if batch.load_packages is not None:
+            self.packages.append((source, key, batch.load_packages))
+        if batch.table_sizes:
+            self.sizes.append((source, batch.table_sizes))
+        added = len(batch.runs) + len(batch.table_counts) + len(batch.steps) + len(self.columns) - columns
+        self.records += 1 + added
+
+    def __bool__(self) -> bool:
+        return bool(self.datasets or self.outcomes)
+
+    def split_by_source(self) -> list[Pending]:
+        """The same records and outcomes, one `Pending` per source."""
+        parts: dict[str, Pending] = {}
+
+        def part(source: str) -> Pending:
+            return parts.setdefault(source, Pending(self.collected_at, sources={source}))
+
+        for row in self.datasets:
+            part(row["source"]).datasets.append(row)
+        for source, run in self.runs:
+            part(source).runs.append((source, run))
+        for source, count in self.counts:
+            part(source).counts.append((source, count))
+        steps = {run.run_key: source for source, run in self.runs}
+        for step in self.steps:
+            part(steps.get(step.run_key, next(iter(self.sources)))).steps.append(step)
+        for version in self.versions:
+            part(version["source"]).versions.append(version)
+        for column in self.columns:
+            part(column["source"]).columns.append(column)
+        for item in self.definitions:
+            part(item[0]).definitions.append(item)
+        for item in self.staging:
+            part(item[0]).staging.append(item)
+        for item in self.packages:
+            part(item[0]).packages.append(item)
+        for item in self.sizes:
+            part(item[0]).sizes.append(item)
+        for outcome in self.outcomes:
+            part(outcome.source).outcomes.append(outcome)
+        return list(parts.values())
 
 
-def write_dataset(
+def mark_failure(outcome: SourceOutcome, failures: dict[str, str]) -> None:
+    """Mark a source's outcome failed when the store refused its records (the error said once)."""
+    error = failures.get(outcome.source)
+    if error and error not in outcome.errors:
+        outcome.status = "error"
+        outcome.errors.append(error)
+
+
+def _frame(records: Iterable[Any], fields: list[str], extra: dict[str, list[Any]] | None = None) -> pd.DataFrame:
+    rows = list(records)
+    data: dict[str, list[Any]] = {f: [getattr(r, f) for r in rows] for f in fields}
+    data.update(extra or {})
+    return pd.DataFrame(data)
+
+
+def write_pending(
     con: duckdb.DuckDBPyConnection,
-    source: str,
-    dataset_key: str,
-    location: str,
-    dataset_name: str | None,
-    batch: DatasetBatch,
-    collected_at: dt.datetime,
-) -> int:
-    """Store one dataset's batch and its cursor; return how many runs are new to the store."""
+    pending: Pending,
+    collect_id: str,
+    credited: Mapping[str, int],
+    failures: dict[str, str],
+) -> dict[str, int]:
+    """Write what is pending in the transaction `con` holds; return the runs new to the store per source.
+
+    Outcomes are written with the new runs `credited` to their source by earlier writes of the
+    collect, and marked failed where `failures` says the store refused the source's records.
+    """
+    at = pending.collected_at
     con.execute(
-        """INSERT INTO raw.datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (source, dataset_key) DO UPDATE SET
-             location = excluded.location, dataset_name = excluded.dataset_name,
-             destination_type = coalesce(excluded.destination_type, raw.datasets.destination_type),
-             last_seen_at = excluded.last_seen_at, cursor = excluded.cursor""",
-        [source, dataset_key, location, dataset_name, batch.destination_type,
-         collected_at, collected_at, json.dumps(batch.cursor, default=str)],
-    )  # fmt: skip
-    _upsert(
-        con,
-        "raw.run_observations",
-        [{**dataclasses.asdict(r), "source": source, "collected_at": collected_at} for r in batch.runs],
+        """CREATE OR REPLACE TEMP TABLE touched_pipelines (location TEXT, dataset_name TEXT, pipeline_name TEXT);
+        CREATE OR REPLACE TEMP TABLE alias_changes (alias TEXT, location TEXT);"""
     )
-    _upsert(
-        con,
-        "raw.table_count_observations",
-        [{**dataclasses.asdict(c), "source": source} for c in batch.table_counts],
-    )
-    _upsert(con, "raw.run_steps", [dataclasses.asdict(s) for s in batch.steps])
-    versions = []
-    columns = []
-    for v in batch.schema_versions:
-        key = {"source": source, "location": v.location, "dataset_name": v.dataset_name,
-               "schema_name": v.schema_name, "version_hash": v.version_hash}  # fmt: skip
-        versions.append({**key, "version": v.version, "engine_version": v.engine_version,
-                         "inserted_at": v.inserted_at, "schema": v.schema})  # fmt: skip
-        columns += [{**key, **dataclasses.asdict(c)} for c in v.columns]
-    _upsert(con, "raw.schema_versions", versions)
-    _upsert(con, "raw.schema_columns", columns)
-    if batch.definitions is not None:
-        write_definitions(con, source, location, dataset_name or dataset_key, batch.definitions, collected_at)
-    if batch.staging is not None:
-        write_staging(con, source, location, dataset_name or dataset_key, batch.staging, collected_at)
-    if batch.load_packages is not None:
-        write_load_packages(con, source, dataset_key, batch.load_packages, collected_at)
-    write_table_sizes(con, source, batch.table_sizes, collected_at)
+    if pending.datasets:
+        _write_datasets(con, pending.datasets, at)
+    upsert(con, "raw.run_observations",
+            _frame((r for _, r in pending.runs), _RUN_FIELDS,
+                   {"source": [s for s, _ in pending.runs], "collected_at": [at] * len(pending.runs)}),
+            ["source", "run_key", "via"])  # fmt: skip
+    upsert(con, "raw.table_count_observations",
+            _frame((c for _, c in pending.counts), _COUNT_FIELDS, {"source": [s for s, _ in pending.counts]}),
+            ["source", "schema_name", "load_id", "table_name", "via"])  # fmt: skip
+    upsert(con, "raw.run_steps", _frame(pending.steps, _STEP_FIELDS), ["run_key", "step"])
+    version_key = ["source", "location", "dataset_name", "schema_name", "version_hash"]
+    upsert(con, "raw.schema_versions", pd.DataFrame(pending.versions), version_key)
+    upsert(con, "raw.schema_columns", pd.DataFrame(pending.columns), [*version_key, "table_name", "column_name"])
+    for source, location, name, definitions in pending.definitions:
+        write_definitions(con, source, location, name, definitions, at)
+    for source, location, name, staging in pending.staging:
+        write_staging(con, source, location, name, staging, at)
+    for source, key, packages in pending.packages:
+        write_load_packages(con, source, key, packages, at)
+    for source, sizes in pending.sizes:
+        write_table_sizes(con, source, sizes, at)
 
-    touched = {r.run_key for r in batch.runs}
-    counted = {(c.schema_name, c.load_id) for c in batch.table_counts}
-    return _merge_runs(con, touched, counted)
+    loads = {(c.schema_name, c.load_id) for _, c in pending.counts}
+    new_runs = _merge_runs(con, {r.run_key for _, r in pending.runs}, loads)
+    touched_schemas = {(v["location"], v["dataset_name"], v["schema_name"]) for v in pending.versions}
+    summaries.refresh_touched(con, touched_schemas)
+    if pending.definitions or touched_schemas:
+        refresh_lineage(con)
+    for outcome in pending.outcomes:
+        written = dataclasses.replace(outcome, errors=list(outcome.errors))
+        mark_failure(written, failures)
+        written.new_runs = credited.get(outcome.source, 0) + new_runs.get(outcome.source, 0)
+        write_outcome(con, collect_id, written)
+    return new_runs
 
 
-def _merge_runs(con: duckdb.DuckDBPyConnection, run_keys: set[str], counted: set[tuple[str, str]]) -> int:
-    """Rebuild the merged `raw.runs` and `raw.table_counts` rows for what a batch touched."""
+def _write_datasets(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], at: dt.datetime) -> None:
+    frame = pd.DataFrame(rows)
+    frame["collected_at"] = at
+    con.register("dataset_rows", frame)
+    try:
+        con.execute(
+            """MERGE INTO raw.datasets d USING dataset_rows n
+               ON d.source = n.source AND d.dataset_key = n.dataset_key
+               WHEN MATCHED THEN UPDATE SET
+                 location = n.location, dataset_name = n.dataset_name,
+                 destination_type = coalesce(n.destination_type, d.destination_type),
+                 last_seen_at = n.collected_at, cursor = n.cursor
+               WHEN NOT MATCHED THEN INSERT (source, dataset_key, location, dataset_name, destination_type,
+                                            first_seen_at, last_seen_at, cursor)
+                 VALUES (n.source, n.dataset_key, n.location, n.dataset_name, n.destination_type,
+                         n.collected_at, n.collected_at, n.cursor)"""
+        )
+    finally:
+        con.unregister("dataset_rows")
+
+
+def _merge_runs(con: duckdb.DuckDBPyConnection, run_keys: set[str], counted: set[tuple[str, str]]) -> dict[str, int]:
+    """Rebuild the merged `raw.runs` and `raw.table_counts` rows for what a write touched; return the
+    runs new to the store per source (credited to the source with the best evidence)."""
     if not run_keys and not counted:
-        return 0
+        return {}
     con.register("keys", pd.DataFrame({"run_key": sorted(run_keys)}, dtype="string"))
     con.register("loads", pd.DataFrame(sorted(counted), columns=["schema_name", "load_id"], dtype="string"))
     con.execute("CREATE OR REPLACE TEMP TABLE touched_loads AS SELECT * FROM loads")
     con.execute(
         """CREATE OR REPLACE TEMP TABLE touched AS
            SELECT run_key FROM keys
-           UNION SELECT r.run_key FROM raw.runs r JOIN touched_loads USING (schema_name, load_id)
-           UNION SELECT o.run_key FROM raw.run_observations o JOIN touched_loads USING (schema_name, load_id)"""
+           UNION SELECT r.run_key FROM raw.runs r SEMI JOIN touched_loads t
+                 ON r.schema_name = t.schema_name AND r.load_id = t.load_id
+           UNION SELECT o.run_key FROM raw.run_observations o SEMI JOIN touched_loads t
+                 ON o.schema_name = t.schema_name AND o.load_id = t.load_id"""
     )
     con.unregister("keys")
     con.unregister("loads")
-    (new_runs,) = con.execute(
-        """SELECT count(*) FROM (
-               SELECT run_key FROM raw.run_observations
-               WHERE run_key IN (SELECT run_key FROM touched)
-                 AND run_key NOT IN (SELECT run_key FROM raw.runs)
-               GROUP BY run_key HAVING NOT bool_or(is_trace_upload))"""
-    ).fetchone()
-    con.execute(
-        f"""DELETE FROM raw.table_counts
-        WHERE (schema_name, load_id) IN (SELECT (schema_name, load_id) FROM touched_loads);
-        INSERT INTO raw.table_counts BY NAME
-        SELECT schema_name, load_id, table_name,
-               arg_min(source, {PRIORITY_SQL}) AS source,
-               arg_min(location, {PRIORITY_SQL}) AS location,
-               arg_min(dataset_name, {PRIORITY_SQL}) AS dataset_name,
-               arg_min(row_count, {PRIORITY_SQL}) AS row_count
-        FROM raw.table_count_observations
-        WHERE (schema_name, load_id) IN (SELECT (schema_name, load_id) FROM touched_loads)
-        GROUP BY ALL;
-
-        DELETE FROM raw.runs WHERE run_key IN (SELECT run_key FROM touched);
-        INSERT INTO raw.runs BY NAME
-        WITH obs AS (
-            SELECT *, {PRIORITY_SQL} AS prio FROM raw.run_observations
-            WHERE run_key IN (SELECT run_key FROM touched)
+    if counted:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE merged_counts AS
+            SELECT schema_name, load_id, table_name,
+                   arg_min(source, {PRIORITY_SQL}) AS source,
+                   arg_min(location, {PRIORITY_SQL}) AS location,
+                   arg_min(dataset_name, {PRIORITY_SQL}) AS dataset_name,
+                   arg_min(row_count, {PRIORITY_SQL}) AS row_count
+            FROM raw.table_count_observations o SEMI JOIN touched_loads t
+                 ON o.schema_name = t.schema_name AND o.load_id = t.load_id
+            GROUP BY ALL"""
         )
-        SELECT run_key,
-               {MERGED_RUN_COLUMNS}
-        FROM obs GROUP BY run_key;
-
-        UPDATE raw.runs SET row_count = counts.rows
-        FROM (
-            SELECT schema_name, load_id, sum(row_count) AS rows FROM table_counts
-            WHERE (schema_name, load_id) IN (SELECT (schema_name, load_id) FROM raw.runs
-                                             WHERE run_key IN (SELECT run_key FROM touched))
+        replace_keys(con, "raw.table_counts", "merged_counts", ["schema_name", "load_id", "table_name"])
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE merged AS
+        WITH obs AS (
+            SELECT *, {PRIORITY_SQL} AS prio FROM raw.run_observations o SEMI JOIN touched t USING (run_key)
+        ),
+        runs AS (SELECT run_key, {MERGED_RUN_COLUMNS} FROM obs GROUP BY run_key),
+        counts AS (
+            SELECT c.schema_name, c.load_id, sum(c.row_count) AS row_count
+            FROM table_counts c SEMI JOIN runs r ON c.schema_name = r.schema_name AND c.load_id = r.load_id
             GROUP BY ALL
-        ) counts
-        WHERE raw.runs.schema_name = counts.schema_name AND raw.runs.load_id = counts.load_id;
-
-        UPDATE raw.runs SET location = a.location
-        FROM raw.location_aliases_live a WHERE raw.runs.location = a.alias;"""
+        )
+        SELECT r.* REPLACE (coalesce(a.location, r.location) AS location), c.row_count
+        FROM runs r
+        LEFT JOIN counts c ON c.schema_name = r.schema_name AND c.load_id = r.load_id
+        LEFT JOIN raw.location_aliases a ON a.alias = r.location"""
     )
-    return new_runs
+    new = dict(
+        con.execute(
+            """SELECT source, count(*) FROM merged m ANTI JOIN raw.runs r USING (run_key)
+               WHERE NOT is_trace_upload GROUP BY source"""
+        ).fetchall()
+    )
+    con.execute(  # the pipelines of the runs as they were, and as they are now
+        """INSERT INTO touched_pipelines
+           SELECT DISTINCT location, dataset_name, pipeline_name FROM raw.runs SEMI JOIN merged USING (run_key)
+           UNION SELECT DISTINCT location, dataset_name, pipeline_name FROM merged"""
+    )
+    replace_keys(con, "raw.runs", "merged", ["run_key"])
+    summaries.refresh_aliases(con)
+    return new
 
 
 def write_outcome(con: duckdb.DuckDBPyConnection, collect_id: str, outcome: SourceOutcome) -> None:
@@ -197,21 +332,22 @@ def write_outcome(con: duckdb.DuckDBPyConnection, collect_id: str, outcome: Sour
     ok = outcome.status == "ok"
     error = "; ".join(outcome.errors) if outcome.errors else None
     con.execute(
-        "INSERT OR REPLACE INTO raw.collect_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO raw.collect_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [collect_id, outcome.source, outcome.started_at, outcome.finished_at, outcome.status,
          outcome.datasets, outcome.new_runs, outcome.errors, json.dumps(outcome.stats)],
     )  # fmt: skip
     con.execute(
-        """INSERT INTO raw.sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
-           ON CONFLICT (source) DO UPDATE SET
-             kind = excluded.kind, location = excluded.location,
-             last_collect_at = excluded.last_collect_at,
-             last_success_at = coalesce(excluded.last_success_at, raw.sources.last_success_at),
-             status = excluded.status, error = excluded.error, datasets = excluded.datasets""",
-        [outcome.source, outcome.kind, outcome.location, outcome.finished_at, outcome.finished_at,
-         outcome.finished_at if ok else None, outcome.status, error, outcome.datasets],
+        """MERGE INTO raw.sources s
+           USING (SELECT ? AS source, ? AS kind, ? AS location, ?::TIMESTAMPTZ AS at, ?::TIMESTAMPTZ AS success,
+                         ? AS status, ? AS error, ?::INTEGER AS datasets,
+                         (SELECT count(*) FROM raw.runs WHERE source = ? AND NOT is_trace_upload) AS runs) n
+           ON s.source = n.source
+           WHEN MATCHED THEN UPDATE SET kind = n.kind, location = n.location, last_collect_at = n.at,
+                last_success_at = coalesce(n.success, s.last_success_at), status = n.status, error = n.error,
+                datasets = n.datasets, runs = n.runs
+           WHEN NOT MATCHED THEN INSERT (source, kind, location, first_collect_at, last_collect_at, last_success_at,
+                                         status, error, datasets, runs)
+                VALUES (n.source, n.kind, n.location, n.at, n.at, n.success, n.status, n.error, n.datasets, n.runs)""",
+        [outcome.source, outcome.kind, outcome.location, outcome.finished_at, outcome.finished_at if ok else None,
+         outcome.status, error, outcome.datasets, outcome.source],
     )  # fmt: skip
-    con.execute(
-        "UPDATE raw.sources SET runs = (SELECT count(*) FROM runs WHERE source = ?) WHERE source = ?",
-        [outcome.source, outcome.source],
-    )

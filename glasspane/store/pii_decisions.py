@@ -5,9 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import pandas as pd
+
 from glasspane.store import Store
+from glasspane.store.upsert import upsert
 
 DECISIONS = ("confirmed", "not_pii")
+KEY = ["location", "dataset_name", "table_name", "column_name"]
 
 
 @dataclass(frozen=True)
@@ -22,16 +26,18 @@ class DecidedColumn:
 
 
 def record_decisions(store: Store, columns: list[DecidedColumn], decision: str, decided_by: str) -> None:
-    """Store (or replace) one decision about several columns, in one write of the store (a write
-    copies the whole file). Only names are stored, never a value."""
+    """Store (or replace) one decision about several columns, in one write of the store.
+
+    Only names are stored, never a value."""
     if decision not in DECISIONS:
         raise ValueError(f"decision must be one of {', '.join(DECISIONS)} (got {decision!r})")
     if not decided_by.strip():
         raise ValueError("a decision needs the name of who made it")
     decided_at = dt.datetime.now(dt.UTC)
-    with store.writer() as con:
-        con.executemany(
-            "INSERT OR REPLACE INTO raw.pii_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [[c.location, c.dataset_name, c.table_name, c.column_name, decision,
-              c.pii_kind if decision == "confirmed" else None, decided_by.strip(), decided_at] for c in columns],
-        )  # fmt: skip
+    rows = pd.DataFrame(
+        [[c.location, c.dataset_name, c.table_name, c.column_name, decision,
+          c.pii_kind if decision == "confirmed" else None, decided_by.strip(), decided_at] for c in columns],
+        columns=["location", "dataset_name", "table_name", "column_name", "decision", "pii_kind", "decided_by",
+                 "decided_at"],
+    )  # fmt: skip
+    store.write(lambda con: upsert(con, "raw.pii_decisions", rows, KEY))

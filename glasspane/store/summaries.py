@@ -1,4 +1,4 @@
-"""Summaries the store derives from what was collected, rebuilt once per collect.
+"""Summaries the store derives from what was collected, so pages never aggregate every run.
 
 Pages read these small tables instead of aggregating every run, row count or schema column on
 each view: where a pipeline working folder's runs really load (`raw.location_aliases`), the
@@ -6,6 +6,10 @@ newest columns of every schema (`raw.latest_columns`, behind the `columns` view)
 that look personal (`raw.suspected_names`), each pipeline's health figures and newest run
 (`raw.pipeline_stats`), the tables it loads (`raw.pipeline_tables`) and the schemas its runs load
 (`raw.pipeline_schemas`).
+
+A collect refreshes only what it touched: the pipelines whose runs it wrote (the temp table
+`touched_pipelines`) and the schemas it stored versions of. `refresh` rebuilds everything, for a
+new or migrated store.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from glasspane.pii import suspect
 
 RECENT_LOADS = 30  # row counts kept per pipeline for sparklines
 CADENCE_LOADS = 20  # completed loads whose gaps teach a pipeline's cadence
+PIPELINE_KEY = ("location", "dataset_name", "pipeline_name")
+_IN_TOUCHED = "SEMI JOIN touched_pipelines USING (location, dataset_name, pipeline_name)"
+_SCHEMA_IN_TOUCHED = "SEMI JOIN touched_schemas USING (location, dataset_name, schema_name)"
 
 
 def refresh(con: duckdb.DuckDBPyConnection) -> None:
@@ -28,35 +35,111 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
         INSERT INTO raw.latest_columns BY NAME SELECT * FROM raw.columns_live;"""
     )
     _refresh_suspected_names(con)
-    _refresh_pipelines(con)
+    for table in ("raw.pipeline_stats", "raw.pipeline_tables", "raw.pipeline_schemas"):
+        con.execute(f"DELETE FROM {table}")
+    _insert_pipelines(con, scope="")
+
+
+def refresh_aliases(con: duckdb.DuckDBPyConnection) -> None:
+    """Resolve the working-folder locations of the runs just merged (temp table `touched`); where an
+    alias is new or moved, move the runs that carry it and mark their pipelines touched."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE alias_changes AS
+        WITH seen AS (  -- the working folders whose pipelines the touched runs belong to
+            SELECT DISTINCT source, pipeline_name, dataset_name
+            FROM raw.run_observations SEMI JOIN touched USING (run_key)
+        ),
+        folders AS (
+            SELECT DISTINCT o.location AS alias FROM raw.run_observations o
+            SEMI JOIN seen s ON o.source = s.source AND o.pipeline_name = s.pipeline_name
+                            AND o.dataset_name = s.dataset_name
+            WHERE starts_with(o.location, 'local://')
+            UNION SELECT DISTINCT location FROM raw.run_observations SEMI JOIN touched USING (run_key)
+            WHERE starts_with(location, 'local://')
+        )
+        SELECT alias, location FROM raw.location_aliases_live SEMI JOIN folders USING (alias)
+        EXCEPT SELECT alias, location FROM raw.location_aliases"""
+    )
+    if not con.execute("SELECT count(*) FROM alias_changes").fetchone()[0]:
+        return
+    con.execute(
+        """DELETE FROM raw.location_aliases a USING alias_changes c WHERE a.alias = c.alias;
+        INSERT INTO raw.location_aliases BY NAME SELECT alias, location FROM alias_changes;
+        INSERT INTO touched_pipelines
+            SELECT DISTINCT r.location, r.dataset_name, r.pipeline_name FROM raw.runs r
+            JOIN alias_changes c ON r.location = c.alias
+            UNION SELECT DISTINCT c.location, r.dataset_name, r.pipeline_name FROM raw.runs r
+            JOIN alias_changes c ON r.location = c.alias;
+        UPDATE raw.runs SET location = c.location FROM alias_changes c WHERE raw.runs.location = c.alias;"""
+    )
+
+
+def refresh_touched(con: duckdb.DuckDBPyConnection, schemas: set[tuple[str, str, str]]) -> None:
+    """Refresh the summaries of the pipelines in `touched_pipelines`, of these schemas, and of the
+    schemas stored under a working-folder location that now resolves elsewhere (`alias_changes`)."""
+    if con.execute("SELECT count(*) FROM touched_pipelines").fetchone()[0]:
+        for table in ("raw.pipeline_stats", "raw.pipeline_tables", "raw.pipeline_schemas"):
+            con.execute(f"DELETE FROM {table} t USING touched_pipelines p "
+                        "WHERE t.location = p.location AND t.dataset_name = p.dataset_name "
+                        "AND t.pipeline_name = p.pipeline_name")  # fmt: skip
+        _insert_pipelines(con, scope=_IN_TOUCHED)
+    con.register("schema_rows", pd.DataFrame(sorted(schemas), columns=["location", "dataset_name", "schema_name"]))
+    try:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE touched_schemas AS
+               SELECT DISTINCT coalesce(a.location, s.location) AS location, s.dataset_name, s.schema_name
+               FROM (SELECT * FROM schema_rows
+                     UNION ALL SELECT v.location, v.dataset_name, v.schema_name FROM raw.schema_versions v
+                     SEMI JOIN alias_changes c ON v.location = c.alias) s
+               LEFT JOIN raw.location_aliases a ON a.alias = s.location"""
+        )
+    finally:
+        con.unregister("schema_rows")
+    if not con.execute("SELECT count(*) FROM touched_schemas").fetchone()[0]:
+        return
+    con.execute(
+        f"""DELETE FROM raw.latest_columns c USING (SELECT * FROM touched_schemas
+                                                    UNION ALL SELECT alias, NULL, NULL FROM alias_changes) t
+        WHERE c.location = t.location AND (t.dataset_name IS NULL OR c.dataset_name = t.dataset_name
+                                           AND c.schema_name = t.schema_name);
+        INSERT INTO raw.latest_columns BY NAME SELECT * FROM raw.columns_live {_SCHEMA_IN_TOUCHED};"""
+    )
+    _refresh_suspected_names(con)
 
 
 def _refresh_suspected_names(con: duckdb.DuckDBPyConnection) -> None:
+    """Judge every column name without a hint; write only the names whose verdict changed."""
     names = con.execute(
         """SELECT DISTINCT table_name, column_name FROM raw.latest_columns
            WHERE NOT pii AND NOT starts_with(column_name, '_dlt_')"""
     ).fetchall()
-    rows = [
+    wanted = {
         (table, column, found.kind, found.reason)
         for table, column in names
         if (found := suspect(column, table)) is not None
-    ]
-    con.execute("DELETE FROM raw.suspected_names")
-    if rows:
-        suspected = pd.DataFrame(rows, columns=["table_name", "column_name", "suspected_kind", "reason"])
-        con.register("suspected_rows", suspected)
-        try:
-            con.execute("INSERT INTO raw.suspected_names BY NAME SELECT * FROM suspected_rows")
-        finally:
-            con.unregister("suspected_rows")
+    }
+    columns = ["table_name", "column_name", "suspected_kind", "reason"]
+    stored = set(con.execute(f"SELECT {', '.join(columns)} FROM raw.suspected_names").fetchall())
+    gone, added = stored - wanted, wanted - stored
+    if gone:
+        con.register("gone_names", pd.DataFrame(sorted(gone), columns=columns))
+        con.execute(
+            """DELETE FROM raw.suspected_names s USING gone_names g
+               WHERE s.table_name = g.table_name AND s.column_name = g.column_name"""
+        )
+        con.unregister("gone_names")
+    if added:
+        con.register("suspected_rows", pd.DataFrame(sorted(added), columns=columns))
+        con.execute("INSERT INTO raw.suspected_names BY NAME SELECT * FROM suspected_rows")
+        con.unregister("suspected_rows")
 
 
-def _refresh_pipelines(con: duckdb.DuckDBPyConnection) -> None:
+def _insert_pipelines(con: duckdb.DuckDBPyConnection, scope: str) -> None:
+    """Insert the figures of every pipeline (`scope` empty) or of the touched ones (`scope` a semi join)."""
     con.execute(
-        f"""DELETE FROM raw.pipeline_stats;
-        INSERT INTO raw.pipeline_stats BY NAME
+        f"""INSERT INTO raw.pipeline_stats BY NAME
         WITH r AS (
-            SELECT *, coalesce(finished_at, started_at) AS ts FROM runs
+            SELECT *, coalesce(finished_at, started_at) AS ts FROM runs {scope}
             WHERE pipeline_name IS NOT NULL AND dataset_name IS NOT NULL
         ),
         ranked AS (
@@ -107,16 +190,17 @@ def _refresh_pipelines(con: duckdb.DuckDBPyConnection) -> None:
         LEFT JOIN recent USING (location, dataset_name, pipeline_name)"""
     )
     con.execute(
-        """DELETE FROM raw.pipeline_tables;
-        INSERT INTO raw.pipeline_tables BY NAME
+        f"""INSERT INTO raw.pipeline_tables BY NAME
+        WITH r AS (
+            SELECT location, dataset_name, pipeline_name, schema_name, load_id, started_at FROM runs {scope}
+            WHERE pipeline_name IS NOT NULL AND dataset_name IS NOT NULL
+        )
         SELECT r.location, r.dataset_name, r.pipeline_name, t.table_name, count(*) AS loads,
                max(r.started_at) AS last_loaded_at, arg_max(t.row_count, r.started_at) AS last_row_count
         FROM table_counts t
-        JOIN runs r ON r.schema_name = t.schema_name AND r.load_id = t.load_id
-        WHERE r.pipeline_name IS NOT NULL AND r.dataset_name IS NOT NULL
+        JOIN r ON r.schema_name = t.schema_name AND r.load_id = t.load_id
         GROUP BY ALL;
-        DELETE FROM raw.pipeline_schemas;
         INSERT INTO raw.pipeline_schemas BY NAME
-        SELECT DISTINCT location, dataset_name, pipeline_name, schema_name FROM runs
+        SELECT DISTINCT location, dataset_name, pipeline_name, schema_name FROM runs {scope}
         WHERE pipeline_name IS NOT NULL AND dataset_name IS NOT NULL AND schema_name IS NOT NULL"""
     )

@@ -103,8 +103,7 @@ def demo_button() -> None:
     """'Load demo data': build the demo with real dlt pipelines in a separate process, then collect it."""
     if not st.button(strings.DEMO_BUTTON, help=strings.DEMO_HELP):
         return
-    store = data.current_store()
-    command = [sys.executable, "-m", "collectors", "demo", "--quiet", "--store", str(store.path)]
+    command = [sys.executable, "-m", "collectors", "demo", "--quiet", "--store", settings.store_location()]
     with st.status(strings.DEMO_RUNNING, expanded=True) as status:
         process = subprocess.Popen(
             command, cwd=settings.PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -4,7 +4,7 @@ CREATE SCHEMA IF NOT EXISTS raw;
 
 -- One row per configured source: its last collect and its outcome.
 CREATE TABLE raw.sources (
-    source TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
     kind TEXT NOT NULL,
     location TEXT NOT NULL,
     first_collect_at TIMESTAMPTZ,
@@ -26,8 +26,7 @@ CREATE TABLE raw.collect_log (
     datasets INTEGER,
     new_runs INTEGER,
     errors TEXT[],
-    stats JSON,
-    PRIMARY KEY (collect_id, source)
+    stats JSON
 );
 
 -- Every dataset (or pipeline working folder) a source discovered, with its incremental cursor.
@@ -39,8 +38,7 @@ CREATE TABLE raw.datasets (
     destination_type TEXT,
     first_seen_at TIMESTAMPTZ,
     last_seen_at TIMESTAMPTZ,
-    cursor JSON,
-    PRIMARY KEY (source, dataset_key)
+    cursor JSON
 );
 
 -- What each source saw of a run. Several sources may see one run (its working folder and its destination).
@@ -63,8 +61,7 @@ CREATE TABLE raw.run_observations (
     environment TEXT,
     execution_context JSON,
     is_trace_upload BOOLEAN NOT NULL DEFAULT FALSE,
-    collected_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (source, run_key, via)
+    collected_at TIMESTAMPTZ NOT NULL
 );
 
 -- Rows per table per load, as some source reported them (traces, _trace tables, file footers).
@@ -76,8 +73,7 @@ CREATE TABLE raw.table_count_observations (
     load_id TEXT NOT NULL,
     table_name TEXT NOT NULL,
     row_count BIGINT NOT NULL,
-    via TEXT NOT NULL,
-    PRIMARY KEY (source, schema_name, load_id, table_name, via)
+    via TEXT NOT NULL
 );
 
 -- Step timings of a run (extract, normalize, load), from traces.
@@ -86,8 +82,7 @@ CREATE TABLE raw.run_steps (
     step TEXT NOT NULL,
     started_at TIMESTAMPTZ,
     finished_at TIMESTAMPTZ,
-    error TEXT,
-    PRIMARY KEY (run_key, step)
+    error TEXT
 );
 
 -- Stored schema versions, with the schema itself (structure and hints only, never data).
@@ -100,8 +95,7 @@ CREATE TABLE raw.schema_versions (
     version BIGINT,
     engine_version BIGINT,
     inserted_at TIMESTAMPTZ,
-    schema JSON,
-    PRIMARY KEY (source, location, dataset_name, schema_name, version_hash)
+    schema JSON
 );
 
 -- The columns of each schema version, with their hints and PII tag.
@@ -119,13 +113,12 @@ CREATE TABLE raw.schema_columns (
     pii_kind TEXT,
     hints JSON,
     parent_table TEXT,
-    root_table TEXT,
-    PRIMARY KEY (source, location, dataset_name, schema_name, version_hash, table_name, column_name)
+    root_table TEXT
 );
 
 -- Merged runs: one row per run, whichever sources reported it. Rebuilt for the runs a collect touches.
 CREATE TABLE raw.runs (
-    run_key TEXT PRIMARY KEY,
+    run_key TEXT NOT NULL,
     source TEXT NOT NULL,
     location TEXT NOT NULL,
     pipeline_name TEXT,
@@ -154,6 +147,5 @@ CREATE TABLE raw.table_counts (
     source TEXT NOT NULL,
     location TEXT NOT NULL,
     dataset_name TEXT,
-    row_count BIGINT NOT NULL,
-    PRIMARY KEY (schema_name, load_id, table_name)
+    row_count BIGINT NOT NULL
 );

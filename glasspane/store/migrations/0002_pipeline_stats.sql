@@ -17,6 +17,5 @@ CREATE TABLE raw.pipeline_stats (
     runs BIGINT,
     failed_runs BIGINT,
     cadence_s DOUBLE,
-    recent_row_counts BIGINT[],
-    PRIMARY KEY (location, dataset_name, pipeline_name)
+    recent_row_counts BIGINT[]
 );

@@ -9,6 +9,5 @@ CREATE TABLE raw.table_sizes (
     num_bytes BIGINT,
     modified_at TIMESTAMPTZ,
     first_seen_at TIMESTAMPTZ NOT NULL,
-    last_seen_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (source, location, dataset_name, table_name, first_seen_at)
+    last_seen_at TIMESTAMPTZ NOT NULL
 );

@@ -1,7 +1,7 @@
 -- Alerts: every alert raised (and how its delivery went), each rule's subjects between
 -- evaluations, and each evaluation. Facts hold names, counts, times and error first lines only.
 CREATE TABLE raw.alerts (
-    alert_id TEXT PRIMARY KEY,
+    alert_id TEXT NOT NULL,
     evaluation_id TEXT NOT NULL,
     alerted_at TIMESTAMPTZ NOT NULL,
     rule_name TEXT NOT NULL,
@@ -37,12 +37,11 @@ CREATE TABLE raw.alert_state (
     fingerprint TEXT,               -- schema/pii: the version last seen; volume: the newest load judged
     last_notified_at TIMESTAMPTZ,
     alert_id TEXT,
-    notified BOOLEAN NOT NULL DEFAULT FALSE,
-    PRIMARY KEY (rule_name, subject_key)
+    notified BOOLEAN NOT NULL DEFAULT FALSE
 );
 
 CREATE TABLE raw.alert_evaluations (
-    evaluation_id TEXT PRIMARY KEY,
+    evaluation_id TEXT NOT NULL,
     evaluated_at TIMESTAMPTZ NOT NULL,
     rules TEXT[],
     alerts INTEGER,

@@ -13,8 +13,7 @@ CREATE TABLE raw.definitions (
     sql TEXT NOT NULL,
     origin TEXT,                 -- where it was read: duckdb_views(), INFORMATION_SCHEMA.VIEWS, a file
     first_seen_at TIMESTAMPTZ,
-    last_seen_at TIMESTAMPTZ,
-    PRIMARY KEY (source, location, dataset_name, name)
+    last_seen_at TIMESTAMPTZ
 );
 
 -- Rebuilt after every collect: what lineage found for each definition (its columns, or why not).
@@ -25,8 +24,7 @@ CREATE TABLE raw.definition_status (
     kind TEXT NOT NULL,
     columns TEXT[],
     error TEXT,
-    input_key TEXT,              -- unchanged SQL and inputs: the next refresh reuses this result
-    PRIMARY KEY (location, dataset_name, name)
+    input_key TEXT               -- unchanged SQL and inputs: the next refresh reuses this result
 );
 
 -- Rebuilt after every collect: derived column (NULL for a table-level filter) <- upstream column.
@@ -79,6 +77,5 @@ CREATE TABLE raw.deletion_audit (
     status TEXT NOT NULL,        -- 'deleted' | 'failed' | 'rolled_back' | 'not_run'
     rows_deleted BIGINT,
     statement TEXT,              -- with the subject as a parameter, never its value
-    error TEXT,
-    PRIMARY KEY (plan_id, step)
+    error TEXT
 );

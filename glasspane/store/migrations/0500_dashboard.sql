@@ -9,8 +9,7 @@ CREATE TABLE raw.pipeline_tables (
     table_name TEXT NOT NULL,
     loads BIGINT,
     last_loaded_at TIMESTAMPTZ,
-    last_row_count BIGINT,
-    PRIMARY KEY (location, dataset_name, pipeline_name, table_name)
+    last_row_count BIGINT
 );
 
 -- A person's decision about a column whose name looks personal: confirmed PII (of a kind) or
@@ -23,6 +22,5 @@ CREATE TABLE raw.pii_decisions (
     decision TEXT NOT NULL,      -- 'confirmed' | 'not_pii'
     pii_kind TEXT,               -- the kind confirmed (NULL for not_pii)
     decided_by TEXT NOT NULL,
-    decided_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (location, dataset_name, table_name, column_name)
+    decided_at TIMESTAMPTZ NOT NULL
 );

@@ -9,8 +9,7 @@ CREATE TABLE raw.staging_datasets (
     dataset_name TEXT NOT NULL,
     staging_dataset TEXT NOT NULL,
     tables TEXT[] NOT NULL,
-    collected_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (source, location, dataset_name)
+    collected_at TIMESTAMPTZ NOT NULL
 );
 
 -- Replaced on every collect of a pipeline working folder: the load packages it keeps, with the
@@ -25,6 +24,5 @@ CREATE TABLE raw.load_packages (
     state TEXT NOT NULL,         -- 'loaded' (kept after loading) | 'normalized' | 'extracted' (pending)
     path TEXT NOT NULL,          -- the package folder on the machine that collected it
     tables TEXT[] NOT NULL,
-    collected_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (source, dataset_key, state, load_id)
+    collected_at TIMESTAMPTZ NOT NULL
 );

@@ -6,6 +6,5 @@ CREATE TABLE raw.table_size_snapshots (
     location TEXT NOT NULL,
     dataset_name TEXT NOT NULL,
     collected_at TIMESTAMPTZ NOT NULL,
-    tables INTEGER NOT NULL,
-    PRIMARY KEY (source, location, dataset_name, collected_at)
+    tables INTEGER NOT NULL
 );

@@ -4,7 +4,7 @@
 -- Was a view that joined every run on each read; now rebuilt from `raw.location_aliases_live`.
 DROP VIEW IF EXISTS raw.location_aliases;
 CREATE TABLE raw.location_aliases (
-    alias TEXT PRIMARY KEY,      -- a `local://host/folder` location of a pipeline working folder
+    alias TEXT NOT NULL,      -- a `local://host/folder` location of a pipeline working folder
     location TEXT NOT NULL       -- the destination location its runs resolve to
 );
 
@@ -32,6 +32,5 @@ CREATE TABLE raw.suspected_names (
     table_name TEXT NOT NULL,
     column_name TEXT NOT NULL,
     suspected_kind TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    PRIMARY KEY (table_name, column_name)
+    reason TEXT NOT NULL
 );

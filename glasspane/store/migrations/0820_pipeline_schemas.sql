@@ -9,6 +9,5 @@ CREATE TABLE raw.pipeline_schemas (
     location TEXT NOT NULL,
     dataset_name TEXT NOT NULL,
     pipeline_name TEXT NOT NULL,
-    schema_name TEXT NOT NULL,
-    PRIMARY KEY (location, dataset_name, pipeline_name, schema_name)
+    schema_name TEXT NOT NULL
 );

@@ -1,0 +1,264 @@
+"""Where a pane store lives and how DuckDB attaches it.
+
+A pane store is a DuckLake: a catalog database that records tables, snapshots and files, and
+Parquet files that hold the rows. Embedded (the default), the catalog is one SQLite file and the
+Parquet files sit in a folder beside it; no server is needed. Scaled, the catalog is a PostgreSQL
+database and the files live in object storage (`s3://`, `gs://`, `az://`) or a shared folder, so
+collectors and dashboards on many machines share one store. The same SQL serves both.
+
+Credentials never appear in the store setting: PostgreSQL reads libpq's own (`PGPASSWORD`,
+`~/.pgpass`, `PGSSLMODE`), object storage DuckDB's secret conventions (`AWS_ACCESS_KEY_ID`, ...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import duckdb
+
+from glasspane.config import ConfigError
+
+ALIAS = "store"  # the name a store is attached under; `USE store` makes its views plain names
+DATA_SUFFIX = ".files"  # an embedded store's Parquet files: a folder beside its catalog file
+_EXTENSIONS = {"sqlite": ("ducklake", "sqlite"), "postgres": ("ducklake", "postgres")}
+_loaded_lock = threading.Lock()
+_installed: set[str] = set()
+
+
+class StoreLocationError(ConfigError):
+    """A store setting that cannot be used; the message is one line and never holds a credential."""
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """A pane store's catalog and data path, and how to name it in output."""
+
+    catalog: str  # DuckLake's metadata connection: 'sqlite:/abs/store.lake' or 'postgres:dbname=... host=...'
+    data_path: str  # where the Parquet files are written, ending in '/'
+    file: Path | None  # the catalog file of an embedded store; None for a scaled one
+    label: str  # the store as output names it: a path, or a URL without credentials
+    setting: str  # the store setting it was parsed from (it never holds a credential)
+
+    @property
+    def embedded(self) -> bool:
+        """True for a store in one local file (SQLite catalog), False for a shared catalog."""
+        return self.file is not None
+
+    @property
+    def kind(self) -> str:
+        """'sqlite' or 'postgres': the catalog database."""
+        return self.catalog.split(":", 1)[0]
+
+
+def parse_location(value: str | os.PathLike) -> StoreLocation:
+    """A store setting: a local path (embedded), or `postgres://[user@]host[:port]/db?data_path=URL` (scaled)."""
+    text = str(value).strip()
+    if text.startswith(("postgres://", "postgresql://")):
+        return _postgres_location(text)
+    if "://" in text:
+        scheme = text.split("://", 1)[0]
+        raise StoreLocationError(
+            f"store '{scheme}://…': not a store location (a local path, or postgres://host/db?data_path=…)"
+        )
+    path = Path(text).expanduser().resolve()
+    return StoreLocation(f"sqlite:{path}", f"{path}{DATA_SUFFIX}/", path, str(path), str(path))
+
+
+def _postgres_location(text: str) -> StoreLocation:
+    url = urlsplit(text)
+    if url.password is not None:
+        raise StoreLocationError(
+            "store: the PostgreSQL URL carries a password; remove it and use PGPASSWORD or ~/.pgpass instead"
+        )
+    database = unquote(url.path.lstrip("/"))
+    if not database or not url.hostname:
+        raise StoreLocationError("store: a PostgreSQL store needs a host and a database: postgres://host:5432/db")
+    data = parse_qs(url.query).get("data_path", [""])[0]
+    if not data:
+        raise StoreLocationError(
+            "store: a PostgreSQL store needs ?data_path= (s3://bucket/prefix/, gs://…, az://… or a shared folder)"
+        )
+    if "@" in data.split("://", 1)[-1].split("/", 1)[0]:
+        raise StoreLocationError("store: data_path carries credentials; use the storage's environment variables")
+    parts = [f"dbname={database}", f"host={url.hostname}"]
+    parts += [f"port={url.port}"] if url.port else []
+    parts += [f"user={unquote(url.username)}"] if url.username else []
+    data = data if data.endswith("/") else data + "/"
+    user = f"{unquote(url.username)}@" if url.username else ""
+    port = f":{url.port}" if url.port else ""
+    label = f"postgres://{user}{url.hostname}{port}/{database}"
+    return StoreLocation("postgres:" + " ".join(parts), data, None, label, text)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _load_extensions(con: duckdb.DuckDBPyConnection, location: StoreLocation) -> None:
+    names = list(_EXTENSIONS[location.kind])
+    if location.data_path.split("://", 1)[0] in ("s3", "gs", "gcs", "r2", "http", "https"):
+        names.append("httpfs")
+    for name in names:
+        try:
+            con.execute(f"LOAD {name}")
+        except duckdb.Error:  # not installed in DuckDB's extension folder yet: from the PyPI package
+            with _loaded_lock:
+                if name not in _installed:
+                    from duckdb_extensions import import_extension
+
+                    import_extension(name)
+                    _installed.add(name)
+            con.execute(f"LOAD {name}")
+
+
+def _storage_secret(con: duckdb.DuckDBPyConnection, location: StoreLocation) -> None:
+    """Object storage credentials from the environment, as DuckDB and the AWS tools name them."""
+    if not location.data_path.startswith("s3://"):
+        return
+    env = os.environ
+    options = {"TYPE": "s3"}
+    for key, name in (("KEY_ID", "AWS_ACCESS_KEY_ID"), ("SECRET", "AWS_SECRET_ACCESS_KEY"),
+                      ("SESSION_TOKEN", "AWS_SESSION_TOKEN"), ("REGION", "AWS_REGION")):  # fmt: skip
+        if env.get(name):
+            options[key] = env[name]
+    endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        scheme, _, host = endpoint.partition("://")
+        options.update(ENDPOINT=host.rstrip("/"), URL_STYLE="path", USE_SSL=str(scheme == "https").lower())
+    body = ", ".join(f"{k} {v if k in ('TYPE', 'USE_SSL') else _quote(v)}" for k, v in options.items())
+    con.execute(f"CREATE OR REPLACE SECRET glasspane_store_data ({body})")
+
+
+def attach_as(
+    con: duckdb.DuckDBPyConnection,
+    location: StoreLocation,
+    alias: str,
+    read_only: bool = False,
+    snapshot: int | None = None,
+) -> None:
+    """Attach the store at `location` to `con` under `alias`; `snapshot` pins a read-only attach to one version."""
+    _load_extensions(con, location)
+    _storage_secret(con, location)
+    options = [f"DATA_PATH {_quote(location.data_path)}"]
+    # an embedded store's files are the folder beside its catalog, wherever the two were moved
+    options += ["OVERRIDE_DATA_PATH TRUE"] if location.embedded else []
+    options += ["READ_ONLY"] if read_only else []
+    options += [f"SNAPSHOT_VERSION {int(snapshot)}"] if snapshot is not None else []
+    con.execute(f"ATTACH {_quote('ducklake:' + location.catalog)} AS {alias} ({', '.join(options)})")
+
+
+class _Instance:
+    """One DuckDB database per store and process, extensions loaded and the store attached once:
+    loading the extensions costs far more than a query, so connections are cursors of it."""
+
+    def __init__(self, location: StoreLocation):
+        self.base = duckdb.connect(":memory:")
+        attach_as(self.base, location, ALIAS)
+        self.location = location
+        self.pinned: dict[int, str] = {}  # snapshot id -> alias of a read-only attach at that version
+        self.lock = threading.Lock()
+
+    def pin(self, snapshot: int) -> str:
+        """The alias of this store attached read-only at `snapshot` (the two newest pins are kept)."""
+        with self.lock:
+            if snapshot not in self.pinned:
+                alias = f"{ALIAS}_v{int(snapshot)}"
+                attach_as(self.base, self.location, alias, read_only=True, snapshot=snapshot)
+                self.pinned[snapshot] = alias
+                for old in sorted(self.pinned)[:-2]:
+                    with contextlib.suppress(duckdb.Error):
+                        self.base.execute(f"DETACH {self.pinned.pop(old)}")
+            return self.pinned[snapshot]
+
+
+_instances: OrderedDict[StoreLocation, _Instance] = OrderedDict()
+_instances_lock = threading.Lock()
+MAX_INSTANCES = 16
+
+
+def _instance(location: StoreLocation) -> _Instance:
+    with _instances_lock:
+        found = _instances.get(location)
+        if found is None:
+            found = _instances[location] = _Instance(location)
+            while len(_instances) > MAX_INSTANCES:
+                _instances.popitem(last=False)[1].base.close()
+        _instances.move_to_end(location)
+        return found
+
+
+def forget(location: StoreLocation) -> None:
+    """Close this process's connection to a store (after its files were replaced or removed)."""
+    with _instances_lock:
+        found = _instances.pop(location, None)
+    if found is not None:
+        found.base.close()
+
+
+def attach(location: StoreLocation, read_only: bool = False, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection (a cursor of this process's database) with the store in use as `store`, in UTC.
+
+    `snapshot` pins it, read-only, to one version of the store. `read_only` is a promise of the
+    caller: the connection could write, but the code that asked for a reader never does.
+    """
+    instance = _instance(location)
+    alias = instance.pin(snapshot) if snapshot is not None else ALIAS
+    with instance.lock:  # sessions and collect threads take cursors one at a time
+        con = instance.base.cursor()
+    con.execute(f"USE {alias}")
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def prepare_catalog_file(path: Path) -> None:
+    """Create an embedded store's SQLite catalog in WAL mode, so readers never block the writer."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+
+
+def latest_snapshot(location: StoreLocation) -> int:
+    """The newest committed snapshot id (0 when the store has none yet), read from the catalog directly."""
+    if location.file is not None:
+        if not location.file.exists():
+            return 0
+        try:
+            with sqlite3.connect(f"file:{location.file}?mode=ro", uri=True, timeout=5) as db:
+                row = db.execute("SELECT max(snapshot_id) FROM ducklake_snapshot").fetchone()
+        except sqlite3.DatabaseError:  # not a DuckLake catalog (yet), or a DuckDB-file store
+            return 0
+        return int(row[0]) if row and row[0] is not None else 0
+    return _postgres_snapshot(location)
+
+
+_pg_lock = threading.Lock()
+_pg_connections: dict[str, object] = {}
+
+
+def _postgres_snapshot(location: StoreLocation) -> int:
+    import psycopg
+
+    conninfo = location.catalog.split(":", 1)[1]
+    with _pg_lock:
+        for attempt in range(2):
+            db = _pg_connections.get(conninfo)
+            if db is None:
+                db = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+                _pg_connections[conninfo] = db
+            try:
+                if db.execute("SELECT to_regclass('ducklake_snapshot')").fetchone()[0] is None:
+                    return 0
+                row = db.execute("SELECT max(snapshot_id) FROM ducklake_snapshot").fetchone()
+                return int(row[0] or 0) if row else 0
+            except psycopg.OperationalError:
+                _pg_connections.pop(conninfo, None)
+                if attempt:
+                    raise
+    return 0

@@ -1,0 +1,223 @@
+"""The store engine's promises: writes that follow the new work, killed writers that leave a store the next
+collect completes, collects at once that both land, older stores that migrate, maintenance that keeps it small."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import dlt
+import duckdb
+import pytest
+
+from glasspane.settings import PROJECT_DIR
+from glasspane.store import Store, StoreBusy, is_duckdb_file, summaries
+from tests import dlt_fixtures as fx
+from tests.conftest import clone, rows
+
+SUMMARIES = ("raw.location_aliases", "raw.latest_columns", "raw.suspected_names", "raw.pipeline_stats",
+             "raw.pipeline_tables", "raw.pipeline_schemas")  # fmt: skip
+KEYS = {  # what identifies a row of each table a collect upserts
+    "raw.runs": "run_key",
+    "raw.run_observations": "source, run_key, via",
+    "raw.table_count_observations": "source, schema_name, load_id, table_name, via",
+    "raw.table_counts": "schema_name, load_id, table_name",
+    "raw.datasets": "source, dataset_key",
+    "raw.schema_versions": "source, location, dataset_name, schema_name, version_hash",
+}
+
+
+def snapshot_of(store: Store, tables: tuple[str, ...]) -> dict[str, list[tuple]]:
+    return {t: sorted(rows(store, f"SELECT * FROM {t}"), key=repr) for t in tables}
+
+
+def duplicates(store: Store) -> dict[str, int]:
+    """Rows that share a key, per table: a collect must never leave any."""
+    found = {}
+    for table, key in KEYS.items():
+        (n,) = rows(store, f"SELECT count(*) - count(DISTINCT ({key})) FROM {table}")[0]
+        found[table] = n
+    return found
+
+
+def test_summaries_a_collect_refreshes_piecewise_equal_a_full_rebuild(demo_store, tmp_path):
+    piecewise = snapshot_of(demo_store, SUMMARIES)  # the demo's four sources were written one by one
+    rebuilt = clone(demo_store, tmp_path / "rebuilt.lake")
+    with rebuilt.writer() as con:
+        summaries.refresh(con)
+    assert all(piecewise.values())
+    assert snapshot_of(rebuilt, SUMMARIES) == piecewise
+
+
+def legacy_copy(store: Store, path, drop: tuple[str, ...] = ()) -> None:
+    """A DuckDB-file store as versions before DuckLake wrote it, with the contents of `store`."""
+    with store.reader() as con:
+        tables = {t: con.execute(f"SELECT * FROM raw.{t}").df() for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'store' AND schema_name = 'raw'").fetchall()}
+    with duckdb.connect(str(path)) as legacy:
+        legacy.execute("CREATE SCHEMA raw")
+        for table, frame in tables.items():
+            legacy.register("frame", frame.drop(columns=[c for c in drop if c in frame.columns]))
+            legacy.execute(f"CREATE TABLE raw.{table} AS SELECT * FROM frame")
+            legacy.unregister("frame")  # fmt: skip
+
+
+def test_a_duckdb_file_store_from_earlier_versions_moves_into_the_new_store_on_first_open(demo_store, tmp_path):
+    path = tmp_path / "glasspane.duckdb"
+    legacy_copy(demo_store, path, drop=("ran_at",))  # older still: from before runs stored when they ran
+    store = Store(path)
+    assert store.exists() and not store.is_current()
+    store.ensure_current()  # what a collect or the dashboard does on opening
+    assert not is_duckdb_file(path) and is_duckdb_file(tmp_path / "glasspane.duckdb.pre-lake")  # kept as it was
+    for view in ("runs", "pipelines", "columns", "table_counts", "sources"):
+        assert rows(store, f"SELECT count(*) FROM {view}") == rows(demo_store, f"SELECT count(*) FROM {view}"), view
+    assert rows(store, "SELECT count(*) FROM runs WHERE ran_at IS NULL") == [(0,)]
+
+
+def test_the_default_store_takes_in_the_earlier_default_file_beside_it(demo_store, tmp_path):
+    legacy_copy(demo_store, tmp_path / "glasspane.duckdb")
+    store = Store(tmp_path / "glasspane.lake", legacy=tmp_path / "glasspane.duckdb")
+    store.ensure_current()
+    assert rows(store, "SELECT count(*) FROM runs") == rows(demo_store, "SELECT count(*) FROM runs")
+    assert (tmp_path / "glasspane.duckdb.pre-lake").exists() and not (tmp_path / "glasspane.duckdb").exists()
+
+
+HOLD_OPEN = "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('open', flush=True); time.sleep(30)"
+
+
+def test_an_earlier_store_file_held_open_elsewhere_gets_one_line_and_moves_later(demo_store, tmp_path):
+    path = tmp_path / "glasspane.duckdb"
+    legacy_copy(demo_store, path)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_OPEN, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        done = subprocess.run([sys.executable, "-m", "collectors", "alerts", "--dry-run", "--store", str(path)],
+                              cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)  # fmt: skip
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 2, done.stdout + done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "open in another process" in line and "glasspane.duckdb" in line
+    store = Store(path)
+    store.ensure_current()  # once it is closed, the move completes
+    assert rows(store, "SELECT count(*) FROM runs") == rows(demo_store, "SELECT count(*) FROM runs")
+
+
+@pytest.fixture
+def lake_tree(tmp_path):
+    """A filesystem destination with 4 datasets × 3 loads, each by a real dlt pipeline, and its config."""
+    bucket = tmp_path / "bucket"
+    bucket.mkdir()
+    for name in ("a", "b", "c", "d"):
+        p = fx.pipeline(name, tmp_path / "pipelines", dlt.destinations.filesystem(bucket.as_uri()), name)
+        for start in range(0, 9, 3):
+            fx.run(p, fx.users(3, start=start))
+    config = tmp_path / "glasspane.toml"
+    config.write_text(
+        "".join(f'[[sources]]\nname = "lake_{n}"\nkind = "filesystem"\nbucket_url = "{bucket.as_uri()}"\n'
+                f'datasets = ["{n}"]\n\n' for n in ("a", "b", "c", "d"))  # fmt: skip
+    )
+    return config
+
+
+COLLECT_IN_SMALL_WRITES = textwrap.dedent(
+    """
+    import sys
+    from collectors import registry
+    from collectors.runner import collect
+    from glasspane.config import load_config
+    from glasspane.store import Store
+    print("started", flush=True)
+    collect(registry.build_all(load_config(sys.argv[1])), Store(sys.argv[2]), flush_records=1, max_parallel_sources=1)
+    """
+)
+
+
+def test_a_collect_killed_at_any_moment_leaves_a_store_the_next_collect_completes(lake_tree, tmp_path, store):
+    expected = 12  # 4 datasets × 3 runs (their trace loads are not runs)
+    for delay in (0.0, 0.4, 0.8, 1.2, 1.6, 2.4):
+        child = subprocess.Popen([sys.executable, "-c", COLLECT_IN_SMALL_WRITES, str(lake_tree), str(store.path)],
+                                 cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        assert child.stdout.readline().strip() == "started"
+        time.sleep(delay)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        if store.exists():
+            assert duplicates(store) == dict.fromkeys(KEYS, 0), delay
+            assert rows(store, "SELECT count(*) FROM runs")[0][0] <= expected
+    done = subprocess.run([sys.executable, "-m", "collectors", "collect", "--config", str(lake_tree), "--store",
+                           str(store.path), "--quiet"], cwd=PROJECT_DIR, capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert rows(store, "SELECT count(*), count(DISTINCT run_key) FROM runs") == [(expected, expected)]
+    assert duplicates(store) == dict.fromkeys(KEYS, 0)
+    assert rows(store, "SELECT sum(runs) FROM pipelines") == [(expected,)]
+
+
+def test_collects_of_different_sources_at_the_same_time_both_land(lake_tree, store):
+    command = [sys.executable, "-m", "collectors", "collect", "--config", str(lake_tree), "--store", str(store.path),
+               "--quiet", "--source"]  # fmt: skip
+    shards = [subprocess.Popen([*command, *names], cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True) for names in (["lake_a", "lake_b"], ["lake_c", "lake_d"])]  # fmt: skip
+    for shard in shards:
+        assert shard.wait(timeout=300) == 0, shard.stdout.read()
+    assert rows(store, "SELECT source, count(*) FROM runs GROUP BY 1 ORDER BY 1") == [
+        ("lake_a", 3), ("lake_b", 3), ("lake_c", 3), ("lake_d", 3),
+    ]  # fmt: skip
+    assert duplicates(store) == dict.fromkeys(KEYS, 0)
+
+
+def test_a_collect_that_finds_nothing_new_writes_nothing(lake_tree, store):
+    command = [sys.executable, "-m", "collectors", "collect", "--config", str(lake_tree), "--store", str(store.path)]
+    assert subprocess.run(command, cwd=PROJECT_DIR, capture_output=True).returncode == 0
+    version = store.version()
+    again = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert again.returncode == 0 and "0 new runs, all ok" in again.stdout
+    assert store.version() == version  # no snapshot: not one row written
+
+
+def test_maintenance_merges_small_files_and_removes_what_a_killed_writer_left(lake_tree, tmp_path, store):
+    command = [sys.executable, "-c", COLLECT_IN_SMALL_WRITES, str(lake_tree), str(store.path)]
+    subprocess.run(command, cwd=PROJECT_DIR, check=True, capture_output=True)
+    orphan = store.path.with_name(store.path.name + ".files") / "raw" / "runs" / "left-by-a-killed-writer.parquet"
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"PAR1")
+    two_hours_ago = time.time() - 7200
+    os.utime(orphan, (two_hours_ago, two_hours_ago))
+    before = rows(store, "SELECT * FROM runs ORDER BY run_key")
+    done = subprocess.run([sys.executable, "-m", "collectors", "store", "maintain", "--store", str(store.path)],
+                          cwd=PROJECT_DIR, capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "data files" in done.stdout and not orphan.exists()
+    assert rows(store, "SELECT * FROM runs ORDER BY run_key") == before
+
+
+def test_store_copy_moves_every_table_and_refuses_to_overwrite(demo_store, tmp_path):
+    source = clone(demo_store, tmp_path / "source.lake")
+    target = tmp_path / "target.lake"
+    command = [sys.executable, "-m", "collectors", "store", "copy", "--store", str(source.path), "--to", str(target)]
+    done = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    for view in ("runs", "pipelines", "columns", "alerts", "locations"):
+        assert rows(Store(target), f"SELECT * FROM {view} ORDER BY ALL") == rows(
+            source, f"SELECT * FROM {view} ORDER BY ALL"), view  # fmt: skip
+    again = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert again.returncode == 2 and "add --replace" in again.stderr
+
+
+def test_a_writer_that_keeps_colliding_says_so_in_one_line(store):
+    store.ensure_current()
+    impatient = Store(store.path, lock_timeout_s=60)
+    calls = []
+
+    def always_collides(con):
+        calls.append(1)
+        raise duckdb.TransactionException("Transaction conflict: another transaction has inserted into the table")
+
+    with pytest.raises(StoreBusy, match="kept the store busy"):
+        impatient.write(always_collides, attempts=3)
+    assert len(calls) == 3
