@@ -1,24 +1,34 @@
-"""The collector kinds a config may name."""
+"""The collector kinds a config may name. Each kind's module is imported only when a source uses it,
+so a collect of local folders never loads BigQuery's client libraries."""
 
 from __future__ import annotations
 
+import importlib
+
 from collectors.base import Collector
-from collectors.bigquery import BigQueryCollector
-from collectors.duckdb_source import DuckDBCollector
-from collectors.filesystem import FilesystemCollector
-from collectors.pipelines_dir import PipelinesDirCollector
-from collectors.sql_models import SqlModelsCollector
 from glasspane.config import Config, ConfigError, SourceConfig
 
-KINDS: dict[str, type[Collector]] = {
-    cls.kind: cls
-    for cls in (PipelinesDirCollector, DuckDBCollector, FilesystemCollector, BigQueryCollector, SqlModelsCollector)
+KINDS: dict[str, str] = {
+    "pipelines_dir": "collectors.pipelines_dir:PipelinesDirCollector",
+    "duckdb": "collectors.duckdb_source:DuckDBCollector",
+    "filesystem": "collectors.filesystem:FilesystemCollector",
+    "bigquery": "collectors.bigquery:BigQueryCollector",
+    "sql_models": "collectors.sql_models:SqlModelsCollector",
 }
+
+
+def collector_class(kind: str) -> type[Collector] | None:
+    """The collector class of a kind, imported now; None for an unknown kind."""
+    target = KINDS.get(kind)
+    if target is None:
+        return None
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def build(source: SourceConfig) -> Collector:
     """The collector for a configured source; a ConfigError names what is wrong with it."""
-    cls = KINDS.get(source.kind)
+    cls = collector_class(source.kind)
     if cls is None:
         raise ConfigError(
             f"{source.origin}: source '{source.name}': unknown kind '{source.kind}' "
