@@ -1,0 +1,160 @@
+"""A scaled store (catalog in PostgreSQL, files on S3) shared by sharded collectors and dashboard replicas:
+a real PostgreSQL server from Debian's packages and `moto_server`, both on loopback, started here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import dlt
+import pytest
+from playwright.sync_api import expect
+
+from glasspane.settings import PROJECT_DIR
+from glasspane.store import Store
+from tests import dlt_fixtures as fx
+from tests.browser import chromium, dashboard, open_page
+from tests.conftest import clone, rows
+from tests.servers import MotoS3, Postgres, environment
+from tests.test_store_engine import KEYS, duplicates
+
+BUCKET = "pane"
+DATASETS = ("a", "b", "c", "d", "e", "f")
+SHARDS = (("lake_a", "lake_b"), ("lake_c", "lake_d"), ("lake_e", "lake_f"))
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[Postgres, MotoS3]]:
+    pg, s3 = Postgres(), MotoS3()
+    s3.client().create_bucket(Bucket=BUCKET)
+    env = {"PGPASSWORD": pg.password, "AWS_ACCESS_KEY_ID": s3.keys.access_key_id,
+           "AWS_SECRET_ACCESS_KEY": s3.keys.secret_access_key, "AWS_ENDPOINT_URL": s3.endpoint,
+           "AWS_REGION": "us-east-1"}  # fmt: skip
+    try:
+        with environment(**env):  # the store's credentials, as libpq and DuckDB read them
+            yield pg, s3
+    finally:
+        pg.stop()
+        s3.stop()
+
+
+@pytest.fixture
+def scaled(servers, request) -> Store:
+    """An empty scaled store: a database of its own, files under a prefix of its own."""
+    pg, _ = servers
+    name = f"pane_{abs(hash(request.node.name)) % 10**8}"
+    pg.create_database(name)
+    return Store(f"postgres://{pg.USER}@127.0.0.1:{pg.port}/{name}?data_path=s3://{BUCKET}/{name}/")
+
+
+def add_loads(bucket: Path, pipelines: Path, round_no: int) -> None:
+    """One more load (and its trace) in every dataset, by real dlt pipelines."""
+    for name in DATASETS:
+        p = fx.pipeline(name, pipelines, dlt.destinations.filesystem(bucket.as_uri()), name)
+        fx.run(p, fx.users(2, start=round_no * 2))
+
+
+def config_for(folder: Path, bucket: Path) -> Path:
+    config = folder / "glasspane.toml"
+    config.write_text("".join(f'[[sources]]\nname = "lake_{n}"\nkind = "filesystem"\nbucket_url = "{bucket.as_uri()}"\n'
+                              f'datasets = ["{n}"]\n\n' for n in DATASETS))  # fmt: skip
+    return config
+
+
+READER = textwrap.dedent(
+    """
+    import json, sys, time
+    from glasspane.queries import pipelines, runs
+    from glasspane.store import Store
+    store, stop = Store(sys.argv[1]), sys.argv[2]
+    reads, failures, seen = 0, [], set()
+    import os
+    while not os.path.exists(stop):
+        try:
+            with store.snapshot(store.version()) as con:
+                n = con.execute("SELECT count(*) FROM runs").fetchone()[0]
+                con.execute("SELECT * FROM pipelines").fetchall()
+            seen.add(n)
+            reads += 1
+        except Exception as ex:
+            failures.append(f"{type(ex).__name__}: {ex}")
+        time.sleep(0.05)
+    print(json.dumps({"reads": reads, "failures": failures[:3], "failed": len(failures), "seen": sorted(seen)}))
+    """
+)
+
+
+def test_three_sharded_collectors_and_readers_share_one_scaled_store_and_lose_nothing(scaled, tmp_path):
+    bucket, pipelines = tmp_path / "bucket", tmp_path / "pipelines"
+    bucket.mkdir()
+    config = config_for(tmp_path, bucket)
+    scaled.ensure_current()
+    stop = tmp_path / "stop"
+    readers = [subprocess.Popen([sys.executable, "-c", READER, scaled.location.setting, str(stop)],
+                                cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    try:
+        for round_no in range(3):
+            add_loads(bucket, pipelines, round_no)
+            command = [sys.executable, "-m", "collectors", "collect", "--config", str(config), "--store",
+                       scaled.location.setting, "--quiet", "--source"]  # fmt: skip
+            shards = [subprocess.Popen([*command, *shard], cwd=PROJECT_DIR, stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, text=True) for shard in SHARDS]  # fmt: skip
+            for shard in shards:
+                assert shard.wait(timeout=300) == 0, shard.stdout.read()
+            expected = len(DATASETS) * (round_no + 1)
+            assert rows(scaled, "SELECT count(*), count(DISTINCT run_key) FROM runs") == [(expected, expected)]
+            assert duplicates(scaled) == dict.fromkeys(KEYS, 0)
+    finally:
+        stop.touch()
+    results = [json.loads(r.communicate(timeout=60)[0]) for r in readers]
+    for result in results:
+        assert result["failed"] == 0, result["failures"]
+        assert result["reads"] > 10
+        assert set(result["seen"]) <= set(range(len(DATASETS) * 3 + 1))
+    assert rows(scaled, "SELECT count(*) FROM pipelines") == [(len(DATASETS),)]
+
+
+def test_two_dashboard_replicas_show_the_same_scaled_store(scaled, demo_store, tmp_path):
+    subprocess.run([sys.executable, "-m", "collectors", "store", "copy", "--store", str(demo_store.path), "--to",
+                    scaled.location.setting], cwd=PROJECT_DIR,
+                   check=True, capture_output=True)  # fmt: skip
+    url = scaled.location.setting
+    with dashboard(url) as first, dashboard(url) as second, chromium() as browser:
+        page = browser.new_page()
+        for replica in (first, second):
+            open_page(page, replica)
+            assert page.get_by_text("This page could not be shown").count() == 0, replica
+            metrics = page.locator('[data-testid="stMetric"]')
+            expect(metrics.filter(has_text="Failing")).to_contain_text("1")  # the demo's hr_export, on both
+            expect(metrics.filter(has_text="Healthy")).to_contain_text("3")
+            expect(page.locator('[data-testid="stDataFrame"]')).to_be_visible()
+
+
+def test_store_copy_moves_an_embedded_store_into_a_scaled_one_and_back(scaled, demo_store, tmp_path):
+    url = scaled.location.setting
+    source = clone(demo_store, tmp_path / "laptop.lake")
+    back = tmp_path / "back.lake"
+    for origin, target in ((str(source.path), url), (url, str(back))):
+        done = subprocess.run([sys.executable, "-m", "collectors", "store", "copy", "--store", origin, "--to", target],
+                              cwd=PROJECT_DIR, capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "copied" in done.stdout and os.environ["PGPASSWORD"] not in done.stdout + done.stderr
+    for view in ("runs", "pipelines", "columns", "locations", "table_counts"):
+        assert rows(Store(back), f"SELECT * FROM {view} ORDER BY ALL") == rows(
+            source, f"SELECT * FROM {view} ORDER BY ALL"), view  # fmt: skip
+
+
+def test_a_store_url_with_a_password_is_refused_in_one_line_without_echoing_it(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "collectors", "alerts", "--dry-run", "--store",
+         "postgres://glasspane:Hunter2-s3cret@127.0.0.1:5/pane?data_path=s3://pane/x/"],
+        cwd=PROJECT_DIR, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert "PGPASSWORD" in line and "Hunter2-s3cret" not in done.stdout + done.stderr
