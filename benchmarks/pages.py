@@ -27,13 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from benchmarks import synthetic_store
 from glasspane import settings
-from glasspane.store import schema_fingerprint
+from glasspane.store import Store, schema_fingerprint
 from glasspane.ui import data, strings
 
 SIZES = (1_000, 100_000, 1_000_000)
@@ -96,12 +95,13 @@ def store_for(runs: int, cache: Path, rebuild: bool, pipelines: int | None) -> t
     """A synthetic store of about `runs` runs in `cache`, reused when built recently by the same code."""
     planned, days = synthetic_store.plan(runs, pipelines)
     digest = hashlib.sha256(Path(synthetic_store.__file__).read_bytes() + schema_fingerprint().encode()).hexdigest()
-    path = cache / f"store-{planned}x{days}-{digest[:12]}.duckdb"
+    path = cache / f"store-{planned}x{days}-{digest[:12]}.lake"
     fresh = path.exists() and time.time() - path.stat().st_mtime < MAX_STORE_AGE_S
     if fresh and not rebuild:
-        return path, f"{planned:,} pipelines × {days} days, reused ({path.stat().st_size / 1e6:,.0f} MB)"
-    for stale in cache.glob(f"store-{planned}x{days}-*.duckdb*"):
-        stale.unlink()
+        size = synthetic_store.disk_bytes(path) / 1e6
+        return path, f"{planned:,} pipelines × {days} days, reused ({size:,.0f} MB)"
+    for stale in cache.glob(f"store-{planned}x{days}-*.lake"):
+        synthetic_store.remove(stale)
     return path, synthetic_store.build(path, planned, days).describe()
 
 
@@ -178,7 +178,7 @@ def views_for(store: Path) -> list[View]:
     """Every page app.py navigates to, and the alert deep links the store gives parameters for."""
     pages = app_pages()
     views = [View(page) for page in pages]
-    with contextlib.closing(duckdb.connect(str(store), read_only=True)) as con:
+    with Store(store).reader() as con:
         for page, sql in ALERT_LINKS.items():
             cursor = con.execute(sql)
             row = cursor.fetchone()

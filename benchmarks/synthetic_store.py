@@ -1,6 +1,6 @@
 """A large synthetic pane store, filled by set-based DuckDB SQL in one store write.
 
-    .venv/bin/python -m benchmarks.synthetic_store --runs 1000000 --out /tmp/glasspane-1m.duckdb
+    .venv/bin/python -m benchmarks.synthetic_store --runs 1000000 --out /tmp/glasspane-1m.lake
     .venv/bin/python -m benchmarks.synthetic_store --pipelines 1000 --days 365 --out PATH
 
 Pipelines load into 36 destinations (BigQuery projects, S3 prefixes, DuckDB files, local folders),
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -647,12 +648,23 @@ def _fill_definitions(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def remove(path: Path) -> None:
+    """Remove an embedded store: its catalog, the catalog's side files and its data folder."""
+    for side in path.parent.glob(f"{path.name}*"):
+        shutil.rmtree(side) if side.is_dir() else side.unlink()
+
+
+def disk_bytes(path: Path) -> int:
+    """What an embedded store takes on disk: its catalog and its data files."""
+    files = [path, *path.with_name(path.name + ".files").rglob("*")]
+    return sum(f.stat().st_size for f in files if f.is_file())
+
+
 def build(path: str | Path, pipelines: int, days: int, seed: int = 0) -> Summary:
     """Replace the store at `path` with a synthetic one of `pipelines` pipelines over `days` days."""
     started = time.perf_counter()
+    remove(Path(path))
     store = Store(path)
-    for stale in (store.path, store.path.with_name(store.path.name + ".wal")):
-        stale.unlink(missing_ok=True)
     with store.writer() as con:
         con.execute("CREATE TEMP MACRO g_u(h) AS (h % 1000003) / 1000003.0")  # a hash as a uniform in [0, 1)
         con.register("places_frame", _places())
@@ -686,7 +698,7 @@ def build(path: str | Path, pipelines: int, days: int, seed: int = 0) -> Summary
                       (SELECT count(*) FROM raw.schema_columns)"""
         ).fetchone()
     return Summary(store.path, pipelines, days, runs, failed, counts, observations, columns,
-                   time.perf_counter() - started, store.path.stat().st_size)  # fmt: skip
+                   time.perf_counter() - started, disk_bytes(store.path))  # fmt: skip
 
 
 def main() -> None:
