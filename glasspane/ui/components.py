@@ -13,8 +13,9 @@ from collections.abc import Iterator
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from glasspane import settings
+from glasspane import access, settings
 from glasspane.queries import pipelines as pipeline_queries
+from glasspane.ui import access as door
 from glasspane.ui import data, strings
 
 
@@ -57,6 +58,8 @@ def empty_state() -> None:
 def collect_button(key: str = "collect") -> None:
     """'Collect now': collect the configured sources (or dlt's pipelines folder) with progress."""
     if not st.button(strings.COLLECT_BUTTON, key=key, help=strings.COLLECT_HELP, type="primary"):
+        return
+    if door.allow(access.COLLECT) is None:
         return
     from collectors import registry
     from collectors.runner import Progress, collect
@@ -102,6 +105,8 @@ def collect_button(key: str = "collect") -> None:
 def demo_button() -> None:
     """'Load demo data': build the demo with real dlt pipelines in a separate process, then collect it."""
     if not st.button(strings.DEMO_BUTTON, help=strings.DEMO_HELP):
+        return
+    if door.allow(access.COLLECT) is None:  # the demo writes the store, as a collect does
         return
     store = data.current_store()
     command = [sys.executable, "-m", "collectors", "demo", "--quiet", "--store", str(store.path)]
