@@ -44,8 +44,9 @@ def write_definitions(
            ON CONFLICT (source, location, dataset_name, name) DO UPDATE SET
              kind = excluded.kind, dialect = excluded.dialect, sql = excluded.sql,
              origin = excluded.origin, last_seen_at = excluded.last_seen_at""",
-        [[source, location, dataset_name, d.name, d.kind, d.dialect, redact(d.sql, limit=len(d.sql) + 1), d.origin,
-          collected_at, collected_at] for d in definitions],
+        [[source, location, dataset_name, d.name, d.kind, d.dialect,
+          redact(d.sql, limit=len(d.sql) + 1, literals=False), d.origin, collected_at, collected_at]
+         for d in definitions],
     )  # fmt: skip
 
 
