@@ -13,7 +13,7 @@ def text_columns(store: Store, views: bool = False) -> list[tuple[str, str, str]
     """(schema, table, column) of every column that can hold text, in every table of every schema
     (and, with `views`, in every view)."""
     relations = (
-        "SELECT database_name, schema_name, table_name FROM duckdb_tables() WHERE NOT internal AND NOT temporary"  # noqa: E501
+        "SELECT database_name, schema_name, table_name FROM duckdb_tables() WHERE NOT internal AND NOT temporary"
     )
     if views:
         relations += (" UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views() "
