@@ -2,8 +2,8 @@
 
 - Sign-in configured (`[auth]` in `.streamlit/secrets.toml`): a visitor signs in with the organisation's
   OpenID Connect provider; `[access]` in `glasspane.toml` lists the e-mail addresses or `@domains` of
-  each role. Every role may view; `steward` decides PII, `operator` collects and sends alerts,
-  `executor` executes deletion plans.
+  each role. Every role may view; `steward` decides PII, `operator` collects (the dashboard sends no
+  alerts: `collect --alert` does, on the collector's machine), `executor` executes deletion plans.
 - No sign-in, bound to loopback: the person at the machine views, decides PII and collects, as the
   operating-system user; nobody executes a deletion from the dashboard.
 - No sign-in, bound to any other address: read-only.
@@ -23,10 +23,8 @@ from glasspane.store import Store
 
 VIEWER, STEWARD, OPERATOR, EXECUTOR = "viewer", "steward", "operator", "executor"
 ROLES = (VIEWER, STEWARD, OPERATOR, EXECUTOR)
-VIEW, DECIDE_PII, COLLECT, SEND_ALERTS, EXECUTE_DELETION = (
-    "view", "decide PII", "collect now", "send alerts", "execute deletion",
-)  # fmt: skip
-NEEDS = {VIEW: VIEWER, DECIDE_PII: STEWARD, COLLECT: OPERATOR, SEND_ALERTS: OPERATOR, EXECUTE_DELETION: EXECUTOR}
+VIEW, DECIDE_PII, COLLECT, EXECUTE_DELETION = "view", "decide PII", "collect now", "execute deletion"
+NEEDS = {VIEW: VIEWER, DECIDE_PII: STEWARD, COLLECT: OPERATOR, EXECUTE_DELETION: EXECUTOR}
 SIGNED_IN, ANONYMOUS, LOCAL, READ_ONLY = "signed in", "anonymous", "local", "read-only"
 LOCAL_ROLES = frozenset({VIEWER, STEWARD, OPERATOR})  # never EXECUTOR: that needs a signed-in identity
 

@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from glasspane import access, settings
+from glasspane.dlt_meta import redact
 from glasspane.queries import pipelines as pipeline_queries
 from glasspane.ui import access as door
 from glasspane.ui import data, strings
@@ -27,10 +28,10 @@ def page_guard() -> Iterator[None]:
     except ScriptControlException:  # st.stop(), st.rerun() and st.switch_page() are not failures
         raise
     except Exception as ex:
-        reason = str(ex).splitlines()[0] if str(ex) else type(ex).__name__
+        reason = redact(str(ex).splitlines()[0]) if str(ex) else type(ex).__name__
         st.error(strings.PAGE_ERROR.format(reason=reason))
-        with st.expander(strings.PAGE_ERROR_DETAILS):
-            st.code("".join(traceback.format_exception(ex)), language="text")
+        with st.expander(strings.PAGE_ERROR_DETAILS):  # no data value or credential, as everywhere
+            st.code(redact("".join(traceback.format_exception(ex)), limit=20_000), language="text")
 
 
 def store_is_empty() -> bool:
