@@ -23,7 +23,7 @@ def current() -> access.Visitor:
     """The visitor of this session."""
     try:
         rules = access.access_rules(load_config())
-    except ConfigError as ex:  # a broken [access] grants nothing beyond viewing locally
+    except ConfigError as ex:  # a broken config grants no role to a signed-in visitor
         st.error(str(ex))
         rules = access.AccessRules({})
     loopback = access.is_loopback(st.get_option("server.address"))
