@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -201,6 +202,7 @@ _NAMING_WORD = re.compile(
     r"extensions?|buckets?|options?|sections?|kinds?|roles?|steps?|types?)\s*[:=]?\s*$"
 )  # fmt: skip
 _OPENERS = {"{": "}", "[": "]", "(": ")"}
+_CLOSERS = set(_OPENERS.values())
 
 
 def _names(text: str, start: int) -> bool:
@@ -226,51 +228,76 @@ def _is_quote(text: str, i: int) -> bool:
     return text[i] in "'\"" and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_"))
 
 
-def _group_end(text: str, start: int) -> int | None:
-    """Where the bracket opened at `start` closes, on the same line, skipping quoted text."""
-    depth, i = 0, start
-    while i < len(text) and text[i] != "\n":
+@dataclass
+class _Group:
+    """A bracketed part of a line: where it starts and ends, and whether a quote, colon or comma is inside."""
+
+    start: int
+    end: int = -1
+    quoted: bool = False
+    colon: bool = False
+    comma: bool = False
+
+    def holds_values(self, opener: str) -> bool:
+        """A dict or JSON object (a colon or a quote inside braces), a list with a quoted item, a tuple of them."""
+        if opener == "{":
+            return self.quoted or self.colon
+        if opener == "[":
+            return self.quoted
+        return self.quoted and self.comma
+
+
+def _groups(text: str) -> dict[int, _Group]:
+    """Every bracketed group that closes on its own line, by where it starts, skipping quoted text.
+    One pass, so any text (an attacker's too) takes linear time."""
+    groups: dict[int, _Group] = {}
+    stack: list[_Group] = []
+    i = 0
+    while i < len(text):
         char = text[i]
-        if _is_quote(text, i) and (end := _quote_end(text, i)) is not None:
+        if char == "\n":
+            stack.clear()
+        elif _is_quote(text, i) and (end := _quote_end(text, i)) is not None:
+            if stack:
+                stack[-1].quoted = True
             i = end + 1
             continue
-        if char in _OPENERS:
-            depth += 1
-        elif char in _OPENERS.values():
-            depth -= 1
-            if depth == 0:
-                return i if _OPENERS[text[start]] == char else None
+        elif char in _OPENERS:
+            stack.append(_Group(i))
+        elif char in _CLOSERS and stack:
+            group = stack.pop()
+            if _OPENERS[text[group.start]] == char:
+                group.end = i
+                groups[group.start] = group
+            if stack:  # what a group holds, its parent holds
+                parent = stack[-1]
+                parent.quoted = parent.quoted or group.quoted
+                parent.colon = parent.colon or group.colon
+                parent.comma = parent.comma or group.comma
+        elif stack and char == ":":
+            stack[-1].colon = True
+        elif stack and char == ",":
+            stack[-1].comma = True
         i += 1
-    return None
-
-
-def _is_repr_of_values(group: str) -> bool:
-    """A dict or JSON object (a colon or a quote inside braces), a list with a quoted item, a tuple of them."""
-    body = group[1:-1]
-    quoted = "'" in body or '"' in body
-    if group[0] == "{":
-        return quoted or ":" in body
-    if group[0] == "[":
-        return quoted
-    return quoted and "," in body
+    return groups
 
 
 def _mask_values(text: str) -> str:
     """Replace quoted literals and reprs of rows or values with ***, keeping the names around them."""
     out: list[str] = []
+    groups = _groups(text)
     i = 0
     while i < len(text):
         char = text[i]
         end = None
-        if char in _OPENERS and (end := _group_end(text, i)) is not None:
-            group = text[i : end + 1]
+        if char in _OPENERS and (group := groups.get(i)) is not None:
             if _names(text, i):
-                out.append(group)
-                i = end + 1
+                out.append(text[i : group.end + 1])
+                i = group.end + 1
                 continue
-            if _is_repr_of_values(group):
+            if group.holds_values(char):
                 out.append("***")
-                i = end + 1
+                i = group.end + 1
                 continue
         elif _is_quote(text, i) and (end := _quote_end(text, i)) is not None:
             literal = text[i : end + 1]

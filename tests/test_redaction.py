@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 
 import dlt
 import duckdb
@@ -190,3 +191,10 @@ def test_names_of_sources_columns_tables_and_files_are_kept(message):
 def test_sql_definitions_keep_their_quoted_identifiers():
     sql = """SELECT "id" FROM "crm"."users" WHERE status = 'active'"""
     assert redact(sql, literals=False) == sql
+
+
+def test_a_message_built_to_be_slow_to_redact_is_redacted_in_linear_time():
+    """50,000 unclosed brackets took quadratic time (minutes) in a first version: a collector must not hang."""
+    started = time.perf_counter()
+    assert redact("(" * 50_000 + f" '{CANARY}'", limit=100_000).endswith(" '***'")
+    assert time.perf_counter() - started < 10
