@@ -3,7 +3,7 @@
 import streamlit as st
 
 from glasspane.queries import sources as source_queries
-from glasspane.ui import components, data, strings
+from glasspane.ui import access, components, data, strings
 
 st.set_page_config(page_title=strings.APP_TITLE, page_icon=strings.APP_ICON, layout="wide")
 
@@ -18,10 +18,12 @@ PAGES = [
     st.Page("pages/lineage.py", title="Lineage", icon=":material/account_tree:", url_path="lineage"),
     st.Page("pages/governance.py", title="Governance", icon=":material/policy:", url_path="governance"),
 ]
+visitor = access.door()  # anonymous visitors sign in first; signed-in ones need a role
 navigation = st.navigation(PAGES)
 
 with st.sidebar:
     st.caption(strings.TAGLINE)
+    access.sidebar(visitor)
     with components.page_guard():
         components.collect_button()
         sources = data.query(source_queries.sources_status)

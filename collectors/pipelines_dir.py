@@ -19,10 +19,10 @@ from typing import Any
 
 from dlt.common.json import json as dlt_json
 from dlt.common.storages.load_package import ParsedLoadJobFileName
-from dlt.pipeline.trace import TRACE_FILE_NAME, load_trace
+from dlt.pipeline.trace import TRACE_FILE_NAME
 
 from collectors.base import Collector, Dataset, SourceError
-from collectors.traces import records_from_trace, trace_as_dict
+from collectors.traces import UnsafeTrace, load_trace_safely, records_from_trace, trace_as_dict
 from glasspane.dlt_meta import is_dlt_table, load_id_to_datetime, schema_columns, to_datetime
 from glasspane.records import (
     COMPLETED,
@@ -136,8 +136,11 @@ class PipelinesDirCollector(Collector):
         if batch.cursor.get("trace_mtime") == stamp:
             return None
         try:
-            trace = load_trace(str(folder), ignore_errors=False)
+            trace = load_trace_safely(path)
             records = records_from_trace(trace_as_dict(trace), VIA_TRACE, fallback, schema, dataset_name)
+        except UnsafeTrace:
+            batch.problems.append((str(path), "unsafe trace.pickle, not read"))
+            return None
         except Exception as ex:
             batch.problems.append((str(path), f"unreadable trace ({type(ex).__name__})"))
             return None

@@ -7,9 +7,11 @@ trace by re-nesting the `_trace*` tables dlt normalised it into (`assemble_trace
 from __future__ import annotations
 
 import json
+import pickle
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from glasspane.dlt_meta import (
@@ -46,6 +48,79 @@ _NEVER_READ = ("credentials", "exception_attrs")
 # dlt's exceptions about data that does not fit the schema: beneath them is only the failed
 # conversion of the value itself (`ValueError: invalid literal for int(): '...'`, or the bare value)
 _DATA_EXCEPTIONS = ("dlt.common.schema.exceptions.", "dlt.extract.incremental.exceptions.")
+
+
+# What dlt's trace.pickle is made of (dlt 1.31: successful and failed extract, normalize and load steps).
+# Nothing else is ever looked up while reading one, so a pickle cannot call anything outside this list.
+_TRACE_CLASSES = {
+    "datetime": ("datetime", "timedelta", "timezone"),
+    "pendulum.datetime": ("DateTime",),
+    "pendulum.tz.timezone": ("Timezone", "FixedTimezone"),
+    "dlt.pipeline.trace": ("PipelineTrace", "PipelineStepTrace", "SerializableResolvedValueTrace"),
+    "dlt.common.pipeline": ("ExtractInfo", "NormalizeInfo", "LoadInfo"),
+    "dlt.common.metrics": ("DataWriterMetrics", "DataWriterAndCustomMetrics", "LoadJobMetrics"),
+    "dlt.common.storages.load_package": ("LoadPackageInfo", "LoadJobInfo", "ParsedLoadJobFileName"),
+    "re": ("_compile",),  # the compiled hint patterns of a pickled schema
+}
+# dlt pickles a step's pipeline and schemas as their attributes; they are read back as plain attributes,
+# never as a Pipeline or a Schema (whose methods touch files, destinations and code).
+
+
+class UnsafeTrace(ValueError):
+    """A trace.pickle that asks for anything but dlt's trace classes: it is not read."""
+
+
+class _Attributes:
+    """A pickled Pipeline, as the attributes it was pickled with."""
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, dict):
+            self.__dict__.update(state)
+
+
+class _SchemaAttributes(_Attributes):
+    """A pickled Schema, as its attributes, with the two a load package's `asdict()` asks for."""
+
+    @property
+    def name(self) -> str | None:
+        """The schema's name."""
+        return self.__dict__.get("_schema_name")
+
+    @property
+    def version_hash(self) -> str | None:
+        """The version hash the schema had when it was pickled."""
+        return self.__dict__.get("_stored_version_hash")
+
+
+_READ_AS_ATTRIBUTES = {("dlt.pipeline.pipeline", "Pipeline"): _Attributes,
+                       ("dlt.common.schema.schema", "Schema"): _SchemaAttributes}  # fmt: skip
+
+
+def _timezone_unpickle(owner: Any, name: str) -> Any:
+    """`getattr` as zoneinfo pickles a timezone (`Timezone._unpickle`), and nothing else."""
+    from pendulum.tz.timezone import FixedTimezone, Timezone
+
+    if owner in (Timezone, FixedTimezone) and name == "_unpickle":
+        return getattr(owner, name)
+    raise UnsafeTrace(f"getattr of {name!r}")
+
+
+class _TraceUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _READ_AS_ATTRIBUTES:
+            return _READ_AS_ATTRIBUTES[(module, name)]
+        if (module, name) == ("builtins", "getattr"):
+            return _timezone_unpickle
+        if name in _TRACE_CLASSES.get(module, ()):
+            return super().find_class(module, name)
+        raise UnsafeTrace(f"{module}.{name}")
+
+
+def load_trace_safely(path: Path) -> Any:
+    """dlt's `PipelineTrace` from a trace.pickle, read without running code: a pickle that names any
+    other class or function raises UnsafeTrace before anything of it is called."""
+    with open(path, "rb") as file:
+        return _TraceUnpickler(file).load()
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 from glasspane import settings
 
 DEFAULT_SOURCE_NAME = "local_pipelines"
+# `scheme://user:password@host`: a credential written into a URL (s3://KEY:SECRET@bucket, postgresql://u:p@h)
+_URL_CREDENTIAL = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s@]*:[^/\s@]*@", re.IGNORECASE)
 
 
 class ConfigError(ValueError):
@@ -84,8 +87,22 @@ def load_config(path: str | Path | None = None) -> Config:
     return parse_config(data, resolved)
 
 
+def _refuse_url_credentials(value: Any, where: str) -> None:
+    """A ConfigError naming where a URL carries a password in its userinfo; the value is never echoed."""
+    if isinstance(value, str) and _URL_CREDENTIAL.search(value):
+        raise ConfigError(
+            f"{where}: a URL with a credential in it (user:password@) is refused: "
+            "put credentials in dlt's secrets (.dlt/secrets.toml or environment variables)"
+        )
+    items = value.items() if isinstance(value, dict) else enumerate(value, 1) if isinstance(value, list) else ()
+    for key, item in items:
+        _refuse_url_credentials(item, f"{where} #{key}" if isinstance(key, int) else f"{where} '{key}'")
+
+
 def parse_config(data: dict[str, Any], path: Path) -> Config:
     """Validate the generic shape of a config: `[[sources]]` tables with unique `name` and a `kind`."""
+    for section, value in data.items():
+        _refuse_url_credentials(value, f"{path}: {section}")
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list):
         raise ConfigError(f"{path}: 'sources' must be a list of [[sources]] tables")

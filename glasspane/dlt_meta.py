@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -193,14 +194,137 @@ _DATA_VALUE_PATTERNS = (
 )  # fmt: skip
 
 
-def redact(text: str | None, limit: int = MAX_ERROR_CHARS) -> str | None:
-    """Strip credentials, e-mail addresses and data values from an error message before it is stored or shown."""
+# A quoted literal or bracketed repr right after one of these words names something (a source, a table, a
+# column, a file...): it is kept. Anything else quoted, and any repr of a row or value, is data: masked.
+_NAMING_WORD = re.compile(
+    r"(?i)\b(?:sources?|rules?|tables?|columns?|relations?|schemas?|datasets?|pipelines?|resources?|fields?|"
+    r"files?|directory|destinations?|databases?|catalogs?|views?|models?|index|constraints?|functions?|"
+    r"extensions?|buckets?|options?|sections?|kinds?|roles?|steps?|types?)\s*[:=]?\s*$"
+)  # fmt: skip
+_OPENERS = {"{": "}", "[": "]", "(": ")"}
+_CLOSERS = set(_OPENERS.values())
+
+
+def _names(text: str, start: int) -> bool:
+    """True when the quoted or bracketed text at `start` follows a word that says it is a name."""
+    return bool(_NAMING_WORD.search(text[max(0, start - 40) : start]))
+
+
+def _quote_end(text: str, start: int) -> int | None:
+    """Where the quote opened at `start` closes, on the same line (backslash escapes honoured)."""
+    quote, i = text[start], start + 1
+    while i < len(text) and text[i] != "\n":
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == quote:
+            return i
+        i += 1
+    return None
+
+
+def _is_quote(text: str, i: int) -> bool:
+    """A quote that opens a literal: not an apostrophe inside a word (`couldn't`, `pipeline's`)."""
+    return text[i] in "'\"" and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_"))
+
+
+@dataclass
+class _Group:
+    """A bracketed part of a line: where it starts and ends, and whether a quote, colon or comma is inside."""
+
+    start: int
+    end: int = -1
+    quoted: bool = False
+    colon: bool = False
+    comma: bool = False
+
+    def holds_values(self, opener: str) -> bool:
+        """A dict or JSON object (a colon or a quote inside braces), a list with a quoted item, a tuple of them."""
+        if opener == "{":
+            return self.quoted or self.colon
+        if opener == "[":
+            return self.quoted
+        return self.quoted and self.comma
+
+
+def _groups(text: str) -> dict[int, _Group]:
+    """Every bracketed group that closes on its own line, by where it starts, skipping quoted text.
+    One pass, so any text (an attacker's too) takes linear time."""
+    groups: dict[int, _Group] = {}
+    stack: list[_Group] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\n":
+            stack.clear()
+        elif _is_quote(text, i) and (end := _quote_end(text, i)) is not None:
+            if stack:
+                stack[-1].quoted = True
+            i = end + 1
+            continue
+        elif char in _OPENERS:
+            stack.append(_Group(i))
+        elif char in _CLOSERS and stack:
+            group = stack.pop()
+            if _OPENERS[text[group.start]] == char:
+                group.end = i
+                groups[group.start] = group
+            if stack:  # what a group holds, its parent holds
+                parent = stack[-1]
+                parent.quoted = parent.quoted or group.quoted
+                parent.colon = parent.colon or group.colon
+                parent.comma = parent.comma or group.comma
+        elif stack and char == ":":
+            stack[-1].colon = True
+        elif stack and char == ",":
+            stack[-1].comma = True
+        i += 1
+    return groups
+
+
+def _mask_values(text: str) -> str:
+    """Replace quoted literals and reprs of rows or values with ***, keeping the names around them."""
+    out: list[str] = []
+    groups = _groups(text)
+    i = 0
+    while i < len(text):
+        char = text[i]
+        end = None
+        if char in _OPENERS and (group := groups.get(i)) is not None:
+            if _names(text, i):
+                out.append(text[i : group.end + 1])
+                i = group.end + 1
+                continue
+            if group.holds_values(char):
+                out.append("***")
+                i = group.end + 1
+                continue
+        elif _is_quote(text, i) and (end := _quote_end(text, i)) is not None:
+            literal = text[i : end + 1]
+            if not (end + 1 < len(text) and text[end + 1].isalnum()):  # not `'s` of a possessive
+                out.append(literal if _names(text, i) or literal[1:-1] == "***" else char + "***" + char)
+                i = end + 1
+                continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def redact(text: str | None, limit: int = MAX_ERROR_CHARS, literals: bool = True) -> str | None:
+    """Strip credentials, e-mail addresses and data values from an error message before it is stored or shown.
+
+    The exception type, dlt's wrapper message, and table, column and source names stay; quoted literals
+    and reprs of rows or values become ***. `literals=False` keeps quoted text (for SQL definitions, whose
+    quotes delimit identifiers).
+    """
     if text is None:
         return None
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     for pattern in _DATA_VALUE_PATTERNS:
         text = pattern.sub(r"\1***\2", text)
+    if literals:
+        text = _mask_values(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

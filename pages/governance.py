@@ -1,15 +1,15 @@
 """Governance: plan the deletion of one data subject, export it, execute it behind a confirmation; the audit."""
 
-import getpass
-
 import pandas as pd
 import streamlit as st
 
+from glasspane import access
 from glasspane.config import ConfigError, load_config
 from glasspane.deletion import CLEARED, NOT_SUPPORTED, REBUILD
 from glasspane.deletion_run import DELETED, execute, plan_for
 from glasspane.queries import governance as gq
 from glasspane.subjects import SubjectError, check_value, format_note, salt_for, subject_hash
+from glasspane.ui import access as door
 from glasspane.ui import components, data, shell, strings, url_state
 
 shell.inside_app()
@@ -27,6 +27,33 @@ LOOKALIKE_COLUMNS = {"column": "Column", "why": st.column_config.TextColumn("Why
 OTHER_COLUMNS = {"table": "Table", "why": st.column_config.TextColumn("Why", width="large"), "location": "Location"}
 PACKAGE_COLUMNS = {"package": "Package folder", "state": "State", "tables": "Tables",
                    "what": st.column_config.TextColumn("What to do", width="large"), "machine": "Machine"}  # fmt: skip
+
+
+def _matches(plan, typed: str | None) -> bool:
+    """True when a typed value is the subject the plan was made for (compared by salted hash)."""
+    try:
+        current = check_value(plan.column_kind, typed or "")
+    except SubjectError:
+        return False
+    return subject_hash(plan.column_kind, current, salt_for(data.current_store().path)) == plan.subject_hash
+
+
+def _execute(plan, value: str | None, retyped: str | None, store) -> None:
+    """Execute a plan for a signed-in executor whose typed and re-typed values are the planned subject."""
+    if (visitor := door.allow(access.EXECUTE_DELETION)) is None:
+        return
+    if not (_matches(plan, value) and _matches(plan, retyped)):
+        st.error(strings.PLAN_STALE)
+        return
+    try:
+        sources = load_config().sources
+    except ConfigError as ex:
+        st.error(strings.EXECUTE_CONFIG.format(error=ex))
+        return
+    current = check_value(plan.column_kind, value or "")
+    st.session_state["deletion_report"] = execute(plan, current, store, visitor.who or "", sources)
+    st.rerun()  # the button disables itself: a plan runs once
+
 
 st.title("Governance")
 with components.page_guard():
@@ -113,28 +140,30 @@ with components.page_guard():
             st.markdown("**Execute**")
             if not runnable:
                 st.info(strings.EXECUTE_NOTHING)
+            elif not door.auth_configured():
+                st.info(strings.EXECUTE_NEEDS_SIGN_IN)
             else:
                 confirmed = st.checkbox(strings.EXECUTE_CONFIRM.format(count=len(runnable)), key="confirm_delete")
-                by = st.text_input(strings.EXECUTE_BY, value=getpass.getuser(), key="requested_by")
+                retyped = st.text_input(strings.EXECUTE_RETYPE, type="password", key="subject_retyped")
                 report = st.session_state.get("deletion_report")
-                ready = confirmed and (by or "").strip() and (report is None or report.plan is not plan)
+                ready = confirmed and bool(retyped) and (report is None or report.plan is not plan)
                 if st.button(strings.EXECUTE_BUTTON, type="primary", disabled=not ready):
-                    try:
-                        current = check_value(plan.column_kind, value or "")
-                    except SubjectError:
-                        current = None
-                    if current is None or subject_hash(plan.column_kind, current, salt_for(store.path)) != \
-                            plan.subject_hash:  # fmt: skip
-                        st.error(strings.PLAN_STALE)
-                    else:
-                        try:
-                            sources = load_config().sources
-                        except ConfigError as ex:
-                            st.error(strings.EXECUTE_CONFIG.format(error=ex))
+                    st.session_state.pop("deletion_sure", None)
+                    if door.allow(access.EXECUTE_DELETION) is not None:
+                        if _matches(plan, value) and _matches(plan, retyped):
+                            st.session_state["deletion_sure"] = plan.plan_id
                         else:
-                            st.session_state["deletion_report"] = execute(plan, current, store, (by or "").strip(),
-                                                                          sources)  # fmt: skip
-                            st.rerun()  # the button disables itself: a plan runs once
+                            st.error(strings.EXECUTE_MISMATCH)
+                if st.session_state.get("deletion_sure") == plan.plan_id and ready:
+                    visitor = door.current()
+                    st.warning(strings.EXECUTE_SURE.format(who=visitor.who))
+                    sure, cancel, _ = st.columns([1, 1, 4])
+                    if cancel.button(strings.EXECUTE_CANCEL):
+                        st.session_state.pop("deletion_sure", None)
+                        st.rerun()
+                    if sure.button(strings.EXECUTE_SURE_BUTTON, type="primary"):
+                        st.session_state.pop("deletion_sure", None)
+                        _execute(plan, value, retyped, store)
             report = st.session_state.get("deletion_report")
             if report is not None and report.plan is plan:
                 statements_run = sum(o.status == DELETED for o in report.outcomes)

@@ -2,10 +2,12 @@
 
 import streamlit as st
 
+from glasspane import access
 from glasspane.formatting import thousands
 from glasspane.pii_hints import HintedColumn, apply_hints_python, import_schema_yaml
 from glasspane.queries import pii as q
 from glasspane.store.pii_decisions import DecidedColumn, record_decisions
+from glasspane.ui import access as door
 from glasspane.ui import charts, components, data, shell, strings, url_state
 
 shell.inside_app()
@@ -24,13 +26,6 @@ SUSPECTED_TABLE = {
     "root_table": "Root table", "decision": "Decision", "decided_by": "Decided by",
     "decided_at": st.column_config.DatetimeColumn("Decided", format="distance"), "location": "Location",
 }  # fmt: skip
-
-
-def _who() -> str:
-    """The signed-in user's name when the app has authentication, else what the user typed."""
-    if st.user.get("is_logged_in"):
-        return str(st.user.get("email") or st.user.get("name") or "")
-    return st.text_input(strings.PII_DECIDED_BY, key="pii_decided_by").strip()
 
 
 st.title("PII")
@@ -79,9 +74,7 @@ with components.page_guard():
                              column_config=SUSPECTED_TABLE, on_select="rerun", selection_mode="multi-row",
                              key="suspected_table")  # fmt: skip
         chosen = suspected.iloc[event.selection.rows] if event and event.selection.rows else suspected.iloc[0:0]
-        who_col, confirm_col, dismiss_col = st.columns([3, 1, 1], vertical_alignment="bottom")
-        with who_col:
-            who = _who()
+        _, confirm_col, dismiss_col = st.columns([3, 1, 1], vertical_alignment="bottom")
         decision = None
         if confirm_col.button(strings.PII_CONFIRM, type="primary", width="stretch"):
             decision = "confirmed"
@@ -89,12 +82,10 @@ with components.page_guard():
             decision = "not_pii"
         if decision and chosen.empty:
             st.warning(strings.PII_SELECT_FIRST)
-        elif decision and not who:
-            st.warning(strings.PII_NEEDS_NAME)
-        elif decision:
+        elif decision and (visitor := door.allow(access.DECIDE_PII)) is not None:
             decided = [DecidedColumn(r.location, r.dataset_name, r.table_name, r.column_name, r.suspected_kind)
                        for r in chosen.itertuples()]  # fmt: skip
-            record_decisions(data.current_store(), decided, decision, who)
+            record_decisions(data.current_store(), decided, decision, visitor.who or "")
             st.session_state["pii_flash"] = strings.PII_DECIDED.format(count=len(chosen), decision=decision)
             st.rerun()
 

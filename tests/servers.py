@@ -51,11 +51,18 @@ def wait_until_up(url: str, timeout_s: float = 60.0, process: subprocess.Popen |
 class Process:
     """A server process started on loopback and stopped (terminated, then killed) on `stop()`."""
 
-    def __init__(self, command: list[str], ready_url: str, env: dict[str, str] | None = None, log: Path | None = None):
+    def __init__(
+        self,
+        command: list[str],
+        ready_url: str,
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
+        cwd: Path | None = None,
+    ):
         output = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed in stop()
         self._output = output
         self.process = subprocess.Popen(
-            command, env={**os.environ, **(env or {})}, stdout=output, stderr=subprocess.STDOUT
+            command, env={**os.environ, **(env or {})}, stdout=output, stderr=subprocess.STDOUT, cwd=cwd
         )
         wait_until_up(ready_url, process=self.process)
 

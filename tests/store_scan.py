@@ -9,14 +9,20 @@ from glasspane.store import Store
 TEXT_TYPES = r"VARCHAR|JSON|BLOB|ENUM|\[\]|STRUCT|MAP|UNION"
 
 
-def text_columns(store: Store) -> list[tuple[str, str, str]]:
-    """(schema, table, column) of every column that can hold text, in every table of every schema."""
+def text_columns(store: Store, views: bool = False) -> list[tuple[str, str, str]]:
+    """(schema, table, column) of every column that can hold text, in every table of every schema
+    (and, with `views`, in every view)."""
+    relations = (
+        "SELECT database_name, schema_name, table_name FROM duckdb_tables() WHERE NOT internal AND NOT temporary"
+    )
+    if views:
+        relations += (" UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views() "
+                      "WHERE NOT internal AND NOT temporary")  # fmt: skip
     with store.reader() as con:
         return con.execute(
-            """SELECT c.schema_name, c.table_name, c.column_name
-               FROM duckdb_columns() c JOIN duckdb_tables() t USING (database_name, schema_name, table_name)
-               WHERE c.database_name = current_database() AND NOT t.internal AND NOT t.temporary
-                 AND regexp_matches(c.data_type, ?)
+            f"""SELECT c.schema_name, c.table_name, c.column_name
+               FROM duckdb_columns() c JOIN ({relations}) t USING (database_name, schema_name, table_name)
+               WHERE c.database_name = current_database() AND regexp_matches(c.data_type, ?)
                ORDER BY 1, 2, c.column_index""",
             [TEXT_TYPES],
         ).fetchall()
@@ -34,10 +40,11 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def find_in_store(store: Store, value: str) -> list[str]:
-    """`schema.table.column` of every column holding `value` (case-insensitive) in any row."""
+def find_in_store(store: Store, value: str, views: bool = False) -> list[str]:
+    """`schema.table.column` of every column holding `value` (case-insensitive) in any row (of a table,
+    and with `views` of a view too)."""
     columns: dict[tuple[str, str], list[str]] = {}
-    for schema, table, column in text_columns(store):
+    for schema, table, column in text_columns(store, views):
         columns.setdefault((schema, table), []).append(column)
     found = []
     with store.reader() as con:

@@ -3,6 +3,7 @@ views restored from URL parameters, PII decisions and their export as dlt hints.
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -12,8 +13,11 @@ import pandas as pd
 import pytest
 import yaml
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+from streamlit.testing.v1 import AppTest
 
+from glasspane.settings import PROJECT_DIR
 from glasspane.store import Store
+from tests import signin
 from tests.conftest import clone, collect_into, rows, source
 from tests.test_app_core import app
 
@@ -207,16 +211,14 @@ def people(tmp_path) -> Iterator[tuple[Store, Any]]:
 
 def test_suspected_pii_can_be_confirmed_and_exported_as_dlt_hints_that_dlt_applies(people, monkeypatch):
     store, (pipeline, make) = people
-    at = app(store.path, monkeypatch, "pages/pii.py")
+    signin.access_config(store.path.parent, monkeypatch)
+    monkeypatch.setenv("GLASSPANE_STORE", str(store.path))
+    at = signin.as_visitor(AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=60), signin.STEWARD)
+    at.run()
+    at.switch_page("pages/pii.py").run()
     suspected = table(at, "suspected_table")
     assert set(suspected["column_name"]) == {"full_name", "city"}
     # Streamlit's AppTest cannot click rows of a dataframe: select them through the widget's state.
-    at.session_state["suspected_table"] = {"selection": {"rows": [0, 1], "columns": []}}
-    next(b for b in at.button if b.label == "Confirm as PII").click().run()
-    assert any("Enter your name first" in w.value for w in at.warning)
-    assert rows(store, "SELECT count(*) FROM pii_decisions") == [(0,)]
-
-    at.text_input(key="pii_decided_by").input("dana@example.com")
     at.session_state["suspected_table"] = {"selection": {"rows": [0, 1], "columns": []}}
     version = store.version()
     next(b for b in at.button if b.label == "Confirm as PII").click().run()
@@ -226,8 +228,8 @@ def test_suspected_pii_can_be_confirmed_and_exported_as_dlt_hints_that_dlt_appli
     decided = rows(
         store, "SELECT table_name, column_name, decision, pii_kind, decided_by FROM pii_decisions ORDER BY 1"
     )
-    assert decided == [("people", "full_name", "confirmed", "name", "dana@example.com"),
-                       ("people__addresses", "city", "confirmed", "address", "dana@example.com")]  # fmt: skip
+    assert decided == [("people", "full_name", "confirmed", "name", signin.STEWARD),
+                       ("people__addresses", "city", "confirmed", "address", signin.STEWARD)]  # fmt: skip
     assert any("Recorded 2 decision(s)" in s.value for s in at.success)
     inventory = table(at, "pii_inventory")
     assert set(inventory.loc[inventory["basis"] == "confirmed", "column_name"]) == {"full_name", "city"}
@@ -247,13 +249,14 @@ def test_suspected_pii_can_be_confirmed_and_exported_as_dlt_hints_that_dlt_appli
 
 def test_a_dismissed_suspicion_is_shown_with_who_and_when(people, monkeypatch):
     store, _ = people
-    at = app(store.path, monkeypatch, "pages/pii.py")
-    at.text_input(key="pii_decided_by").input("dana")
-    at.session_state["suspected_table"] = {"selection": {"rows": [0], "columns": []}}
-    next(b for b in at.button if b.label == "Not PII").click().run()
+    with signin.bound_to("127.0.0.1"):  # no sign-in, loopback: the operating-system user decides
+        at = app(store.path, monkeypatch, "pages/pii.py")
+        at.session_state["suspected_table"] = {"selection": {"rows": [0], "columns": []}}
+        next(b for b in at.button if b.label == "Not PII").click().run()
     suspected = table(at, "suspected_table")
     decided = suspected[suspected["decision"].notna()].iloc[0]
-    assert (decided["column_name"], decided["decision"], decided["decided_by"]) == ("full_name", "not_pii", "dana")
+    who = getpass.getuser()
+    assert (decided["column_name"], decided["decision"], decided["decided_by"]) == ("full_name", "not_pii", who)
     assert decided["decided_at"] is not None
     assert any("No PII column found yet" in i.value for i in at.info)  # dismissed: not in the inventory
     assert rows(store, "SELECT decision FROM pii_decisions") == [("not_pii",)]

@@ -18,6 +18,7 @@ from glasspane.settings import PROJECT_DIR
 from glasspane.store import Store
 from glasspane.ui import strings
 from tests import governance_fixtures as gf
+from tests import signin
 from tests.conftest import collect_into, rows, source
 from tests.test_lineage import sources
 
@@ -32,8 +33,11 @@ def governed_store(tmp_path, monkeypatch) -> tuple[gf.Warehouse, Store]:
     return warehouse, store
 
 
-def page(name: str, **params: str) -> AppTest:
+def page(name: str, email: str | None = None, **params: str) -> AppTest:
+    """A page as its visitor sees it: signed in as `email` (sign-in configured), else a local session."""
     at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=60)
+    if email:
+        signin.as_visitor(at, email)
     for key, value in params.items():
         at.query_params[key] = value
     at.run()
@@ -44,6 +48,15 @@ def page(name: str, **params: str) -> AppTest:
 
 def button(at: AppTest, label: str):
     return next(b for b in at.button if b.label == label)
+
+
+def execute_twice_confirmed(at: AppTest, retyped: str) -> None:
+    """Tick the confirmation, type the subject again, click Execute, then confirm once more."""
+    at.checkbox(key="confirm_delete").check().run()
+    at.text_input(key="subject_retyped").input(retyped).run()
+    button(at, strings.EXECUTE_BUTTON).click().run()
+    assert not at.error, [e.value for e in at.error]
+    button(at, strings.EXECUTE_SURE_BUTTON).click().run()
 
 
 def test_lineage_page_draws_a_columns_neighbourhood_from_the_url(governed_store):
@@ -85,9 +98,10 @@ def test_lineage_page_without_definitions_says_how_to_get_them(tmp_path, monkeyp
     assert at.info[0].value.startswith("No view or model definitions have been collected yet")
 
 
-def test_governance_page_plans_and_executes_only_after_confirmation(governed_store):
+def test_governance_page_plans_and_executes_only_after_confirmation(governed_store, tmp_path, monkeypatch):
     warehouse, store = governed_store
-    at = page("governance", kind="email")
+    signin.access_config(tmp_path, monkeypatch)
+    at = page("governance", signin.EXECUTOR, kind="email")
     at.text_input(key="subject_value").input("not an address").run()
     button(at, "Plan deletion").click().run()
     assert [e.value for e in at.error] == [
@@ -105,7 +119,12 @@ def test_governance_page_plans_and_executes_only_after_confirmation(governed_sto
     assert button(at, "Execute deletion").disabled  # not before the confirmation
 
     at.checkbox(key="confirm_delete").check().run()
-    button(at, "Execute deletion").click().run()
+    at.text_input(key="subject_retyped").input("someone.else@example.com").run()
+    button(at, strings.EXECUTE_BUTTON).click().run()
+    assert [e.value for e in at.error] == [strings.EXECUTE_MISMATCH]
+    assert strings.EXECUTE_SURE_BUTTON not in [b.label for b in at.button]
+
+    execute_twice_confirmed(at, gf.SUBJECT)
     assert [s.value for s in at.success] == [
         "Deleted 26 rows with 13 statements. Every statement is in the audit below."
     ]
@@ -114,6 +133,7 @@ def test_governance_page_plans_and_executes_only_after_confirmation(governed_sto
     audit = at.dataframe[-1].value
     assert len(audit) == 13 and set(audit["status"]) == {"deleted"}
     assert rows(store, "SELECT sum(rows_deleted) FROM deletion_audit") == [(26,)]
+    assert rows(store, "SELECT DISTINCT executed_by FROM deletion_audit") == [(signin.EXECUTOR,)]
     assert gf.count(warehouse.path, "SELECT count(*) FROM crm_staging.customers WHERE email = ?", [gf.SUBJECT]) == 0
 
     at.text_input(key="subject_value").input(gf.SUBJECT).run()  # the same subject again: its history shows
@@ -142,7 +162,8 @@ def test_governance_page_lists_the_kept_load_packages_and_says_executing_leaves_
     assert collect_into(store, *sources(warehouse), source("laptop", "pipelines_dir", path=str(warehouse.pipelines))).ok
     monkeypatch.setenv("GLASSPANE_STORE", str(store.path))
     monkeypatch.setenv("GLASSPANE__SUBJECT_SALT", "page-salt")
-    at = page("governance", kind="email")
+    signin.access_config(tmp_path, monkeypatch)
+    at = page("governance", signin.EXECUTOR, kind="email")
     at.text_input(key="subject_value").input(gf.SUBJECT).run()
     button(at, "Plan deletion").click().run()
     assert 'DELETE FROM "crm_staging"."customers" WHERE "email" = $subject;' in at.code[0].value
@@ -152,8 +173,7 @@ def test_governance_page_lists_the_kept_load_packages_and_says_executing_leaves_
     assert packages["package"].iloc[0].startswith(str(warehouse.pipelines / "crm" / "load" / "loaded"))
     assert "delete_completed_jobs = true" in packages["what"].iloc[0]
 
-    at.checkbox(key="confirm_delete").check().run()
-    button(at, "Execute deletion").click().run()
+    execute_twice_confirmed(at, gf.SUBJECT)
     assert [s.value for s in at.success] == [
         "Deleted 26 rows with 13 statements. Every statement is in the audit below."
     ]
@@ -200,7 +220,8 @@ def dashboard(governed_store):
 READY = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
 
 
-def test_in_a_browser_the_graph_renders_and_a_deletion_runs(dashboard, governed_store):
+def test_in_a_browser_the_graph_renders_and_an_anonymous_visitor_plans_but_cannot_execute(dashboard, governed_store):
+    """Started the README's way with no settings (config.toml: loopback, no sign-in)."""
     from playwright.sync_api import expect, sync_playwright
 
     warehouse, _ = governed_store
@@ -229,12 +250,9 @@ def test_in_a_browser_the_graph_renders_and_a_deletion_runs(dashboard, governed_
             browser_page.wait_for_selector(READY)
             browser_page.get_by_role("button", name="Plan deletion").click()
             expect(browser_page.get_by_text("Statements, in the order they run")).to_be_visible()
-            execute = browser_page.get_by_role("button", name="Execute deletion")
-            expect(execute).to_be_disabled()
-            browser_page.get_by_text("I confirm: permanently delete").click()
-            expect(execute).to_be_enabled()
-            execute.click()
-            expect(browser_page.get_by_text("Deleted 26 rows with 13 statements.")).to_be_visible()
+            expect(browser_page.get_by_text("Executing needs a signed-in executor")).to_be_visible()
+            expect(browser_page.get_by_role("button", name="Execute deletion")).to_have_count(0)
+            expect(browser_page.get_by_role("button", name="Download SQL")).to_be_visible()
         finally:
             browser.close()
-    assert gf.count(warehouse.path, "SELECT count(*) FROM crm.events WHERE user_email = ?", [gf.SUBJECT]) == 0
+    assert gf.count(warehouse.path, "SELECT count(*) FROM crm.events WHERE user_email = ?", [gf.SUBJECT]) > 0

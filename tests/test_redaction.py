@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 
 import dlt
 import duckdb
@@ -147,3 +148,53 @@ def test_values_in_dlt_errors_never_reach_the_store_but_table_and_column_do(tmp_
     assert "Offending data item: ***" in detail_of(report, "billing")
     for value in (VALUE, KEY):
         assert find_in_store(store, value) == []
+
+
+CANARY = "Zq7-canary-9191"
+# Messages a resource or a destination raises with a row or a value in them; what must stay of each.
+GENERIC = {
+    "Python dict repr of a row": (f"ValueError: bad row {{'id': 7, 'code': '{CANARY}'}}", "ValueError: bad row ***"),
+    "JSON of a row": (f'ValueError: rejected {{"id": 7, "note": "{CANARY}"}} at offset 3',
+                      "ValueError: rejected *** at offset 3"),
+    "tuple repr of a row": (f"ValueError: bad row (7, '{CANARY}', 3.5)", "ValueError: bad row ***"),
+    "list repr of values": (f"ValueError: values ['{CANARY}', 'x'] rejected", "ValueError: values *** rejected"),
+    "quoted value": (f'ValueError: bad value "{CANARY}" in `note`', 'ValueError: bad value "***" in `note`'),
+    "KeyError of a value": (f"KeyError: '{CANARY}'", "KeyError: '***'"),
+    "dlt's wrapper keeps resource and pipe": (
+        f"ResourceExtractionError: In processing pipe `users`: extraction of resource `users` in generator `users` "
+        f"caused an exception: bad row {{'id': 1, 'name': '{CANARY}'}}",
+        "ResourceExtractionError: In processing pipe `users`: extraction of resource `users` in generator `users` "
+        "caused an exception: bad row ***",
+    ),
+}  # fmt: skip
+# Names stay: a source, a column or a file quoted after the word that says what it is.
+NAMES = [
+    "source 'folder': /tmp/p/crm/trace.pickle: unreadable trace (UnpicklingError)",
+    'Binder Error: Referenced column "amount" not found in FROM clause!',
+    "[Errno 2] No such file or directory: '/tmp/a b/w.duckdb'",
+    "columns ['email', 'name'] are not in table 'users'",
+    "dlt couldn't find the pipeline's state",
+]
+
+
+@pytest.mark.parametrize("case", GENERIC)
+def test_quoted_literals_and_reprs_of_rows_become_stars(case):
+    message, redacted = GENERIC[case]
+    assert redact(message) == redacted
+
+
+@pytest.mark.parametrize("message", NAMES)
+def test_names_of_sources_columns_tables_and_files_are_kept(message):
+    assert redact(message) == message
+
+
+def test_sql_definitions_keep_their_quoted_identifiers():
+    sql = """SELECT "id" FROM "crm"."users" WHERE status = 'active'"""
+    assert redact(sql, literals=False) == sql
+
+
+def test_a_message_built_to_be_slow_to_redact_is_redacted_in_linear_time():
+    """50,000 unclosed brackets took quadratic time (minutes) in a first version: a collector must not hang."""
+    started = time.perf_counter()
+    assert redact("(" * 50_000 + f" '{CANARY}'", limit=100_000).endswith(" '***'")
+    assert time.perf_counter() - started < 10

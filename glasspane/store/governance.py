@@ -41,8 +41,8 @@ def write_definitions(
     if not definitions:
         return
     rows = pd.DataFrame(
-        [[source, location, dataset_name, d.name, d.kind, d.dialect, redact(d.sql, limit=len(d.sql) + 1), d.origin,
-          collected_at] for d in definitions],
+        [[source, location, dataset_name, d.name, d.kind, d.dialect,
+          redact(d.sql, limit=len(d.sql) + 1, literals=False), d.origin, collected_at] for d in definitions],
         columns=["source", "location", "dataset_name", "name", "kind", "dialect", "sql", "origin", "last_seen_at"],
     )  # fmt: skip
     con.register("definition_rows", rows)

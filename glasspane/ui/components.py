@@ -13,8 +13,10 @@ from collections.abc import Iterator
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from glasspane import settings
+from glasspane import access, settings
+from glasspane.dlt_meta import redact
 from glasspane.queries import pipelines as pipeline_queries
+from glasspane.ui import access as door
 from glasspane.ui import data, strings
 
 
@@ -26,10 +28,10 @@ def page_guard() -> Iterator[None]:
     except ScriptControlException:  # st.stop(), st.rerun() and st.switch_page() are not failures
         raise
     except Exception as ex:
-        reason = str(ex).splitlines()[0] if str(ex) else type(ex).__name__
+        reason = redact(str(ex).splitlines()[0]) if str(ex) else type(ex).__name__
         st.error(strings.PAGE_ERROR.format(reason=reason))
-        with st.expander(strings.PAGE_ERROR_DETAILS):
-            st.code("".join(traceback.format_exception(ex)), language="text")
+        with st.expander(strings.PAGE_ERROR_DETAILS):  # no data value or credential, as everywhere
+            st.code(redact("".join(traceback.format_exception(ex)), limit=20_000), language="text")
 
 
 def store_is_empty() -> bool:
@@ -57,6 +59,8 @@ def empty_state() -> None:
 def collect_button(key: str = "collect") -> None:
     """'Collect now': collect the configured sources (or dlt's pipelines folder) with progress."""
     if not st.button(strings.COLLECT_BUTTON, key=key, help=strings.COLLECT_HELP, type="primary"):
+        return
+    if door.allow(access.COLLECT) is None:
         return
     from collectors import registry
     from collectors.runner import Progress, collect
@@ -102,6 +106,8 @@ def collect_button(key: str = "collect") -> None:
 def demo_button() -> None:
     """'Load demo data': build the demo with real dlt pipelines in a separate process, then collect it."""
     if not st.button(strings.DEMO_BUTTON, help=strings.DEMO_HELP):
+        return
+    if door.allow(access.COLLECT) is None:  # the demo writes the store, as a collect does
         return
     command = [sys.executable, "-m", "collectors", "demo", "--quiet", "--store", settings.store_location()]
     with st.status(strings.DEMO_RUNNING, expanded=True) as status:

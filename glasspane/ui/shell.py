@@ -5,7 +5,7 @@ Streamlit treats an app with a top-level `pages/` folder as an old-style multipa
 (`/runs?pipeline=x`, what a Slack alert opens), it runs that page script alone, without the
 app's sidebar, layout or page titles. A page that finds itself run that way switches the server
 to `app.py`'s navigation and, on a fresh visit, reruns: the same URL then resolves through `app.py`.
-(A visit that already has widget state is not rerun, so no click is lost.)
+(A visit that already has widget state is not rerun, so no click is lost; it still passes the door.)
 """
 
 from __future__ import annotations
@@ -20,3 +20,6 @@ def inside_app() -> None:
         PagesManager.uses_pages_directory = False
         if not st.session_state:
             st.rerun()
+        from glasspane.ui import access
+
+        access.door()  # app.py's door did not run: sign-in and roles hold for a page run alone too

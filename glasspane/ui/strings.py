@@ -107,8 +107,16 @@ PLAN_STALE = "The value changed since this plan was made: plan again."
 DOWNLOAD_SQL = "Download SQL"
 DOWNLOAD_JSON = "Download JSON"
 EXECUTE_CONFIRM = "I confirm: permanently delete these rows in {count} destination(s). This cannot be undone."
-EXECUTE_BY = "Requested by (for the audit)"
+EXECUTE_RETYPE = "Type the subject's value again"
 EXECUTE_BUTTON = "Execute deletion"
+EXECUTE_SURE = "Last check: delete this subject's rows now, as {who}? The audit will name you."
+EXECUTE_SURE_BUTTON = "Yes, delete now"
+EXECUTE_CANCEL = "Cancel"
+EXECUTE_MISMATCH = "The value typed again does not match the planned subject: nothing was executed."
+EXECUTE_NEEDS_SIGN_IN = (
+    "Executing needs a signed-in executor, and sign-in is not configured: download the plan, or run "
+    "`python -m collectors forget --execute` on this machine (README, Security)."
+)
 EXECUTE_NOTHING = (
     "Nothing in this plan can be executed from here (DuckDB files, BigQuery and Postgres only): run the exported SQL."
 )
@@ -176,12 +184,10 @@ PII_SUSPECTED_CAPTION = (
     "read). Select rows to mark them; the decision is stored in the pane store with who and when."
 )
 PII_SUSPECTED_NONE = "No untagged column has a name that looks personal."
-PII_DECIDED_BY = "Your name (stored with the decision)"
 PII_CONFIRM = "Confirm as PII"
 PII_DISMISS = "Not PII"
 PII_DECIDED = "Recorded {count} decision(s) as {decision}."
 PII_SELECT_FIRST = "Select one or more suspected columns in the table first."
-PII_NEEDS_NAME = "Enter your name first: every decision is stored with who made it."
 PII_EXPORT = "Export confirmed PII as dlt hints"
 PII_EXPORT_CAPTION = (
     "Paste into the pipeline so the hint travels with the schema: an import schema (YAML), or `apply_hints` on the "
@@ -208,3 +214,13 @@ PLAN_PACKAGES_CAPTION = (
     "are not loaded yet: load or abort them before executing, or their rows come back."
 )
 EXECUTE_PACKAGES_LEFT = "Not deleted from here: {count} kept load package(s) still hold copies of loaded rows (above)."
+
+# Access control (issue 13).
+ACCESS_SIGN_IN = "Sign in with your organisation's account to see Glasspane."
+ACCESS_SIGN_IN_BUTTON = "Sign in"
+ACCESS_SIGN_OUT = "Sign out"
+ACCESS_NO_ROLE = "{who} has no role in Glasspane: ask an administrator to add you to [access] in glasspane.toml."
+ACCESS_REFUSED = "Refused: {action} ({reason}). The attempt is logged."
+ACCESS_SIGNED_IN = "Signed in as {who} ({roles})"
+ACCESS_LOCAL = "Local session as {who}: no sign-in, loopback only"
+ACCESS_READ_ONLY = "Read-only: no sign-in is configured"
