@@ -1,0 +1,234 @@
+"""Benchmark: an organisation on a scaled store. Each figure is printed beside its goal.
+
+    .venv/bin/python -m benchmarks.org [--projects 40] [--datasets 50] [--shards 4] [--rounds 10]
+                                       [--latency-ms 20] [--repeat 3]
+
+`--projects` bucket prefixes on `moto_server` hold `--datasets` dlt datasets each: the metadata of
+one real dlt run, copied under new load ids. Every request of the collectors passes a recording
+proxy that waits `--latency-ms` first, as a cloud API would. The store is scaled: its catalog in a
+PostgreSQL server started here (Debian's), its files on the same `moto_server`.
+
+1. One collector collects every project; then each of `--shards` shards alone into a fresh store;
+   then all shards at once into another: they should finish within 1.3× of the slowest alone.
+2. `--rounds` rounds add a load to every dataset and collect with the shards at once, while two
+   reader processes query the store: no run lost or duplicated, no failed read.
+3. A no-change collect of every dataset: its listings (at most one per dataset, plus one).
+4. Every page on the scaled store beside the same page on an embedded copy of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+from benchmarks.collect import make_template, verdict
+from glasspane.store import Store
+from tests.servers import MotoS3, Postgres, RecordingProxy, environment
+
+PROJECT = Path(__file__).resolve().parent.parent
+BUCKET, STORE_BUCKET = "org", "pane"
+
+
+class Organisation:
+    """The projects' datasets on S3, written straight to moto (the proxy only sees the collectors)."""
+
+    def __init__(self, s3: MotoS3, template: Path, projects: int, datasets: int):
+        self.client = s3.client()
+        self.client.create_bucket(Bucket=BUCKET)
+        self.template = template
+        self.projects, self.datasets = projects, datasets
+        files = [p for p in template.rglob("*") if p.is_file()]
+        [loads] = list((template / "_dlt_loads").iterdir())
+        self.load_row = json.loads(loads.read_text().splitlines()[0])
+        self.template_id = self.load_row["load_id"]
+        self.static = [p for p in files if self.template_id not in p.name or "_dlt_pipeline_state" in str(p)]
+        self.per_load = [p for p in files if self.template_id in p.name and "_dlt_pipeline_state" not in str(p)]
+        self.base = time.time() - 2 * 86400
+
+    def _put(self, key: str, body: bytes) -> None:
+        self.client.put_object(Bucket=BUCKET, Key=key, Body=body)
+
+    def _dataset_files(self, p: int, d: int, load: int, static: bool) -> list[tuple[str, bytes]]:
+        prefix = f"p{p:02d}/ds_{d:02d}"
+        load_id = f"{self.base + (p * self.datasets + d) * 0.001 + load * 900:.6f}"
+        out = [(f"{prefix}/{f.relative_to(self.template)}", f.read_bytes()) for f in self.static] if static else []
+        for f in self.per_load:
+            rel = str(f.relative_to(self.template)).replace(self.template_id, load_id)
+            body = json.dumps({**self.load_row, "load_id": load_id}).encode() if "_dlt_loads" in rel else f.read_bytes()
+            out.append((f"{prefix}/{rel}", body))
+        return out
+
+    def add_load(self, load: int) -> int:
+        """One more load in every dataset (the first call also writes dlt's version and state files)."""
+        items = [item for p in range(self.projects) for d in range(self.datasets)
+                 for item in self._dataset_files(p, d, load, static=load == 0)]  # fmt: skip
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda kv: self._put(*kv), items))
+        return self.projects * self.datasets
+
+
+def write_config(folder: Path, projects: int) -> Path:
+    config = folder / "org.toml"
+    config.write_text("".join(f'[[sources]]\nname = "p{p:02d}"\nkind = "filesystem"\nbucket_url = "s3://{BUCKET}/p{p:02d}"\n\n'
+                              for p in range(projects)))  # fmt: skip
+    return config
+
+
+def collect(config: Path, store: str, sources: list[str]) -> subprocess.Popen:
+    command = [sys.executable, "-m", "collectors", "collect", "--config", str(config), "--store", store, "--quiet",
+               "--source", *sources]  # fmt: skip
+    return subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def timed(config: Path, store: str, groups: list[list[str]]) -> float:
+    """Run one collect per group at the same time; seconds until the last finishes."""
+    started = time.perf_counter()
+    running = [collect(config, store, group) for group in groups]
+    for process in running:
+        output = process.communicate()[0]
+        if process.returncode not in (0,):
+            raise RuntimeError(f"collect failed ({process.returncode}):\n{output[-3000:]}")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--projects", type=int, default=40)
+    parser.add_argument("--datasets", type=int, default=50)
+    parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--repeat", type=int, default=3, help="cold runs per page (the median is shown)")
+    args = parser.parse_args()
+
+    pg, s3 = Postgres(), MotoS3()
+    latency = args.latency_ms / 1000
+    proxy = RecordingProxy(s3.endpoint, fault=lambda request: time.sleep(latency))
+    lines: list[str] = []
+    try:
+        s3.client().create_bucket(Bucket=STORE_BUCKET)
+        credentials = s3.credentials(proxy.endpoint)
+        env = {"PGPASSWORD": pg.password, "AWS_ACCESS_KEY_ID": s3.keys.access_key_id,
+               "AWS_SECRET_ACCESS_KEY": s3.keys.secret_access_key, "AWS_ENDPOINT_URL": s3.endpoint,
+               "AWS_REGION": "us-east-1"}  # fmt: skip
+        for p in range(args.projects):
+            env.update({f"SOURCES__P{p:02d}__CREDENTIALS__{k.upper()}": v for k, v in credentials.items()})
+        with tempfile.TemporaryDirectory() as tmp, environment(**env):
+            folder = Path(tmp)
+            org = Organisation(s3, make_template(folder), args.projects, args.datasets)
+            started = time.perf_counter()
+            datasets = org.add_load(0)
+            print(f"{datasets:,} datasets on moto_server in {time.perf_counter() - started:.0f} s", flush=True)
+            config = write_config(folder, args.projects)
+            names = [f"p{p:02d}" for p in range(args.projects)]
+            shards = [names[i :: args.shards] for i in range(args.shards)]
+
+            def scaled(name: str) -> str:
+                pg.create_database(name)
+                return f"postgres://{pg.USER}@127.0.0.1:{pg.port}/{name}?data_path=s3://{STORE_BUCKET}/{name}/"
+
+            one = timed(config, scaled("one"), [names])
+            alone = [timed(config, scaled(f"alone_{i}"), [shard]) for i, shard in enumerate(shards)]
+            store = scaled("org")
+            together = timed(config, store, shards)
+            ratio = together / max(alone)
+            lines += [
+                f"**{args.projects} projects × {args.datasets} datasets = {datasets:,} datasets**, "
+                f"{args.latency_ms:g} ms per request, scaled store (PostgreSQL catalog, files on moto_server):",
+                "",
+                "| measure | figure | goal | |",
+                "|---|---:|---|---|",
+                f"| 1 collector, every project | {one:.1f} s | | |",
+                f"| each of {args.shards} shards alone (slowest) | {max(alone):.1f} s "
+                f"({', '.join(f'{a:.1f}' for a in alone)}) | | |",
+                f"| {args.shards} shards at once | {together:.1f} s = {ratio:.2f}× the slowest alone | ≤ 1.3× | "
+                f"{verdict(ratio <= 1.3)} |",
+                f"| {args.shards} shards at once vs 1 collector | {together / one:.2f}× | ≤ 1× | "
+                f"{verdict(together <= one)} |",
+            ]
+            print("\n".join(lines), flush=True)
+            lines += rounds(org, config, store, shards, args.rounds, folder)
+            print("\n".join(lines[-3:]), flush=True)
+            proxy.clear()
+            unchanged = timed(config, store, [names])
+            listings = proxy.count("GET", lambda r: "list-type" in r.query or r.path.rstrip("/") == f"/{BUCKET}")
+            lines.append(f"| no-change collect of all {datasets:,} datasets | {unchanged:.1f} s, {listings:,} listings "
+                         f"| ≤ {datasets + 1:,} listings | {verdict(listings <= datasets + 1)} |")  # fmt: skip
+            print(lines[-1], flush=True)
+            lines += ["", *pages(Store(store), folder, args.repeat)]
+    finally:
+        proxy.stop()
+        pg.stop()
+        s3.stop()
+    print("\n" + "\n".join(lines))
+
+
+def rounds(org: Organisation, config: Path, store: str, shards: list[list[str]], count: int, folder: Path) -> list[str]:
+    """Rounds of loads then concurrent sharded collects, with two readers querying all along."""
+    stop = folder / "stop-readers"
+    from tests.test_scaled_store import READER  # the readers the scaled-store test runs: query until told to stop
+
+    readers = [subprocess.Popen([sys.executable, "-c", READER, store, str(stop)], cwd=PROJECT, stdout=subprocess.PIPE,
+                                text=True) for _ in range(2)]  # fmt: skip
+    lost = duplicated = 0
+    seconds = []
+    try:
+        for n in range(1, count + 1):
+            org.add_load(n)
+            seconds.append(timed(config, store, shards))
+            with Store(store).reader() as con:
+                runs, distinct = con.execute("SELECT count(*), count(DISTINCT run_key) FROM runs").fetchone()
+            expected = org.projects * org.datasets * (n + 1)
+            lost += max(0, expected - distinct)
+            duplicated += runs - distinct
+    finally:
+        stop.touch()
+    results = [json.loads(r.communicate(timeout=120)[0]) for r in readers]
+    reads, failed = sum(r["reads"] for r in results), sum(r["failed"] for r in results)
+    return [
+        f"| {count} rounds of {len(shards)} shards at once (a load added to every dataset each round) | "
+        f"{min(seconds):.1f}–{max(seconds):.1f} s a round | | |",
+        f"| runs lost, duplicated | {lost}, {duplicated} | 0, 0 | {verdict(lost == duplicated == 0)} |",
+        f"| reads by 2 readers during the rounds, failed | {reads:,}, {failed} | 0 failed | {verdict(failed == 0)} |",
+    ]
+
+
+def pages(scaled: Store, folder: Path, repeat: int) -> list[str]:
+    """Every page's cold time on the scaled store and on an embedded copy of it."""
+    from benchmarks import pages as page_bench
+    from glasspane import settings
+    from glasspane.store.copy import copy_store
+
+    embedded = Store(folder / "embedded.lake")
+    copy_store(scaled.location, embedded)
+    page_bench.quiet_streamlit()
+    medians: dict[str, dict[str, float]] = {}
+    for label, store in (("scaled", scaled), ("embedded", embedded)):
+        os.environ[settings.STORE_ENV] = store.location.setting
+        for view in page_bench.views_for(store.location.setting):
+            timing = page_bench.Timing()
+            page_bench.time_view(view, None, 600)
+            for _ in range(repeat):
+                page_bench.time_view(view, timing, 600)
+            medians.setdefault(view.label, {})[label] = timing.median
+    rows = [f"| {view} | {t['scaled']:.3f} s | {t['embedded']:.3f} s | {t['scaled'] / t['embedded']:.1f}× |"
+            for view, t in medians.items()]  # fmt: skip
+    header = ["| page | scaled | embedded | scaled / embedded |", "|---|---:|---:|---:|"]
+    return [f"**Pages** (cold AppTest runs, median of {repeat}):", "", *header, *rows]
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        main()
