@@ -17,7 +17,7 @@ import pytest
 from glasspane.settings import PROJECT_DIR
 from glasspane.store import Store, StoreBusy, is_duckdb_file, summaries
 from tests import dlt_fixtures as fx
-from tests.conftest import clone, rows
+from tests.conftest import clone, collect_into, rows, source
 
 SUMMARIES = ("raw.location_aliases", "raw.latest_columns", "raw.suspected_names", "raw.pipeline_stats",
              "raw.pipeline_tables", "raw.pipeline_schemas")  # fmt: skip
@@ -221,3 +221,19 @@ def test_a_writer_that_keeps_colliding_says_so_in_one_line(store):
     with pytest.raises(StoreBusy, match="kept the store busy"):
         impatient.write(always_collides, attempts=3)
     assert len(calls) == 3
+
+
+def test_summaries_follow_runs_that_a_second_source_moves_to_their_destination(tmp_path, store):
+    warehouse, pipelines = tmp_path / "w.duckdb", tmp_path / "pipelines"
+    p = fx.pipeline("crm", pipelines, dlt.destinations.duckdb(str(warehouse)), "crm")
+    fx.run_failing(p, load_trace=True)  # its working folder first knows no destination for it
+    folder, wh = source("folder", "pipelines_dir", path=str(pipelines)), source("wh", "duckdb", path=str(warehouse))
+    assert collect_into(store, folder).ok
+    fx.run(p, fx.users(2))
+    assert collect_into(store, wh).ok  # the same runs, seen where they load
+    assert collect_into(store, folder).ok
+    piecewise = snapshot_of(store, SUMMARIES)
+    with store.writer() as con:
+        summaries.refresh(con)
+    assert snapshot_of(store, SUMMARIES) == piecewise
+    assert rows(store, "SELECT pipeline_name, location FROM pipelines") == [("crm", f"duckdb://{warehouse}")]
