@@ -118,16 +118,22 @@ EXECUTE_INCOMPLETE = "Not complete: some statements did not run. Each one is lis
 AUDIT_EMPTY = "No deletion has been executed yet."
 
 # Overview, Runs, Trends, Schema history, PII and Locations pages (issue 4).
-HEALTH_LABELS = {"failing": "Failing", "late": "Late", "never_seen": "Never seen", "healthy": "Healthy"}
+HEALTH_LABELS = {
+    "failing": "Failing", "late": "Late", "anomalous": "Anomalous", "never_seen": "Never seen", "healthy": "Healthy",
+}  # fmt: skip
 HEALTH_HELP = {
     "failing": "The newest run failed.",
     "late": "No completed load for longer than twice the pipeline's own cadence (the median gap between its recent "
     "loads).",
+    "anomalous": "The newest load of one of its tables, within the last 14 days, has an anomalous row count (the "
+    "volume rule on Row-count trends).",
     "never_seen": "No load of it has completed yet.",
     "healthy": "Its newest run completed, on time for its cadence.",
 }
-OVERVIEW_CAPTION = "Failing and late pipelines first. Select a row to see its runs."
+OVERVIEW_CAPTION = "Failing, late and anomalous pipelines first. Select a row to see its runs."
 RUNS_TIMELINE = "Runs per location over time ({bucket} buckets), coloured by status; the dot's size is the run count."
+RUNS_HEALTH = "Health of {pipeline} ({dataset}): **{state}**{tables}"
+RUNS_HEALTH_TABLES = ": the newest load of {tables} is a volume anomaly"
 RUNS_DETAIL_HINT = "Select a run to see its tables, steps and error."
 
 TRENDS_EMPTY = (

@@ -1,0 +1,75 @@
+"""The one health model: each pipeline's state, as the Overview, the Runs and Locations pages, the
+Alerts page's "matches now", `alerts --dry-run` and the alert evaluation all see it.
+
+A pipeline is in the first state that applies:
+  failing     its newest run failed;
+  late        no completed load for `factor` × its learned cadence, or for `max_age_s` (`raw.health`);
+  anomalous   the newest load of one of its tables, loaded within the volume rule's window, is a
+              volume anomaly (`health.volume_scores`);
+  never_seen  no load of it has completed yet;
+  healthy     otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from glasspane.health import LATE_FACTOR, AnomalyRule, volume_scores
+from glasspane.queries import alerts as q
+
+HEALTH_STATES = ("failing", "late", "anomalous", "never_seen", "healthy")
+PIPELINE_KEY = ["location", "dataset_name", "pipeline_name"]
+TABLE_KEY = [*PIPELINE_KEY, "table_name"]
+DEFAULT_RULE = AnomalyRule()  # the Overview's; an alert rule may set its own
+
+
+def newest_loads(
+    con: duckdb.DuckDBPyConnection,
+    rule: AnomalyRule = DEFAULT_RULE,
+    pipelines: tuple[str, ...] = (),
+    locations: tuple[str, ...] = (),
+    now: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Each table's newest load within the rule's window (days before `now`), scored by the volume rule."""
+    since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=rule.window_days)
+    scores = volume_scores(con, rule, pipelines, (), locations, since)
+    return scores.groupby(TABLE_KEY, sort=False).tail(1).reset_index(drop=True)
+
+
+def newest_anomalies(
+    con: duckdb.DuckDBPyConnection,
+    rule: AnomalyRule = DEFAULT_RULE,
+    pipelines: tuple[str, ...] = (),
+    locations: tuple[str, ...] = (),
+    now: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """The tables whose newest load within the rule's window is a volume anomaly, with that load's scores."""
+    loads = newest_loads(con, rule, pipelines, locations, now)
+    return loads.loc[loads["anomalous"].astype(bool)].reset_index(drop=True)
+
+
+def pipeline_health(
+    con: duckdb.DuckDBPyConnection,
+    factor: float = LATE_FACTOR,
+    max_age_s: float | None = None,
+    rule: AnomalyRule = DEFAULT_RULE,
+    pipelines: tuple[str, ...] = (),
+    locations: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Every pipeline (in scope) with its health by the one model, its last run, and `anomalous_tables`:
+    the tables whose newest load is a volume anomaly (empty for most pipelines)."""
+    health = q.late_or_failing(con, factor, max_age_s, pipelines, locations)
+    anomalies = newest_anomalies(con, rule, pipelines, locations)
+    tables = anomalies.groupby(PIPELINE_KEY)["table_name"].agg(lambda names: sorted(set(names)))
+    found = pd.Series([tables.get(key, []) for key in health[PIPELINE_KEY].itertuples(index=False, name=None)],
+                      index=health.index, dtype=object)  # fmt: skip
+    anomalous = (health["health"] == "healthy") & (found.map(len) > 0)
+    return health.assign(health=health["health"].where(~anomalous, "anomalous"), anomalous_tables=found)
+
+
+def health_order(health: pd.Series) -> pd.Series:
+    """Each state's position in `HEALTH_STATES` (failing first), for sorting."""
+    return health.map({state: i for i, state in enumerate(HEALTH_STATES)}).fillna(len(HEALTH_STATES))

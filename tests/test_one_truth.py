@@ -1,0 +1,93 @@
+"""One health model on every page: the Overview, the Runs page, the Alerts page's "matches now",
+`alerts --dry-run` and the alert evaluation agree, over a store of real dlt pipelines where every rule matches."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import dlt
+import pytest
+
+from glasspane.alerts.service import evaluate
+from glasspane.store import Store
+from tests import dlt_fixtures as fx
+from tests.alerting import alerts_config
+from tests.conftest import collect_into, rows, source
+from tests.test_app_core import app
+
+EVERY_RULE = (
+    '[[alerts]]\nrule = "failed"\n\n[[alerts]]\nrule = "late"\n\n[[alerts]]\nrule = "volume"\n\n'
+    '[[alerts]]\nrule = "schema"\n\n[[alerts]]\nrule = "pii"\n'
+)
+CHANGES_ONLY = '[[alerts]]\nrule = "schema"\n\n[[alerts]]\nrule = "pii"\n'
+
+
+@pytest.fixture
+def every_rule_matches(demo_store, tmp_path, monkeypatch):
+    """The demo (hr_export failing; web_events and crm_sync with an anomalous newest load), a pipeline that
+    turned late, and a new dataset with personal columns that appeared after the last evaluation."""
+    store = Store(tmp_path / "truth.duckdb")
+    shutil.copyfile(demo_store.path, store.path)
+    monkeypatch.delenv("RUNTIME__SLACK_INCOMING_HOOK", raising=False)
+    warehouse = tmp_path / "w.duckdb"
+    wh = source("wh", "duckdb", path=str(warehouse))
+    orders = fx.pipeline("orders", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "shop")
+    for start in (0, 10, 20):
+        fx.run(orders, fx.users(2, start=start), load_trace=False)
+    assert collect_into(store, wh).ok
+    evaluate(store, alerts_config(tmp_path, CHANGES_ONLY), None)  # today's schemas become the baseline
+    signups = fx.pipeline("signups", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "signups")
+    fx.run(signups, fx.users(2), load_trace=False)  # one load: no cadence yet, so never late
+    assert collect_into(store, wh).ok
+    [(cadence,)] = rows(store, "SELECT cadence_s FROM pipelines WHERE pipeline_name = 'orders'")
+    time.sleep(min(max(2 * cadence + 0.5, 1.0), 10))  # orders is now late by twice its cadence
+    monkeypatch.setenv("GLASSPANE_CONFIG", str(tmp_path / "glasspane.toml"))
+    return store, alerts_config(tmp_path, EVERY_RULE)
+
+
+def test_overview_runs_alerts_page_dry_run_and_evaluation_agree(every_rule_matches, monkeypatch):
+    store, config = every_rule_matches
+    overview = app(store.path, monkeypatch).dataframe[0].value
+    health = {name: states[0] for name, states in zip(overview["pipeline_name"], overview["health"], strict=True)}
+    assert health == {"hr_export": "failing", "orders": "late", "web_events": "anomalous", "crm_sync": "anomalous",
+                      "billing_sync": "healthy", "signups": "healthy"}  # fmt: skip
+    metrics = {m.label: m.value for m in app(store.path, monkeypatch).metric}
+    assert (metrics["Failing"], metrics["Late"], metrics["Anomalous"], metrics["Healthy"]) == ("1", "1", "2", "2")
+
+    for name, state in health.items():  # the Runs page, filtered to a pipeline, states the same health
+        runs = app(store.path, monkeypatch, "pages/runs.py", pipeline=name)
+        label = {"failing": "Failing", "late": "Late", "anomalous": "Anomalous", "healthy": "Healthy"}[state]
+        assert any(f"**{label}**" in c.value for c in runs.caption if c.value.startswith("Health of")), name
+
+    page = app(store.path, monkeypatch, "pages/alerts.py")
+    headings = [m.value for m in page.markdown if m.value.startswith("**")]
+    on_page = {}
+    for rule, frame in zip([h.split("**")[1] for h in headings], page.dataframe[-len(headings) :], strict=False):
+        on_page[rule] = set(frame.value["subject"])
+    volume = {"web_events.page_views", "crm_sync.customers__addresses"}
+    by_health = {
+        "failed": {n for n, s in health.items() if s == "failing"},
+        "late": {n for n, s in health.items() if s == "late"},
+        "volume": volume,
+    }
+    assert {p.split(".")[0] for p in volume} == {n for n, s in health.items() if s == "anomalous"}
+    assert {r: on_page.get(r, set()) for r in by_health} == by_health
+    assert on_page["schema"] == {"signups"} and on_page["pii"] == {"signups"}
+    assert [h.split(" · ")[-1] for h in headings] == ["1 match now", "1 match now", "2 matches now",
+                                                      "1 match now", "1 match now"]  # fmt: skip
+
+    def firing(alerts) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for alert in alerts:
+            if alert.state == "firing":
+                found.setdefault(alert.rule_name, set()).add(alert.subject)
+        return found
+
+    expected = {**by_health, "schema": {"signups"}, "pii": {"signups"}}
+    dry_run = evaluate(store, config, None, dry_run=True)
+    assert not dry_run.errors and firing(dry_run.alerts) == expected
+    evaluation = evaluate(store, config, None)
+    assert firing(evaluation.alerts) == expected
+    stored = rows(store, "SELECT rule_name, list(subject ORDER BY subject) FROM alerts GROUP BY 1")
+    assert {rule: set(subjects) for rule, subjects in stored} == expected
