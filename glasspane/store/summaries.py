@@ -4,8 +4,8 @@ Pages read these small tables instead of aggregating every run, row count or sch
 each view: where a pipeline working folder's runs really load (`raw.location_aliases`), the
 newest columns of every schema (`raw.latest_columns`, behind the `columns` view), column names
 that look personal (`raw.suspected_names`), each pipeline's health figures and newest run
-(`raw.pipeline_stats`), the tables it loads (`raw.pipeline_tables`) and the schemas its runs load
-(`raw.pipeline_schemas`).
+(`raw.pipeline_stats`), the tables it loads (`raw.pipeline_tables`), the schemas its runs load
+(`raw.pipeline_schemas`) and each table's newest load scored by the volume rule (`raw.newest_loads`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from glasspane.pii import suspect
+from glasspane.pipeline_health import refresh_newest_loads
 
 RECENT_LOADS = 30  # row counts kept per pipeline for sparklines
 CADENCE_LOADS = 20  # completed loads whose gaps teach a pipeline's cadence
@@ -29,6 +30,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
     )
     _refresh_suspected_names(con)
     _refresh_pipelines(con)
+    refresh_newest_loads(con)
 
 
 def _refresh_suspected_names(con: duckdb.DuckDBPyConnection) -> None:
