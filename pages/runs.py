@@ -7,6 +7,7 @@ import streamlit as st
 from glasspane.formatting import duration, literal, relative_time, thousands
 from glasspane.queries import pipelines as pipeline_queries
 from glasspane.queries import runs as q
+from glasspane.records import VIA_TRACE, VIA_TRACE_TABLE
 from glasspane.ui import charts, components, data, shell, strings, url_state
 
 shell.inside_app()
@@ -116,7 +117,12 @@ with components.page_guard():
             with left:
                 st.markdown("**Rows per table**")
                 if detail["tables"].empty:
-                    st.caption("No row counts for this run (no trace reached a collector).")
+                    traced = {VIA_TRACE, VIA_TRACE_TABLE} & set(detail["seen_via"])
+                    if traced and run["status"] == "failed":
+                        reason = strings.ROWS_NONE_FAILED.format(step=literal(run["failed_step"] or "unknown"))
+                    else:
+                        reason = strings.ROWS_NONE_IN_TRACE if traced else strings.ROWS_NONE_NO_TRACE
+                    st.caption(reason)
                 else:
                     st.dataframe(
                         detail["tables"], hide_index=True, width="stretch",

@@ -316,3 +316,22 @@ def test_the_runs_list_shows_the_newest_runs_however_many_match(demo_store):
         every_failed = everything[everything["status"] == "failed"].reset_index(drop=True)
         assert counted == len(every_failed) > 2
         pd.testing.assert_frame_equal(failed, every_failed.head(2))
+
+
+def test_a_source_filter_keeps_every_run_whose_data_lives_where_the_source_reads(demo_store, monkeypatch):
+    # today's failed hr_export run was seen only in its working folder, but its data lives in the demo bucket
+    at = app(demo_store.path, monkeypatch, "pages/runs.py", source="demo_bucket", pipeline="hr_export",
+             status="failed", range="all")  # fmt: skip
+    listed = at.dataframe[0].value
+    sql = "SELECT run_key, seen_by FROM runs WHERE pipeline_name = 'hr_export' AND status = 'failed'"
+    failed = rows(demo_store, sql)
+    assert sorted(listed["run_key"]) == sorted(key for key, _ in failed)
+    assert any(seen_by == ["demo_pipelines"] for _, seen_by in failed)  # the run credited to the working folder
+
+
+def test_a_failed_runs_detail_says_why_it_has_no_row_counts(demo_store, monkeypatch):
+    [(run_key,)] = rows(demo_store, "SELECT run_key FROM runs WHERE status = 'failed' ORDER BY started_at DESC LIMIT 1")
+    at = app(demo_store.path, monkeypatch, "pages/runs.py", pipeline="hr_export", run=run_key)
+    captions = [c.value for c in at.caption]
+    assert "No row counts: the run failed in the extract step, before dlt counted the rows of any table." in captions
+    assert not any("no trace reached a collector" in c for c in captions)  # its error came from its trace

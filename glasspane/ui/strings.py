@@ -134,6 +134,9 @@ OVERVIEW_CAPTION = "Failing, late and anomalous pipelines first. Select a row to
 RUNS_TIMELINE = "Runs per location over time ({bucket} buckets), coloured by status; the dot's size is the run count."
 RUNS_HEALTH = "Health of {pipeline} ({dataset}): **{state}**{tables}"
 RUNS_HEALTH_TABLES = ": the newest load of {tables} is a volume anomaly"
+ROWS_NONE_NO_TRACE = "No row counts for this run (no trace reached a collector)."
+ROWS_NONE_FAILED = "No row counts: the run failed in the {step} step, before dlt counted the rows of any table."
+ROWS_NONE_IN_TRACE = "No row counts: this run's trace reached a collector but reports no rows for any table."
 RUNS_DETAIL_HINT = "Select a run to see its tables, steps and error."
 
 TRENDS_EMPTY = (
