@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from glasspane import settings
 
 DEFAULT_SOURCE_NAME = "local_pipelines"
+KNOWN_SECTIONS = ("sources", "alerts", "alerting")  # the top-level keys and tables of glasspane.toml
 
 
 class ConfigError(ValueError):
@@ -85,7 +87,15 @@ def load_config(path: str | Path | None = None) -> Config:
 
 
 def parse_config(data: dict[str, Any], path: Path) -> Config:
-    """Validate the generic shape of a config: `[[sources]]` tables with unique `name` and a `kind`."""
+    """Validate the generic shape of a config: only known top-level keys, `[[sources]]` tables with unique
+    `name` and a `kind`."""
+    for key in data:
+        if key not in KNOWN_SECTIONS:
+            nearest = difflib.get_close_matches(key, KNOWN_SECTIONS, n=1, cutoff=0.0)
+            raise ConfigError(
+                f"{path}: unknown top-level key or table '{key}' (did you mean '{nearest[0]}'? known: "
+                f"{', '.join(KNOWN_SECTIONS)})"
+            )
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list):
         raise ConfigError(f"{path}: 'sources' must be a list of [[sources]] tables")
