@@ -90,12 +90,14 @@ def deletion_audit(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataF
 
 
 def subject_history(con: duckdb.DuckDBPyConnection, subject_hash: str) -> pd.DataFrame:
-    """Earlier executions for the same subject (matched by its salted hash): one row per plan."""
+    """Earlier executions for the same subject (matched by its salted hash): one row per plan, `complete`
+    only when every statement was deleted or skipped, and how many were not (`not_completed`)."""
     return frame(
         con,
         """SELECT plan_id, min(executed_at) AS executed_at, any_value(executed_by) AS executed_by,
                   sum(rows_deleted) FILTER (WHERE status = 'deleted') AS rows_deleted,
-                  bool_and(status IN ('deleted', 'skipped')) AS complete
+                  bool_and(status IN ('deleted', 'skipped')) AS complete,
+                  count(*) FILTER (WHERE status NOT IN ('deleted', 'skipped')) AS not_completed
            FROM deletion_audit WHERE subject_hash = ? GROUP BY plan_id ORDER BY executed_at DESC""",
         [subject_hash],
     )

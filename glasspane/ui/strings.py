@@ -101,7 +101,7 @@ PLAN_CAPTION = (
     "like the data itself. Row counts are estimates from metadata (row counts of past loads)."
 )
 PLAN_STATEMENTS = "Statements, in the order they run"
-PLAN_HISTORY = "This subject's deletion was executed before: {times}."
+PLAN_HISTORY = "This subject's deletion: {line}."
 PLAN_NOT_COVERED = "Not covered: these columns look like {kind} by name but carry no PII hint."
 PLAN_STALE = "The value changed since this plan was made: plan again."
 DOWNLOAD_SQL = "Download SQL"
