@@ -1,5 +1,6 @@
-"""One health model on every page: the Overview, the Runs page, the Alerts page's "matches now",
-`alerts --dry-run` and the alert evaluation agree, over a store of real dlt pipelines where every rule matches."""
+"""One truth on every page. One health model: the Overview, the Runs page, the Alerts page's "matches now",
+`alerts --dry-run` and the alert evaluation agree, over a store of real dlt pipelines where every rule matches.
+One PII truth: a person's decision counts wherever a dlt hint counts."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import dlt
 import pytest
 
 from glasspane.alerts.service import evaluate
+from glasspane.deletion_run import plan_for
+from glasspane.queries.pii import pii_inventory
 from glasspane.store import Store
+from glasspane.store.pii_decisions import DecidedColumn, record_decisions
 from tests import dlt_fixtures as fx
 from tests.alerting import alerts_config
 from tests.conftest import collect_into, rows, source
@@ -91,3 +95,72 @@ def test_overview_runs_alerts_page_dry_run_and_evaluation_agree(every_rule_match
     assert firing(evaluation.alerts) == expected
     stored = rows(store, "SELECT rule_name, list(subject ORDER BY subject) FROM alerts GROUP BY 1")
     assert {rule: set(subjects) for rule, subjects in stored} == expected
+
+
+def test_a_confirmed_column_counts_wherever_a_hint_counts_and_not_pii_ends_the_suspicion(demo_store, tmp_path,
+                                                                                       monkeypatch):  # fmt: skip
+    store = Store(tmp_path / "pii.duckdb")
+    shutil.copyfile(demo_store.path, store.path)
+    monkeypatch.setenv("GLASSPANE__SUBJECT_SALT", "truth-salt")
+    invoices = "dataset_name = 'billing' AND table_name = 'invoices' AND column_name = 'customer_email'"
+    [(warehouse,)] = rows(store, f"SELECT location FROM columns WHERE {invoices}")
+    before = plan_for(store, "email", "someone@example.com")
+    assert [(x.table_name, x.column_name) for x in before.lookalikes] == [("invoices", "customer_email")]
+
+    record_decisions(
+        store,
+        [
+            DecidedColumn(warehouse, "billing", "invoices", "customer_email", "email"),
+            DecidedColumn(warehouse, "crm", "customers", "name", "name"),
+        ],
+        "confirmed",
+        "dpo@test",
+    )
+    # the `columns` view, with the decision as its origin
+    assert rows(store, f"SELECT pii, pii_kind, pii_origin FROM columns WHERE {invoices}") == [
+        (True, "email", "decision")
+    ]
+    # the PII inventory
+    with store.reader() as con:
+        inventory = pii_inventory(con)
+    confirmed = inventory[inventory["basis"] == "confirmed"]
+    assert set(zip(confirmed["table_name"], confirmed["column_name"], strict=True)) == {
+        ("invoices", "customer_email"), ("customers", "name")
+    }  # fmt: skip
+    # inheritance through lineage: the demo's customer_contacts view selects the confirmed name
+    inherited = rows(store, "SELECT table_name, pii_kind FROM inherited_pii WHERE column_name = 'name'")
+    assert ("customer_contacts", "name") in inherited
+    # the deletion plan covers the column now, and no longer calls it "not covered"
+    after = plan_for(store, "email", "someone@example.com")
+    assert "invoices" in {s.table_name for s in after.statements if s.dataset_name == "billing"}
+    assert after.lookalikes == []
+
+    record_decisions(store, [DecidedColumn(warehouse, "billing", "invoices", "customer_email")], "not_pii", "dpo@test")
+    assert rows(store, f"SELECT pii, not_pii FROM columns WHERE {invoices}") == [(False, True)]
+    cleared = plan_for(store, "email", "someone@example.com")
+    assert cleared.lookalikes == [] and "invoices" not in {s.table_name for s in cleared.statements}
+
+
+def test_the_pii_rule_counts_decisions_made_before_it_saw_the_columns(store, tmp_path, monkeypatch):
+    monkeypatch.delenv("RUNTIME__SLACK_INCOMING_HOOK", raising=False)
+    warehouse = tmp_path / "w.duckdb"
+    wh = source("wh", "duckdb", path=str(warehouse))
+    orders = fx.pipeline("orders", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "shop")
+    fx.run(orders, fx.users(2), load_trace=False)
+    assert collect_into(store, wh).ok
+    config = alerts_config(tmp_path, '[[alerts]]\nrule = "pii"\n')
+    evaluate(store, config, None)  # the baseline
+    signups = fx.pipeline("signups", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "signups")
+    fx.run(signups, fx.users(2), load_trace=False)
+    assert collect_into(store, wh).ok
+    [(location,)] = rows(store, "SELECT DISTINCT location FROM columns WHERE dataset_name = 'signups'")
+    # on the PII page, before the next evaluation: the suspected city is not personal here
+    record_decisions(store, [DecidedColumn(location, "signups", "users__addresses", "city")], "not_pii", "dpo")
+    [alert] = evaluate(store, config, None, dry_run=True).alerts
+    assert "users__addresses.city" not in alert.detail and "suspected" not in alert.title
+    assert "users.email: tagged PII (email)" in alert.detail
+
+    record_decisions(store, [DecidedColumn(location, "signups", "users__addresses", "city", "address")],
+                     "confirmed", "dpo")  # fmt: skip
+    [alert] = evaluate(store, config, None, dry_run=True).alerts
+    assert "users__addresses.city: confirmed PII (address)" in alert.detail

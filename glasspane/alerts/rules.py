@@ -319,17 +319,22 @@ def schema_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMem
 
 
 def pii_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory, base_url: str) -> RuleResult:
-    """A new column that carries a PII hint, or a new column that looks personal and carries none."""
+    """A new column that carries a PII hint or a person's confirmation, or a new column that looks personal
+    and carries neither (a column a person decided is not PII is not suspected)."""
     result = RuleResult()
     for row, key, changes in _schema_changes(con, rule, memory, result):
+        decided = q.pii_decisions_in(con, row.location, row.dataset_name)
         tagged, suspected = [], []
         for c in changes:
             if c.change != "column_added":
                 continue
-            if c.pii:
-                tagged.append(
-                    f"{c.table_name}.{c.column_name}: tagged PII" + (f" ({c.pii_kind})" if c.pii_kind else "")
-                )
+            decision, decided_kind = decided.get((c.table_name, c.column_name), (None, None))
+            if c.pii or decision == "confirmed":
+                kind = c.pii_kind if c.pii else decided_kind
+                how = "tagged PII" if c.pii else "confirmed PII"
+                tagged.append(f"{c.table_name}.{c.column_name}: {how}" + (f" ({kind})" if kind else ""))
+            elif decision == "not_pii":
+                continue
             elif found := suspect(c.column_name or "", c.table_name):
                 suspected.append(
                     f"{c.table_name}.{c.column_name}: looks like {found.kind} ({found.reason}), no PII hint"

@@ -89,6 +89,18 @@ def newest_schema_versions(con: duckdb.DuckDBPyConnection, locations: tuple[str,
     )
 
 
+def pii_decisions_in(
+    con: duckdb.DuckDBPyConnection, location: str, dataset_name: str
+) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """(table, column) → (decision, kind) for the PII decisions people made in one dataset."""
+    rows = con.execute(
+        """SELECT table_name, column_name, decision, pii_kind FROM pii_decisions
+           WHERE location = ? AND dataset_name = ?""",
+        [location, dataset_name],
+    ).fetchall()
+    return {(table, column): (decision, kind) for table, column, decision, kind in rows}
+
+
 def has_version(
     con: duckdb.DuckDBPyConnection, location: str, dataset_name: str, schema_name: str, version_hash: str
 ) -> bool:
