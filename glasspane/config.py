@@ -62,7 +62,10 @@ class Config:
 
 
 def default_config() -> Config:
-    """The embedded default: the local dlt pipelines folder."""
+    """The embedded default: dlt's pipelines folder, as dlt resolves it; no source at all while that folder
+    does not exist (nothing to collect yet, rather than a stored error)."""
+    if not settings.default_pipelines_dir().is_dir():
+        return Config(sources=[], path=None)
     source = SourceConfig(
         name=DEFAULT_SOURCE_NAME,
         kind="pipelines_dir",

@@ -19,11 +19,15 @@ def store_path(explicit: str | os.PathLike | None = None) -> Path:
 
 
 def config_path(explicit: str | os.PathLike | None = None) -> Path | None:
-    """The config file: explicit, else `GLASSPANE_CONFIG`, else `glasspane.toml` here if it exists."""
+    """The config file: explicit, else `GLASSPANE_CONFIG`, else `glasspane.toml` here if it exists, else the
+    demo's (`demo_dir` beside the store) once the demo was built: what the dashboard shows is what it collects."""
     chosen = explicit or os.environ.get(CONFIG_ENV)
     if chosen:
         return Path(chosen).expanduser().resolve()
-    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+    if DEFAULT_CONFIG.exists():
+        return DEFAULT_CONFIG
+    demo = demo_dir(store_path()) / "glasspane.toml"
+    return demo if demo.exists() else None
 
 
 def demo_dir(store: Path) -> Path:

@@ -20,6 +20,10 @@ PAGE_ERROR_DETAILS = "Details"
 COLLECT_BUTTON = "Collect now"
 COLLECT_HELP = "Read new runs from every configured source into the store."
 COLLECT_RUNNING = "Collecting…"
+COLLECT_NOTHING = (
+    "Nothing to collect yet: there is no `glasspane.toml`, and dlt's pipelines folder `{folder}` does not exist. "
+    "Run a dlt pipeline, configure sources, or load the demo data."
+)
 COLLECT_DONE = "Collected {sources} sources: {new_runs} new runs."
 COLLECT_FAILED = "Collected {sources} sources: {new_runs} new runs, {failed} with errors."
 DEMO_BUTTON = "Load demo data"
