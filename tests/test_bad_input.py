@@ -133,3 +133,46 @@ def test_config_errors_are_one_line_naming_file_and_source(tmp_path, text, messa
     assert str(raised.value).startswith(str(path))
     assert message in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("naming", "steps"),
+    [("direct", "_trace▶steps"), ("duck_case", "_trace__steps"), ("sql_ci_v1", "_trace__steps"),
+     ("sql_cs_v1", "_trace__steps"), ("snake_case", "_trace__steps")],
+)  # fmt: skip
+def test_trace_tables_and_dlt_tables_are_found_under_every_naming_convention(
+    tmp_path, store, monkeypatch, naming, steps
+):
+    monkeypatch.setenv("SCHEMA__NAMING", naming)
+    warehouse = tmp_path / "w.duckdb"
+    p = fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "crm")
+    fx.run(p, fx.users(4))  # its trace loaded into the destination: row counts
+    fx.run_failing(p, "upstream API answered 500", load_trace=True)  # a failure only the trace tables know
+    monkeypatch.delenv("SCHEMA__NAMING")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert steps in tables
+    assert collect_into(store, source("wh", "duckdb", path=str(warehouse))).ok
+    [(error, step)] = rows(store, "SELECT error, failed_step FROM runs WHERE status = 'failed'")
+    assert "upstream API answered 500" in error and step == "extract"
+    counts = dict(rows(store, "SELECT lower(table_name), row_count FROM table_counts"))
+    assert counts["users"] == 4
+    assert rows(store, "SELECT count(*) > 0 FROM schema_versions") == [(True,)]
+
+
+@pytest.mark.parametrize(("table", "lost"), [("_dlt_version", "schema history"),
+                                             ("_dlt_pipeline_state", "pipeline names of loads")])  # fmt: skip
+def test_a_dataset_missing_a_dlt_table_is_reported_in_one_line_and_its_runs_still_collected(
+    tmp_path, store, table, lost
+):
+    warehouse = tmp_path / "w.duckdb"
+    p = fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "crm")
+    fx.run(p, fx.users(2), load_trace=False)
+    fx.run(p, fx.users(2, start=10), load_trace=False)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"DROP TABLE crm.{table}")
+    summary = collect_into(store, source("wh", "duckdb", path=str(warehouse)))
+    [outcome] = summary.outcomes
+    assert outcome.errors == [f"source 'wh': duckdb://{warehouse} dataset 'crm': no {table} table: its {lost} "
+                              "cannot be read; its runs are still collected"]  # fmt: skip
+    assert rows(store, "SELECT count(*) FROM runs WHERE status = 'completed'") == [(2,)]
