@@ -43,6 +43,8 @@ from glasspane.records import VIA_FILE_FOOTER, DatasetBatch, SchemaVersionRecord
 DEFAULT_LAYOUT = "{table_name}/{load_id}.{file_id}.{ext}"
 READ_THREADS = 8  # files read at once within one dataset
 DEFAULT_LOOKBACK_HOURS = 24.0
+DEFAULT_TIMEOUT_S = 30.0  # per call to a remote bucket, its retries included
+S3_ATTEMPTS = 2  # tries of one S3 call within its timeout
 _LOAD_ID = r"\d+(?:\.\d+)?"
 T = TypeVar("T")
 
@@ -124,7 +126,7 @@ class FilesystemCollector(Collector):
 
     kind = "filesystem"
     required_keys = ("bucket_url",)
-    optional_keys = ("datasets", "layout", "layouts", "footer_row_counts", "lookback_hours")
+    optional_keys = ("datasets", "layout", "layouts", "footer_row_counts", "lookback_hours", "timeout_s")
     max_parallel = 8
 
     def __init__(self, config):
@@ -134,6 +136,7 @@ class FilesystemCollector(Collector):
         self.layouts = dict(self.option("layouts") or {})  # dataset name -> its own layout
         self.footers = bool(self.option("footer_row_counts", True))
         self.lookback_s = float(self.option("lookback_hours", DEFAULT_LOOKBACK_HOURS)) * 3600
+        self.timeout_s = float(self.option("timeout_s", DEFAULT_TIMEOUT_S))
         self.bucket: Bucket | None = None
         self._first_pages: dict[str, Page] = {}  # dataset key -> first page of its `_dlt_loads/`, from discovery
 
@@ -146,7 +149,14 @@ class FilesystemCollector(Collector):
             config = resolve_configuration(
                 FilesystemConfiguration(bucket_url=self.bucket_url), sections=("sources", self.name)
             )
+            if config.protocol == "s3":  # each call gives up within timeout_s, retries included
+                per_try = self.timeout_s / (2 * S3_ATTEMPTS + 1)  # connecting or waiting, each try, and backoff
+                botocore = {"connect_timeout": per_try, "read_timeout": per_try,
+                            "retries": {"max_attempts": S3_ATTEMPTS, "mode": "standard"}}  # fmt: skip
+                config.kwargs = {**(config.kwargs or {}), "config_kwargs": botocore}
             fs, root = fsspec_from_config(config)
+            if config.protocol == "s3":
+                fs.retries = 1  # s3fs would retry botocore's retries again, five times
         except Exception as ex:
             raise SourceError(self.location, f"cannot open bucket ({type(ex).__name__}: {ex})") from None
         self.bucket = Bucket(fs, root)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dlt
@@ -176,3 +181,46 @@ def test_a_dataset_missing_a_dlt_table_is_reported_in_one_line_and_its_runs_stil
     assert outcome.errors == [f"source 'wh': duckdb://{warehouse} dataset 'crm': no {table} table: its {lost} "
                               "cannot be read; its runs are still collected"]  # fmt: skip
     assert rows(store, "SELECT count(*) FROM runs WHERE status = 'completed'") == [(2,)]
+
+
+@pytest.fixture
+def hung_endpoint(monkeypatch) -> Iterator[list[socket.socket]]:
+    """An S3 endpoint on loopback that accepts connections and never answers; yields the connections."""
+    server = socket.create_server(("127.0.0.1", 0))
+    connections: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connections.append(server.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    credentials = {"ENDPOINT_URL": f"http://127.0.0.1:{server.getsockname()[1]}", "AWS_ACCESS_KEY_ID": "testing",
+                   "AWS_SECRET_ACCESS_KEY": "testing", "REGION_NAME": "us-east-1"}  # fmt: skip
+    for key, value in credentials.items():
+        monkeypatch.setenv(f"SOURCES__HUNG__CREDENTIALS__{key}", value)
+    yield connections
+    server.close()
+    for connection in connections:
+        connection.close()
+
+
+def test_a_hung_s3_endpoint_gives_up_within_its_timeout_and_the_other_sources_are_stored(
+    tmp_path, store, hung_endpoint
+):
+    bucket = tmp_path / "bucket"
+    fx.run(fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.filesystem(bucket.as_uri()), "crm"),
+           fx.users(2))  # fmt: skip
+    started = time.monotonic()
+    summary = collect_into(
+        store,
+        source("hung", "filesystem", bucket_url="s3://lake/teams", timeout_s=3),
+        source("local", "filesystem", bucket_url=bucket.as_uri()),
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < 3 + 5  # its timeout, plus starting the S3 client: never the minutes botocore would wait
+    errors = {o.source: o.errors for o in summary.outcomes}
+    [hung] = errors["hung"]
+    assert hung.startswith("source 'hung': s3://lake/teams: cannot reach the storage endpoint (Read timeout on ")
+    assert errors["local"] == [] and 0 < len(hung_endpoint) <= 3  # a bounded number of tries
+    assert rows(store, "SELECT count(*) FROM runs WHERE source = 'local'") == [(1,)]
