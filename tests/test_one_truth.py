@@ -4,6 +4,7 @@ One PII truth: a person's decision counts wherever a dlt hint counts."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import time
 
@@ -164,3 +165,38 @@ def test_the_pii_rule_counts_decisions_made_before_it_saw_the_columns(store, tmp
                      "confirmed", "dpo")  # fmt: skip
     [alert] = evaluate(store, config, None, dry_run=True).alerts
     assert "users__addresses.city: confirmed PII (address)" in alert.detail
+
+
+def test_a_volume_alert_resolves_when_its_load_leaves_the_window_as_the_health_model_says(tmp_path, monkeypatch):
+    from glasspane.alerts.rules import current_matches
+    from glasspane.store import summaries
+
+    monkeypatch.delenv("RUNTIME__SLACK_INCOMING_HOOK", raising=False)
+    store = Store(tmp_path / "aged.duckdb")
+    newest = dt.datetime.now(dt.UTC) - dt.timedelta(days=1) + dt.timedelta(seconds=4)  # leaves a 1-day window soon
+    with store.writer() as con:
+        for i, count in enumerate([1000, 1010, 990, 1005, 995, 1002, 5000]):  # the newest load spikes
+            at = newest - dt.timedelta(minutes=6 - i)
+            load_id = f"{at.timestamp():.6f}"
+            con.execute(
+                "INSERT INTO raw.runs (run_key, source, location, pipeline_name, dataset_name, schema_name, load_id, "
+                "status, started_at, finished_at, is_trace_upload) VALUES (?, 's', 'loc', 'shop', 'ds', 'shop', ?, "
+                "'completed', ?, ?, FALSE)",
+                [f"shop/{load_id}", load_id, at, at],
+            )
+            con.execute("INSERT INTO raw.table_counts VALUES (?, 'shop', 'orders', 's', 'loc', 'ds', ?)",
+                        [load_id, count])  # fmt: skip
+        summaries.refresh(con)
+    config = alerts_config(tmp_path, '[[alerts]]\nrule = "volume"\nwindow_days = 1\n')
+
+    def matches_now() -> set[str]:
+        with store.reader() as con:
+            return set(current_matches(con, config.rules, "http://x")["subject"])
+
+    assert matches_now() == {"shop.orders"}
+    assert [(a.subject, a.state) for a in evaluate(store, config, None).alerts] == [("shop.orders", "firing")]
+    time.sleep(max(0.0, (newest + dt.timedelta(days=1) - dt.datetime.now(dt.UTC)).total_seconds()) + 1)
+    assert matches_now() == set()  # no load in the window: nothing anomalous now
+    [resolved] = evaluate(store, config, None).alerts  # and the evaluation agrees
+    assert (resolved.subject, resolved.state) == ("shop.orders", "resolved")
+    assert resolved.title == "orders in shop: no load in the last 1 days, so no anomaly now"

@@ -215,7 +215,37 @@ def volume_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMem
         if not first and row.subject_key in judged and pd.Timestamp(row.loaded_at) <= judged[row.subject_key]:
             continue
         result.findings.append(_volume_finding(row, base_url))
+    window_start = now - pd.Timedelta(days=rule.anomaly.window_days)
+    newly_judged = {f.subject_key for f in result.findings}
+    for key, state in memory.states.items():  # as the health model: no load in the window, nothing anomalous
+        if state.status == "firing" and key not in newly_judged and key in judged and judged[key] < window_start:
+            result.findings.append(_aged_out(key, judged[key], rule, base_url))
     return result
+
+
+def _aged_out(subject_key: str, loaded_at: pd.Timestamp, rule: AlertRule, base_url: str) -> Finding:
+    """A table firing for a load that has left the window, with no newer load: it matches no more."""
+    location, dataset, pipeline, table = subject_key.split("|", 3)
+    return Finding(
+        subject_key=subject_key,
+        subject=f"{pipeline}.{table}",
+        matching=False,
+        title=f"{table} in {pipeline}: no load in the last {rule.anomaly.window_days} days, so no anomaly now",
+        facts=(
+            ("Pipeline", pipeline),
+            ("Table", table),
+            ("Last load judged", when(loaded_at)),
+            ("Dataset", dataset),
+            ("Location", location),
+        ),  # fmt: skip
+        link=link("trends", base_url, pipeline=pipeline, table=table),
+        at=loaded_at.to_pydatetime(),
+        fingerprint=loaded_at.isoformat(),
+        pipeline_name=pipeline,
+        dataset_name=dataset,
+        location=location,
+        table_name=table,
+    )
 
 
 def volume_matches(con: duckdb.DuckDBPyConnection, rule: AlertRule, base_url: str) -> list[Finding]:
