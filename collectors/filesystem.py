@@ -36,7 +36,7 @@ from collectors.bucket import Bucket, Entry, Page, narrowing_prefix
 from collectors.destination import dataset_batch
 from collectors.meter import Meter
 from collectors.parquet_footer import FooterError, read_num_rows
-from collectors.traces import TRACE_ROOT, TRACE_TABLES
+from collectors.traces import NESTING_SEPARATORS, TRACE_ROOT, TRACE_TABLES, canonical_rows
 from glasspane.dlt_meta import filesystem_location, is_dlt_table
 from glasspane.records import VIA_FILE_FOOTER, DatasetBatch, SchemaVersionRecord, TableCountRecord
 
@@ -328,11 +328,15 @@ class FilesystemCollector(Collector):
             return {}, set()
         uploads = {load_id: schema_of[load_id] for load_id in roots}
         tables: dict[str, list[dict[str, Any]]] = {}
+        separator = "__"  # the nesting separator of the dataset's naming convention, seen in the root's columns
         for table in TRACE_TABLES:
-            files = roots if table == TRACE_ROOT else self._table_files(base, layout, table, uploads, meter)
+            named = table.replace("__", separator)
+            files = roots if table == TRACE_ROOT else self._table_files(base, layout, named, uploads, meter)
             paths = [f"{base}/{e.name}" for entries in files.values() for e in entries]
             for rows in _parallel(lambda p: self._read_rows(p, meter), paths):
-                tables.setdefault(table, []).extend(rows)
+                tables.setdefault(table, []).extend(canonical_rows(rows))
+                if table == TRACE_ROOT:
+                    separator = next((s for s in NESTING_SEPARATORS for row in rows for c in row if s in c), separator)
         return tables, set(uploads)
 
     def _read_rows(self, path: str, meter: Meter) -> list[dict[str, Any]]:

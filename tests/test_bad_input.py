@@ -224,3 +224,17 @@ def test_a_hung_s3_endpoint_gives_up_within_its_timeout_and_the_other_sources_ar
     assert hung.startswith("source 'hung': s3://lake/teams: cannot reach the storage endpoint (Read timeout on ")
     assert errors["local"] == [] and 0 < len(hung_endpoint) <= 3  # a bounded number of tries
     assert rows(store, "SELECT count(*) FROM runs WHERE source = 'local'") == [(1,)]
+
+
+def test_trace_tables_in_a_bucket_are_found_under_dlts_direct_naming(tmp_path, store, monkeypatch):
+    monkeypatch.setenv("SCHEMA__NAMING", "direct")
+    bucket = tmp_path / "bucket"
+    p = fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.filesystem(bucket.as_uri()), "crm")
+    fx.run(p, fx.users(4))
+    fx.run_failing(p, "upstream API answered 500", load_trace=True)
+    monkeypatch.delenv("SCHEMA__NAMING")
+    assert (bucket / "crm" / "_trace▶steps").is_dir()
+    assert collect_into(store, source("lake", "filesystem", bucket_url=bucket.as_uri())).ok
+    [(error, step)] = rows(store, "SELECT error, failed_step FROM runs WHERE status = 'failed'")
+    assert "upstream API answered 500" in error and step == "extract"
+    assert rows(store, "SELECT row_count FROM table_counts WHERE table_name = 'users'") == [(4,)]
