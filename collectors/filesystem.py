@@ -202,6 +202,11 @@ class FilesystemCollector(Collector):
             if loads:  # dlt writes versions, states and traces with a load: nothing new without one
                 versions = self._read_new(f"{base}/_dlt_version", positions["versions"], meter, problems)
                 states = self._read_new(f"{base}/_dlt_pipeline_state", positions["states"], meter, problems)
+                for folder, lost in (("versions", "schema history"), ("states", "pipeline names of loads")):
+                    if not positions[folder]:  # dlt writes one with every dataset's first load: none ever seen
+                        table = "_dlt_version" if folder == "versions" else "_dlt_pipeline_state"
+                        problems.problems.append((self.url(base), f"no {table} files: its {lost} cannot be read; "
+                                                  "its runs are still collected"))  # fmt: skip
                 schema_of = {str(r["load_id"]): str(r.get("schema_name") or "") for r in loads}
                 trace_tables, uploads = self._read_traces(base, dataset.key, schema_of, meter)
         except SourceError:

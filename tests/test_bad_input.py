@@ -238,3 +238,14 @@ def test_trace_tables_in_a_bucket_are_found_under_dlts_direct_naming(tmp_path, s
     [(error, step)] = rows(store, "SELECT error, failed_step FROM runs WHERE status = 'failed'")
     assert "upstream API answered 500" in error and step == "extract"
     assert rows(store, "SELECT row_count FROM table_counts WHERE table_name = 'users'") == [(4,)]
+
+
+def test_a_bucket_dataset_missing_dlt_version_files_is_reported_and_its_runs_still_collected(tmp_path, store):
+    bucket = tmp_path / "bucket"
+    p = fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.filesystem(bucket.as_uri()), "crm")
+    fx.run(p, fx.users(2), load_trace=False)
+    shutil.rmtree(bucket / "crm" / "_dlt_version")
+    [outcome] = collect_into(store, source("lake", "filesystem", bucket_url=bucket.as_uri())).outcomes
+    assert outcome.errors == [f"source 'lake': {bucket.as_uri()}/crm: no _dlt_version files: its schema history "
+                              "cannot be read; its runs are still collected"]  # fmt: skip
+    assert rows(store, "SELECT count(*) FROM runs") == [(1,)]
