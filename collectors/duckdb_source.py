@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from collectors.base import Collector, Dataset, SourceError
-from collectors.destination import dataset_batch
+from collectors.destination import dataset_batch, missing_dlt_tables
 from collectors.traces import TRACE_TABLES, by_canonical_name, canonical_rows, trace_rows_sql
 from glasspane.dlt_meta import STAGING_LAYOUT, duckdb_location, staging_dataset_name
 from glasspane.records import DatasetBatch, DefinitionRecord, StagingDatasetRecord
@@ -134,10 +134,7 @@ class DuckDBCollector(Collector):
                 trace_tables[name] = canonical_rows(self._rows(sql, [traces_since]))
 
         batch = dataset_batch(dataset, "duckdb", cursor, loads, versions, states, trace_tables)
-        for missing, lost in (("_dlt_version", "schema history"), ("_dlt_pipeline_state", "pipeline names of loads")):
-            if missing not in named:  # dlt writes both with every dataset: someone dropped one
-                batch.problems.append((f"{self.location} dataset '{schema}'", f"no {missing} table: its {lost} "
-                                       "cannot be read; its runs are still collected"))  # fmt: skip
+        batch.problems += missing_dlt_tables(named, f"{self.location} dataset '{schema}'")
         batch.definitions = self._views(schema)
         batch.staging = self._staging(schema)
         batch.cursor["loads_inserted_at"] = _latest(loads, "inserted_at", loads_since)
