@@ -77,7 +77,7 @@ def refresh_newest_loads(con: duckdb.DuckDBPyConnection, now: dt.datetime | None
     scores = frame(con, "SELECT * FROM raw.newest_loads LIMIT 0")
     if not changed.empty:
         found = newest_loads(con, DEFAULT_RULE, tuple(changed["pipeline_name"].dropna().unique()), (), now)
-        scores = found.merge(changed, on=TABLE_KEY, how="inner")
+        scores = found.merge(changed, on=TABLE_KEY, how="inner").assign(window_days=DEFAULT_RULE.window_days)
     con.register("current_newest", current)
     con.register("scored_newest", scores)
     try:

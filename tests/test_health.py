@@ -115,9 +115,11 @@ def test_a_pipeline_whose_newest_load_is_anomalous_is_anomalous_until_a_normal_l
     summaries.refresh(con)  # after a collect: the newest loads are scored once, into raw.newest_loads
     health = dict(pipeline_health(con)[["pipeline_name", "health"]].itertuples(index=False))
     assert health == {"spiky": "anomalous", "calm": "healthy"}
+    assert dict(con.execute("SELECT pipeline_name, health FROM pipelines").fetchall()) == health  # SQL agrees
     live = newest_loads(con)
     assert list(newest_anomalies(con)["row_count"]) == list(live.loc[live["anomalous"], "row_count"]) == [5000]
 
     add_loads(con, "spiky", [1000], dt.timedelta(hours=6), newest_ago=dt.timedelta(minutes=5))
     summaries.refresh(con)
     assert newest_anomalies(con).empty and set(pipeline_health(con)["health"]) == {"healthy"}
+    assert {h for (h,) in con.execute("SELECT health FROM pipelines").fetchall()} == {"healthy"}

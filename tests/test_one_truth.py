@@ -57,6 +57,7 @@ def test_overview_runs_alerts_page_dry_run_and_evaluation_agree(every_rule_match
     health = {name: states[0] for name, states in zip(overview["pipeline_name"], overview["health"], strict=True)}
     assert health == {"hr_export": "failing", "orders": "late", "web_events": "anomalous", "crm_sync": "anomalous",
                       "billing_sync": "healthy", "signups": "healthy"}  # fmt: skip
+    assert dict(rows(store, "SELECT pipeline_name, health FROM pipelines")) == health  # and SQL users see it
     metrics = {m.label: m.value for m in app(store.path, monkeypatch).metric}
     assert (metrics["Failing"], metrics["Late"], metrics["Anomalous"], metrics["Healthy"]) == ("1", "1", "2", "2")
 

@@ -18,5 +18,6 @@ CREATE TABLE raw.newest_loads (
     lower DOUBLE,
     upper DOUBLE,
     robust_z DOUBLE,
-    anomalous BOOLEAN
+    anomalous BOOLEAN,
+    window_days INTEGER  -- the rule's window: the load counts while it is at most this old
 );
