@@ -27,7 +27,7 @@ from collectors.bigquery_client import (
     resolve_credentials,
 )
 from collectors.bigquery_views import definitions_from_rows, views_sql
-from collectors.destination import dataset_batch
+from collectors.destination import dataset_batch, missing_dlt_tables
 from collectors.traces import TRACE_ROOT, TRACE_TABLES, trace_rows_sql
 from glasspane.config import ConfigError
 from glasspane.dlt_meta import is_dlt_table
@@ -208,6 +208,7 @@ class BigQueryCollector(Collector):
         trace_tables = self._read_traces(project, name, tables, traces_since, table) if TRACE_ROOT in tables else {}
 
         batch = dataset_batch(dataset, "bigquery", cursor, loads, versions, states, trace_tables)
+        batch.problems += missing_dlt_tables(tables, f"{dataset.location} dataset '{name}'")
         batch.cursor["loads_table"] = fingerprint
         batch.cursor["loads_inserted_at"] = _latest(loads, "inserted_at", loads_since)
         batch.cursor["versions_inserted_at"] = _latest(versions, "inserted_at", versions_since)

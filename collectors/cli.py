@@ -22,6 +22,10 @@ STORE_HELP = (
     f"pane store: a path, or postgres://host/db?data_path=URL (default: ${settings.STORE_ENV} or "
     f"{settings.DEFAULT_STORE.name})"
 )
+NOTHING_TO_COLLECT = (
+    "no config file, and dlt's pipelines folder {folder} does not exist yet: nothing to collect yet "
+    "(run a dlt pipeline, or configure sources in glasspane.toml)"
+)
 
 
 def _progress_bar(quiet: bool):
@@ -107,6 +111,9 @@ def run_collect(args: argparse.Namespace) -> int:
     collectors = registry.build_all(config, args.source)
     rules, alert_mistake = _alert_rules(config) if getattr(args, "alert", False) else (None, None)
     store = Store.from_settings(args.store)
+    if config.is_default and not config.sources:
+        print(NOTHING_TO_COLLECT.format(folder=settings.default_pipelines_dir()))
+        return EXIT_OK
     if config.is_default:
         print(f"no config file: collecting dlt's pipelines folder {config.sources[0].options['path']}")
     bar, update = _progress_bar(args.quiet)

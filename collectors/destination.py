@@ -8,6 +8,7 @@ Collectors differ only in how they fetch those rows; this module turns rows into
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from collectors.base import Dataset
@@ -136,3 +137,13 @@ def _schema_version(
         schema=json.dumps(schema, default=str),
         columns=schema_columns(schema),
     )
+
+
+# dlt writes these with every dataset; without one, part of what Glasspane shows cannot be read.
+NEEDED_DLT_TABLES = (("_dlt_version", "schema history"), ("_dlt_pipeline_state", "pipeline names of loads"))
+
+
+def missing_dlt_tables(present: Iterable[str], where: str) -> list[tuple[str, str]]:
+    """A problem (what, reason) for each needed dlt table `present` (canonical names) lacks."""
+    return [(where, f"no {table} table: its {lost} cannot be read; its runs are still collected")
+            for table, lost in NEEDED_DLT_TABLES if table not in present]  # fmt: skip

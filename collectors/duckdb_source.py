@@ -16,8 +16,8 @@ from typing import Any
 import duckdb
 
 from collectors.base import Collector, Dataset, SourceError
-from collectors.destination import dataset_batch
-from collectors.traces import TRACE_TABLES, trace_rows_sql
+from collectors.destination import dataset_batch, missing_dlt_tables
+from collectors.traces import TRACE_TABLES, by_canonical_name, canonical_rows, trace_rows_sql
 from glasspane.dlt_meta import STAGING_LAYOUT, duckdb_location, staging_dataset_name
 from glasspane.records import DatasetBatch, DefinitionRecord, StagingDatasetRecord
 
@@ -85,7 +85,7 @@ class DuckDBCollector(Collector):
     def discover(self) -> list[Dataset]:
         rows = self._rows(
             "SELECT DISTINCT table_schema FROM information_schema.tables "
-            "WHERE table_catalog = ? AND table_name = '_dlt_loads' ORDER BY 1",
+            "WHERE table_catalog = ? AND lower(table_name) = '_dlt_loads' ORDER BY 1",
             [CATALOG],
         )
         wanted = set(self.option("datasets") or [])
@@ -98,9 +98,10 @@ class DuckDBCollector(Collector):
     def collect(self, dataset: Dataset, cursor: dict[str, Any]) -> DatasetBatch:
         schema = dataset.key
         tables = self._tables(schema)
+        named = by_canonical_name(tables)  # `_dlt_*` and `_trace*` tables under any dlt naming convention
 
         def table(name: str) -> str:
-            return f"{CATALOG}.{_quote(schema)}.{_quote(name)}"
+            return f"{CATALOG}.{_quote(schema)}.{_quote(named.get(name, name))}"
 
         loads_since = cursor.get("loads_inserted_at", EPOCH)
         loads = self._rows(
@@ -110,7 +111,7 @@ class DuckDBCollector(Collector):
         )
         versions: list[dict[str, Any]] = []
         versions_since = cursor.get("versions_inserted_at", EPOCH)
-        if "_dlt_version" in tables:
+        if "_dlt_version" in named:
             versions = self._rows(
                 f"SELECT version, engine_version, inserted_at, schema_name, version_hash, schema "
                 f"FROM {table('_dlt_version')} WHERE inserted_at >= ?::TIMESTAMPTZ ORDER BY inserted_at",
@@ -118,7 +119,7 @@ class DuckDBCollector(Collector):
             )
         states: list[dict[str, Any]] = []
         states_since = cursor.get("state_load_id", "")
-        if "_dlt_pipeline_state" in tables:
+        if "_dlt_pipeline_state" in named:
             states = self._rows(
                 f"SELECT pipeline_name, _dlt_load_id, state FROM {table('_dlt_pipeline_state')} "
                 "WHERE _dlt_load_id >= ? ORDER BY _dlt_load_id",
@@ -126,14 +127,14 @@ class DuckDBCollector(Collector):
             )
         traces_since = cursor.get("trace_load_id", "")
         trace_tables: dict[str, list[dict[str, Any]]] = {}
-        if "_trace" in tables:
-            present = {t for t in TRACE_TABLES if t in tables}
+        if "_trace" in named:
+            present = {t for t in TRACE_TABLES if t in named}
             for name in present:
-                trace_tables[name] = self._rows(
-                    trace_rows_sql(name, present, tables[name], table, _quote, "?"), [traces_since]
-                )
+                sql = trace_rows_sql(name, present, tables[named[name]], table, _quote, "?")
+                trace_tables[name] = canonical_rows(self._rows(sql, [traces_since]))
 
         batch = dataset_batch(dataset, "duckdb", cursor, loads, versions, states, trace_tables)
+        batch.problems += missing_dlt_tables(named, f"{self.location} dataset '{schema}'")
         batch.definitions = self._views(schema)
         batch.staging = self._staging(schema)
         batch.cursor["loads_inserted_at"] = _latest(loads, "inserted_at", loads_since)

@@ -36,13 +36,15 @@ from collectors.bucket import Bucket, Entry, Page, narrowing_prefix
 from collectors.destination import dataset_batch
 from collectors.meter import Meter
 from collectors.parquet_footer import FooterError, read_num_rows
-from collectors.traces import TRACE_ROOT, TRACE_TABLES
+from collectors.traces import NESTING_SEPARATORS, TRACE_ROOT, TRACE_TABLES, canonical_rows
 from glasspane.dlt_meta import filesystem_location, is_dlt_table
 from glasspane.records import VIA_FILE_FOOTER, DatasetBatch, SchemaVersionRecord, TableCountRecord
 
 DEFAULT_LAYOUT = "{table_name}/{load_id}.{file_id}.{ext}"
 READ_THREADS = 8  # files read at once within one dataset
 DEFAULT_LOOKBACK_HOURS = 24.0
+DEFAULT_TIMEOUT_S = 30.0  # per call to a remote bucket, its retries included
+S3_ATTEMPTS = 2  # tries of one S3 call within its timeout
 _LOAD_ID = r"\d+(?:\.\d+)?"
 T = TypeVar("T")
 
@@ -124,7 +126,7 @@ class FilesystemCollector(Collector):
 
     kind = "filesystem"
     required_keys = ("bucket_url",)
-    optional_keys = ("datasets", "layout", "layouts", "footer_row_counts", "lookback_hours")
+    optional_keys = ("datasets", "layout", "layouts", "footer_row_counts", "lookback_hours", "timeout_s")
     max_parallel = 8
 
     def __init__(self, config):
@@ -134,6 +136,7 @@ class FilesystemCollector(Collector):
         self.layouts = dict(self.option("layouts") or {})  # dataset name -> its own layout
         self.footers = bool(self.option("footer_row_counts", True))
         self.lookback_s = float(self.option("lookback_hours", DEFAULT_LOOKBACK_HOURS)) * 3600
+        self.timeout_s = float(self.option("timeout_s", DEFAULT_TIMEOUT_S))
         self.bucket: Bucket | None = None
         self._first_pages: dict[str, Page] = {}  # dataset key -> first page of its `_dlt_loads/`, from discovery
 
@@ -146,7 +149,14 @@ class FilesystemCollector(Collector):
             config = resolve_configuration(
                 FilesystemConfiguration(bucket_url=self.bucket_url), sections=("sources", self.name)
             )
+            if config.protocol == "s3":  # each call gives up within timeout_s, retries included
+                per_try = self.timeout_s / (2 * S3_ATTEMPTS + 1)  # connecting or waiting, each try, and backoff
+                botocore = {"connect_timeout": per_try, "read_timeout": per_try,
+                            "retries": {"max_attempts": S3_ATTEMPTS, "mode": "standard"}}  # fmt: skip
+                config.kwargs = {**(config.kwargs or {}), "config_kwargs": botocore}
             fs, root = fsspec_from_config(config)
+            if config.protocol == "s3":
+                fs.retries = 1  # s3fs would retry botocore's retries again, five times
         except Exception as ex:
             raise SourceError(self.location, f"cannot open bucket ({type(ex).__name__}: {ex})") from None
         self.bucket = Bucket(fs, root)
@@ -192,6 +202,11 @@ class FilesystemCollector(Collector):
             if loads:  # dlt writes versions, states and traces with a load: nothing new without one
                 versions = self._read_new(f"{base}/_dlt_version", positions["versions"], meter, problems)
                 states = self._read_new(f"{base}/_dlt_pipeline_state", positions["states"], meter, problems)
+                for folder, lost in (("versions", "schema history"), ("states", "pipeline names of loads")):
+                    if not positions[folder]:  # dlt writes one with every dataset's first load: none ever seen
+                        table = "_dlt_version" if folder == "versions" else "_dlt_pipeline_state"
+                        problems.problems.append((self.url(base), f"no {table} files: its {lost} cannot be read; "
+                                                  "its runs are still collected"))  # fmt: skip
                 schema_of = {str(r["load_id"]): str(r.get("schema_name") or "") for r in loads}
                 trace_tables, uploads = self._read_traces(base, dataset.key, schema_of, meter)
         except SourceError:
@@ -318,11 +333,15 @@ class FilesystemCollector(Collector):
             return {}, set()
         uploads = {load_id: schema_of[load_id] for load_id in roots}
         tables: dict[str, list[dict[str, Any]]] = {}
+        separator = "__"  # the nesting separator of the dataset's naming convention, seen in the root's columns
         for table in TRACE_TABLES:
-            files = roots if table == TRACE_ROOT else self._table_files(base, layout, table, uploads, meter)
+            named = table.replace("__", separator)
+            files = roots if table == TRACE_ROOT else self._table_files(base, layout, named, uploads, meter)
             paths = [f"{base}/{e.name}" for entries in files.values() for e in entries]
             for rows in _parallel(lambda p: self._read_rows(p, meter), paths):
-                tables.setdefault(table, []).extend(rows)
+                tables.setdefault(table, []).extend(canonical_rows(rows))
+                if table == TRACE_ROOT:
+                    separator = next((s for s in NESTING_SEPARATORS for row in rows for c in row if s in c), separator)
         return tables, set(uploads)
 
     def _read_rows(self, path: str, meter: Meter) -> list[dict[str, Any]]:

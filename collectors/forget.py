@@ -18,7 +18,7 @@ from pathlib import Path
 from glasspane import settings
 from glasspane.config import ConfigError, load_config
 from glasspane.deletion import CLEARED, NOT_SUPPORTED, REBUILD, STATEMENT_ACTIONS, DeletionPlan
-from glasspane.deletion_run import execute, plan_for
+from glasspane.deletion_run import execute, history_lines, plan_for
 from glasspane.queries.governance import subject_history
 from glasspane.store import Store
 from glasspane.subjects import SubjectError, format_note
@@ -59,10 +59,8 @@ def run_forget(args: argparse.Namespace) -> int:
     print("\n".join(describe(plan)))
     with store.reader() as con:
         history = subject_history(con, plan.subject_hash)
-    if not history.empty:
-        earlier = ", ".join(f"{t:%Y-%m-%d %H:%M} UTC by {who}" for t, who in
-                            zip(history["executed_at"], history["executed_by"], strict=True))  # fmt: skip
-        print(f"executed before for this subject: {earlier}")
+    for line in history_lines(history):
+        print(line)
     for path, text in ((args.sql, plan.to_sql), (args.json, plan.to_json)):
         if path:
             Path(path).write_text(text())

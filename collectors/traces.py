@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import pickle
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,6 +174,28 @@ def _step_as_dict(step: Any) -> dict[str, Any]:
             "step_info": {"loads_ids": list(getattr(info, "loads_ids", None) or []), "load_packages": packages},
             f"{step.step}_info": destination,
         }
+
+
+NESTING_SEPARATORS = ("▶",)  # dlt's `direct` naming nests with ▶ where snake_case (and the others) use __
+
+
+def canonical(name: str) -> str:
+    """A table or column name as dlt's default snake_case naming writes it, under any naming convention:
+    `_trace▶steps` (direct) → `_trace__steps`, `_DLT_LOADS` (sql_upper) → `_dlt_loads`."""
+    for separator in NESTING_SEPARATORS:
+        name = name.replace(separator, "__")
+    return name.lower()
+
+
+def by_canonical_name(names: Iterable[str]) -> dict[str, str]:
+    """canonical name → the name a dataset really uses, so `_dlt_*` and `_trace*` tables are found under
+    every naming convention."""
+    return {canonical(name): name for name in names}
+
+
+def canonical_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with their column names made canonical (`step_info▶loads_ids` → `step_info__loads_ids`)."""
+    return [{canonical(column): value for column, value in row.items()} for row in rows]
 
 
 def safe_columns(columns: list[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from glasspane import settings
 DEFAULT_SOURCE_NAME = "local_pipelines"
 # `scheme://user:password@host`: a credential written into a URL (s3://KEY:SECRET@bucket, postgresql://u:p@h)
 _URL_CREDENTIAL = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s@]*:[^/\s@]*@", re.IGNORECASE)
+KNOWN_SECTIONS = ("sources", "alerts", "alerting", "access")  # the top-level keys and tables of glasspane.toml
 
 
 class ConfigError(ValueError):
@@ -63,7 +65,10 @@ class Config:
 
 
 def default_config() -> Config:
-    """The embedded default: the local dlt pipelines folder."""
+    """The embedded default: dlt's pipelines folder, as dlt resolves it; no source at all while that folder
+    does not exist (nothing to collect yet, rather than a stored error)."""
+    if not settings.default_pipelines_dir().is_dir():
+        return Config(sources=[], path=None)
     source = SourceConfig(
         name=DEFAULT_SOURCE_NAME,
         kind="pipelines_dir",
@@ -100,7 +105,15 @@ def _refuse_url_credentials(value: Any, where: str) -> None:
 
 
 def parse_config(data: dict[str, Any], path: Path) -> Config:
-    """Validate the generic shape of a config: `[[sources]]` tables with unique `name` and a `kind`."""
+    """Validate the generic shape of a config: only known top-level keys, `[[sources]]` tables with unique
+    `name` and a `kind`, and no credential written into a URL."""
+    for key in data:
+        if key not in KNOWN_SECTIONS:
+            nearest = difflib.get_close_matches(key, KNOWN_SECTIONS, n=1, cutoff=0.0)
+            raise ConfigError(
+                f"{path}: unknown top-level key or table '{key}' (did you mean '{nearest[0]}'? known: "
+                f"{', '.join(KNOWN_SECTIONS)})"
+            )
     for section, value in data.items():
         _refuse_url_credentials(value, f"{path}: {section}")
     raw_sources = data.get("sources", [])

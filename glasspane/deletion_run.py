@@ -17,8 +17,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from glasspane.config import SourceConfig
 from glasspane.deletion import DeletionPlan, Step, build_plan
@@ -30,6 +31,21 @@ from glasspane.store.governance import write_audit
 from glasspane.subjects import check_kind, check_value, salt_for, scrub, subject_hash
 
 DELETED, FAILED, ROLLED_BACK, NOT_RUN, SKIPPED = "deleted", "failed", "rolled_back", "not_run", "skipped"
+
+
+def history_lines(history: Any, shown: Callable[[str], str] = str) -> list[str]:
+    """One line per earlier execution for a subject (`queries.governance.subject_history`), newest first:
+    "executed before" only when it completed, else "attempted before …, not completed". `shown` renders
+    the requester's name (e.g. escaped for Markdown)."""
+    lines = []
+    for row in history.itertuples(index=False):
+        when = f"{row.executed_at:%Y-%m-%d %H:%M} UTC by {shown(row.executed_by)}"
+        if row.complete:
+            lines.append(f"executed before for this subject on {when}: {int(row.rows_deleted or 0)} rows deleted")
+        else:
+            lines.append(f"attempted before on {when}, not completed: {row.not_completed} statements failed, "
+                         "not run or rolled back")  # fmt: skip
+    return lines
 
 
 @dataclass

@@ -21,7 +21,6 @@ import pandas as pd
 
 from glasspane.queries.common import Where
 
-HEALTH_STATES = ("failing", "late", "never_seen", "healthy")
 LATE_FACTOR = 2.0  # the Overview's factor; alert rules may set their own
 MAD_TO_SIGMA = 1.4826  # makes the MAD of normally distributed data comparable to a standard deviation
 

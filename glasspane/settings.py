@@ -31,11 +31,16 @@ def legacy_store(location: str) -> Path | None:
 
 
 def config_path(explicit: str | os.PathLike | None = None) -> Path | None:
-    """The config file: explicit, else `GLASSPANE_CONFIG`, else `glasspane.toml` here if it exists."""
+    """The config file: explicit, else `GLASSPANE_CONFIG`, else `glasspane.toml` here if it exists, else the
+    demo's (`demo_dir` beside the store) once the demo was built: what the dashboard shows is what it collects."""
     chosen = explicit or os.environ.get(CONFIG_ENV)
     if chosen:
         return Path(chosen).expanduser().resolve()
-    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+    if DEFAULT_CONFIG.exists():
+        return DEFAULT_CONFIG
+    store = store_location()
+    demo = demo_dir(None if "://" in store else Path(store)) / "glasspane.toml"
+    return demo if demo.exists() else None
 
 
 def demo_dir(store: Path | None) -> Path:

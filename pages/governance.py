@@ -6,7 +6,8 @@ import streamlit as st
 from glasspane import access
 from glasspane.config import ConfigError, load_config
 from glasspane.deletion import CLEARED, NOT_SUPPORTED, REBUILD
-from glasspane.deletion_run import DELETED, execute, plan_for
+from glasspane.deletion_run import DELETED, execute, history_lines, plan_for
+from glasspane.formatting import literal
 from glasspane.queries import governance as gq
 from glasspane.subjects import SubjectError, check_value, format_note, salt_for, subject_hash
 from glasspane.ui import access as door
@@ -90,10 +91,8 @@ with components.page_guard():
             metrics[2].metric("Destinations", len({s.location for s in statements}))
             metrics[3].metric("Views cleared", sum(s.action == CLEARED for s in plan.steps))
             history = data.query(gq.subject_history, subject_hash=plan.subject_hash)
-            if not history.empty:
-                times = ", ".join(f"{t:%Y-%m-%d %H:%M} by {who}" for t, who in
-                                  zip(history["executed_at"], history["executed_by"], strict=True))  # fmt: skip
-                st.info(strings.PLAN_HISTORY.format(times=times))
+            for line, complete in zip(history_lines(history, literal), history["complete"], strict=True):
+                (st.info if complete else st.warning)(strings.PLAN_HISTORY.format(line=line))
             dialects = sorted({s.dialect for s in statements if s.dialect})
             st.caption(strings.PLAN_CAPTION.format(placeholder=", ".join(PLACEHOLDERS.get(d, "?") for d in dialects)))
             st.dataframe(

@@ -1,9 +1,9 @@
-"""Overview: health at a glance across every location; every pipeline, failing and late first."""
+"""Overview: health at a glance across every location; every pipeline, failing, late and anomalous first."""
 
 import streamlit as st
 
 from glasspane.formatting import cadence
-from glasspane.health import HEALTH_STATES
+from glasspane.pipeline_health import HEALTH_STATES
 from glasspane.queries import pipelines as q
 from glasspane.ui import components, data, shell, strings, url_state
 from glasspane.ui.theme import HEALTH_COLOURS

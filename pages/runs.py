@@ -5,7 +5,9 @@ import datetime as dt
 import streamlit as st
 
 from glasspane.formatting import duration, literal, relative_time, thousands
+from glasspane.queries import pipelines as pipeline_queries
 from glasspane.queries import runs as q
+from glasspane.records import VIA_TRACE, VIA_TRACE_TABLE
 from glasspane.ui import charts, components, data, shell, strings, url_state
 
 shell.inside_app()
@@ -28,6 +30,14 @@ with components.page_guard():
         statuses = url_state.multiselect("Status", options["status"], "status")
     with cols[3]:
         period = url_state.selectbox("Time range", list(RANGE_DAYS), "range", "30d", strings.TIME_RANGES.get)
+    if pipelines:  # the chosen pipelines' health, by the one model the Overview and the alerts use
+        for row in data.query(pipeline_queries.health_of, pipelines=pipelines).itertuples(index=False):
+            names = ", ".join(literal(t) for t in row.anomalous_tables)
+            st.caption(strings.RUNS_HEALTH.format(
+                pipeline=literal(row.pipeline_name), dataset=literal(row.dataset_name),
+                state=strings.HEALTH_LABELS[row.health], tables=strings.RUNS_HEALTH_TABLES.format(tables=names)
+                if names else "",
+            ))  # fmt: skip
     days = RANGE_DAYS.get(period or "30d")
     now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)  # minute steps keep the cache useful
     since = now - dt.timedelta(days=days) if days else None
@@ -107,7 +117,12 @@ with components.page_guard():
             with left:
                 st.markdown("**Rows per table**")
                 if detail["tables"].empty:
-                    st.caption("No row counts for this run (no trace reached a collector).")
+                    traced = {VIA_TRACE, VIA_TRACE_TABLE} & set(detail["seen_via"])
+                    if traced and run["status"] == "failed":
+                        reason = strings.ROWS_NONE_FAILED.format(step=literal(run["failed_step"] or "unknown"))
+                    else:
+                        reason = strings.ROWS_NONE_IN_TRACE if traced else strings.ROWS_NONE_NO_TRACE
+                    st.caption(reason)
                 else:
                     st.dataframe(
                         detail["tables"], hide_index=True, width="stretch",

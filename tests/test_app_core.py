@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from glasspane import settings
 from glasspane.settings import PROJECT_DIR
 from glasspane.store import Store
 from tests.conftest import rows
@@ -25,7 +28,8 @@ def app(store_path, monkeypatch, page: str | None = None, **params: str) -> AppT
 def test_overview_shows_every_pipeline_failing_first(demo_store, monkeypatch):
     at = app(demo_store.path, monkeypatch)
     metrics = {m.label: m.value for m in at.metric}
-    assert (metrics["Failing"], metrics["Late"], metrics["Never seen"], metrics["Healthy"]) == ("1", "0", "0", "3")
+    shown = tuple(metrics[k] for k in ("Failing", "Late", "Anomalous", "Never seen", "Healthy", "Locations"))
+    assert shown == ("1", "0", "2", "0", "1", "3")  # web_events and crm_sync: their newest loads are anomalous
     table = at.dataframe[0].value
     assert table["pipeline_name"].iloc[0] == "hr_export" and list(table["health"].iloc[0]) == ["failing"]
     assert set(table["pipeline_name"]) == {"hr_export", "web_events", "billing_sync", "crm_sync"}
@@ -79,3 +83,28 @@ def test_load_demo_data_from_an_empty_store(tmp_path, monkeypatch):
     assert (tmp_path / ".glasspane" / "demo" / "glasspane.toml").exists()  # the demo places sit beside the store
     assert rows(Store(tmp_path / "store.duckdb"), "SELECT count(*) FROM pipelines") == [(4,)]
     assert len(at.dataframe[0].value) == 4
+
+
+def test_collect_now_collects_the_demos_sources_once_the_demo_was_built(demo_store, tmp_path, monkeypatch):
+    monkeypatch.delenv("GLASSPANE_CONFIG", raising=False)
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt_home"))  # dlt's own pipelines folder does not exist
+    store = Store(tmp_path / "store.duckdb")
+    demo_config = settings.demo_dir(store.path) / "glasspane.toml"  # where Load demo data writes the demo's config
+    demo_config.parent.mkdir(parents=True)
+    shutil.copyfile(demo_store.path.parent / "places" / "glasspane.toml", demo_config)
+    at = app(store.path, monkeypatch)
+    at.button(key="empty_collect").click().run(timeout=120)
+    assert not at.exception
+    assert any(s.value.startswith("Collected 4 sources: ") for s in at.success), [w.value for w in at.warning]
+    demo = ["demo_bucket", "demo_models", "demo_pipelines", "demo_warehouse"]
+    assert rows(store, "SELECT source, status FROM sources ORDER BY 1") == [(name, "ok") for name in demo]
+
+
+def test_collect_now_without_config_or_dlt_pipelines_folder_has_nothing_to_collect_yet(tmp_path, monkeypatch):
+    monkeypatch.delenv("GLASSPANE_CONFIG", raising=False)
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt_home"))
+    at = app(tmp_path / "store.duckdb", monkeypatch)
+    at.button(key="empty_collect").click().run()
+    [info] = [i.value for i in at.info if i.value.startswith("Nothing to collect yet")]
+    assert str(tmp_path / "dlt_home" / "pipelines") in info
+    assert rows(Store(tmp_path / "store.duckdb"), "SELECT count(*) FROM sources") == [(0,)]  # no invented source

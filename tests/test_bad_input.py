@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dlt
@@ -133,3 +138,114 @@ def test_config_errors_are_one_line_naming_file_and_source(tmp_path, text, messa
     assert str(raised.value).startswith(str(path))
     assert message in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("naming", "steps"),
+    [("direct", "_trace▶steps"), ("duck_case", "_trace__steps"), ("sql_ci_v1", "_trace__steps"),
+     ("sql_cs_v1", "_trace__steps"), ("snake_case", "_trace__steps")],
+)  # fmt: skip
+def test_trace_tables_and_dlt_tables_are_found_under_every_naming_convention(
+    tmp_path, store, monkeypatch, naming, steps
+):
+    monkeypatch.setenv("SCHEMA__NAMING", naming)
+    warehouse = tmp_path / "w.duckdb"
+    p = fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "crm")
+    fx.run(p, fx.users(4))  # its trace loaded into the destination: row counts
+    fx.run_failing(p, "upstream API answered 500", load_trace=True)  # a failure only the trace tables know
+    monkeypatch.delenv("SCHEMA__NAMING")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert steps in tables
+    assert collect_into(store, source("wh", "duckdb", path=str(warehouse))).ok
+    [(error, step)] = rows(store, "SELECT error, failed_step FROM runs WHERE status = 'failed'")
+    assert "upstream API answered 500" in error and step == "extract"
+    counts = dict(rows(store, "SELECT lower(table_name), row_count FROM table_counts"))
+    assert counts["users"] == 4
+    assert rows(store, "SELECT count(*) > 0 FROM schema_versions") == [(True,)]
+
+
+@pytest.mark.parametrize(("table", "lost"), [("_dlt_version", "schema history"),
+                                             ("_dlt_pipeline_state", "pipeline names of loads")])  # fmt: skip
+def test_a_dataset_missing_a_dlt_table_is_reported_in_one_line_and_its_runs_still_collected(
+    tmp_path, store, table, lost
+):
+    warehouse = tmp_path / "w.duckdb"
+    p = fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "crm")
+    fx.run(p, fx.users(2), load_trace=False)
+    fx.run(p, fx.users(2, start=10), load_trace=False)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"DROP TABLE crm.{table}")
+    summary = collect_into(store, source("wh", "duckdb", path=str(warehouse)))
+    [outcome] = summary.outcomes
+    assert outcome.errors == [f"source 'wh': duckdb://{warehouse} dataset 'crm': no {table} table: its {lost} "
+                              "cannot be read; its runs are still collected"]  # fmt: skip
+    assert rows(store, "SELECT count(*) FROM runs WHERE status = 'completed'") == [(2,)]
+
+
+@pytest.fixture
+def hung_endpoint(monkeypatch) -> Iterator[list[socket.socket]]:
+    """An S3 endpoint on loopback that accepts connections and never answers; yields the connections."""
+    server = socket.create_server(("127.0.0.1", 0))
+    connections: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connections.append(server.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    credentials = {"ENDPOINT_URL": f"http://127.0.0.1:{server.getsockname()[1]}", "AWS_ACCESS_KEY_ID": "testing",
+                   "AWS_SECRET_ACCESS_KEY": "testing", "REGION_NAME": "us-east-1"}  # fmt: skip
+    for key, value in credentials.items():
+        monkeypatch.setenv(f"SOURCES__HUNG__CREDENTIALS__{key}", value)
+    yield connections
+    server.close()
+    for connection in connections:
+        connection.close()
+
+
+def test_a_hung_s3_endpoint_gives_up_within_its_timeout_and_the_other_sources_are_stored(
+    tmp_path, store, hung_endpoint
+):
+    bucket = tmp_path / "bucket"
+    fx.run(fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.filesystem(bucket.as_uri()), "crm"),
+           fx.users(2))  # fmt: skip
+    started = time.monotonic()
+    summary = collect_into(
+        store,
+        source("hung", "filesystem", bucket_url="s3://lake/teams", timeout_s=3),
+        source("local", "filesystem", bucket_url=bucket.as_uri()),
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < 3 + 5  # its timeout, plus starting the S3 client: never the minutes botocore would wait
+    errors = {o.source: o.errors for o in summary.outcomes}
+    [hung] = errors["hung"]
+    assert hung.startswith("source 'hung': s3://lake/teams: cannot reach the storage endpoint (Read timeout on ")
+    assert errors["local"] == [] and 0 < len(hung_endpoint) <= 3  # a bounded number of tries
+    assert rows(store, "SELECT count(*) FROM runs WHERE source = 'local'") == [(1,)]
+
+
+def test_trace_tables_in_a_bucket_are_found_under_dlts_direct_naming(tmp_path, store, monkeypatch):
+    monkeypatch.setenv("SCHEMA__NAMING", "direct")
+    bucket = tmp_path / "bucket"
+    p = fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.filesystem(bucket.as_uri()), "crm")
+    fx.run(p, fx.users(4))
+    fx.run_failing(p, "upstream API answered 500", load_trace=True)
+    monkeypatch.delenv("SCHEMA__NAMING")
+    assert (bucket / "crm" / "_trace▶steps").is_dir()
+    assert collect_into(store, source("lake", "filesystem", bucket_url=bucket.as_uri())).ok
+    [(error, step)] = rows(store, "SELECT error, failed_step FROM runs WHERE status = 'failed'")
+    assert "upstream API answered 500" in error and step == "extract"
+    assert rows(store, "SELECT row_count FROM table_counts WHERE table_name = 'users'") == [(4,)]
+
+
+def test_a_bucket_dataset_missing_dlt_version_files_is_reported_and_its_runs_still_collected(tmp_path, store):
+    bucket = tmp_path / "bucket"
+    p = fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.filesystem(bucket.as_uri()), "crm")
+    fx.run(p, fx.users(2), load_trace=False)
+    shutil.rmtree(bucket / "crm" / "_dlt_version")
+    [outcome] = collect_into(store, source("lake", "filesystem", bucket_url=bucket.as_uri())).outcomes
+    assert outcome.errors == [f"source 'lake': {bucket.as_uri()}/crm: no _dlt_version files: its schema history "
+                              "cannot be read; its runs are still collected"]  # fmt: skip
+    assert rows(store, "SELECT count(*) FROM runs") == [(1,)]

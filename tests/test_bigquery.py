@@ -250,12 +250,15 @@ def test_bigquery_recollect_without_new_loads_runs_no_query_and_then_reads_only_
     ) == [(3,), (3,), (7,)]
 
 
-def copy_dlt_tables(bq: BigQueryWorld, source: str, target: str) -> None:
+def copy_dlt_tables(
+    bq: BigQueryWorld, source: str, target: str, names: tuple[str, ...] = ("_dlt_loads", "_dlt_version",
+                                                                        "_dlt_pipeline_state")
+) -> None:  # fmt: skip
     """Copy dlt's tables of a dataset, with their real rows, through the streaming API (which the
     emulator's table metadata counts, as BigQuery's counts every insert)."""
     client = bq.client(target.split(".")[0])
     client.create_dataset(target)
-    for name in ("_dlt_loads", "_dlt_version", "_dlt_pipeline_state"):
+    for name in names:
         original = client.get_table(f"{source}.{name}")
         client.create_table(bigquery_table(f"{target}.{name}", original.schema))
         found = [dict(r.items()) for r in client.query(f"SELECT * FROM `{source}.{name}`").result()]
@@ -289,6 +292,16 @@ def test_a_dataset_whose_dlt_loads_metadata_did_not_change_costs_no_query(bq, st
         ("GET", "proj-e/datasets/copied/tables"),
     ]  # fmt: skip
     assert again.outcomes[0].stats == {"api_calls": 3}
+
+
+def test_a_dataset_without_dlt_version_is_reported_in_one_line_and_its_runs_still_collected(bq, store):
+    copy_dlt_tables(bq, "proj-a.billing", "proj-f.versionless", ("_dlt_loads", "_dlt_pipeline_state"))
+    with credentials("bq", COLLECTOR, bq.tokens.url):
+        summary = collect_into(store, warehouse(bq, project="proj-f"))
+    [outcome] = summary.outcomes
+    assert outcome.errors == ["source 'bq': bigquery://proj-f dataset 'versionless': no _dlt_version table: its "
+                              "schema history cannot be read; its runs are still collected"]  # fmt: skip
+    assert rows(store, "SELECT count(*) FROM runs WHERE dataset_name = 'versionless'") == [(1,)]
 
 
 def test_a_failing_project_is_named_with_its_reason_and_the_others_are_collected(bq, store):

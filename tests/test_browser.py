@@ -64,7 +64,8 @@ def test_overview_shows_health_counts_and_the_sparklines(page, served):
 
     b.open_page(page, served)
     expect(page.locator('[data-testid="stMetric"]').filter(has_text="Failing")).to_contain_text("1")
-    expect(page.locator('[data-testid="stMetric"]').filter(has_text="Healthy")).to_contain_text("3")
+    expect(page.locator('[data-testid="stMetric"]').filter(has_text="Anomalous")).to_contain_text("2")
+    expect(page.locator('[data-testid="stMetric"]').filter(has_text="Healthy")).to_contain_text("1")
     expect(page.locator('[data-testid="stDataFrame"]')).to_be_visible()
 
 
@@ -138,3 +139,36 @@ def test_hostile_names_stay_text_in_the_browser(odd_names, page):
         b.open_page(tab, f"{url}/trends")
         assert "🚀" in tab.get_by_role("combobox", name="Table").input_value()
     assert dialogs == []
+
+
+def test_overview_alerts_and_trends_agree_about_web_events(page, served, demo_copy):
+    from playwright.sync_api import expect
+
+    [(load_id, newest)] = rows(
+        demo_copy,
+        """SELECT t.load_id, t.row_count FROM table_counts t JOIN runs r
+        ON r.schema_name = t.schema_name AND r.load_id = t.load_id
+        WHERE r.pipeline_name = 'web_events' AND t.table_name = 'page_views' ORDER BY r.started_at DESC LIMIT 1""",
+    )
+    cells = page.locator('[data-testid="stDataFrame"] [role="gridcell"]')
+
+    b.open_page(page, f"{served}/?health=anomalous")  # the Overview: web_events is anomalous, not healthy
+    expect(page.locator('[data-testid="stMetric"]').filter(has_text="Anomalous")).to_contain_text("2")
+    expect(cells.filter(has_text=re.compile(r"^web_events$"))).to_have_count(1)
+    overview = cells.all_inner_texts()
+    assert overview[overview.index("web_events") - 1] == "anomalous"
+    b.screenshot(page, "truth-overview")
+
+    b.open_page(page, f"{served}/alerts")  # the volume rule matches its newest load now
+    expect(page.get_by_text(re.compile(r"^volume · warning · 2 matches now$"))).to_be_visible()
+    expect(cells.filter(has_text=re.compile(r"^web_events\.page_views$"))).to_have_count(1)
+    title = f"page_views in web_events: {newest:,} rows in a load, expected about"
+    expect(cells.filter(has_text=title)).to_have_count(1)
+    b.screenshot(page, "truth-alerts")
+
+    b.open_page(page, f"{served}/trends?pipeline=web_events&table=page_views&range=7d")  # and Trends marks it
+    expect(page.locator('[data-testid="stMetric"]').filter(has_text="Rows (newest load)")).to_contain_text(
+        f"{newest:,}"
+    )
+    expect(cells.filter(has_text=re.compile(rf"^{re.escape(load_id)}$"))).to_have_count(1)  # in the anomalies
+    b.screenshot(page, "truth-trends")

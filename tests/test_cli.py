@@ -54,6 +54,29 @@ def test_config_and_argument_mistakes_exit_2_with_one_line(tmp_path):
     assert unknown.returncode == 2 and "no source named 'nope'" in unknown.stderr
 
 
+def test_an_unknown_top_level_table_exits_2_naming_it_and_the_nearest_key_and_leaves_the_store_alone(tmp_path):
+    config = tmp_path / "glasspane.toml"
+    config.write_text(f'[[source]]\nname = "x"\nkind = "duckdb"\npath = "{tmp_path / "w.duckdb"}"\n')
+    store = tmp_path / "s.duckdb"
+    done = cli("collect", "--config", str(config), "--store", str(store))
+    assert done.returncode == 2 and not store.exists()
+    assert done.stderr.strip() == (f"error: {config}: unknown top-level key or table 'source' (did you mean "
+                                   "'sources'? known: sources, alerts, alerting)")  # fmt: skip
+    config.write_text('[alert]\nrule = "failed"\n')
+    assert "unknown top-level key or table 'alert' (did you mean 'alerts'?" in cli("alerts", "--config", str(config),
+                                                                                   "--dry-run").stderr  # fmt: skip
+
+
+def test_without_config_or_dlts_pipelines_folder_there_is_nothing_to_collect_yet(tmp_path):
+    store = tmp_path / "s.duckdb"
+    done = cli("collect", env={"DLT_DATA_DIR": str(tmp_path / "dlt_data"), "GLASSPANE_STORE": str(store),
+                               "GLASSPANE_CONFIG": ""})  # fmt: skip
+    assert done.returncode == 0 and not store.exists()  # no source invented, no error stored
+    assert done.stdout.strip() == (f"no config file, and dlt's pipelines folder {tmp_path / 'dlt_data' / 'pipelines'}"
+                                   " does not exist yet: nothing to collect yet (run a dlt pipeline, or configure "
+                                   "sources in glasspane.toml)")  # fmt: skip
+
+
 def test_without_config_the_default_is_dlts_pipelines_folder(tmp_path):
     data_dir = tmp_path / "dlt_data"
     p = fx.pipeline("local_one", data_dir / "pipelines", dlt.destinations.duckdb(str(tmp_path / "l.duckdb")), "d")

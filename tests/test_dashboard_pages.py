@@ -63,7 +63,11 @@ def test_overview_counts_health_and_lists_failing_first_with_sparklines(demo_sto
     at = app(demo_store.path, monkeypatch)
     pipelines = table(at, "overview_table")
     health = pipelines["health"].map(list)  # one coloured label per row
-    assert list(health[:1]) == [["failing"]] and (health.map(tuple) == ("healthy",)).sum() == 3
+    states = dict(zip(pipelines["pipeline_name"], health.map(tuple), strict=True))
+    assert list(health[:1]) == [["failing"]]  # failing first, then anomalous, then healthy
+    assert states == {"hr_export": ("failing",), "web_events": ("anomalous",), "crm_sync": ("anomalous",),
+                      "billing_sync": ("healthy",)}  # fmt: skip
+    assert list(health.map(tuple)) == [("failing",), ("anomalous",), ("anomalous",), ("healthy",)]
     crm = pipelines[pipelines["pipeline_name"] == "crm_sync"].iloc[0]
     assert crm["environment"] == "kubernetes" and crm["cadence"] == "every 1 d"
     assert len(crm["recent_row_counts"]) >= 20  # the sparkline's points: the recent loads' row counts
@@ -73,6 +77,8 @@ def test_overview_health_filter_comes_from_the_url_and_can_match_nothing(demo_st
     at = app(demo_store.path, monkeypatch, health="failing")
     assert at.multiselect(key="url_health").value == ["failing"]
     assert list(table(at, "overview_table")["pipeline_name"]) == ["hr_export"]
+    at = app(demo_store.path, monkeypatch, health="anomalous")
+    assert set(table(at, "overview_table")["pipeline_name"]) == {"web_events", "crm_sync"}
     at = app(demo_store.path, monkeypatch, health="late")
     assert table(at, "overview_table").empty
     assert any("No pipeline is in this health state" in i.value for i in at.info)
@@ -310,3 +316,22 @@ def test_the_runs_list_shows_the_newest_runs_however_many_match(demo_store):
         every_failed = everything[everything["status"] == "failed"].reset_index(drop=True)
         assert counted == len(every_failed) > 2
         pd.testing.assert_frame_equal(failed, every_failed.head(2))
+
+
+def test_a_source_filter_keeps_every_run_whose_data_lives_where_the_source_reads(demo_store, monkeypatch):
+    # today's failed hr_export run was seen only in its working folder, but its data lives in the demo bucket
+    at = app(demo_store.path, monkeypatch, "pages/runs.py", source="demo_bucket", pipeline="hr_export",
+             status="failed", range="all")  # fmt: skip
+    listed = at.dataframe[0].value
+    sql = "SELECT run_key, seen_by FROM runs WHERE pipeline_name = 'hr_export' AND status = 'failed'"
+    failed = rows(demo_store, sql)
+    assert sorted(listed["run_key"]) == sorted(key for key, _ in failed)
+    assert any(seen_by == ["demo_pipelines"] for _, seen_by in failed)  # the run credited to the working folder
+
+
+def test_a_failed_runs_detail_says_why_it_has_no_row_counts(demo_store, monkeypatch):
+    [(run_key,)] = rows(demo_store, "SELECT run_key FROM runs WHERE status = 'failed' ORDER BY started_at DESC LIMIT 1")
+    at = app(demo_store.path, monkeypatch, "pages/runs.py", pipeline="hr_export", run=run_key)
+    captions = [c.value for c in at.caption]
+    assert "No row counts: the run failed in the extract step, before dlt counted the rows of any table." in captions
+    assert not any("no trace reached a collector" in c for c in captions)  # its error came from its trace

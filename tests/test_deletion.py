@@ -313,7 +313,8 @@ def test_a_failing_statement_rolls_back_its_destination_and_says_so(governed, st
     assert rows(store, "SELECT DISTINCT status FROM deletion_audit ORDER BY 1") == [(FAILED,), (ROLLED_BACK,)]
 
 
-def test_an_unreachable_destination_stops_everything_before_anything_runs(governed, store):
+def test_an_unreachable_destination_stops_everything_before_anything_runs(governed, store, monkeypatch):
+    monkeypatch.setenv("GLASSPANE__SUBJECT_SALT", "test-salt")  # the salt `forget` below uses
     plan = plan_for(store, "email", gf.SUBJECT)
     governed.path.rename(governed.path.with_suffix(".moved"))
     report = execute(plan, gf.SUBJECT, store, "dpo@test")
@@ -321,6 +322,11 @@ def test_an_unreachable_destination_stops_everything_before_anything_runs(govern
     assert {o.status for o in report.outcomes} == {NOT_RUN}
     assert report.outcomes[0].error == f"nothing was executed: duckdb://{governed.path}: DuckDB file not found"
     assert rows(store, "SELECT count(*), min(status) FROM deletion_audit") == [(len(plan.statements), NOT_RUN)]
+    again = forget("--column-kind", "email", "--value", gf.SUBJECT, "--store", str(store.path))
+    assert "executed before" not in again.stdout  # a DPO would read that as "already deleted"
+    [line] = [line for line in again.stdout.splitlines() if line.startswith("attempted before on ")]
+    assert line.endswith(f"by dpo@test, not completed: {len(plan.statements)} statements failed, not run or "
+                         "rolled back")  # fmt: skip
 
 
 def test_unknown_kinds_and_values_of_the_wrong_format_are_refused_without_echoing_the_value(governed, store):
@@ -425,7 +431,8 @@ def test_forget_cli_dry_run_exports_and_executes(governed, store, tmp_path):
     assert exported["subject_hash"] == rows(store, "SELECT DISTINCT subject_hash FROM deletion_audit")[0][0]
 
     again = forget("--column-kind", "email", "--value", gf.SUBJECT, "--store", str(store.path))
-    assert "executed before for this subject:" in again.stdout and "by dpo@test" in again.stdout
+    assert "executed before for this subject on " in again.stdout
+    assert "by dpo@test: 26 rows deleted" in again.stdout and "attempted" not in again.stdout
 
 
 def test_without_a_configured_salt_one_is_generated_beside_the_store_and_kept(governed, store, monkeypatch):

@@ -138,7 +138,8 @@ def test_governance_page_plans_and_executes_only_after_confirmation(governed_sto
 
     at.text_input(key="subject_value").input(gf.SUBJECT).run()  # the same subject again: its history shows
     button(at, "Plan deletion").click().run()
-    assert at.info[0].value.startswith("This subject's deletion was executed before: ")
+    assert at.info[0].value.startswith("This subject's deletion: executed before for this subject on ")
+    assert at.info[0].value.endswith(": 26 rows deleted.") and not at.warning
 
 
 def test_the_demo_shows_lineage_and_a_plan_that_names_the_untagged_email_column(demo_store, monkeypatch):
@@ -256,3 +257,21 @@ def test_in_a_browser_the_graph_renders_and_an_anonymous_visitor_plans_but_canno
         finally:
             browser.close()
     assert gf.count(warehouse.path, "SELECT count(*) FROM crm.events WHERE user_email = ?", [gf.SUBJECT]) > 0
+
+
+def test_a_failed_attempt_is_never_shown_as_an_executed_deletion(governed_store, tmp_path, monkeypatch):
+    warehouse, store = governed_store
+    signin.access_config(tmp_path, monkeypatch)
+    at = page("governance", signin.EXECUTOR, kind="email")
+    at.text_input(key="subject_value").input(gf.SUBJECT).run()
+    button(at, "Plan deletion").click().run()
+    warehouse.path.rename(warehouse.path.with_suffix(".moved"))  # the file is unreachable when executing
+    execute_twice_confirmed(at, gf.SUBJECT)
+    assert rows(store, "SELECT DISTINCT status FROM deletion_audit") == [("not_run",)]
+
+    at.text_input(key="subject_value").input(gf.SUBJECT).run()  # planned again: the attempt, not a deletion
+    button(at, "Plan deletion").click().run()
+    [warning] = [w.value for w in at.warning if w.value.startswith("This subject's deletion")]
+    assert warning.startswith("This subject's deletion: attempted before on ")
+    assert warning.endswith("not completed: 13 statements failed, not run or rolled back.")
+    assert not any("executed before" in i.value for i in at.info)

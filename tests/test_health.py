@@ -104,3 +104,22 @@ def test_fixed_max_age_overrides_the_learned_cadence(con):
     late = "SELECT raw.health(last_status, last_success_at, cadence_s, 2.0, ?) FROM pipelines"
     assert con.execute(late, [2 * 3600]).fetchone()[0] == "late"
     assert con.execute(late, [4 * 3600]).fetchone()[0] == "healthy"
+
+
+def test_a_pipeline_whose_newest_load_is_anomalous_is_anomalous_until_a_normal_load_arrives(con):
+    from glasspane.pipeline_health import newest_anomalies, newest_loads, pipeline_health
+
+    steady = [1000, 1040, 980, 1010, 995, 1020, 990, 1005, 1015, 985]
+    add_loads(con, "spiky", [*steady, 5000], dt.timedelta(hours=6))
+    add_loads(con, "calm", steady, dt.timedelta(hours=6))
+    summaries.refresh(con)  # after a collect: the newest loads are scored once, into raw.newest_loads
+    health = dict(pipeline_health(con)[["pipeline_name", "health"]].itertuples(index=False))
+    assert health == {"spiky": "anomalous", "calm": "healthy"}
+    assert dict(con.execute("SELECT pipeline_name, health FROM pipelines").fetchall()) == health  # SQL agrees
+    live = newest_loads(con)
+    assert list(newest_anomalies(con)["row_count"]) == list(live.loc[live["anomalous"], "row_count"]) == [5000]
+
+    add_loads(con, "spiky", [1000], dt.timedelta(hours=6), newest_ago=dt.timedelta(minutes=5))
+    summaries.refresh(con)
+    assert newest_anomalies(con).empty and set(pipeline_health(con)["health"]) == {"healthy"}
+    assert {h for (h,) in con.execute("SELECT health FROM pipelines").fetchall()} == {"healthy"}

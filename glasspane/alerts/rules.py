@@ -1,8 +1,9 @@
 """Evaluating rules over the pane store: each rule → findings, by the definitions the dashboard uses.
 
-failed and late: the `raw.health` macro over the `pipelines` view; a `tables` scope keeps the
+failed and late: the one health model (`pipeline_health.pipeline_health`); a `tables` scope keeps the
 pipelines that load those tables (`pipeline_tables`, and the schemas their runs load). volume:
-`health.volume_scores`, judging only loads newer than the ones judged before. schema and pii:
+`health.volume_scores`, judging only loads newer than the ones judged before; a table matches while its
+newest load in the window is anomalous (`pipeline_health.newest_anomalies`, what the Overview counts). schema and pii:
 `schema_diff.diff_columns` between the newest version of each schema and the one the previous
 evaluation saw; suspected PII by `pii.suspect`.
 """
@@ -23,6 +24,7 @@ from glasspane.formatting import thousands
 from glasspane.health import LATE_FACTOR, volume_scores
 from glasspane.links import link
 from glasspane.pii import suspect
+from glasspane.pipeline_health import TABLE_KEY, newest_anomalies, newest_loads, pipeline_health
 from glasspane.queries import alerts as q
 from glasspane.queries.schema import version_columns
 from glasspane.schema_diff import Change, diff_columns
@@ -75,7 +77,7 @@ def _health(con: duckdb.DuckDBPyConnection, rule: AlertRule, factor: float, max_
     locations = _scope(con, rule)
     if locations == ():
         return pd.DataFrame()
-    health = q.pipeline_health(con, factor, max_age_s, rule.pipelines, locations or ())
+    health = pipeline_health(con, factor, max_age_s, rule.anomaly, rule.pipelines, locations or ())
     if not rule.tables:
         return health
     covered = _table_pipelines(con, rule)
@@ -151,66 +153,108 @@ def late_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemor
     return result
 
 
+def _volume_scope(con: duckdb.DuckDBPyConnection, rule: AlertRule, scores: pd.DataFrame) -> pd.DataFrame:
+    """The scored loads of tables in the rule's `tables` scope, each with its subject key."""
+    scores = scores[[_in_tables(rule, t) for t in scores["table_name"]]]
+    return scores.assign(subject_key=scores[TABLE_KEY].astype(str).agg("|".join, axis=1) if len(scores) else "")
+
+
+def _volume_finding(row: Any, base_url: str) -> Finding:
+    """The finding for one scored load of one table."""
+    loaded_at = pd.Timestamp(row.loaded_at)
+    expected = "—" if pd.isna(row.baseline) else f"about {thousands(row.baseline)}"
+    band = "—" if pd.isna(row.lower) else f"{thousands(row.lower)} – {thousands(row.upper)}"
+    rows = thousands(row.row_count)
+    if row.anomalous:
+        title = f"{row.table_name} in {row.pipeline_name}: {rows} rows in a load, expected {expected}"
+    else:
+        title = f"{row.table_name} in {row.pipeline_name} is back to normal: {rows} rows"
+    facts = (
+        ("Pipeline", row.pipeline_name), ("Table", row.table_name), ("Rows in this load", thousands(row.row_count)),
+        ("Expected", expected), ("Normal range", band),
+        ("Robust z", "—" if pd.isna(row.robust_z) else f"{row.robust_z:.1f}"),
+        ("Loaded at", when(loaded_at)), ("Load id", str(row.load_id)), ("Dataset", row.dataset_name),
+        ("Location", row.location),
+    )  # fmt: skip
+    return Finding(
+        subject_key=row.subject_key,
+        subject=f"{row.pipeline_name}.{row.table_name}",
+        matching=bool(row.anomalous),
+        title=title,
+        facts=facts,
+        link=link("trends", base_url, pipeline=row.pipeline_name, table=row.table_name),
+        at=loaded_at.to_pydatetime(),
+        fingerprint=loaded_at.isoformat(),
+        pipeline_name=row.pipeline_name,
+        dataset_name=row.dataset_name,
+        location=row.location,
+        table_name=row.table_name,
+    )
+
+
 def volume_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory, base_url: str) -> RuleResult:
     """A table's load is anomalous by the documented rule; each load is judged once, in order.
 
-    The first evaluation judges each table by its newest load in the window.
+    The first evaluation judges each table by its newest load in the window (`pipeline_health.newest_loads`).
     """
     result = RuleResult()
     locations = _scope(con, rule)
     if locations == ():
         return result
     now = pd.Timestamp.now(tz="UTC")
-    since = now - pd.Timedelta(days=rule.anomaly.window_days)
     judged = {key: pd.Timestamp(s.fingerprint) for key, s in memory.states.items() if s.fingerprint}
     first = not memory.evaluated_before
-    if not first and judged:
-        since = max(since, max(judged.values()) - LATE_ARRIVAL)
-    scores = volume_scores(con, rule.anomaly, rule.pipelines, (), locations or (), since.to_pydatetime())
-    if scores.empty:
-        return result
-    scores = scores[[_in_tables(rule, t) for t in scores["table_name"]]]
-    keys = (
-        scores["location"] + "|" + scores["dataset_name"] + "|" + scores["pipeline_name"] + "|" + scores["table_name"]
-    )
-    scores = scores.assign(subject_key=keys)
     if first:
-        scores = scores.groupby("subject_key", sort=False).tail(1)
-    for row in scores.itertuples(index=False):
-        loaded_at = pd.Timestamp(row.loaded_at)
-        if not first and row.subject_key in judged and loaded_at <= judged[row.subject_key]:
+        scores = newest_loads(con, rule.anomaly, rule.pipelines, locations or (), now.to_pydatetime())
+    else:
+        since = now - pd.Timedelta(days=rule.anomaly.window_days)
+        if judged:
+            since = max(since, max(judged.values()) - LATE_ARRIVAL)
+        scores = volume_scores(con, rule.anomaly, rule.pipelines, (), locations or (), since.to_pydatetime())
+    for row in _volume_scope(con, rule, scores).itertuples(index=False):
+        if not first and row.subject_key in judged and pd.Timestamp(row.loaded_at) <= judged[row.subject_key]:
             continue
-        expected = "—" if pd.isna(row.baseline) else f"about {thousands(row.baseline)}"
-        band = "—" if pd.isna(row.lower) else f"{thousands(row.lower)} – {thousands(row.upper)}"
-        rows = thousands(row.row_count)
-        if row.anomalous:
-            title = f"{row.table_name} in {row.pipeline_name}: {rows} rows in a load, expected {expected}"
-        else:
-            title = f"{row.table_name} in {row.pipeline_name} is back to normal: {rows} rows"
-        facts = (
-            ("Pipeline", row.pipeline_name), ("Table", row.table_name), ("Rows in this load", thousands(row.row_count)),
-            ("Expected", expected), ("Normal range", band),
-            ("Robust z", "—" if pd.isna(row.robust_z) else f"{row.robust_z:.1f}"),
-            ("Loaded at", when(loaded_at)), ("Load id", str(row.load_id)), ("Dataset", row.dataset_name),
-            ("Location", row.location),
-        )  # fmt: skip
-        result.findings.append(
-            Finding(
-                subject_key=row.subject_key,
-                subject=f"{row.pipeline_name}.{row.table_name}",
-                matching=bool(row.anomalous),
-                title=title,
-                facts=facts,
-                link=link("trends", base_url, pipeline=row.pipeline_name, table=row.table_name),
-                at=loaded_at.to_pydatetime(),
-                fingerprint=loaded_at.isoformat(),
-                pipeline_name=row.pipeline_name,
-                dataset_name=row.dataset_name,
-                location=row.location,
-                table_name=row.table_name,
-            )
-        )
+        result.findings.append(_volume_finding(row, base_url))
+    window_start = now - pd.Timedelta(days=rule.anomaly.window_days)
+    newly_judged = {f.subject_key for f in result.findings}
+    for key, state in memory.states.items():  # as the health model: no load in the window, nothing anomalous
+        if state.status == "firing" and key not in newly_judged and key in judged and judged[key] < window_start:
+            result.findings.append(_aged_out(key, judged[key], rule, base_url))
     return result
+
+
+def _aged_out(subject_key: str, loaded_at: pd.Timestamp, rule: AlertRule, base_url: str) -> Finding:
+    """A table firing for a load that has left the window, with no newer load: it matches no more."""
+    location, dataset, pipeline, table = subject_key.split("|", 3)
+    return Finding(
+        subject_key=subject_key,
+        subject=f"{pipeline}.{table}",
+        matching=False,
+        title=f"{table} in {pipeline}: no load in the last {rule.anomaly.window_days} days, so no anomaly now",
+        facts=(
+            ("Pipeline", pipeline),
+            ("Table", table),
+            ("Last load judged", when(loaded_at)),
+            ("Dataset", dataset),
+            ("Location", location),
+        ),  # fmt: skip
+        link=link("trends", base_url, pipeline=pipeline, table=table),
+        at=loaded_at.to_pydatetime(),
+        fingerprint=loaded_at.isoformat(),
+        pipeline_name=pipeline,
+        dataset_name=dataset,
+        location=location,
+        table_name=table,
+    )
+
+
+def volume_matches(con: duckdb.DuckDBPyConnection, rule: AlertRule, base_url: str) -> list[Finding]:
+    """The tables in the rule's scope whose newest load in the window is anomalous: what the rule matches now."""
+    locations = _scope(con, rule)
+    if locations == ():
+        return []
+    anomalies = newest_anomalies(con, rule.anomaly, rule.pipelines, locations or ())
+    return [_volume_finding(row, base_url) for row in _volume_scope(con, rule, anomalies).itertuples(index=False)]
 
 
 def _schema_changes(
@@ -305,17 +349,22 @@ def schema_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMem
 
 
 def pii_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory, base_url: str) -> RuleResult:
-    """A new column that carries a PII hint, or a new column that looks personal and carries none."""
+    """A new column that carries a PII hint or a person's confirmation, or a new column that looks personal
+    and carries neither (a column a person decided is not PII is not suspected)."""
     result = RuleResult()
     for row, key, changes in _schema_changes(con, rule, memory, result):
+        decided = q.pii_decisions_in(con, row.location, row.dataset_name)
         tagged, suspected = [], []
         for c in changes:
             if c.change != "column_added":
                 continue
-            if c.pii:
-                tagged.append(
-                    f"{c.table_name}.{c.column_name}: tagged PII" + (f" ({c.pii_kind})" if c.pii_kind else "")
-                )
+            decision, decided_kind = decided.get((c.table_name, c.column_name), (None, None))
+            if c.pii or decision == "confirmed":
+                kind = c.pii_kind if c.pii else decided_kind
+                how = "tagged PII" if c.pii else "confirmed PII"
+                tagged.append(f"{c.table_name}.{c.column_name}: {how}" + (f" ({kind})" if kind else ""))
+            elif decision == "not_pii":
+                continue
             elif found := suspect(c.column_name or "", c.table_name):
                 suspected.append(
                     f"{c.table_name}.{c.column_name}: looks like {found.kind} ({found.reason}), no PII hint"
@@ -358,17 +407,17 @@ def evaluate_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleM
 
 
 def current_matches(con: duckdb.DuckDBPyConnection, rules: tuple[AlertRule, ...], base_url: str) -> pd.DataFrame:
-    """What each rule matches: failing and late pipelines now, schema and PII changes the next
-    evaluation would report, and the tables whose newest judged load was anomalous (scoring every
-    table's history is the evaluation's job, not a page view's). Reads only."""
+    """What each rule matches now, as an evaluation at this moment would: failing and late pipelines and
+    the tables whose newest load is anomalous (the one health model), and the schema and PII changes the
+    next evaluation would report. Reads only."""
     memories = rule_memories(con, [r.name for r in rules])
     columns = ["rule_name", "subject", "title", "at", "link"]
     frames = []
     for rule in rules:
         if rule.rule == "volume":
-            frames.append(q.firing_subjects(con, rule.name))
-            continue
-        found = evaluate_rule(con, rule, memories[rule.name], base_url).findings
+            found = volume_matches(con, rule, base_url)
+        else:
+            found = evaluate_rule(con, rule, memories[rule.name], base_url).findings
         rows = [(rule.name, f.subject, f.title, f.at, f.link) for f in found if f.matching]
         frames.append(pd.DataFrame(rows, columns=columns))
     return pd.concat([f for f in frames if not f.empty] or [pd.DataFrame(columns=columns)], ignore_index=True)

@@ -28,14 +28,15 @@ def scope_locations(con: duckdb.DuckDBPyConnection, sources: tuple[str, ...]) ->
     return [r[0] for r in rows]
 
 
-def pipeline_health(
+def late_or_failing(
     con: duckdb.DuckDBPyConnection,
     factor: float,
     max_age_s: float | None,
     pipelines: tuple[str, ...] = (),
     locations: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Every pipeline's health by the shared `raw.health` rule with this factor or max age, and its last run."""
+    """Every pipeline's state by the `raw.health` rule with this factor or max age (failing, late, never_seen or
+    healthy), and its last run. The one health model, `glasspane.pipeline_health`, adds volume anomalies."""
     where = Where().any_of("p.pipeline_name", pipelines).any_of("p.location", locations)
     return frame(
         con,
@@ -86,6 +87,18 @@ def newest_schema_versions(con: duckdb.DuckDBPyConnection, locations: tuple[str,
             ORDER BY n.location, n.dataset_name, n.schema_name""",
         where.params,
     )
+
+
+def pii_decisions_in(
+    con: duckdb.DuckDBPyConnection, location: str, dataset_name: str
+) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """(table, column) → (decision, kind) for the PII decisions people made in one dataset."""
+    rows = con.execute(
+        """SELECT table_name, column_name, decision, pii_kind FROM pii_decisions
+           WHERE location = ? AND dataset_name = ?""",
+        [location, dataset_name],
+    ).fetchall()
+    return {(table, column): (decision, kind) for table, column, decision, kind in rows}
 
 
 def has_version(
@@ -152,17 +165,6 @@ def alert_detail(con: duckdb.DuckDBPyConnection, alert_id: str) -> dict[str, Any
     alert = found.iloc[0].to_dict()
     alert["facts"] = [tuple(fact) for fact in json.loads(alert["facts"] or "[]")]
     return alert
-
-
-def firing_subjects(con: duckdb.DuckDBPyConnection, rule_name: str) -> pd.DataFrame:
-    """The subjects of a rule firing since its last evaluation, with the alert that opened each."""
-    return frame(
-        con,
-        """SELECT s.rule_name, a.subject, a.title, s.since AS at, a.link
-           FROM raw.alert_state s JOIN raw.alerts a ON a.alert_id = s.alert_id
-           WHERE s.rule_name = ? AND s.status = 'firing' ORDER BY s.since""",
-        [rule_name],
-    )
 
 
 def last_evaluation(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:

@@ -23,7 +23,8 @@ _WANTED = "SELECT unnest(?::VARCHAR[]) AS location, unnest(?::VARCHAR[]) AS data
 
 PII_ROW_COLUMNS = (
     "source", "location", "dataset_name", "schema_name", "table_name", "column_name", "data_type", "pii",
-    "pii_kind", "hints", "nullable", "parent_table", "root_table", "first_seen_at", "schema_version",
+    "pii_kind", "hints", "nullable", "parent_table", "root_table", "first_seen_at", "schema_version", "pii_origin",
+    "not_pii",
 )  # fmt: skip
 
 
@@ -43,7 +44,8 @@ def inherited_pii_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
     One row per derived column and PII kind; `source` is the source that collected the definition,
     `schema_name`, `data_type`, `nullable`, `parent_table` and `schema_version` are NULL, `hints` is
-    `{}`, `root_table` is the derived table itself and `first_seen_at` is when its definition was.
+    `{}`, `root_table` is the derived table itself, `first_seen_at` is when its definition was, `pii_origin`
+    is 'inherited' and `not_pii` false.
     """
     return frame(
         con,
@@ -54,7 +56,7 @@ def inherited_pii_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
            SELECT d.source, i.location, i.dataset_name, NULL::VARCHAR AS schema_name, i.table_name,
                   i.column_name, NULL::VARCHAR AS data_type, TRUE AS pii, i.pii_kind, '{}'::JSON AS hints,
                   NULL::BOOLEAN AS nullable, NULL::VARCHAR AS parent_table, i.table_name AS root_table,
-                  d.first_seen_at, NULL::BIGINT AS schema_version,
+                  d.first_seen_at, NULL::BIGINT AS schema_version, 'inherited' AS pii_origin, FALSE AS not_pii,
                   string_agg(DISTINCT i.inherited_via, ', ' ORDER BY i.inherited_via) AS inherited_via,
                   string_agg(DISTINCT i.inherited_from, ', ' ORDER BY i.inherited_from) AS inherited_from,
                   CASE WHEN bool_and(i.relation = 'direct') THEN 'direct' ELSE 'transformed' END AS relation,
@@ -90,12 +92,14 @@ def deletion_audit(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataF
 
 
 def subject_history(con: duckdb.DuckDBPyConnection, subject_hash: str) -> pd.DataFrame:
-    """Earlier executions for the same subject (matched by its salted hash): one row per plan."""
+    """Earlier executions for the same subject (matched by its salted hash): one row per plan, `complete`
+    only when every statement was deleted or skipped, and how many were not (`not_completed`)."""
     return frame(
         con,
         """SELECT plan_id, min(executed_at) AS executed_at, any_value(executed_by) AS executed_by,
                   sum(rows_deleted) FILTER (WHERE status = 'deleted') AS rows_deleted,
-                  bool_and(status IN ('deleted', 'skipped')) AS complete
+                  bool_and(status IN ('deleted', 'skipped')) AS complete,
+                  count(*) FILTER (WHERE status NOT IN ('deleted', 'skipped')) AS not_completed
            FROM deletion_audit WHERE subject_hash = ? GROUP BY plan_id ORDER BY executed_at DESC""",
         [subject_hash],
     )
@@ -225,11 +229,12 @@ def _packages(con: duckdb.DuckDBPyConnection, wanted: list[list[str]]) -> list[K
 
 
 def _lookalikes(con: duckdb.DuckDBPyConnection, column_kind: str) -> list[Lookalike]:
-    """Columns without a PII hint whose names look like the kind: the plan does not cover them."""
+    """Columns without a PII hint or a person's decision whose names look like the kind: the plan does not
+    cover them (a confirmed column is covered; one decided "not PII" is not suspected)."""
     rows = con.execute(
         """SELECT DISTINCT c.location, c.dataset_name, c.table_name, c.column_name, s.reason
            FROM columns c JOIN raw.suspected_names s USING (table_name, column_name)
-           WHERE NOT c.pii AND lower(s.suspected_kind) = lower(?) ORDER BY ALL""",
+           WHERE NOT c.pii AND NOT c.not_pii AND lower(s.suspected_kind) = lower(?) ORDER BY ALL""",
         [column_kind],
     ).fetchall()
     return [

@@ -21,13 +21,14 @@ def pii_inventory(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         con,
         """SELECT c.source, c.location, c.dataset_name, c.schema_name, c.table_name,
                   coalesce(c.root_table, c.table_name) AS root_table, c.column_name,
-                  CASE WHEN c.pii THEN c.pii_kind ELSE d.pii_kind END AS pii_kind, c.data_type, c.first_seen_at,
-                  CASE WHEN c.pii THEN 'hint' ELSE 'confirmed' END AS basis,
-                  CASE WHEN c.pii THEN 'hint ' || list_filter(json_keys(c.hints), k -> contains(lower(k), 'pii'))[1]
+                  c.pii_kind, c.data_type, c.first_seen_at,
+                  CASE WHEN c.pii_origin = 'hint' THEN 'hint' ELSE 'confirmed' END AS basis,
+                  CASE WHEN c.pii_origin = 'hint'
+                       THEN 'hint ' || list_filter(json_keys(c.hints), k -> contains(lower(k), 'pii'))[1]
                        ELSE 'confirmed by ' || d.decided_by || ': no hint in the dlt schema yet' END AS note
            FROM columns c
            LEFT JOIN pii_decisions d USING (location, dataset_name, table_name, column_name)
-           WHERE c.pii OR d.decision = 'confirmed'
+           WHERE c.pii
            ORDER BY c.dataset_name, c.table_name, c.column_name, c.location""",
     )
     inherited = inherited_pii_rows(con)
@@ -54,7 +55,8 @@ def narrow(found: pd.DataFrame, **chosen: tuple[str, ...]) -> pd.DataFrame:
 
 def suspected_columns(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Columns without a PII hint whose names look personal, each with the kind and the reason it was
-    suspected (by name alone: no data value is read) and any decision a person made about it."""
+    suspected (by name alone: no data value is read) and any decision a person made about it (decided
+    ones stay listed here, with their decision; everywhere else they count as decided)."""
     return frame(
         con,
         """SELECT c.source, c.location, c.dataset_name, c.schema_name, c.table_name,
@@ -64,6 +66,6 @@ def suspected_columns(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
            FROM columns c
            JOIN raw.suspected_names s USING (table_name, column_name)
            LEFT JOIN pii_decisions d USING (location, dataset_name, table_name, column_name)
-           WHERE NOT c.pii
+           WHERE c.pii_origin IS DISTINCT FROM 'hint'
            ORDER BY c.dataset_name, c.table_name, c.column_name, c.location""",
     )

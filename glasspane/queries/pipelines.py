@@ -5,26 +5,31 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from glasspane.health import HEALTH_STATES
+from glasspane.pipeline_health import HEALTH_STATES, PIPELINE_KEY, health_order, pipeline_health
 from glasspane.queries.common import frame, scalar
 
 
 def pipelines_overview(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every pipeline with its health, location, last run, rows and recent row counts; failing, then late first."""
-    return frame(
+    """Every pipeline with its health (the one model, `glasspane.pipeline_health`), location, last run, rows
+    and recent row counts; failing, then late, then anomalous first."""
+    pipelines = frame(
         con,
-        """SELECT health, pipeline_name, location, dataset_name, environment, last_status, last_run_at,
+        """SELECT pipeline_name, location, dataset_name, environment, last_status, last_run_at,
                   last_success_at, last_row_count, recent_row_counts, cadence_s, runs, failed_runs,
                   last_error, last_failed_step, last_run_key, source
-           FROM pipelines
-           ORDER BY list_position(?::VARCHAR[], health), last_run_at DESC NULLS LAST, pipeline_name""",
-        [list(HEALTH_STATES)],
+           FROM pipelines""",
     )
+    health = pipeline_health(con)[[*PIPELINE_KEY, "health", "anomalous_tables"]]
+    merged = health.merge(pipelines, on=PIPELINE_KEY, how="inner")
+    merged = merged.assign(_order=health_order(merged["health"]))
+    merged = merged.sort_values(["_order", "last_run_at", "pipeline_name"], ascending=[True, False, True],
+                                na_position="last")  # fmt: skip
+    return merged.drop(columns="_order").reset_index(drop=True)
 
 
 def health_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """How many pipelines are in each health state (every state present, zero when none)."""
-    found = dict(con.execute("SELECT health, count(*) FROM pipelines GROUP BY health").fetchall())
+    found = pipeline_health(con)["health"].value_counts()
     return {state: int(found.get(state, 0)) for state in HEALTH_STATES}
 
 
@@ -32,7 +37,7 @@ def store_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Counts for the headline: runs, pipelines, locations, sources."""
     row = con.execute(
         """SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM pipelines),
-                  (SELECT count(DISTINCT location) FROM pipelines), (SELECT count(*) FROM sources)"""
+                  (SELECT count(*) FROM locations), (SELECT count(*) FROM sources)"""
     ).fetchone()
     return dict(zip(("runs", "pipelines", "locations", "sources"), row or (0, 0, 0, 0), strict=True))
 
@@ -40,3 +45,9 @@ def store_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 def is_empty(con: duckdb.DuckDBPyConnection) -> bool:
     """True when no collect has stored a run yet."""
     return not scalar(con, "SELECT EXISTS (SELECT 1 FROM raw.runs)")
+
+
+def health_of(con: duckdb.DuckDBPyConnection, pipelines: tuple[str, ...]) -> pd.DataFrame:
+    """These pipelines' health by the one model: name, dataset, location, health and anomalous tables."""
+    health = pipeline_health(con, pipelines=pipelines)
+    return health[[*PIPELINE_KEY, "health", "anomalous_tables"]].reset_index(drop=True)

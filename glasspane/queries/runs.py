@@ -30,10 +30,15 @@ def _where(
     sources: tuple[str, ...], pipelines: tuple[str, ...], statuses: tuple[str, ...],
     since: dt.datetime | None, until: dt.datetime | None,
 ) -> Where:  # fmt: skip
+    where = Where()
+    if sources:  # every run a source observed, or whose data lives where it reads: not only runs credited to it
+        where.clauses.append(
+            "(list_has_any(seen_by, ?::VARCHAR[]) OR location IN "
+            "(SELECT location FROM raw.sources WHERE list_contains(?::VARCHAR[], source)))"
+        )
+        where.params += [list(sources), list(sources)]
     return (
-        Where()
-        .any_of("source", sources)
-        .any_of("pipeline_name", pipelines)
+        where.any_of("pipeline_name", pipelines)
         .any_of("status", statuses)
         .since("ran_at", since)
         .until("ran_at", until)
@@ -104,7 +109,8 @@ def run_timeline(
 
 
 def run_detail(con: duckdb.DuckDBPyConnection, run_key: str) -> dict[str, Any] | None:
-    """One run, its per-table row counts and its step timings; None if the store has no such run."""
+    """One run, its per-table row counts, its step timings and `seen_via` (how the sources saw it: `trace`,
+    `trace_table`, `dlt_loads`, …); None if the store has no such run."""
     runs = frame(con, "SELECT * FROM raw.runs WHERE run_key = ?", [run_key])  # by its key: an index lookup
     if runs.empty or runs.iloc[0]["is_trace_upload"]:  # the `runs` view leaves trace uploads out
         return None
@@ -121,4 +127,7 @@ def run_detail(con: duckdb.DuckDBPyConnection, run_key: str) -> dict[str, Any] |
         "ORDER BY started_at NULLS LAST",
         [run_key],
     )
-    return {"run": run, "tables": tables, "steps": steps}
+    seen = con.execute(
+        "SELECT DISTINCT via FROM raw.run_observations WHERE run_key = ? ORDER BY via", [run_key]
+    ).fetchall()
+    return {"run": run, "tables": tables, "steps": steps, "seen_via": [v for (v,) in seen]}

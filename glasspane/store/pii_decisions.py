@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
 
 from glasspane.store import Store
+from glasspane.store.governance import refresh_lineage
 from glasspane.store.upsert import upsert
 
 DECISIONS = ("confirmed", "not_pii")
@@ -26,9 +28,9 @@ class DecidedColumn:
 
 
 def record_decisions(store: Store, columns: list[DecidedColumn], decision: str, decided_by: str) -> None:
-    """Store (or replace) one decision about several columns, in one write of the store.
-
-    Only names are stored, never a value."""
+    """Store (or replace) one decision about several columns, in one write of the store, and re-derive
+    the PII inherited through lineage, which now starts (or no longer starts) at these columns. Only
+    names are stored, never a value."""
     if decision not in DECISIONS:
         raise ValueError(f"decision must be one of {', '.join(DECISIONS)} (got {decision!r})")
     if not decided_by.strip():
@@ -40,4 +42,9 @@ def record_decisions(store: Store, columns: list[DecidedColumn], decision: str, 
         columns=["location", "dataset_name", "table_name", "column_name", "decision", "pii_kind", "decided_by",
                  "decided_at"],
     )  # fmt: skip
-    store.write(lambda con: upsert(con, "raw.pii_decisions", rows, KEY))
+
+    def decide(con: duckdb.DuckDBPyConnection) -> None:
+        upsert(con, "raw.pii_decisions", rows, KEY)
+        refresh_lineage(con)
+
+    store.write(decide)

@@ -4,8 +4,8 @@ Pages read these small tables instead of aggregating every run, row count or sch
 each view: where a pipeline working folder's runs really load (`raw.location_aliases`), the
 newest columns of every schema (`raw.latest_columns`, behind the `columns` view), column names
 that look personal (`raw.suspected_names`), each pipeline's health figures and newest run
-(`raw.pipeline_stats`), the tables it loads (`raw.pipeline_tables`) and the schemas its runs load
-(`raw.pipeline_schemas`).
+(`raw.pipeline_stats`), the tables it loads (`raw.pipeline_tables`), the schemas its runs load
+(`raw.pipeline_schemas`) and each table's newest load scored by the volume rule (`raw.newest_loads`).
 
 A collect refreshes only what it touched: the pipelines whose runs it wrote (the temp table
 `touched_pipelines`) and the schemas it stored versions of. `refresh` rebuilds everything, for a
@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from glasspane.pii import suspect
+from glasspane.pipeline_health import refresh_newest_loads
 
 RECENT_LOADS = 30  # row counts kept per pipeline for sparklines
 CADENCE_LOADS = 20  # completed loads whose gaps teach a pipeline's cadence
@@ -38,6 +39,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
     for table in ("raw.pipeline_stats", "raw.pipeline_tables", "raw.pipeline_schemas"):
         con.execute(f"DELETE FROM {table}")
     _insert_pipelines(con, scope="")
+    refresh_newest_loads(con)
 
 
 def refresh_aliases(con: duckdb.DuckDBPyConnection) -> None:
@@ -83,6 +85,7 @@ def refresh_touched(con: duckdb.DuckDBPyConnection, schemas: set[tuple[str, str,
                         "WHERE t.location = p.location AND t.dataset_name = p.dataset_name "
                         "AND t.pipeline_name = p.pipeline_name")  # fmt: skip
         _insert_pipelines(con, scope=_IN_TOUCHED)
+        refresh_newest_loads(con)
     con.register("schema_rows", pd.DataFrame(sorted(schemas), columns=["location", "dataset_name", "schema_name"]))
     try:
         con.execute(

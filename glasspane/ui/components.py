@@ -57,7 +57,8 @@ def empty_state() -> None:
 
 
 def collect_button(key: str = "collect") -> None:
-    """'Collect now': collect the configured sources (or dlt's pipelines folder) with progress."""
+    """'Collect now': collect the sources of the config the dashboard reads (the demo's after 'Load demo
+    data'; dlt's pipelines folder without one) with progress."""
     if not st.button(strings.COLLECT_BUTTON, key=key, help=strings.COLLECT_HELP, type="primary"):
         return
     if door.allow(access.COLLECT) is None:
@@ -67,9 +68,13 @@ def collect_button(key: str = "collect") -> None:
     from glasspane.config import ConfigError, load_config
 
     try:
-        collectors = registry.build_all(load_config())
+        config = load_config()
+        collectors = registry.build_all(config)
     except ConfigError as ex:
         st.error(str(ex))
+        return
+    if not collectors:  # no config, and dlt's pipelines folder does not exist: never a stored error
+        st.info(strings.COLLECT_NOTHING.format(folder=settings.default_pipelines_dir()))
         return
     latest = {"progress": Progress(message=strings.COLLECT_RUNNING)}
     result: dict[str, object] = {}

@@ -8,14 +8,14 @@ import pandas as pd
 from glasspane.ui.dot import quote
 from glasspane.ui.theme import HEALTH_COLOURS
 
-HEALTH_ORDER = {"failing": 0, "late": 1, "never_seen": 2}
+HEALTH_ORDER = {"failing": 0, "late": 1, "anomalous": 2, "never_seen": 3}
 MAX_PIPELINES = 60  # more would not be readable: the page narrows by location instead
 
 
 def to_dot(flows: pd.DataFrame, max_pipelines: int = MAX_PIPELINES) -> tuple[str, int]:
     """The DOT text of `flows` (from `queries.locations.location_flows`), and how many pipelines were left out.
 
-    Failing and late pipelines are drawn first when not all fit.
+    Failing, late and anomalous pipelines are drawn first when not all fit.
     """
     order = flows["health"].map(HEALTH_ORDER).fillna(len(HEALTH_ORDER))
     shown = flows.assign(_order=order).sort_values(["_order", "location", "pipeline_name"]).head(max_pipelines)

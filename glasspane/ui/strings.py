@@ -20,6 +20,10 @@ PAGE_ERROR_DETAILS = "Details"
 COLLECT_BUTTON = "Collect now"
 COLLECT_HELP = "Read new runs from every configured source into the store."
 COLLECT_RUNNING = "Collecting…"
+COLLECT_NOTHING = (
+    "Nothing to collect yet: there is no `glasspane.toml`, and dlt's pipelines folder `{folder}` does not exist. "
+    "Run a dlt pipeline, configure sources, or load the demo data."
+)
 COLLECT_DONE = "Collected {sources} sources: {new_runs} new runs."
 COLLECT_FAILED = "Collected {sources} sources: {new_runs} new runs, {failed} with errors."
 DEMO_BUTTON = "Load demo data"
@@ -101,7 +105,7 @@ PLAN_CAPTION = (
     "like the data itself. Row counts are estimates from metadata (row counts of past loads)."
 )
 PLAN_STATEMENTS = "Statements, in the order they run"
-PLAN_HISTORY = "This subject's deletion was executed before: {times}."
+PLAN_HISTORY = "This subject's deletion: {line}."
 PLAN_NOT_COVERED = "Not covered: these columns look like {kind} by name but carry no PII hint."
 PLAN_STALE = "The value changed since this plan was made: plan again."
 DOWNLOAD_SQL = "Download SQL"
@@ -126,16 +130,25 @@ EXECUTE_INCOMPLETE = "Not complete: some statements did not run. Each one is lis
 AUDIT_EMPTY = "No deletion has been executed yet."
 
 # Overview, Runs, Trends, Schema history, PII and Locations pages (issue 4).
-HEALTH_LABELS = {"failing": "Failing", "late": "Late", "never_seen": "Never seen", "healthy": "Healthy"}
+HEALTH_LABELS = {
+    "failing": "Failing", "late": "Late", "anomalous": "Anomalous", "never_seen": "Never seen", "healthy": "Healthy",
+}  # fmt: skip
 HEALTH_HELP = {
     "failing": "The newest run failed.",
     "late": "No completed load for longer than twice the pipeline's own cadence (the median gap between its recent "
     "loads).",
+    "anomalous": "The newest load of one of its tables, within the last 14 days, has an anomalous row count (the "
+    "volume rule on Row-count trends).",
     "never_seen": "No load of it has completed yet.",
     "healthy": "Its newest run completed, on time for its cadence.",
 }
-OVERVIEW_CAPTION = "Failing and late pipelines first. Select a row to see its runs."
+OVERVIEW_CAPTION = "Failing, late and anomalous pipelines first. Select a row to see its runs."
 RUNS_TIMELINE = "Runs per location over time ({bucket} buckets), coloured by status; the dot's size is the run count."
+RUNS_HEALTH = "Health of {pipeline} ({dataset}): **{state}**{tables}"
+RUNS_HEALTH_TABLES = ": the newest load of {tables} is a volume anomaly"
+ROWS_NONE_NO_TRACE = "No row counts for this run (no trace reached a collector)."
+ROWS_NONE_FAILED = "No row counts: the run failed in the {step} step, before dlt counted the rows of any table."
+ROWS_NONE_IN_TRACE = "No row counts: this run's trace reached a collector but reports no rows for any table."
 RUNS_DETAIL_HINT = "Select a run to see its tables, steps and error."
 
 TRENDS_EMPTY = (
