@@ -61,7 +61,7 @@ def test_an_unknown_top_level_table_exits_2_naming_it_and_the_nearest_key_and_le
     done = cli("collect", "--config", str(config), "--store", str(store))
     assert done.returncode == 2 and not store.exists()
     assert done.stderr.strip() == (f"error: {config}: unknown top-level key or table 'source' (did you mean "
-                                   "'sources'? known: sources, alerts, alerting)")  # fmt: skip
+                                   "'sources'? known: sources, alerts, alerting, access)")  # fmt: skip
     config.write_text('[alert]\nrule = "failed"\n')
     assert "unknown top-level key or table 'alert' (did you mean 'alerts'?" in cli("alerts", "--config", str(config),
                                                                                    "--dry-run").stderr  # fmt: skip
