@@ -117,3 +117,10 @@ def demo_button() -> None:
             status.update(label=strings.DEMO_DONE, state="complete", expanded=False)
             st.rerun()
         status.update(label=strings.DEMO_FAILED, state="error")
+
+
+def who(label: str, key: str) -> str:
+    """The signed-in user's name when the app has authentication, else what the user types."""
+    if st.user.get("is_logged_in"):
+        return str(st.user.get("email") or st.user.get("name") or "")
+    return st.text_input(label, key=key).strip()
