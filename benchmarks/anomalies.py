@@ -265,13 +265,29 @@ def report(title: str, results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def write_csv(all_series: list[Series], path: Path) -> None:
+    """The series as the backtest's CSV, with each load's label (the event it belongs to, if any)."""
+    frames = []
+    for s in all_series:
+        label = np.full(len(s.rows), "", dtype=object)
+        for kind, first, last in s.events:
+            label[first : last + 1] = kind
+        label[: s.scored_from] = "warm-up"
+        frames.append(pd.DataFrame({"series": s.name, "loaded_at": s.loaded_at, "row_count": s.rows, "label": label}))
+    pd.concat(frames).to_csv(path, index=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Generate, score with both rules, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--series", type=int, default=200)
+    parser.add_argument("--write-csv", metavar="FILE", help="also write the series (series, loaded_at, row_count, "
+                        "label) for `python -m collectors alerts --from-csv FILE`")  # fmt: skip
     args = parser.parse_args(argv)
     series = generate(args.seed, args.series)
+    if args.write_csv:
+        write_csv(series, Path(args.write_csv))
     rules = {"Glasspane": glasspane, "Elementary default": elementary}
     seasonal = [s for s in series if s.seasonal]
     events = sum(len(s.events) for s in series)
