@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     """Generate, score with both rules, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=17)
-    parser.add_argument("--series", type=int, default=200)
+    parser.add_argument("--series", type=int, default=150)
     parser.add_argument("--write-csv", metavar="FILE", help="also write the series (series, loaded_at, row_count, "
                         "label) for `python -m collectors alerts --from-csv FILE`")  # fmt: skip
     args = parser.parse_args(argv)
