@@ -143,7 +143,10 @@ def _fit(t: np.ndarray, y: np.ndarray, raw: np.ndarray, now: float, rule: Anomal
         group_medians, deviation = _group_medians(values, inverse, counts, raw[use] > 0)
         if not len(deviation):
             continue
-        spread = MAD_TO_SIGMA * float(np.median(deviation))
+        if grouping == "plain":  # the level from the recent window, the noise from the whole history
+            whole = np.zeros(len(t), dtype=np.int64)
+            deviation = _group_medians(projected, whole, np.array([len(t)]), raw > 0)[1]
+        spread = _spread(deviation)
         zeros[grouping] = set(np.unique(keys[raw[use] == 0]).tolist())
         # how well the grouping fits all the window's loads (plain: their median), outliers capped
         fit = group_medians[inverse] if grouping != "plain" else np.median(values)
@@ -160,6 +163,15 @@ def _fit(t: np.ndarray, y: np.ndarray, raw: np.ndarray, now: float, rule: Anomal
     filled = before[1:] > 0
     repeats = float(np.mean(before[1:][filled] == before[:-1][filled])) if filled.any() else 1.0
     return _Model(now, slope, kept, len(t), zeros, repeats, now - float(t[0]), cadence)
+
+
+def _spread(deviation: np.ndarray) -> float:
+    """The noise's standard deviation from distances to group medians: their mean once those beyond
+    3 × the MAD's estimate are left out (steadier than the MAD alone, as robust to outliers)."""
+    rough = MAD_TO_SIGMA * float(np.median(deviation))
+    if rough == 0:
+        return 0.0
+    return math.sqrt(math.pi / 2) * float(np.mean(deviation[deviation <= 3 * rough]))
 
 
 def _group_medians(
