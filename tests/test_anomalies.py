@@ -57,6 +57,22 @@ def test_an_hourly_nightly_batch_is_learned_and_a_missing_batch_is_not():
     assert score_series(at, counts).iloc[nights[-1]][["anomalous", "kind"]].tolist() == [True, "drop"]
 
 
+def test_a_lasting_step_is_alerted_once_then_adopted_and_a_flatline_and_a_double_load_are_named():
+    at = pd.date_range("2026-01-05 06:00", periods=70, freq="D", tz="UTC")
+    counts = np.round(5000 * np.exp(np.random.default_rng(11).normal(0, 0.04, 70))).astype(int)
+    counts[40:] *= 3  # a new customer triples the table from day 40 on
+    counts[60] = counts[59] * 2  # the previous load loaded twice
+    counts[64:70] = counts[63]  # stuck
+    verdicts = score_series(at, counts)
+    step = verdicts.iloc[40:60]
+    assert step["onset"].sum() == 1 and step.iloc[0]["kind"] == "spike"  # one alert for the step
+    adopted = step.index[step["kind"] == "new normal"][0]
+    assert adopted - 40 < 6 and not verdicts.loc[adopted:59, "anomalous"].any()  # then the new level is normal
+    assert verdicts.iloc[60][["onset", "kind"]].tolist() == [True, "double"]
+    flat = verdicts.iloc[64:70]
+    assert flat["kind"].tolist()[3:] == ["flatline"] * 3 and flat["onset"].sum() == 1
+
+
 @pytest.fixture
 def crm(tmp_path, monkeypatch):
     """A real dlt pipeline loading `users` into DuckDB, collected into a store, with Slack on loopback."""
