@@ -141,3 +141,26 @@ def test_hostile_names_stay_text_in_the_browser(odd_names, page):
         b.open_page(tab, f"{url}/trends")
         assert "🚀" in tab.get_by_role("combobox", name="Table").input_value()
     assert dialogs == []
+
+
+def test_a_slack_expected_link_marks_the_load_after_a_confirmation(page, served, demo_copy):
+    from playwright.sync_api import expect
+
+    [(load_id, location)] = rows(
+        demo_copy,
+        """SELECT t.load_id, r.location FROM table_counts t JOIN runs r USING (schema_name, load_id)
+           WHERE r.pipeline_name = 'web_events' AND t.table_name = 'page_views' AND t.row_count = 0""",
+    )
+    url = link("trends", served, pipeline="web_events", table="page_views", location=location, load=load_id)
+    b.open_page(page, f"{url}&range=all&mark=expected")
+    expect(page.get_by_text(f"Mark load {load_id}")).to_be_visible()
+    name = page.get_by_role("textbox", name="Your name (stored with the mark)").first
+    name.fill("dana@example.com")
+    name.press("Enter")
+    b.settle(page)
+    page.get_by_role("button", name="Confirm").click()
+    b.settle(page)
+    expect(page.get_by_text(f"Load {load_id} marked expected.")).to_be_visible()
+    b.screenshot(page, "trends-marked")
+    marks = rows(demo_copy, "SELECT load_id, mark, marked_by FROM volume_marks")
+    assert marks == [(load_id, "expected", "dana@example.com")]
