@@ -3,28 +3,36 @@
 Each load's row count is judged, oldest first, against comparable earlier loads, in log space
 (`y = log(1 + rows)`, so noise and changes are relative):
 
-- **Baseline.** The loads of the preceding `season_days` (default 35) that were not anomalous
-  and not marked "expected", projected to now along their trend (the median slope between loads
-  one week apart). They are grouped by the season that fits them best: for hourly (sub-daily)
-  series the hour of the week, the hour of the day on weekdays/weekends, or the hour of the day;
-  for daily series the weekday, or weekdays against weekends. A grouping is used only when it
-  makes the spread around the group medians smaller than without it, and only for a load whose
-  group holds `min_season_loads` earlier loads; otherwise the next coarser grouping, down to the
-  plain window (the last `window_days`). The baseline is the median of the load's group; the
-  spread is the pooled robust deviation (1.4826 × MAD) of every load from its group median.
-- **Band.** baseline ± max(z × spread × √(1 + π / 2n), log(1 + min_relative_change)) in log
-  space, n the group's size; a load outside it (and at least `min_rows` rows away) is anomalous.
-  A zero load is anomalous when the comparable loads hold no zero and expect rows.
-- **Calendar.** A load outside the band is not anomalous when a load at the same place in an
-  earlier month (same day of the month, days or business days before its end) was off by as
-  much in the same direction (month-end peaks), or when the day is in `holidays` and it is low.
-- **Episodes.** A run of anomalous loads in one direction at one level is one alert (its first
-  load is the onset). After `adopt_after` such loads the level is adopted: earlier loads are moved
-  by the run's median offset, so the learned seasons stay. A "new normal" mark adopts at once,
-  an "expected" mark leaves the load out of every baseline. Zero runs are never adopted.
+- **Baseline.** The loads of the preceding `season_days` (default 35), except those marked
+  "expected", holidays, month-end peaks, stuck (flatline) loads, and anomalous loads of the last
+  two days or of a run still going on; projected to now along their trend (the median slope
+  between loads one week apart). They are grouped by the season that fits them: for sub-daily
+  series the hour of the week, the hour of the day on weekdays or weekends, or the hour of the
+  day; for daily series the weekday, or weekdays against weekends. A grouping is used only when
+  its loads deviate from their group medians at least 10 % less than from the plain median, and
+  for a load only when its group holds `min_season_loads` earlier loads; otherwise the next
+  coarser one, down to the plain window (the median of the last `window_days`). The baseline is
+  the median of the load's group.
+- **Noise.** The distance of each load from the median of the rest of its group, pooled (the
+  plain window pools all `season_days`): √(π/2) × their mean once those beyond 3 × the MAD's
+  estimate are left out; plus the uncertainty of a median of n loads and the counting noise of
+  small tables (1 / (rows + 1)).
+- **Band.** baseline ± max(z × noise, log(1 + min_relative_change)); a load outside it (and at
+  least `min_rows` rows away, with `min_history` earlier loads) is anomalous. A zero load is
+  anomalous when the comparable loads hold no zero and expect rows.
+- **Calendar.** A load outside the band is not anomalous when the loads at the same place of the
+  earlier months (same day of the month, days or business days before its end, within
+  `month_days`) were off the same way by a similar amount (month-end peaks), or when the day is
+  in `holidays` and it is low.
+- **Runs.** A run of anomalous loads in one direction at one level is one alert (its first load
+  is the onset); a load nearer the run's level than the baseline keeps it going. After
+  `adopt_after` such loads (once the history spans `window_days`) the level is adopted: earlier
+  loads move by the run's median offset, so the learned seasons stay. A "new normal" mark adopts
+  at once; an "expected" mark leaves the load out of every baseline. Zero and flatline runs are
+  never adopted.
 - **Kinds.** zero, drop, spike, double (about twice the baseline, or exactly twice a recent
   load), flatline (the same non-zero count `flatline_loads` times in a row where the series
-  normally varies; its loads repeat less than `flatline_repeat_rate` of the time).
+  repeats a count less than `flatline_repeat_rate` of the time).
 """
 
 from __future__ import annotations
