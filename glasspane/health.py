@@ -71,10 +71,14 @@ def volume_scores(
         return loads.assign(**{column: pd.Series(dtype=object) for column in SCORED})
     scored = []
     for _, series in loads.groupby(SERIES, sort=False):
+        if since is not None and series["loaded_at"].iloc[-1] < pd.Timestamp(since):
+            continue  # no load to return: its history need not be judged
         marks = {i: mark for i, mark in enumerate(series["mark"]) if isinstance(mark, str)}
         verdicts = score_series(series["loaded_at"], series["row_count"], rule, marks)
         scored.append(verdicts.set_axis(series.index))
+    if not scored:
+        return loads.iloc[0:0].assign(**{column: pd.Series(dtype=object) for column in SCORED})
     result = loads.join(pd.concat(scored))
     if since is not None:
-        result = result[result["loaded_at"] >= pd.Timestamp(since)]
+        result = result[result["loaded_at"] >= pd.Timestamp(since)]  # also drops the series skipped
     return result.reset_index(drop=True)
