@@ -40,6 +40,21 @@ def add_loads(
         )
 
 
+def add_loads_at(con, pipeline: str, times: list[dt.datetime], count: int = 100) -> None:
+    """Completed loads of one table at these times."""
+    for at in times:
+        load_id = f"{at.timestamp():.6f}"
+        con.execute(
+            "INSERT INTO raw.runs (run_key, source, location, pipeline_name, dataset_name, schema_name, load_id, "
+            "status, started_at, finished_at, is_trace_upload) VALUES (?, 's', 'loc', ?, 'ds', ?, ?, "
+            "'completed', ?, ?, FALSE)",
+            [f"{pipeline}/{load_id}", pipeline, pipeline, load_id, at, at],
+        )
+        con.execute(
+            "INSERT INTO raw.table_counts VALUES (?, ?, 'orders', 's', 'loc', 'ds', ?)", [load_id, pipeline, count]
+        )
+
+
 def flagged(con, pipeline: str, rule: AnomalyRule | None = None) -> list[int]:
     scores = volume_scores(con, rule or AnomalyRule(), pipelines=(pipeline,))
     return scores.loc[scores["anomalous"], "row_count"].tolist()
@@ -104,3 +119,17 @@ def test_fixed_max_age_overrides_the_learned_cadence(con):
     late = "SELECT raw.health(last_status, last_success_at, cadence_s, 2.0, ?) FROM pipelines"
     assert con.execute(late, [2 * 3600]).fetchone()[0] == "late"
     assert con.execute(late, [4 * 3600]).fetchone()[0] == "healthy"
+
+
+def test_a_pipeline_that_skips_two_days_a_week_is_not_late_on_them(con):
+    # five loads a week, then two days off (a business-day pipeline); its newest load is the last
+    # before the days off, 2.5 days ago: twice the usual daily gap, but not the gap after that weekday
+    newest = NOW - dt.timedelta(days=2.5)
+    workdays = [newest - dt.timedelta(days=d) for d in range(27, -1, -1) if d % 7 < 5]
+    add_loads_at(con, "business_days", workdays)
+    add_loads_at(con, "every_day", [newest - dt.timedelta(days=d) for d in range(20, -1, -1)])
+    summaries.refresh(con)
+    assert health(con, "business_days") == "healthy"
+    assert health(con, "every_day") == "late"
+    cadence = con.execute("SELECT cadence_s FROM pipelines WHERE pipeline_name = 'business_days'").fetchone()[0]
+    assert cadence == 3 * 86_400  # the gap after a load on that weekday
