@@ -110,11 +110,24 @@ def _runs(con: duckdb.DuckDBPyConnection, rule: AlertRule, locations: tuple[str,
             onsets = failed & ~failed.shift(fill_value=False) & (part["started_at"] >= since)
             result.per_pipeline[pipeline] += int(onsets.sum())
             continue
-        loaded = part.loc[part["status"].eq("completed"), "started_at"]
+        loaded = part.loc[part["status"].eq("completed"), "started_at"].reset_index(drop=True)
         gaps = loaded.diff().dt.total_seconds()
-        allowed = rule.max_age_s if rule.max_age_s is not None else rule.factor * gaps.median()
-        late = (gaps > allowed) & (loaded >= since)
-        result.per_pipeline[pipeline] += int(late.sum())
+        late = 0
+        for i in range(1, len(loaded)):
+            if loaded[i] < since:
+                continue
+            learned = _cadence(loaded[:i], gaps[1:i])
+            allowed = rule.max_age_s if rule.max_age_s is not None else rule.factor * learned
+            late += bool(gaps[i] > allowed)
+        result.per_pipeline[pipeline] += late
+
+
+def _cadence(loaded: pd.Series, gaps: pd.Series) -> float:
+    """The gap to expect after the newest of `loaded`, as the store learns it (`summaries`): the
+    median of the last 20 gaps, or of those following a load on the newest's weekday if longer."""
+    recent, after = gaps.iloc[-20:], loaded.iloc[-21:-1].dt.day_of_week.to_numpy()
+    same = recent[after == loaded.iloc[-1].day_of_week]
+    return max(recent.median(), same.median() if len(same) >= 2 else 0.0) if len(recent) else float("nan")
 
 
 def _schema(con: duckdb.DuckDBPyConnection, rule: AlertRule, locations: tuple[str, ...], since: pd.Timestamp,
