@@ -148,23 +148,20 @@ def _fit(t: np.ndarray, y: np.ndarray, raw: np.ndarray, now: float, rule: Anomal
         keys = _keys(t[use], grouping)
         values = projected[use]
         unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-        group_medians, deviation = _group_medians(values, inverse, counts, raw[use] > 0)
+        group_medians, deviation, errors[grouping] = _group_medians(values, inverse, counts, raw[use] > 0)
         if not len(deviation):
             continue
-        if grouping == "plain":  # the level from the recent window, the noise from the whole history
+        if grouping == "plain":  # the level from the recent window; noise and fit from the whole history
             whole = np.zeros(len(t), dtype=np.int64)
-            deviation = _group_medians(projected, whole, np.array([len(t)]), raw > 0)[1]
+            _, deviation, errors[grouping] = _group_medians(projected, whole, np.array([len(t)]), raw > 0)
         spread = _spread(deviation)
         zeros[grouping] = set(np.unique(keys[raw[use] == 0]).tolist())
-        # how well the grouping fits all the window's loads (plain: their median), outliers capped
-        fit = group_medians[inverse] if grouping != "plain" else np.median(values)
-        errors[grouping] = float(np.mean(np.minimum(np.abs((projected if grouping == "plain" else values) - fit), 1.0)))
         medians = dict(zip(unique.tolist(), group_medians.tolist(), strict=True))
         fitted.append((grouping, medians, dict(zip(unique.tolist(), counts.tolist(), strict=True)), spread))
     if not fitted:
         return None
     plain_error = errors.get("plain", math.inf)
-    # a season is learned when it explains the loads: its mean deviation is at least 10 % below plain's
+    # a season is learned when it predicts the loads: its mean out-of-sample distance is 10 % below plain's
     kept = [g for g in fitted if g[0] == "plain" or errors[g[0]] <= 0.9 * plain_error]
     kept.sort(key=lambda g: errors[g[0]])
     before = raw[: max(len(raw) - rule.flatline_loads + 1, 0)]  # not the run that may be a flatline now
@@ -184,9 +181,10 @@ def _spread(deviation: np.ndarray) -> float:
 
 def _group_medians(
     values: np.ndarray, inverse: np.ndarray, counts: np.ndarray, judged: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each group's median, and each judged value's distance from the median of the rest of its
-    group, scaled so that its median estimates the noise's (unbiased for groups of 4 or more)."""
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Each group's median; each judged value's distance from the median of the rest of its
+    group, scaled so that its median estimates the noise's (unbiased for groups of 4 or more);
+    and the mean capped distance of all values (how well the grouping predicts a load)."""
     order = np.lexsort((values, inverse))
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     ordered = values[order]
@@ -195,12 +193,17 @@ def _group_medians(
     start = starts[inverse[order]]
     rank = np.arange(len(values)) - start
     low, high = (size - 2) // 2, (size - 1) // 2  # the median's places among the other size − 1
-    usable = (size >= 2) & judged[order]
-    low_at = np.where(usable, start + low + (low >= rank), 0)
-    high_at = np.where(usable, start + high + (high >= rank), 0)
+    paired = size >= 2
+    usable = paired & judged[order]
+    low_at = np.where(paired, start + low + (low >= rank), 0)
+    high_at = np.where(paired, start + high + (high >= rank), 0)
     others = (ordered[low_at] + ordered[high_at]) / 2
-    deviation = np.abs(ordered - others) / np.sqrt(1 + math.pi / (2 * np.maximum(size - 1, 1)))
-    return medians, deviation[usable]
+    distance = np.abs(ordered - others)
+    # out of sample: how far each load is from what the rest of its group predicts (capped at 1;
+    # a load alone in its group counts 1), whatever its rows
+    predicted = np.where(paired, np.minimum(distance, 1.0), 1.0)
+    deviation = distance / np.sqrt(1 + math.pi / (2 * np.maximum(size - 1, 1)))
+    return medians, deviation[usable], float(np.mean(predicted))
 
 
 def _position(seconds: float) -> tuple[int, int, int]:
