@@ -57,7 +57,7 @@ class AnomalyRule:
     """The documented volume anomaly rule and its defaults (see the module docstring)."""
 
     window_days: int = 14
-    z_threshold: float = 4.0
+    z_threshold: float = 4.2
     min_relative_change: float = 0.2
     min_history: int = 5
     season_days: int = 35
