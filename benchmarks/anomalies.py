@@ -9,14 +9,14 @@ F1, and false alarms per 1,000 clean loads, overall and on the seasonal series.
 The generator (each series draws every choice from the seed):
 - cadence: daily (one load a day at a fixed minute, a few minutes' jitter) for 150 days, or
   hourly for 75 days; some daily loads skip a day now and then (a late run the next day);
-- size: 30 to 3 million rows per load (log-uniform), counts drawn around it (Poisson);
+- size: 200 to 3 million rows per load (log-uniform), counts drawn around it (Poisson);
 - shape: flat; weekly (weekends at 20–80 %); business-day (0 rows at weekends); a month-end
   peak (2–5 × on the last business day, with weekly or business-day shapes or alone); for
   hourly series an hour-of-day cycle, a nightly batch (one hour loads 10–50 × the others,
-  or all of it with 0 the rest of the day), business hours (weekends at 10–40 %);
+  or all of it with 0 the rest of the day), business hours (evenings and weekends at 10–40 %);
 - trend: none, or growth or decline of −1 % to +2 % a day;
-- noise: low (2 %), medium (7 %) or high (15 %) multiplicative, and volatile small tables (30
-  to 300 rows, high noise);
+- noise: low (2 %), medium (7 %) or high (15 %) multiplicative; one series in eight is a
+  volatile small table (30 to 300 rows, high noise);
 - legitimate changes (labelled clean): holidays (01-01, 12-24/25/26/31: business-day series
   load 0, others 30–70 %); a level shift in one of three series (× 0.35–0.6 or × 1.6–3,
   lasting; its first load is a labelled `level_shift`, to be alerted once);
