@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from collectors import forget, registry, store_command
+from collectors import backtest, forget, registry, store_command
 from collectors.runner import CollectSummary, Progress, collect
 from glasspane import settings
 from glasspane.config import Config, ConfigError, load_config
@@ -140,7 +140,10 @@ def run_collect(args: argparse.Namespace) -> int:
 
 
 def run_alerts(args: argparse.Namespace) -> int:
-    """Evaluate the alert rules over the store and send what is new (or, with --dry-run, print it)."""
+    """Evaluate the alert rules over the store and send what is new (or, with --dry-run, print it);
+    with --backtest or --from-csv, replay the rules instead (`collectors.backtest`)."""
+    if args.backtest or args.from_csv:
+        return backtest.run(args)
     from glasspane.alerts.config import alert_config
     from glasspane.alerts.report import format_report
     from glasspane.alerts.service import evaluate
@@ -191,6 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_cmd.add_argument("--dry-run", action="store_true", help="print what would be sent; send and store nothing")
     alerts_cmd.add_argument("--json", action="store_true", help="also print each message's Block Kit JSON")
     alerts_cmd.add_argument("--store", help=STORE_HELP)
+    alerts_cmd.add_argument(
+        "--backtest",
+        metavar="PERIOD",
+        help="replay the rules over the stored history of PERIOD (e.g. 90d): alerts they would "
+        "have sent, per rule and pipeline, and the noisiest series; sends nothing",
+    )
+    alerts_cmd.add_argument("--from-csv", metavar="FILE",
+                            help="score series from a CSV (series, loaded_at, row_count) by the volume rule; "
+                                 "with --json every point with its verdict")  # fmt: skip
     alerts_cmd.set_defaults(handler=run_alerts)
 
     demo_cmd = commands.add_parser("demo", help="build demo data with real dlt pipelines, then collect it")

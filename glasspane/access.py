@@ -2,7 +2,8 @@
 
 - Sign-in configured (`[auth]` in `.streamlit/secrets.toml`): a visitor signs in with the organisation's
   OpenID Connect provider; `[access]` in `glasspane.toml` lists the e-mail addresses or `@domains` of
-  each role. Every role may view; `steward` decides PII, `operator` collects (the dashboard sends no
+  each role. Every role may view; `steward` decides PII, `operator` collects and marks volume anomalies
+  expected or a new normal (the dashboard sends no
   alerts: `collect --alert` does, on the collector's machine), `executor` executes deletion plans.
 - No sign-in, bound to loopback: the person at the machine views, decides PII and collects, as the
   operating-system user; nobody executes a deletion from the dashboard.
@@ -24,7 +25,8 @@ from glasspane.store import Store
 VIEWER, STEWARD, OPERATOR, EXECUTOR = "viewer", "steward", "operator", "executor"
 ROLES = (VIEWER, STEWARD, OPERATOR, EXECUTOR)
 VIEW, DECIDE_PII, COLLECT, EXECUTE_DELETION = "view", "decide PII", "collect now", "execute deletion"
-NEEDS = {VIEW: VIEWER, DECIDE_PII: STEWARD, COLLECT: OPERATOR, EXECUTE_DELETION: EXECUTOR}
+MARK_LOAD = "mark a load"  # expected or new normal: feedback on a volume anomaly, as operators give it
+NEEDS = {VIEW: VIEWER, DECIDE_PII: STEWARD, COLLECT: OPERATOR, MARK_LOAD: OPERATOR, EXECUTE_DELETION: EXECUTOR}
 SIGNED_IN, ANONYMOUS, LOCAL, READ_ONLY = "signed in", "anonymous", "local", "read-only"
 LOCAL_ROLES = frozenset({VIEWER, STEWARD, OPERATOR})  # never EXECUTOR: that needs a signed-in identity
 

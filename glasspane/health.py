@@ -2,53 +2,51 @@
 
 Late: see the `raw.health` macro in the store's views (factor × learned cadence, or `max_age`).
 
-Volume anomaly: a load's row count for a table is anomalous when, against the loads of the
-same pipeline and table in the preceding window (default 14 days, the point itself excluded),
-  |count − median| > z × 1.4826 × MAD   (robust z-score above `z`, default 3), and
-  |count − median| > min_relative_change × median   (default 20 %),
-with at least `min_history` earlier loads in the window; a drop to zero is always anomalous
-when the window holds any earlier load. The baseline band drawn on charts is exactly
-median ± max(z × 1.4826 × MAD, min_relative_change × median): points outside it are anomalous.
+Volume anomaly (`glasspane.anomalies`, documented there and in the README's Health section):
+each load's row count for a table is judged against comparable earlier loads of the same
+pipeline and table: the same hour of the week or day of the week once the history has taught
+that season (falling back to the plain `window_days` window when it has not), along the trend,
+in log space; a load outside baseline ± max(z × noise, min_relative_change) is anomalous, and
+named zero, drop, spike, double or flatline. A run of anomalous loads is one alert; after
+`adopt_after` loads at a new level the baseline moves to it. People's marks ("expected",
+"new normal", `volume_marks`) take effect here, so alerts, health and charts agree. The band
+drawn on charts is exactly the band the rule judged by.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 
+from glasspane.anomalies import DEFAULT_RULE, MAD_TO_SIGMA, AnomalyRule, score_series
 from glasspane.queries.common import Where
 
 LATE_FACTOR = 2.0  # the Overview's factor; alert rules may set their own
-MAD_TO_SIGMA = 1.4826  # makes the MAD of normally distributed data comparable to a standard deviation
+SERIES = ["location", "dataset_name", "pipeline_name", "table_name"]
+SCORED = ["baseline", "lower", "upper", "robust_z", "history", "season", "anomalous", "onset", "kind"]
 
-
-@dataclass(frozen=True)
-class AnomalyRule:
-    """The documented volume anomaly rule and its defaults."""
-
-    window_days: int = 14
-    z_threshold: float = 3.0
-    min_relative_change: float = 0.2
-    min_history: int = 5
+__all__ = ["LATE_FACTOR", "MAD_TO_SIGMA", "AnomalyRule", "volume_scores"]
 
 
 def volume_scores(
     con: duckdb.DuckDBPyConnection,
-    rule: AnomalyRule = AnomalyRule(),
+    rule: AnomalyRule = DEFAULT_RULE,
     pipelines: tuple[str, ...] = (),
     tables: tuple[str, ...] = (),
     locations: tuple[str, ...] = (),
     since: dt.datetime | None = None,
 ) -> pd.DataFrame:
-    """Rows per load per table with the rolling baseline, band and anomaly flag.
+    """Rows per load per table with the baseline, band, anomaly flag and kind, and any mark.
 
-    `since` limits the points returned, not the history they are scored against: the window
-    before `since` is read too.
+    Columns: location, dataset_name, pipeline_name, table_name, load_id, run_key, loaded_at,
+    row_count, mark, marked_by, marked_at, then baseline, lower, upper, robust_z, history,
+    season, anomalous, onset (the load starts an anomalous run: an alert) and kind.
+    `since` limits the points returned, not the history they are scored against: the loads
+    of the `month_days` before `since` are read too.
     """
-    history_start = since - dt.timedelta(days=rule.window_days) if since else None
+    history_start = since - dt.timedelta(days=max(rule.season_days, rule.month_days)) if since else None
     where = (
         Where()
         .any_of("r.pipeline_name", pipelines)
@@ -56,45 +54,30 @@ def volume_scores(
         .any_of("r.location", locations)
         .since("r.started_at", history_start)
     )
+    where.clauses.append("t.row_count IS NOT NULL")
     sql = f"""
-        WITH series AS (
-            SELECT r.location, r.dataset_name, r.pipeline_name, t.table_name, t.load_id, r.run_key,
-                   r.started_at AS loaded_at, t.row_count
-            FROM table_counts t
-            JOIN runs r ON r.schema_name = t.schema_name AND r.load_id = t.load_id
-            {where.sql()}
-        ),
-        scored AS (
-            SELECT *,
-                   median(row_count) OVER w AS baseline,
-                   mad(row_count) OVER w AS mad,
-                   count(*) OVER w AS history
-            FROM series
-            WINDOW w AS (
-                PARTITION BY location, dataset_name, pipeline_name, table_name ORDER BY loaded_at
-                RANGE BETWEEN INTERVAL {int(rule.window_days)} DAYS PRECEDING AND INTERVAL 1 MICROSECOND PRECEDING
-            )
-        )
-        SELECT *,
-               greatest(? * {MAD_TO_SIGMA} * mad, ? * baseline) AS tolerance,
-               greatest(baseline - tolerance, 0) AS lower,
-               baseline + tolerance AS upper,
-               CASE WHEN mad > 0 THEN abs(row_count - baseline) / ({MAD_TO_SIGMA} * mad) END AS robust_z,
-               coalesce(
-                   (row_count = 0 AND history >= 1 AND baseline > 0)
-                   OR (history >= ? AND abs(row_count - baseline) > tolerance),
-                   FALSE
-               ) AS anomalous
-        FROM scored
-        WHERE ? IS NULL OR loaded_at >= ?
-        ORDER BY location, dataset_name, pipeline_name, table_name, loaded_at
+        SELECT r.location, r.dataset_name, r.pipeline_name, t.table_name, t.load_id, r.run_key,
+               r.started_at AS loaded_at, t.row_count, m.mark, m.marked_by, m.marked_at
+        FROM table_counts t
+        JOIN runs r ON r.schema_name = t.schema_name AND r.load_id = t.load_id
+        LEFT JOIN volume_marks m ON m.location = r.location AND m.dataset_name = r.dataset_name
+             AND m.pipeline_name = r.pipeline_name AND m.table_name = t.table_name AND m.load_id = t.load_id
+        {where.sql()}
+        ORDER BY r.location, r.dataset_name, r.pipeline_name, t.table_name, r.started_at
     """
-    params = [
-        *where.params,
-        rule.z_threshold,
-        rule.min_relative_change,
-        rule.min_history,
-        since,
-        since,
-    ]
-    return con.execute(sql, params).df()
+    loads = con.execute(sql, where.params).df()
+    if loads.empty:
+        return loads.assign(**{column: pd.Series(dtype=object) for column in SCORED})
+    scored = []
+    for _, series in loads.groupby(SERIES, sort=False):
+        if since is not None and series["loaded_at"].iloc[-1] < pd.Timestamp(since):
+            continue  # no load to return: its history need not be judged
+        marks = {i: mark for i, mark in enumerate(series["mark"]) if isinstance(mark, str)}
+        verdicts = score_series(series["loaded_at"], series["row_count"], rule, marks)
+        scored.append(verdicts.set_axis(series.index))
+    if not scored:
+        return loads.iloc[0:0].assign(**{column: pd.Series(dtype=object) for column in SCORED})
+    result = loads.join(pd.concat(scored))
+    if since is not None:
+        result = result[result["loaded_at"] >= pd.Timestamp(since)]  # also drops the series skipped
+    return result.reset_index(drop=True)

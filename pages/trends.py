@@ -2,17 +2,50 @@
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
+from glasspane import access
+from glasspane.anomalies import MARKS
 from glasspane.formatting import literal, thousands
 from glasspane.health import AnomalyRule
 from glasspane.queries import trends as q
+from glasspane.store.volume_marks import CLEARED, MarkedLoad, record_mark
+from glasspane.ui import access as door
 from glasspane.ui import charts, components, data, shell, strings, url_state
 
 shell.inside_app()
 
 RANGE_DAYS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365, "all": None}
 RANGE_LABELS = {**strings.TIME_RANGES, "365d": "Last 365 days"}
+
+BUTTONS = {"expected": strings.TRENDS_MARK_EXPECTED, "new normal": strings.TRENDS_MARK_NEW_NORMAL,
+           CLEARED: strings.TRENDS_MARK_CLEAR}  # fmt: skip
+
+
+def _mark(row: pd.Series, mark: str, who: str) -> None:
+    """Store a mark on one load of the table and show the page again with it in force."""
+    load = MarkedLoad(row["location"], row["dataset_name"], row["pipeline_name"], row["table_name"], row["load_id"])
+    record_mark(data.current_store(), load, mark, who)
+    st.session_state["trends_flash"] = strings.TRENDS_MARKED.format(load=row["load_id"], mark=mark)
+    st.query_params.pop("mark", None)
+    st.rerun()
+
+
+def _ask_mark(points: pd.DataFrame, load_id: str, mark: str) -> None:
+    """A Slack link's "Expected" or "New normal": confirm, with who, before storing the mark."""
+    found = points[points["load_id"].astype(str) == load_id]
+    if found.empty:
+        st.warning(strings.TRENDS_MARK_NOT_FOUND.format(load=load_id))
+        return
+    row = found.iloc[-1]
+    with st.container(border=True):
+        st.markdown(strings.TRENDS_MARK_ASK.format(load=load_id, table=literal(row["table_name"]),
+                                                   rows=thousands(row["row_count"]),
+                                                   at=f"{row['loaded_at']:%Y-%m-%d %H:%M}", mark=mark))  # fmt: skip
+        if st.button(strings.TRENDS_MARK_CONFIRM, type="primary") and (visitor := door.allow(access.MARK_LOAD)):
+            _mark(row, mark, visitor.who)
+
 
 st.title("Row-count trends")
 with components.page_guard():
@@ -34,6 +67,9 @@ with components.page_guard():
         location = url_state.selectbox("Location", locations, "location", locations[0] if locations else None)
     with cols[3]:
         period = url_state.selectbox("Time range", list(RANGE_DAYS), "range", "90d", RANGE_LABELS.get)
+    asked_load, asked_mark = st.query_params.get("load"), st.query_params.get("mark")
+    if flash := st.session_state.pop("trends_flash", None):
+        st.success(flash)
     days = RANGE_DAYS.get(period or "90d")
     now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     since = now - dt.timedelta(days=days) if days else None
@@ -59,23 +95,45 @@ with components.page_guard():
     metrics[2].metric("Median rows per load", thousands(points["row_count"].median()), border=True)
     metrics[3].metric("Anomalous loads", thousands(len(anomalies)), border=True)
 
+    if asked_mark in MARKS and asked_load:
+        _ask_mark(points, asked_load, asked_mark)
+
     st.subheader(strings.TRENDS_ANOMALIES)
-    if anomalies.empty:
+    listed = points[points["anomalous"] | points["mark"].notna() | (points["kind"] == "new normal")]
+    if listed.empty:
         st.caption(strings.TRENDS_NO_ANOMALIES)
     else:
-        st.dataframe(
-            anomalies.sort_values("loaded_at", ascending=False), hide_index=True, width="stretch",
-            column_order=["loaded_at", "row_count", "baseline", "lower", "upper", "robust_z", "load_id"],
+        st.caption(strings.TRENDS_ANOMALIES_CAPTION)
+        listed = listed.sort_values("loaded_at", ascending=False)
+        event = st.dataframe(
+            listed, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+            key="anomalies_table",
+            column_order=["loaded_at", "row_count", "kind", "baseline", "lower", "upper", "season", "mark",
+                          "marked_by", "marked_at", "load_id"],
             column_config={
                 "loaded_at": st.column_config.DatetimeColumn("Loaded", format="YYYY-MM-DD HH:mm"),
                 "row_count": st.column_config.NumberColumn("Rows", format="localized"),
-                "baseline": st.column_config.NumberColumn("Baseline (median)", format="localized"),
+                "kind": st.column_config.TextColumn("Kind"),
+                "baseline": st.column_config.NumberColumn("Baseline", format="localized"),
                 "lower": st.column_config.NumberColumn("Band from", format="localized"),
                 "upper": st.column_config.NumberColumn("Band to", format="localized"),
-                "robust_z": st.column_config.NumberColumn("Robust z", format="%.1f"),
+                "season": st.column_config.TextColumn("Compared with"),
+                "mark": st.column_config.TextColumn("Mark"),
+                "marked_by": st.column_config.TextColumn("Marked by"),
+                "marked_at": st.column_config.DatetimeColumn("Marked", format="YYYY-MM-DD HH:mm"),
                 "load_id": st.column_config.TextColumn("Load id"),
             },
         )  # fmt: skip
+        chosen = listed.iloc[event.selection.rows] if event and event.selection.rows else listed.iloc[0:0]
+        _, *buttons = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
+        picked = None
+        for place, (mark, label) in zip(buttons, BUTTONS.items(), strict=True):
+            if place.button(label, key=f"mark_{mark}", width="stretch"):
+                picked = mark
+        if picked and chosen.empty:
+            st.warning(strings.TRENDS_MARK_SELECT_FIRST)
+        elif picked and (visitor := door.allow(access.MARK_LOAD)) is not None:
+            _mark(chosen.iloc[0], picked, visitor.who)
     count = len(table_names)
     st.caption(
         f"{literal(pipeline)} loads {thousands(count)} {'table' if count == 1 else 'tables'}; pick another above."

@@ -159,7 +159,10 @@ def test_a_volume_spike_alerts_per_table_and_resolves_when_loads_are_normal_agai
     users = next(m for m in slack.messages() if header(m) == "🟠 Warning · volume: crm.users")
     block_kit(users)
     assert "*Rows in this load*\n40" in str(users["blocks"]) or "Rows in this load*\\n40" in str(users["blocks"])
-    assert parse_qs(urlsplit(button_url(users)).query) == {"pipeline": ["crm"], "table": ["users"]}
+    urls = [e["url"] for b in users["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    opened, expected, new_normal = (parse_qs(urlsplit(url).query) for url in urls)
+    assert opened["pipeline"] == ["crm"] and opened["table"] == ["users"] and opened["load"]  # the load judged
+    assert expected == {**opened, "mark": ["expected"]} and new_normal == {**opened, "mark": ["new normal"]}
     assert evaluate_now(store, config).alerts == []  # the same load is never judged twice
 
     fx.run(p, fx.users(3, start=200))

@@ -4,6 +4,7 @@ brushed on a trend, and hostile names stay text."""
 
 from __future__ import annotations
 
+import getpass
 import re
 from collections.abc import Iterator
 
@@ -172,3 +173,22 @@ def test_overview_alerts_and_trends_agree_about_web_events(page, served, demo_co
     )
     expect(cells.filter(has_text=re.compile(rf"^{re.escape(load_id)}$"))).to_have_count(1)  # in the anomalies
     b.screenshot(page, "truth-trends")
+
+
+def test_a_slack_expected_link_marks_the_load_after_a_confirmation(page, served, demo_copy):
+    from playwright.sync_api import expect
+
+    [(load_id, location)] = rows(
+        demo_copy,
+        """SELECT t.load_id, r.location FROM table_counts t JOIN runs r USING (schema_name, load_id)
+           WHERE r.pipeline_name = 'web_events' AND t.table_name = 'page_views' AND t.row_count = 0""",
+    )
+    url = link("trends", served, pipeline="web_events", table="page_views", location=location, load=load_id)
+    b.open_page(page, f"{url}&range=all&mark=expected")
+    expect(page.get_by_text(f"Mark load {load_id}")).to_be_visible()
+    page.get_by_role("button", name="Confirm").click()  # on loopback without sign-in: as the OS user
+    b.settle(page)
+    expect(page.get_by_text(f"Load {load_id} marked expected.")).to_be_visible()
+    b.screenshot(page, "trends-marked")
+    marks = rows(demo_copy, "SELECT load_id, mark, marked_by FROM volume_marks")
+    assert marks == [(load_id, "expected", getpass.getuser())]

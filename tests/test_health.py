@@ -40,6 +40,21 @@ def add_loads(
         )
 
 
+def add_loads_at(con, pipeline: str, times: list[dt.datetime], count: int = 100) -> None:
+    """Completed loads of one table at these times."""
+    for at in times:
+        load_id = f"{at.timestamp():.6f}"
+        con.execute(
+            "INSERT INTO raw.runs (run_key, source, location, pipeline_name, dataset_name, schema_name, load_id, "
+            "status, started_at, finished_at, is_trace_upload) VALUES (?, 's', 'loc', ?, 'ds', ?, ?, "
+            "'completed', ?, ?, FALSE)",
+            [f"{pipeline}/{load_id}", pipeline, pipeline, load_id, at, at],
+        )
+        con.execute(
+            "INSERT INTO raw.table_counts VALUES (?, ?, 'orders', 's', 'loc', 'ds', ?)", [load_id, pipeline, count]
+        )
+
+
 def flagged(con, pipeline: str, rule: AnomalyRule | None = None) -> list[int]:
     scores = volume_scores(con, rule or AnomalyRule(), pipelines=(pipeline,))
     return scores.loc[scores["anomalous"], "row_count"].tolist()
@@ -53,9 +68,9 @@ def test_spike_and_drop_are_anomalous_noise_is_not(con):
 
 def test_small_relative_change_is_not_anomalous_even_with_a_high_z(con):
     # a very stable series: +10 % is many MADs away but under the 20 % minimum change
-    add_loads(con, "p", [1000] * 3 + [1001, 999] * 4 + [1100], dt.timedelta(days=1))
+    add_loads(con, "p", [100_000] * 3 + [100_010, 99_990] * 4 + [110_000], dt.timedelta(days=1))
     assert flagged(con, "p") == []
-    assert flagged(con, "p", AnomalyRule(min_relative_change=0.05)) == [1100]
+    assert flagged(con, "p", AnomalyRule(min_relative_change=0.05)) == [110_000]
 
 
 def test_drop_to_zero_is_always_flagged_and_short_history_is_not_judged(con):
@@ -70,7 +85,7 @@ def test_window_excludes_points_older_than_the_window(con):
     add_loads(con, "p", [10] * 10 + [1000] * 16, dt.timedelta(days=1))
     scores = volume_scores(con, AnomalyRule(), pipelines=("p",))
     last = scores.iloc[-1]
-    assert last["baseline"] == 1000 and not last["anomalous"]
+    assert last["baseline"] == pytest.approx(1000) and not last["anomalous"]
     assert last["lower"] <= 1000 <= last["upper"]
 
 
@@ -123,3 +138,17 @@ def test_a_pipeline_whose_newest_load_is_anomalous_is_anomalous_until_a_normal_l
     summaries.refresh(con)
     assert newest_anomalies(con).empty and set(pipeline_health(con)["health"]) == {"healthy"}
     assert {h for (h,) in con.execute("SELECT health FROM pipelines").fetchall()} == {"healthy"}
+
+
+def test_a_pipeline_that_skips_two_days_a_week_is_not_late_on_them(con):
+    # five loads a week, then two days off (a business-day pipeline); its newest load is the last
+    # before the days off, 2.5 days ago: twice the usual daily gap, but not the gap after that weekday
+    newest = NOW - dt.timedelta(days=2.5)
+    workdays = [newest - dt.timedelta(days=d) for d in range(27, -1, -1) if d % 7 < 5]
+    add_loads_at(con, "business_days", workdays)
+    add_loads_at(con, "every_day", [newest - dt.timedelta(days=d) for d in range(20, -1, -1)])
+    summaries.refresh(con)
+    assert health(con, "business_days") == "healthy"
+    assert health(con, "every_day") == "late"
+    cadence = con.execute("SELECT cadence_s FROM pipelines WHERE pipeline_name = 'business_days'").fetchone()[0]
+    assert cadence == 3 * 86_400  # the gap after a load on that weekday

@@ -75,6 +75,20 @@ def _button(url: str, text: str) -> ActionsBlock:
     return ActionsBlock(elements=[ButtonElement(text=text, url=url, action_id="open_glasspane", style="primary")])
 
 
+def _volume_buttons(alert: Alert) -> ActionsBlock:
+    """Open, plus "Expected" and "New normal": links to the Trends view that ask to mark the load."""
+    separator = "&" if "?" in alert.link else "?"
+    return ActionsBlock(
+        elements=[
+            ButtonElement(text="Open in Glasspane", url=alert.link, action_id="open_glasspane", style="primary"),
+            ButtonElement(text="Expected", url=f"{alert.link}{separator}mark=expected", action_id="mark_expected"),
+            ButtonElement(
+                text="New normal", url=f"{alert.link}{separator}mark=new+normal", action_id="mark_new_normal"
+            ),
+        ]
+    )
+
+
 def alert_message(alert: Alert) -> Message:
     """The message for one alert."""
     header = _cut(f"{_label(alert)} · {alert.rule_name}: {alert.subject}", HEADER_MAX)
@@ -89,7 +103,9 @@ def alert_message(alert: Alert) -> Message:
               for label, value in alert.facts]  # fmt: skip
     for start in range(0, len(fields), FIELDS_PER_SECTION):
         blocks.append(SectionBlock(fields=fields[start : start + FIELDS_PER_SECTION]))
-    if alert.link:
+    if alert.link and alert.rule == "volume" and alert.state != RESOLVED and "load=" in alert.link:
+        blocks.append(_volume_buttons(alert))
+    elif alert.link:
         blocks.append(_button(alert.link, "Open in Glasspane"))
     kind = f" ({alert.rule})" if alert.rule != alert.rule_name else ""
     context = f"Glasspane · rule `{escape(alert.rule_name)}`{kind} · {alert.alerted_at:%Y-%m-%d %H:%M} UTC"

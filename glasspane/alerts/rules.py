@@ -31,7 +31,14 @@ from glasspane.schema_diff import Change, diff_columns
 from glasspane.store.alert_log import rule_memories
 
 MAX_LISTED = 12  # changes listed in one alert; the rest are counted
-LATE_ARRIVAL = dt.timedelta(days=1)  # loads collected this long after newer ones were judged are still judged
+LATE_ARRIVAL = dt.timedelta(days=1)
+KIND_TITLES = {  # a volume alert's title after "<table> in <pipeline>: ", by kind
+    "zero": "no rows in a load, expected {expected}",
+    "drop": "{rows} rows in a load, expected {expected}",
+    "spike": "{rows} rows in a load, expected {expected}",
+    "double": "{rows} rows in a load, twice the expected {expected}: loaded twice?",
+    "flatline": "the same {rows} rows in load after load, where counts normally vary",
+}  # loads collected this long after newer ones were judged are still judged
 
 
 def when(moment: Any) -> str:
@@ -160,29 +167,35 @@ def _volume_scope(con: duckdb.DuckDBPyConnection, rule: AlertRule, scores: pd.Da
 
 
 def _volume_finding(row: Any, base_url: str) -> Finding:
-    """The finding for one scored load of one table."""
+    """The finding for one scored load of one table: its kind, what it was compared with, and a link
+    to the load on Trends (where a person can mark it expected or a new normal)."""
     loaded_at = pd.Timestamp(row.loaded_at)
     expected = "—" if pd.isna(row.baseline) else f"about {thousands(row.baseline)}"
     band = "—" if pd.isna(row.lower) else f"{thousands(row.lower)} – {thousands(row.upper)}"
     rows = thousands(row.row_count)
     if row.anomalous:
-        title = f"{row.table_name} in {row.pipeline_name}: {rows} rows in a load, expected {expected}"
+        kind = KIND_TITLES.get(row.kind, KIND_TITLES["drop"])
+        title = f"{row.table_name} in {row.pipeline_name}: " + kind.format(rows=rows, expected=expected)
+    elif row.kind == "new normal":
+        title = f"{row.table_name} in {row.pipeline_name} settled at a new level: {rows} rows"
     else:
         title = f"{row.table_name} in {row.pipeline_name} is back to normal: {rows} rows"
     facts = (
         ("Pipeline", row.pipeline_name), ("Table", row.table_name), ("Rows in this load", thousands(row.row_count)),
         ("Expected", expected), ("Normal range", band),
+        ("Kind", _text(row.kind)), ("Compared with", _text(row.season)),
         ("Robust z", "—" if pd.isna(row.robust_z) else f"{row.robust_z:.1f}"),
         ("Loaded at", when(loaded_at)), ("Load id", str(row.load_id)), ("Dataset", row.dataset_name),
         ("Location", row.location),
     )  # fmt: skip
+    trends = {"pipeline": row.pipeline_name, "table": row.table_name, "location": row.location, "load": row.load_id}
     return Finding(
         subject_key=row.subject_key,
         subject=f"{row.pipeline_name}.{row.table_name}",
         matching=bool(row.anomalous),
         title=title,
         facts=facts,
-        link=link("trends", base_url, pipeline=row.pipeline_name, table=row.table_name),
+        link=link("trends", base_url, **{k: str(v) for k, v in trends.items()}),
         at=loaded_at.to_pydatetime(),
         fingerprint=loaded_at.isoformat(),
         pipeline_name=row.pipeline_name,

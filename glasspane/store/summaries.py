@@ -160,14 +160,16 @@ def _insert_pipelines(con: duckdb.DuckDBPyConnection, scope: str) -> None:
                    list(row_count ORDER BY ts) FILTER (WHERE k <= {RECENT_LOADS}) AS recent_row_counts
             FROM completed GROUP BY ALL
         ),
-        gaps AS (
-            SELECT location, dataset_name, pipeline_name,
-                   epoch(ts) - epoch(lead(ts) OVER (PARTITION BY location, dataset_name, pipeline_name
-                                                    ORDER BY ts DESC)) AS gap, k
+        gaps AS (  -- after_day: the weekday of the load the gap follows; newest_day: of the newest load
+            SELECT location, dataset_name, pipeline_name, epoch(ts) - epoch(lead(ts) OVER w) AS gap,
+                   dayofweek(lead(ts) OVER w) AS after_day, dayofweek(first(ts) OVER w) AS newest_day, k
             FROM completed WHERE k <= {CADENCE_LOADS + 1}
+            WINDOW w AS (PARTITION BY location, dataset_name, pipeline_name ORDER BY ts DESC)
         ),
-        cadence AS (
-            SELECT location, dataset_name, pipeline_name, median(gap) AS cadence_s
+        cadence AS (  -- the gap to expect after the newest load: weekends skipped are learned
+            SELECT location, dataset_name, pipeline_name,
+                   greatest(median(gap), CASE WHEN count(*) FILTER (WHERE after_day = newest_day) >= 2
+                                              THEN median(gap) FILTER (WHERE after_day = newest_day) END) AS cadence_s
             FROM gaps WHERE gap IS NOT NULL AND gap > 0 GROUP BY ALL
         ),
         summary AS (

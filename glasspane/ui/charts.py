@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 
 from glasspane.health import AnomalyRule
-from glasspane.ui.theme import ANOMALY, BAND, LINE, MUTED, STATUS_COLOURS
+from glasspane.ui.theme import ANOMALY, BAND, LINE, MUTED, NEW_NORMAL, STATUS_COLOURS
 
 
 def runs_timeline(buckets: pd.DataFrame, bucket_label: str) -> alt.Chart:
@@ -34,14 +34,17 @@ def runs_timeline(buckets: pd.DataFrame, bucket_label: str) -> alt.Chart:
     )
 
 
+STATUS_DOTS = {"normal": LINE, "anomalous": ANOMALY, "expected": MUTED, "new normal": NEW_NORMAL}
 RANGE_SELECTION = "range"  # the brush's name: the page reads the selected range from it
 
 
 def volume_trend(points: pd.DataFrame, title: str) -> alt.LayerChart:
     """Rows per load with the baseline band and anomalies marked; drag across it to select a range."""
     judged = points["history"] >= AnomalyRule.min_history  # no band where the rule has too little history
+    status = points["anomalous"].map({True: "anomalous", False: "normal"})
+    status = status.mask(points["kind"] == "new normal", "new normal").mask(points["mark"] == "expected", "expected")
     data = points.assign(
-        status=points["anomalous"].map({True: "anomalous", False: "normal"}),
+        status=status,
         robust_z=points["robust_z"].round(1),
         baseline=points["baseline"].round(0).where(judged),
         lower=points["lower"].where(judged),
@@ -53,9 +56,12 @@ def volume_trend(points: pd.DataFrame, title: str) -> alt.LayerChart:
         alt.Tooltip("loaded_at:T", title="Loaded", format="%Y-%m-%d %H:%M"),
         alt.Tooltip("load_id:N", title="Load id"),
         alt.Tooltip("row_count:Q", title="Rows", format=","),
-        alt.Tooltip("baseline:Q", title="Baseline (median)", format=","),
+        alt.Tooltip("baseline:Q", title="Baseline", format=","),
         alt.Tooltip("robust_z:Q", title="Robust z"),
         alt.Tooltip("status:N", title="Judged"),
+        alt.Tooltip("kind:N", title="Kind"),
+        alt.Tooltip("season:N", title="Compared with"),
+        alt.Tooltip("marked_by:N", title="Marked by"),
     ]
     base = alt.Chart(data)
     band = base.mark_area(color=BAND, opacity=0.6).encode(x=x, y=alt.Y("lower:Q", title="Rows per load"), y2="upper:Q")
@@ -66,7 +72,7 @@ def volume_trend(points: pd.DataFrame, title: str) -> alt.LayerChart:
         .encode(
             x=x,
             y="row_count:Q",
-            color=alt.Color("status:N", scale=alt.Scale(domain=["normal", "anomalous"], range=[LINE, ANOMALY]),
+            color=alt.Color("status:N", scale=alt.Scale(domain=list(STATUS_DOTS), range=list(STATUS_DOTS.values())),
                             title=None),
             size=alt.condition(alt.datum.anomalous, alt.value(140), alt.value(30)),
             tooltip=tooltip,

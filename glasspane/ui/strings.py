@@ -157,14 +157,27 @@ TRENDS_EMPTY = (
 )
 TRENDS_NO_POINTS = "No loads of this table in the chosen time range. Widen the time range."
 TRENDS_RULE = (
-    "A load is anomalous when its robust z-score (against the median and MAD of the loads of the preceding "
-    "{window} days, itself excluded) exceeds 3 and it differs from that median by more than 20 %; a drop to zero "
-    "is always anomalous. The band is the range that is not anomalous; red points are anomalies. Hover a point "
-    "for its load id and count; drag across the chart to select a range (double-click clears it)."
+    "Each load is compared with comparable earlier loads: the same hour of the week or day of the week once the "
+    "history shows that season (else the plain last {window} days), along the trend. The band is the range that is "
+    "not anomalous; red points are anomalies (zero, drop, spike, double load, flatline), a run of them is one alert, "
+    "and after a few loads at a new level the baseline moves to it. Hover a point for its load id, count and "
+    "baseline; drag across the chart to select a range (double-click clears it)."
 )
 TRENDS_IN_RANGE = "Selected range: {start} to {end} (UTC)."
 TRENDS_ANOMALIES = "Anomalous loads in this range"
-TRENDS_NO_ANOMALIES = "No anomalous load in this range."
+TRENDS_NO_ANOMALIES = "No anomalous or marked load in this range."
+TRENDS_ANOMALIES_CAPTION = (
+    "Select a load, then mark it: *Expected* leaves it out of baselines and alerts; *New normal* moves the baseline "
+    "to it. Marks are stored with who and when, and count for alerts, health and this chart alike."
+)
+TRENDS_MARK_EXPECTED = "Expected"
+TRENDS_MARK_NEW_NORMAL = "New normal"
+TRENDS_MARK_CLEAR = "Clear mark"
+TRENDS_MARK_SELECT_FIRST = "Select a load in the table first."
+TRENDS_MARKED = "Load {load} marked {mark}."
+TRENDS_MARK_ASK = "Mark load `{load}` of {table} ({rows} rows, loaded {at}) as **{mark}**?"
+TRENDS_MARK_CONFIRM = "Confirm"
+TRENDS_MARK_NOT_FOUND = "Load {load} of this table is not in the chosen time range: widen it to mark the load."
 
 SCHEMA_EMPTY = "No stored schema yet: collect a source whose pipelines have loaded at least once."
 SCHEMA_ONE_VERSION = "This schema has one stored version so far: nothing to compare yet."

@@ -8,3 +8,4 @@ LINE = "#2563eb"  # the theme's primaryColor
 BAND = "#bfdbfe"
 ANOMALY = "#dc2626"
 MUTED = "#64748b"
+NEW_NORMAL = "#7c3aed"  # a load where the baseline moved to a new level

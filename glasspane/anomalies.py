@@ -1,0 +1,406 @@
+"""Seasonal volume-anomaly detection for one series of loads (pure numpy/pandas, no store).
+
+Each load's row count is judged, oldest first, against comparable earlier loads, in log space
+(`y = log(1 + rows)`, so noise and changes are relative):
+
+- **Baseline.** The loads of the preceding `season_days` (default 35), except those marked
+  "expected", holidays, month-end peaks, stuck (flatline) loads, and anomalous loads of the last
+  two days or of a run still going on; projected to now along their trend (the median slope
+  between loads one week apart). They are grouped by the season that fits them: for sub-daily
+  series the hour of the week, the hour of the day on weekdays or weekends, or the hour of the
+  day; for daily series the weekday, or weekdays against weekends. A grouping is used only when
+  its loads deviate from their group medians at least 10 % less than from the plain median, and
+  for a load only when its group holds `min_season_loads` earlier loads; otherwise the next
+  coarser one, down to the plain window (the median of the last `window_days`). The baseline is
+  the median of the load's group.
+- **Noise.** The distance of each load from the median of the rest of its group, pooled (the
+  plain window pools all `season_days`): √(π/2) × their mean once those beyond 3 × the MAD's
+  estimate are left out; plus the uncertainty of a median of n loads and the counting noise of
+  small tables (1 / (rows + 1)).
+- **Band.** baseline ± max(z × noise, log(1 + min_relative_change)); a load outside it (and at
+  least `min_rows` rows away, with `min_history` earlier loads) is anomalous. A zero load is
+  anomalous when the comparable loads hold no zero and expect rows.
+- **Calendar.** A load outside the band is not anomalous when the loads at the same place of the
+  earlier months (same day of the month, days or business days before its end, within
+  `month_days`) were off the same way by a similar amount (month-end peaks), or when the day is
+  in `holidays` and it is low.
+- **Runs.** A run of anomalous loads in one direction at one level is one alert (its first load
+  is the onset); a load nearer the run's level than the baseline keeps it going. After
+  `adopt_after` such loads (once the history spans `window_days`) the level is adopted: earlier
+  loads move by the run's median offset, so the learned seasons stay. A "new normal" mark adopts
+  at once; an "expected" mark leaves the load out of every baseline. Zero and flatline runs are
+  never adopted.
+- **Kinds.** zero, drop, spike, double (about twice the baseline, or exactly twice a recent
+  load), flatline (the same non-zero count `flatline_loads` times in a row where the series
+  repeats a count less than `flatline_repeat_rate` of the time).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+MAD_TO_SIGMA = 1.4826  # makes the MAD of normally distributed data comparable to a standard deviation
+DAY_S = 86_400.0
+SUB_DAILY_S = 6 * 3600.0
+QUARANTINE_S = 2 * DAY_S  # how long an anomalous load stays out of the baselines
+HOLIDAYS = ("01-01", "12-24", "12-25", "12-26", "12-31")  # days most organisations load less (MM-DD)
+KINDS = ("zero", "drop", "spike", "double", "flatline")
+MARKS = ("expected", "new normal")
+
+
+@dataclass(frozen=True)
+class AnomalyRule:
+    """The documented volume anomaly rule and its defaults (see the module docstring)."""
+
+    window_days: int = 14
+    z_threshold: float = 4.2
+    min_relative_change: float = 0.2
+    min_history: int = 5
+    season_days: int = 35
+    min_season_loads: int = 3
+    adopt_after: int = 5
+    flatline_loads: int = 4
+    flatline_repeat_rate: float = 0.05
+    min_rows: int = 5
+    month_days: int = 100
+    holidays: tuple[str, ...] = HOLIDAYS
+
+
+DEFAULT_RULE = AnomalyRule()
+
+
+@dataclass
+class _Model:
+    """What one fit learned: per grouping, the group medians and sizes; the spread; the trend."""
+
+    fitted_at: float
+    slope: float  # per second, in log space
+    groupings: list[tuple[str, dict[int, float], dict[int, int], float]]  # name, medians, sizes, spread
+    history: int
+    zeros: dict[str, set[int]]  # per grouping, the groups whose loads include a zero
+    repeat_rate: float
+    span_s: float  # how far back the usable loads reach
+    cadence_s: float
+
+
+def _keys(seconds: np.ndarray, grouping: str) -> np.ndarray:
+    """The season of each moment (UTC seconds) under a grouping."""
+    days = np.floor(seconds / DAY_S).astype(np.int64)
+    weekday = (days + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
+    hour = ((seconds % DAY_S) // 3600).astype(np.int64)
+    weekend = (weekday >= 5).astype(np.int64)
+    if grouping == "hour of week":
+        return weekday * 24 + hour
+    if grouping == "hour, weekday or weekend":
+        return weekend * 24 + hour
+    if grouping == "hour of day":
+        return hour
+    if grouping == "weekday":
+        return weekday
+    if grouping == "weekday or weekend":
+        return weekend
+    return np.zeros(len(seconds), dtype=np.int64)
+
+
+def _groupings(cadence_s: float) -> tuple[str, ...]:
+    if cadence_s < SUB_DAILY_S:
+        return ("hour of week", "hour, weekday or weekend", "hour of day", "plain")
+    return ("weekday", "weekday or weekend", "plain")
+
+
+def _slope(t: np.ndarray, y: np.ndarray, cadence_s: float) -> float:
+    """The median slope between loads a week apart (weekly and daily seasons cancel out); 0 if too few."""
+    target = np.searchsorted(t, t + 7 * DAY_S - min(cadence_s / 2, 3 * 3600))
+    ok = target < len(t)
+    ok[ok] &= (y[ok] > 0) & (y[target[ok]] > 0)  # empty loads (weekends, holidays) say nothing of a trend
+    if ok.sum() < 5:
+        return 0.0
+    j = np.nonzero(ok)[0]
+    k = target[ok]
+    gaps = t[k] - t[j]
+    keep = gaps < 7 * DAY_S + min(cadence_s / 2, 3 * 3600)
+    if keep.sum() < 5:
+        return 0.0
+    return float(np.median((y[k][keep] - y[j][keep]) / gaps[keep]))
+
+
+def _fit(t: np.ndarray, y: np.ndarray, raw: np.ndarray, now: float, rule: AnomalyRule) -> _Model | None:
+    """Learn seasons, trend and spread from the usable loads before `now`."""
+    recent = t >= now - rule.season_days * DAY_S
+    t, y, raw = t[recent], y[recent], raw[recent]
+    if len(t) < rule.min_history:
+        return None
+    cadence = float(np.median(np.diff(t))) if len(t) > 1 else DAY_S
+    slope = _slope(t, y, cadence)
+    projected = y + slope * (now - t)
+    plain = t >= now - rule.window_days * DAY_S
+    fitted: list[tuple[str, dict[int, float], dict[int, int], float]] = []
+    zeros: dict[str, set[int]] = {}
+    errors: dict[str, float] = {}
+    for grouping in _groupings(cadence):
+        use = plain if grouping == "plain" else np.ones(len(t), dtype=bool)
+        if use.sum() < rule.min_history:
+            continue
+        keys = _keys(t[use], grouping)
+        values = projected[use]
+        unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        group_medians, deviation, errors[grouping] = _group_medians(values, inverse, counts, raw[use] > 0)
+        if not len(deviation):
+            continue
+        if grouping == "plain":  # the level from the recent window; noise and fit from the whole history
+            whole = np.zeros(len(t), dtype=np.int64)
+            _, deviation, errors[grouping] = _group_medians(projected, whole, np.array([len(t)]), raw > 0)
+        spread = _spread(deviation)
+        zeros[grouping] = set(np.unique(keys[raw[use] == 0]).tolist())
+        medians = dict(zip(unique.tolist(), group_medians.tolist(), strict=True))
+        fitted.append((grouping, medians, dict(zip(unique.tolist(), counts.tolist(), strict=True)), spread))
+    if not fitted:
+        return None
+    plain_error = errors.get("plain", math.inf)
+    # a season is learned when it predicts the loads: its mean out-of-sample distance is 10 % below plain's
+    kept = [g for g in fitted if g[0] == "plain" or errors[g[0]] <= 0.9 * plain_error]
+    kept.sort(key=lambda g: errors[g[0]])
+    before = raw[: max(len(raw) - rule.flatline_loads + 1, 0)]  # not the run that may be a flatline now
+    filled = before[1:] > 0
+    repeats = float(np.mean(before[1:][filled] == before[:-1][filled])) if filled.any() else 1.0
+    return _Model(now, slope, kept, len(t), zeros, repeats, now - float(t[0]), cadence)
+
+
+def _spread(deviation: np.ndarray) -> float:
+    """The noise's standard deviation from distances to group medians: their mean once those beyond
+    3 × the MAD's estimate are left out (steadier than the MAD alone, as robust to outliers)."""
+    rough = MAD_TO_SIGMA * float(np.median(deviation))
+    if rough == 0:
+        return 0.0
+    return math.sqrt(math.pi / 2) * float(np.mean(deviation[deviation <= 3 * rough]))
+
+
+def _group_medians(
+    values: np.ndarray, inverse: np.ndarray, counts: np.ndarray, judged: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Each group's median; each judged value's distance from the median of the rest of its
+    group, scaled so that its median estimates the noise's (unbiased for groups of 4 or more);
+    and the mean capped distance of all values (how well the grouping predicts a load)."""
+    order = np.lexsort((values, inverse))
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    ordered = values[order]
+    medians = (ordered[starts + (counts - 1) // 2] + ordered[starts + counts // 2]) / 2
+    size = counts[inverse[order]]
+    start = starts[inverse[order]]
+    rank = np.arange(len(values)) - start
+    low, high = (size - 2) // 2, (size - 1) // 2  # the median's places among the other size − 1
+    paired = size >= 2
+    usable = paired & judged[order]
+    low_at = np.where(paired, start + low + (low >= rank), 0)
+    high_at = np.where(paired, start + high + (high >= rank), 0)
+    others = (ordered[low_at] + ordered[high_at]) / 2
+    distance = np.abs(ordered - others)
+    # out of sample: how far each load is from what the rest of its group predicts (capped at 1;
+    # a load alone in its group counts 1), whatever its rows
+    predicted = np.where(paired, np.minimum(distance, 1.0), 1.0)
+    deviation = distance / np.sqrt(1 + math.pi / (2 * np.maximum(size - 1, 1)))
+    return medians, deviation[usable], float(np.mean(predicted))
+
+
+def _position(seconds: float) -> tuple[int, int, int]:
+    """(day of month, days to the month's end, business days to the month's end) of a moment."""
+    day = pd.Timestamp(seconds, unit="s")
+    end = day + pd.offsets.MonthEnd(0)
+    business = int(np.busday_count(day.date() + pd.Timedelta(days=1), (end + pd.Timedelta(days=1)).date()))
+    return day.day, (end.normalize() - day.normalize()).days, business if day.weekday() < 5 else -1
+
+
+def score_series(
+    loaded_at: pd.Series | np.ndarray,
+    row_count: pd.Series | np.ndarray,
+    rule: AnomalyRule = DEFAULT_RULE,
+    marks: dict[int, str] | None = None,
+) -> pd.DataFrame:
+    """Judge each load of one series (sorted by `loaded_at`, UTC), oldest first.
+
+    `marks` maps a load's position to "expected" or "new normal". Returns, per load: baseline,
+    lower, upper (rows), robust_z, history (loads the baseline saw), season (the grouping
+    used), anomalous (the series is in an anomalous episode), onset (this load starts one:
+    an alert), kind (zero, drop, spike, double, flatline; "new normal" when a level is
+    adopted; "calendar" or "holiday" when a recurring day excuses it; "expected" when marked).
+    """
+    marks = marks or {}
+    stamps = pd.to_datetime(pd.Series(loaded_at), utc=True)
+    t = stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6
+    raw = np.asarray(row_count, dtype=np.float64)
+    y = np.log1p(np.maximum(raw, 0))
+    n = len(t)
+    usable = np.array([marks.get(i) != "expected" for i in range(n)], dtype=bool)  # may serve in baselines
+    out = {name: np.full(n, np.nan) for name in ("baseline", "lower", "upper", "robust_z", "residual", "threshold")}
+    history = np.zeros(n, dtype=np.int64)
+    season = np.full(n, None, dtype=object)
+    kind = np.full(n, None, dtype=object)
+    anomalous = np.zeros(n, dtype=bool)
+    onset = np.zeros(n, dtype=bool)
+    held = np.zeros(n, dtype=bool)  # anomalous and not adopted
+    holidays = set(rule.holidays)
+    model: _Model | None = None
+    episode: list[int] = []  # positions of the current anomalous run
+    refit_s = 0.0
+    for i in range(n):
+        # anomalous loads stay out of baselines for a while, and while their run lasts
+        prior = np.nonzero(usable[:i] & ~(held[:i] & (t[:i] > t[i] - QUARANTINE_S)))[0]
+        if episode and t[i] - t[0] >= rule.window_days * DAY_S:
+            prior = prior[~np.isin(prior, episode)]
+        if model is None or t[i] - model.fitted_at >= refit_s or model.history == 0:
+            model = _fit(t[prior], y[prior], raw[prior], t[i], rule) if len(prior) else None
+            refit_s = DAY_S if model and len(prior) > 1 and np.median(np.diff(t[prior])) < SUB_DAILY_S else 0.0
+        mark = marks.get(i)
+        if model is None:
+            has_rows = len(prior) > 0 and bool(np.all(raw[prior] > 0))
+            if raw[i] == 0 and has_rows and mark is None:
+                anomalous[i], kind[i] = True, "zero"
+                onset[i] = not (episode and kind[episode[-1]] == "zero")
+                episode = [*episode, i] if not onset[i] else [i]
+            else:
+                episode = []
+                kind[i] = mark if mark else None
+            continue
+        level, spread, size, group_has_zero, grouping = _baseline(model, t[i], rule)
+        expected_rows = math.expm1(level)
+        counting = 1 / (expected_rows + 1)  # the variance of a count in log space, for small counts
+        noise = math.sqrt(spread**2 * (1 + math.pi / (2 * size)) + counting)
+        threshold = max(rule.z_threshold * noise, math.log1p(rule.min_relative_change))
+        residual = y[i] - level
+        out["baseline"][i], out["residual"][i], out["threshold"][i] = expected_rows, residual, threshold
+        out["lower"][i], out["upper"][i] = max(math.expm1(level - threshold), 0.0), math.expm1(level + threshold)
+        out["robust_z"][i] = abs(residual) / spread if spread > 0 else np.nan
+        history[i], season[i] = model.history, grouping
+        far = abs(raw[i] - expected_rows) >= rule.min_rows
+        found = None
+        if _flatline(raw, i, rule) and model.repeat_rate < rule.flatline_repeat_rate:
+            found = "flatline"
+        elif raw[i] == 0 and far and (residual < -threshold or (not group_has_zero and expected_rows >= 1)):
+            found = "zero"
+        elif far and abs(residual) > threshold:
+            found = "spike" if residual > 0 else "drop"
+        if found == "spike" and _doubled(raw, usable, i, residual, threshold):
+            found = "double"
+        if found in ("spike", "drop", "double") and _recurring(t, out["residual"], out["threshold"], i, residual, rule):
+            found, kind[i] = None, "calendar"
+        date = pd.Timestamp(t[i], unit="s")
+        if found in ("drop", "zero") and f"{date:%m-%d}" in holidays:
+            found, kind[i], out["residual"][i] = None, "holiday", np.nan  # no month's pattern either
+        if mark == "expected":
+            kind[i] = "expected"
+            continue
+        run_kind = kind[episode[-1]] if episode else None
+        level_run = found is None and kind[i] is None and run_kind in ("spike", "drop", "double") and raw[i] > 0
+        if level_run and abs(y[i] - float(np.median(y[episode]))) < abs(residual):
+            found = run_kind  # nearer the run's level than the baseline: the run goes on
+        if mark == "new normal" or (found and _continues(episode, found, kind, y, i, threshold) and
+                                    found not in ("zero", "flatline") and _settled(episode, model, rule)):  # fmt: skip
+            start = episode[0] if episode and mark != "new normal" else i
+            run = [*episode, i] if mark != "new normal" else [i]
+            offset = float(np.median(out["residual"][run]))
+            y[:start] += offset  # earlier loads move to the new level; their seasons stay
+            held[run] = False
+            kind[i], episode, model = "new normal", [], None
+            continue
+        if found is None:
+            usable[i] = kind[i] is None  # holidays and month-end peaks stay out of the baselines
+            if raw[i] > 0 or expected_rows >= 1:  # an empty load where none are expected keeps a run going
+                episode = []
+            continue
+        anomalous[i], kind[i], held[i] = True, found, True
+        if found == "flatline":  # stuck counts say nothing of the series
+            usable[max(i - rule.flatline_loads + 1, 0) : i + 1] = False
+        if episode and _continues(episode, found, kind, y, i, threshold):
+            episode.append(i)
+        else:
+            onset[i], episode = True, [i]
+    result = pd.DataFrame(
+        {
+            "baseline": out["baseline"],
+            "lower": out["lower"],
+            "upper": out["upper"],
+            "robust_z": out["robust_z"],
+            "history": history,
+            "season": season,
+            "anomalous": anomalous,
+            "onset": onset,
+            "kind": kind,
+        }
+    )
+    return result
+
+
+def _baseline(model: _Model, moment: float, rule: AnomalyRule) -> tuple[float, float, int, bool, str]:
+    """(level, spread, group size, group holds a zero, grouping) for a load at `moment`."""
+    drift = model.slope * (moment - model.fitted_at)
+    for grouping, medians, sizes, spread in model.groupings:
+        key = int(_keys(np.array([moment]), grouping)[0])
+        size = sizes.get(key, 0)
+        if size >= (rule.min_season_loads if grouping != "plain" else rule.min_history):
+            return medians[key] + drift, spread, size, key in model.zeros.get(grouping, set()), grouping
+    grouping, medians, sizes, spread = model.groupings[-1]
+    key = next(iter(medians))
+    return medians[key] + drift, spread, sizes[key], key in model.zeros.get(grouping, set()), grouping
+
+
+def _flatline(raw: np.ndarray, i: int, rule: AnomalyRule) -> bool:
+    """The same non-zero count `flatline_loads` times in a row, ending at load i."""
+    k = rule.flatline_loads
+    return i + 1 >= k and raw[i] > 0 and bool(np.all(raw[i - k + 1 : i + 1] == raw[i]))
+
+
+def _doubled(raw: np.ndarray, usable: np.ndarray, i: int, residual: float, threshold: float) -> bool:
+    """About twice the baseline, or exactly twice one of the last usable loads (for a load above the band)."""
+    if abs(residual - math.log(2)) < threshold / 2:
+        return True
+    recent = np.nonzero(usable[:i])[0][-3:]
+    return raw[i] >= 20 and bool(np.any(raw[recent] * 2 == raw[i]))
+
+
+def _recurring(
+    t: np.ndarray, residuals: np.ndarray, thresholds: np.ndarray, i: int, residual: float, rule: AnomalyRule
+) -> bool:
+    """Every load at the same place of the earlier months (same day of the month, or days or
+    business days before its end; same hour for sub-daily series) was off as much, the same way."""
+    earlier = np.nonzero((t >= t[i] - rule.month_days * DAY_S) & (t <= t[i] - 20 * DAY_S))[0]
+    if not len(earlier):
+        return False
+    sub_daily = np.median(np.diff(t[earlier])) < SUB_DAILY_S if len(earlier) > 1 else False
+    if sub_daily:
+        earlier = earlier[(t[earlier] % DAY_S) // 3600 == (t[i] % DAY_S) // 3600]
+    here = _position(t[i])
+    places = [_position(t[j]) for j in earlier]
+    for p in range(3):
+        if here[p] < 0:
+            continue
+        same = [
+            j for j, place in zip(earlier, places, strict=True) if place[p] == here[p] and residuals[j] == residuals[j]
+        ]
+        if same and all(
+            np.sign(residuals[j]) == np.sign(residual)
+            and abs(residuals[j]) > thresholds[j] / 2 and 1 / 3 < residuals[j] / residual < 3
+            for j in same
+        ):  # fmt: skip
+            return True
+    return False
+
+
+def _settled(episode: list[int], model: _Model, rule: AnomalyRule) -> bool:
+    """A run has lasted `adopt_after` loads, and the history reaches back `window_days` (in a
+    younger one a run may be a season not learned yet: the plain window catches up instead)."""
+    return len(episode) + 1 >= rule.adopt_after and model.span_s >= rule.window_days * DAY_S
+
+
+def _continues(episode: list[int], found: str, kind: np.ndarray, y: np.ndarray, i: int, threshold: float) -> bool:
+    """Load i carries on the anomalous run: the same direction, at the run's level."""
+    if not episode:
+        return False
+    last = kind[episode[-1]]
+    up = ("spike", "double")
+    if (found in up) != (last in up) or (found == "zero") != (last == "zero"):
+        return found == "flatline" and last == "flatline"
+    return abs(y[i] - float(np.median(y[episode]))) <= threshold

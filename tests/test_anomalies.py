@@ -1,0 +1,155 @@
+"""Seasonal volume anomalies: the fallback while a season is learned, and people's marks
+("expected", "new normal") reaching alerts, health (`volume_scores`) and the Trends chart."""
+
+from __future__ import annotations
+
+import getpass
+from urllib.parse import parse_qs, urlsplit
+
+import dlt
+import numpy as np
+import pandas as pd
+import pytest
+
+from glasspane.anomalies import score_series
+from glasspane.health import volume_scores
+from glasspane.store import Store
+from glasspane.store.volume_marks import MarkedLoad, record_mark
+from tests import dlt_fixtures as fx
+from tests.alerting import alerts_config, evaluate_now
+from tests.conftest import collect_into, source
+from tests.slack_server import SlackServer
+from tests.test_app_core import app
+from tests.test_dashboard_pages import chart_data
+
+
+def business_days(weeks: int, rows: int = 1000) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """A pipeline loading about `rows` rows each weekday at 06:00 and nothing at weekends."""
+    at = pd.date_range("2026-03-02 06:00", periods=7 * weeks, freq="D", tz="UTC")  # starts on a Monday
+    noise = np.random.default_rng(7).normal(0, 0.03, len(at))
+    counts = np.where(at.day_of_week < 5, np.round(rows * np.exp(noise)), 0)
+    return at, counts.astype(int)
+
+
+def test_weekend_zeros_are_learned_falling_back_to_the_plain_window_until_then():
+    at, counts = business_days(8)
+    verdicts = score_series(at, counts)
+    saturdays = np.nonzero(np.asarray(at.day_of_week == 5))[0]
+    first, last = verdicts.iloc[saturdays[0]], verdicts.iloc[saturdays[-1]]
+    # the first weekend: too little history for a weekly season, the plain window flags the zeros
+    assert first["season"] == "plain" and first["anomalous"] and first["kind"] == "zero"
+    # weeks later the weekday season is learned: a weekend's zero is normal, a weekday's is not
+    assert last["season"] in ("weekday", "weekday or weekend") and not last["anomalous"]
+    tuesday = len(counts) - 6  # the last Tuesday (the series ends on a Sunday)
+    assert at[tuesday].day_name() == "Tuesday"
+    counts[tuesday] = 0
+    broken = score_series(at, counts).iloc[tuesday]
+    assert broken["anomalous"] and broken["kind"] == "zero" and broken["baseline"] > 900
+
+
+def test_an_hourly_nightly_batch_is_learned_and_a_missing_batch_is_not():
+    at = pd.date_range("2026-03-02", periods=24 * 28, freq="h", tz="UTC")
+    counts = np.where(np.asarray(at.hour == 2), 50_000, 2_000) + np.random.default_rng(3).integers(0, 50, len(at))
+    verdicts = score_series(at, counts)
+    nights = np.nonzero(np.asarray(at.hour == 2))[0]
+    assert not verdicts["anomalous"].iloc[nights[-7:]].any()  # the nightly peak is its hour's normal
+    assert verdicts["season"].iloc[-1].startswith("hour")
+    counts[nights[-1]] = 2_000  # the batch did not run
+    assert score_series(at, counts).iloc[nights[-1]][["anomalous", "kind"]].tolist() == [True, "drop"]
+
+
+def test_a_lasting_step_is_alerted_once_then_adopted_and_a_flatline_and_a_double_load_are_named():
+    at = pd.date_range("2026-01-05 06:00", periods=70, freq="D", tz="UTC")
+    counts = np.round(5000 * np.exp(np.random.default_rng(11).normal(0, 0.04, 70))).astype(int)
+    counts[40:] *= 3  # a new customer triples the table from day 40 on
+    counts[60] = counts[59] * 2  # the previous load loaded twice
+    counts[64:70] = counts[63]  # stuck
+    verdicts = score_series(at, counts)
+    step = verdicts.iloc[40:60]
+    assert step["onset"].sum() == 1 and step.iloc[0]["kind"] == "spike"  # one alert for the step
+    adopted = step.index[step["kind"] == "new normal"][0]
+    assert adopted - 40 < 6 and not verdicts.loc[adopted:59, "anomalous"].any()  # then the new level is normal
+    assert verdicts.iloc[60][["onset", "kind"]].tolist() == [True, "double"]
+    flat = verdicts.iloc[64:70]
+    assert flat["kind"].tolist()[3:] == ["flatline"] * 3 and flat["onset"].sum() == 1
+
+
+@pytest.fixture
+def crm(tmp_path, monkeypatch):
+    """A real dlt pipeline loading `users` into DuckDB, collected into a store, with Slack on loopback."""
+    slack = SlackServer().start()
+    monkeypatch.setenv("RUNTIME__SLACK_INCOMING_HOOK", slack.url("/services/T0/B0/x"))
+    warehouse = tmp_path / "w.duckdb"
+    pipeline = fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "crm")
+    store = Store(tmp_path / "store.duckdb")
+    config = alerts_config(tmp_path, '[[alerts]]\nrule = "volume"\ntables = ["users"]\n')
+
+    def load(users: int, start: int) -> None:
+        fx.run(pipeline, fx.users(users, start=start))
+        collect_into(store, source("wh", "duckdb", path=str(warehouse)))
+
+    yield store, config, load, slack
+    slack.stop()
+
+
+def users_scores(store: Store) -> pd.DataFrame:
+    with store.reader() as con:
+        scores = volume_scores(con, pipelines=("crm",), tables=("users",))
+    return scores
+
+
+def marked_load(link: str) -> MarkedLoad:
+    query = {key: values[0] for key, values in parse_qs(urlsplit(link).query).items()}
+    return MarkedLoad(query["location"], "crm", query["pipeline"], query["table"], query["load"])
+
+
+def test_new_normal_from_a_slack_link_moves_the_baseline_for_alerts_health_and_the_chart(crm, monkeypatch):
+    store, config, load, slack = crm
+    for start in range(0, 60, 10):
+        load(3, start)
+    assert evaluate_now(store, config).alerts == []
+    load(40, 100)  # a new customer: forty users a load from now on
+    [alert] = [a for a in evaluate_now(store, config).alerts if a.subject == "crm.users"]
+    assert alert.state == "firing" and "40 rows in a load" in alert.title
+    sent = next(m for m in slack.messages() if "crm.users" in m["blocks"][0]["text"]["text"])
+    buttons = {e["text"]["text"]: e["url"] for b in sent["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    assert set(buttons) == {"Open in Glasspane", "Expected", "New normal"}
+
+    # the person follows "New normal" into the Trends view and confirms it (on loopback, as the OS user)
+    query = {key: values[0] for key, values in parse_qs(urlsplit(buttons["New normal"]).query).items()}
+    at = app(store.path, monkeypatch, "pages/trends.py", range="all", **query)
+    next(b for b in at.button if b.label == "Confirm").click().run()
+    assert not at.exception and any("marked new normal" in s.value for s in at.success)
+    points = chart_data(at)
+    assert points.iloc[-1]["status"] == "new normal"  # the chart shows the mark
+
+    scores = users_scores(store)  # health: what the rule now says of that load
+    newest = scores.iloc[-1]
+    assert (newest["mark"], newest["marked_by"], bool(newest["anomalous"])) == ("new normal", getpass.getuser(), False)
+
+    load(41, 200)  # the next load at the new level is normal: the alert resolves
+    [after] = [a for a in evaluate_now(store, config).alerts if a.subject == "crm.users"]
+    assert after.state == "resolved"
+    assert not users_scores(store).iloc[-1]["anomalous"]
+
+
+def test_expected_leaves_a_load_out_of_baselines_and_alerts_and_can_be_cleared(crm):
+    store, config, load, _slack = crm
+    for start in range(0, 60, 10):
+        load(3, start)
+    load(40, 100)  # a one-off backfill
+    spike = users_scores(store).iloc[-1]
+    assert spike["anomalous"] and spike["kind"] == "spike"
+    where = MarkedLoad(spike["location"], spike["dataset_name"], "crm", "users", spike["load_id"])
+    record_mark(store, where, "expected", "sam")
+    marked = users_scores(store).iloc[-1]
+    assert (bool(marked["anomalous"]), marked["kind"], marked["marked_by"]) == (False, "expected", "sam")
+    alerts = evaluate_now(store, config).alerts  # the nested addresses were not marked: they still alert
+    assert [a.subject for a in alerts] == ["crm.users__addresses"]
+
+    load(40, 300)  # the same again: the expected load did not teach the baseline 40
+    assert users_scores(store).iloc[-1]["anomalous"]
+    record_mark(store, where, "cleared", "sam")
+    assert users_scores(store).iloc[-2]["anomalous"]  # without its mark, the backfill is anomalous again
+    with pytest.raises(ValueError, match="mark must be one of"):
+        record_mark(store, where, "fine", "sam")
