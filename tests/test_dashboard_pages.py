@@ -65,9 +65,9 @@ def test_overview_counts_health_and_lists_failing_first_with_sparklines(demo_sto
     health = pipelines["health"].map(list)  # one coloured label per row
     states = dict(zip(pipelines["pipeline_name"], health.map(tuple), strict=True))
     assert list(health[:1]) == [["failing"]]  # failing first, then anomalous, then healthy
-    assert states == {"hr_export": ("failing",), "web_events": ("anomalous",), "crm_sync": ("anomalous",),
+    assert states == {"hr_export": ("failing",), "web_events": ("anomalous",), "crm_sync": ("healthy",),
                       "billing_sync": ("healthy",)}  # fmt: skip
-    assert list(health.map(tuple)) == [("failing",), ("anomalous",), ("anomalous",), ("healthy",)]
+    assert list(health.map(tuple)) == [("failing",), ("anomalous",), ("healthy",), ("healthy",)]
     crm = pipelines[pipelines["pipeline_name"] == "crm_sync"].iloc[0]
     assert crm["environment"] == "kubernetes" and crm["cadence"] == "every 1 d"
     assert len(crm["recent_row_counts"]) >= 20  # the sparkline's points: the recent loads' row counts
@@ -78,7 +78,7 @@ def test_overview_health_filter_comes_from_the_url_and_can_match_nothing(demo_st
     assert at.multiselect(key="url_health").value == ["failing"]
     assert list(table(at, "overview_table")["pipeline_name"]) == ["hr_export"]
     at = app(demo_store.path, monkeypatch, health="anomalous")
-    assert set(table(at, "overview_table")["pipeline_name"]) == {"web_events", "crm_sync"}
+    assert set(table(at, "overview_table")["pipeline_name"]) == {"web_events"}
     at = app(demo_store.path, monkeypatch, health="late")
     assert table(at, "overview_table").empty
     assert any("No pipeline is in this health state" in i.value for i in at.info)

@@ -73,7 +73,7 @@ def collect_button(key: str = "collect") -> None:
     except ConfigError as ex:
         st.error(str(ex))
         return
-    if not collectors:  # no config, and dlt's pipelines folder does not exist: never a stored error
+    if not collectors and config.is_default:  # no config, and no dlt pipelines folder: never a stored error
         st.info(strings.COLLECT_NOTHING.format(folder=settings.default_pipelines_dir()))
         return
     latest = {"progress": Progress(message=strings.COLLECT_RUNNING)}
