@@ -195,8 +195,8 @@ def collect(
             item = results.get()
             if isinstance(item, SourceOutcome):
                 outcomes.append(item)
-                wrote = item.source in writer.wrote or item.source in writer.pending.sources
-                if wrote or item.status != "ok" or known.statuses.get(item.source) != "ok":
+                touched = {*writer.wrote, *writer.pending.sources, *writer.failures}
+                if item.source in touched or item.status != "ok" or known.statuses.get(item.source) != "ok":
                     writer.pending.outcomes.append(item)
                     writer.flush()
             elif _changed(known, *item):
@@ -209,6 +209,7 @@ def collect(
     outcomes.sort(key=lambda o: order[o.source])
     for outcome in outcomes:
         outcome.new_runs = writer.new_runs[outcome.source]
+        mark_failure(outcome, writer.failures)
     summary = CollectSummary(writer.collect_id, outcomes)
     try:
         summary.maintenance = maintain_if_due(store)
