@@ -27,7 +27,14 @@ import duckdb
 
 from glasspane import settings
 from glasspane.store import summaries
-from glasspane.store.lake import StoreLocation, attach, latest_snapshot, parse_location, prepare_catalog_file
+from glasspane.store.lake import (
+    StoreLocation,
+    attach,
+    is_duckdb_file,
+    latest_snapshot,
+    parse_location,
+    prepare_catalog_file,
+)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"  # tables: applied once each, in name order
 VIEWS_DIR = Path(__file__).parent / "views"  # views: re-created when the code's schema changes
@@ -79,15 +86,6 @@ def snapshot_cursor(snapshot: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConne
     con.execute("USE store")
     con.execute("SET TimeZone = 'UTC'")
     return con
-
-
-def is_duckdb_file(path: Path) -> bool:
-    """True for a DuckDB database file (a store written by the earlier engine)."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(12)[8:12] == b"DUCK"
-    except OSError:
-        return False
 
 
 class Store:

@@ -12,6 +12,7 @@ Credentials never appear in the store setting: PostgreSQL reads libpq's own (`PG
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sqlite3
@@ -165,6 +166,15 @@ class _Instance:
         self.pinned: dict[int, str] = {}  # snapshot id -> alias of a read-only attach at that version
         self.lock = threading.Lock()
 
+    def behind(self) -> bool:
+        """True when this process's attach reads an older snapshot than the catalog holds: an SQLite
+        connection that stayed inside one read transaction keeps seeing the catalog as it was then."""
+        if not self.location.embedded:
+            return False
+        with self.lock:
+            seen = self.base.execute(f"SELECT id FROM {ALIAS}.current_snapshot()").fetchone()[0]
+        return seen < latest_snapshot(self.location)
+
     def pin(self, snapshot: int) -> str:
         """The alias of this store attached read-only at `snapshot` (the two newest pins are kept)."""
         with self.lock:
@@ -194,6 +204,14 @@ def _instance(location: StoreLocation) -> _Instance:
         return found
 
 
+@atexit.register
+def _close_all() -> None:
+    """Close every store at exit, so that SQLite folds each catalog's write-ahead log into its file."""
+    with _instances_lock:
+        while _instances:
+            _instances.popitem()[1].base.close()
+
+
 def forget(location: StoreLocation) -> None:
     """Close this process's connection to a store (after its files were replaced or removed)."""
     with _instances_lock:
@@ -209,6 +227,9 @@ def attach(location: StoreLocation, read_only: bool = False, snapshot: int | Non
     caller: the connection could write, but the code that asked for a reader never does.
     """
     instance = _instance(location)
+    if snapshot is None and instance.behind():  # its catalog connection kept an old view: start afresh
+        forget(location)
+        instance = _instance(location)
     alias = instance.pin(snapshot) if snapshot is not None else ALIAS
     with instance.lock:  # sessions and collect threads take cursors one at a time
         con = instance.base.cursor()
@@ -218,10 +239,22 @@ def attach(location: StoreLocation, read_only: bool = False, snapshot: int | Non
 
 
 def prepare_catalog_file(path: Path) -> None:
-    """Create an embedded store's SQLite catalog in WAL mode, so readers never block the writer."""
+    """Create an embedded store's SQLite catalog in WAL mode, so readers never block the writer. An
+    existing file is never opened for writing here: only DuckDB's own connections write a catalog."""
+    if path.exists():
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:
         db.execute("PRAGMA journal_mode=WAL")
+
+
+def is_duckdb_file(path: Path) -> bool:
+    """True for a DuckDB database file (a store written by the earlier engine)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(12)[8:12] == b"DUCK"
+    except OSError:
+        return False
 
 
 def latest_snapshot(location: StoreLocation) -> int:
@@ -229,11 +262,15 @@ def latest_snapshot(location: StoreLocation) -> int:
     if location.file is not None:
         if not location.file.exists():
             return 0
-        try:
-            with sqlite3.connect(f"file:{location.file}?mode=ro", uri=True, timeout=5) as db:
-                row = db.execute("SELECT max(snapshot_id) FROM ducklake_snapshot").fetchone()
-        except sqlite3.DatabaseError:  # not a DuckLake catalog (yet), or a DuckDB-file store
+        if is_duckdb_file(location.file):  # a store of earlier versions, to be moved in
             return 0
+        with contextlib.closing(sqlite3.connect(f"file:{location.file}?mode=ro", uri=True, timeout=30)) as db:
+            try:
+                row = db.execute("SELECT max(snapshot_id) FROM ducklake_snapshot").fetchone()
+            except sqlite3.OperationalError as ex:
+                if "no such table" in str(ex):  # created, not yet initialised by DuckLake
+                    return 0
+                raise
         return int(row[0]) if row and row[0] is not None else 0
     return _postgres_snapshot(location)
 
