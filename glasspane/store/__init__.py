@@ -32,6 +32,7 @@ from glasspane.store.lake import (
     attach,
     is_duckdb_file,
     latest_snapshot,
+    open_writer,
     parse_location,
     prepare_catalog_file,
 )
@@ -186,7 +187,7 @@ class Store:
         """
         with self._local_lock():
             legacy = self._prepare()
-            con = attach(self.location)
+            con = open_writer(self.location)
             try:
                 con.begin()
                 migrate(con, legacy)
@@ -197,9 +198,6 @@ class Store:
                     con.rollback()
                 raise
             finally:
-                if legacy is not None:
-                    with contextlib.suppress(duckdb.Error):
-                        con.execute("DETACH legacy")
                 con.close()
             if legacy is not None:
                 legacy.rename(legacy.with_name(legacy.name.removesuffix(".copying") + LEGACY_SUFFIX))

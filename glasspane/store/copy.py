@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from glasspane.store.lake import StoreLocation, attach, attach_as
+from glasspane.store.lake import StoreLocation, attach_as
 
 if TYPE_CHECKING:
     from glasspane.store import Store
@@ -45,8 +45,8 @@ def copy_tables(con: duckdb.DuckDBPyConnection, source: str, target: str = "stor
 
 
 def copy_legacy(con: duckdb.DuckDBPyConnection, legacy: Path) -> None:
-    """Copy a DuckDB-file store (earlier versions' engine) into the store `con` is writing. The file
-    stays attached as `legacy` until the transaction ends: the caller detaches it then."""
+    """Copy a DuckDB-file store (earlier versions' engine) into the store `con` is writing (attached as
+    `legacy` to the write's own connection, which closes with it)."""
     literal = str(legacy).replace("'", "''")
     try:
         con.execute(f"ATTACH '{literal}' AS legacy (READ_ONLY)")
@@ -65,10 +65,9 @@ def copy_legacy(con: duckdb.DuckDBPyConnection, legacy: Path) -> None:
 def copy_store(source: StoreLocation, target: Store) -> dict[str, int]:
     """Copy every table of the store at `source` into `target`, in one write of the target."""
     target.ensure_current()
-    con = attach(target.location)  # the source joins the target's database for the copy
-    attach_as(con, source, "source_store", read_only=True)
-    try:
-        return target.write(lambda writer: copy_tables(writer, "source_store"))
-    finally:
-        con.execute("DETACH source_store")
-        con.close()
+
+    def copy(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+        attach_as(con, source, "source_store", read_only=True)  # gone with the write's own connection
+        return copy_tables(con, "source_store")
+
+    return target.write(copy)

@@ -220,6 +220,20 @@ def forget(location: StoreLocation) -> None:
         found.base.close()
 
 
+def open_writer(location: StoreLocation) -> duckdb.DuckDBPyConnection:
+    """A connection of its own for one write, closed by the caller: closing it is what hands SQLite's
+    write-ahead log to every other connection, so writes never share the readers' cached database."""
+    con = duckdb.connect(":memory:")
+    try:
+        attach_as(con, location, ALIAS)
+        con.execute(f"USE {ALIAS}")
+        con.execute("SET TimeZone = 'UTC'")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def attach(location: StoreLocation, read_only: bool = False, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
     """A connection (a cursor of this process's database) with the store in use as `store`, in UTC.
 
