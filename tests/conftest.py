@@ -34,13 +34,17 @@ def collect_into(store: Store, *sources: SourceConfig) -> CollectSummary:
 
 
 def clone(store: Store, path: Path) -> Store:
-    """A copy of an embedded store at `path`: its catalog (SQLite's backup, consistent while in use) and files."""
+    """A copy of an embedded store at `path`: its catalog (SQLite's backup, consistent while in use) and files.
+
+    The backup runs in a process of its own: Python's SQLite beside DuckDB's in one process would not
+    see DuckDB's file locks (see `glasspane.store.lake._sqlite_snapshot`)."""
     import shutil
-    import sqlite3
+    import subprocess
+    import sys
 
     assert store.path is not None
-    with sqlite3.connect(store.path) as source, sqlite3.connect(path) as target:
-        source.backup(target)
+    backup = "import sqlite3, sys; sqlite3.connect(sys.argv[1]).backup(sqlite3.connect(sys.argv[2]))"
+    subprocess.run([sys.executable, "-c", backup, str(store.path), str(path)], check=True)
     shutil.copytree(f"{store.path}.files", f"{path}.files")
     return Store(path)
 

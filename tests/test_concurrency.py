@@ -9,7 +9,6 @@ import textwrap
 import time
 
 import dlt
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from glasspane.settings import PROJECT_DIR
@@ -55,11 +54,6 @@ def test_readers_and_the_app_are_not_blocked_while_another_process_writes(tmp_pa
     assert rows(store, "SELECT error FROM sources") == [("written by the slow writer",)]  # then its change shows
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open defect: in a full parallel run a collect's commit to an embedded (SQLite-catalog) store is "
-    "sometimes not seen by other processes; passes alone and beside the store tests. See the closing note.",
-)
 def test_a_real_collect_in_another_process_never_breaks_a_reader(tmp_path, store):
     bucket = tmp_path / "bucket"
     bucket.mkdir()

@@ -190,6 +190,8 @@ class _Instance:
 
 _instances: OrderedDict[StoreLocation, _Instance] = OrderedDict()
 _instances_lock = threading.Lock()
+_catalog_readers: dict[Path, duckdb.DuckDBPyConnection] = {}  # embedded catalogs, for `latest_snapshot`
+_catalog_lock = threading.Lock()
 MAX_INSTANCES = 16
 
 
@@ -210,6 +212,9 @@ def _close_all() -> None:
     with _instances_lock:
         while _instances:
             _instances.popitem()[1].base.close()
+    with _catalog_lock:
+        while _catalog_readers:
+            _catalog_readers.popitem()[1].close()
 
 
 def forget(location: StoreLocation) -> None:
@@ -218,6 +223,10 @@ def forget(location: StoreLocation) -> None:
         found = _instances.pop(location, None)
     if found is not None:
         found.base.close()
+    with _catalog_lock:
+        reader = _catalog_readers.pop(location.file, None) if location.file is not None else None
+    if reader is not None:
+        reader.close()
 
 
 def open_writer(location: StoreLocation) -> duckdb.DuckDBPyConnection:
@@ -273,20 +282,30 @@ def is_duckdb_file(path: Path) -> bool:
 
 def latest_snapshot(location: StoreLocation) -> int:
     """The newest committed snapshot id (0 when the store has none yet), read from the catalog directly."""
-    if location.file is not None:
-        if not location.file.exists():
+    if location.file is None:
+        return _postgres_snapshot(location)
+    if not location.file.exists() or is_duckdb_file(location.file):  # none yet, or a store of earlier versions
+        return 0
+    return _sqlite_snapshot(location)
+
+
+def _sqlite_snapshot(location: StoreLocation) -> int:
+    """Read through DuckDB's own SQLite (the copy DuckLake uses), never Python's: two SQLite libraries
+    in one process do not see each other's file locks, and a commit of another process can then be lost."""
+    path = location.file
+    assert path is not None
+    with _catalog_lock:
+        reader = _catalog_readers.get(path)
+        if reader is None:
+            reader = duckdb.connect(":memory:")
+            _load_extensions(reader, location)
+            reader.execute(f"ATTACH {_quote(str(path))} AS catalog (TYPE sqlite, READ_ONLY)")
+            _catalog_readers[path] = reader
+        try:
+            row = reader.execute("SELECT max(snapshot_id) FROM catalog.ducklake_snapshot").fetchone()
+        except duckdb.CatalogException:  # created, not yet initialised by DuckLake
             return 0
-        if is_duckdb_file(location.file):  # a store of earlier versions, to be moved in
-            return 0
-        with contextlib.closing(sqlite3.connect(f"file:{location.file}?mode=ro", uri=True, timeout=30)) as db:
-            try:
-                row = db.execute("SELECT max(snapshot_id) FROM ducklake_snapshot").fetchone()
-            except sqlite3.OperationalError as ex:
-                if "no such table" in str(ex):  # created, not yet initialised by DuckLake
-                    return 0
-                raise
-        return int(row[0]) if row and row[0] is not None else 0
-    return _postgres_snapshot(location)
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 _pg_lock = threading.Lock()
