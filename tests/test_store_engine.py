@@ -153,7 +153,8 @@ def test_a_collect_killed_at_any_moment_leaves_a_store_the_next_collect_complete
     done = subprocess.run([sys.executable, "-m", "collectors", "collect", "--config", str(lake_tree), "--store",
                            str(store.path), "--quiet"], cwd=PROJECT_DIR, capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert rows(store, "SELECT count(*), count(DISTINCT run_key) FROM runs") == [(expected, expected)]
+    counted = rows(store, "SELECT count(*), count(DISTINCT run_key) FROM runs")
+    assert counted == [(expected, expected)], (counted, done.stdout)
     assert duplicates(store) == dict.fromkeys(KEYS, 0)
     assert rows(store, "SELECT sum(runs) FROM pipelines") == [(expected,)]
 
