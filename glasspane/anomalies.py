@@ -253,7 +253,9 @@ def score_series(
             prior = prior[~np.isin(prior, episode)]
         if model is None or t[i] - model.fitted_at >= refit_s or model.history == 0:
             model = _fit(t[prior], y[prior], raw[prior], t[i], rule) if len(prior) else None
-            refit_s = DAY_S if model and len(prior) > 1 and np.median(np.diff(t[prior])) < SUB_DAILY_S else 0.0
+            # the seasons and spread are learned again once a day: at each load of a daily series, at the
+            # day's first load of a series loading more often (a fit costs far more than judging a load)
+            refit_s = DAY_S if model and len(prior) > 1 and np.median(np.diff(t[prior])) <= DAY_S / 2 else 0.0
         mark = marks.get(i)
         if model is None:
             has_rows = len(prior) > 0 and bool(np.all(raw[prior] > 0))
