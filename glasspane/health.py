@@ -16,6 +16,7 @@ drawn on charts is exactly the band the rule judged by.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 import duckdb
 import pandas as pd
@@ -37,6 +38,7 @@ def volume_scores(
     tables: tuple[str, ...] = (),
     locations: tuple[str, ...] = (),
     since: dt.datetime | None = None,
+    series: Collection[tuple] | None = None,
 ) -> pd.DataFrame:
     """Rows per load per table with the baseline, band, anomaly flag and kind, and any mark.
 
@@ -44,7 +46,8 @@ def volume_scores(
     row_count, mark, marked_by, marked_at, then baseline, lower, upper, robust_z, history,
     season, anomalous, onset (the load starts an anomalous run: an alert) and kind.
     `since` limits the points returned, not the history they are scored against: the loads
-    of the `month_days` before `since` are read too.
+    of the `month_days` before `since` are read too. `series`, (location, dataset_name, pipeline_name,
+    table_name) tuples, limits the tables judged: judging a table's loads costs far more than reading them.
     """
     history_start = since - dt.timedelta(days=max(rule.season_days, rule.month_days)) if since else None
     where = (
@@ -69,15 +72,23 @@ def volume_scores(
     if loads.empty:
         return loads.assign(**{column: pd.Series(dtype=object) for column in SCORED})
     scored = []
-    for _, series in loads.groupby(SERIES, sort=False):
-        if since is not None and series["loaded_at"].iloc[-1] < pd.Timestamp(since):
+    wanted = None if series is None else {_key(s) for s in series}
+    for key, loads_of in loads.groupby(SERIES, sort=False):
+        if since is not None and loads_of["loaded_at"].iloc[-1] < pd.Timestamp(since):
             continue  # no load to return: its history need not be judged
-        marks = {i: mark for i, mark in enumerate(series["mark"]) if isinstance(mark, str)}
-        verdicts = score_series(series["loaded_at"], series["row_count"], rule, marks)
-        scored.append(verdicts.set_axis(series.index))
+        if wanted is not None and _key(key) not in wanted:
+            continue
+        marks = {i: mark for i, mark in enumerate(loads_of["mark"]) if isinstance(mark, str)}
+        verdicts = score_series(loads_of["loaded_at"], loads_of["row_count"], rule, marks)
+        scored.append(verdicts.set_axis(loads_of.index))
     if not scored:
         return loads.iloc[0:0].assign(**{column: pd.Series(dtype=object) for column in SCORED})
-    result = loads.join(pd.concat(scored))
+    result = loads.join(pd.concat(scored), how="inner")  # the series judged
     if since is not None:
-        result = result[result["loaded_at"] >= pd.Timestamp(since)]  # also drops the series skipped
+        result = result[result["loaded_at"] >= pd.Timestamp(since)]
     return result.reset_index(drop=True)
+
+
+def _key(values: tuple) -> tuple:
+    """A series key with pandas' missing values as None, comparable across frames."""
+    return tuple(None if v is None or v != v else v for v in values)

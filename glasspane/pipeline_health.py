@@ -13,6 +13,7 @@ A pipeline is in the first state that applies:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 import duckdb
 import pandas as pd
@@ -33,10 +34,12 @@ def newest_loads(
     pipelines: tuple[str, ...] = (),
     locations: tuple[str, ...] = (),
     now: dt.datetime | None = None,
+    series: Collection[tuple] | None = None,
 ) -> pd.DataFrame:
-    """Each table's newest load within the rule's window (days before `now`), scored by the volume rule."""
+    """Each table's newest load within the rule's window (days before `now`), scored by the volume rule
+    (only the tables in `series`, (location, dataset_name, pipeline_name, table_name) tuples, when given)."""
     since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=rule.window_days)
-    scores = volume_scores(con, rule, pipelines, (), locations, since)
+    scores = volume_scores(con, rule, pipelines, (), locations, since, series)
     return scores.groupby(TABLE_KEY, sort=False).tail(1).reset_index(drop=True)
 
 
@@ -76,7 +79,9 @@ def refresh_newest_loads(con: duckdb.DuckDBPyConnection, now: dt.datetime | None
     changed = changed.loc[changed["_merge"] == "left_only", TABLE_KEY]
     scores = frame(con, "SELECT * FROM raw.newest_loads LIMIT 0")
     if not changed.empty:
-        found = newest_loads(con, DEFAULT_RULE, tuple(changed["pipeline_name"].dropna().unique()), (), now)
+        pipelines = tuple(changed["pipeline_name"].dropna().unique())
+        series = list(changed.itertuples(index=False, name=None))
+        found = newest_loads(con, DEFAULT_RULE, pipelines, (), now, series)
         scores = found.merge(changed, on=TABLE_KEY, how="inner").assign(window_days=DEFAULT_RULE.window_days)
     con.register("current_newest", current)
     con.register("scored_newest", scores)
