@@ -1,6 +1,6 @@
 """Benchmark: an organisation on a scaled store. Each figure is printed beside its goal.
 
-    .venv/bin/python -m benchmarks.organisation [--projects 40] [--datasets 50] [--shards 4] [--rounds 10]
+    .venv/bin/python -m benchmarks.org [--projects 40] [--datasets 50] [--shards 4] [--rounds 10]
                                        [--latency-ms 20] [--repeat 3]
 
 `--projects` bucket prefixes on `moto_server` hold `--datasets` dlt datasets each: the metadata of
