@@ -1,4 +1,4 @@
-"""How accurate the volume rule is: `python benchmarks/anomalies.py [--seed S] [--series N]`.
+"""How accurate the volume rule is: `python -m benchmarks.anomalies [--seed S] [--series N]`.
 
 Generates N labelled series of rows per load (seeded, so the figures repeat), scores them with
 Glasspane's rule (`glasspane.anomalies`) and with Elementary's default volume test re-implemented
@@ -39,8 +39,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from glasspane.anomalies import score_series
 
