@@ -274,7 +274,7 @@ def test_a_refusal_is_not_retried_and_a_long_retry_after_gives_up_within_the_bud
     slack.answer(Answer(429, "rate_limited", {"Retry-After": "3600"}))
     started = time.monotonic()
     [limited] = evaluate_now(store, config).deliveries
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # the delivery budget of FAST_DELIVERY, not Retry-After's hour
     assert not limited.delivered and limited.redeliver
     assert limited.error == "HTTP 429: rate_limited (a retry in 3600 s would pass the delivery time budget)"
 

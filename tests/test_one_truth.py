@@ -171,7 +171,7 @@ def test_a_volume_alert_resolves_when_its_load_leaves_the_window_as_the_health_m
 
     monkeypatch.delenv("RUNTIME__SLACK_INCOMING_HOOK", raising=False)
     store = Store(tmp_path / "aged.duckdb")
-    newest = dt.datetime.now(dt.UTC) - dt.timedelta(days=1) + dt.timedelta(seconds=4)  # leaves a 1-day window soon
+    newest = dt.datetime.now(dt.UTC) - dt.timedelta(days=1) + dt.timedelta(seconds=20)  # leaves a 1-day window soon
     with store.writer() as con:
         for i, count in enumerate([1000, 1010, 990, 1005, 995, 1002, 5000]):  # the newest load spikes
             at = newest - dt.timedelta(minutes=6 - i)
