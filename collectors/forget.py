@@ -21,7 +21,7 @@ from glasspane.config import ConfigError, load_config
 from glasspane.store import Store
 
 if TYPE_CHECKING:  # governance loads when `forget` runs, not with every command
-    from glasspane.deletion import DeletionPlan
+    from glasspane.governance.deletion.model import DeletionPlan
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
 
@@ -49,9 +49,9 @@ def add_command(commands: argparse._SubParsersAction, common: Callable[[argparse
 
 def run_forget(args: argparse.Namespace) -> int:
     """Plan, print, export and (with --execute) run one subject's deletion."""
-    from glasspane.deletion_run import execute, history_lines, plan_for
+    from glasspane.governance.deletion.execute import execute, history_lines, plan_for
+    from glasspane.governance.subjects import SubjectError
     from glasspane.queries.governance import subject_history
-    from glasspane.subjects import SubjectError
 
     value = sys.stdin.readline() if args.value == "-" else args.value
     store = Store.from_settings(args.store)
@@ -87,8 +87,8 @@ def run_forget(args: argparse.Namespace) -> int:
 
 def describe(plan: DeletionPlan) -> list[str]:
     """The plan for a terminal: statements with the value as a parameter, then what else to know."""
-    from glasspane.deletion import CLEARED, NOT_SUPPORTED, REBUILD, STATEMENT_ACTIONS
-    from glasspane.subjects import format_note
+    from glasspane.governance.deletion.model import CLEARED, NOT_SUPPORTED, REBUILD, STATEMENT_ACTIONS
+    from glasspane.governance.subjects import format_note
 
     lines = [
         f"Deletion plan {plan.plan_id[:12]} for one data subject (PII kind {plan.column_kind}); "

@@ -16,7 +16,7 @@ import sqlglot
 from collectors.base import Collector, Dataset, SourceError
 from glasspane.config import ConfigError
 from glasspane.dlt_meta import duckdb_location, strip_userinfo
-from glasspane.lineage import MODEL, LineageError, parse_definition
+from glasspane.governance.lineage import MODEL, LineageError, parse_definition
 from glasspane.records import DatasetBatch, DefinitionRecord
 
 

@@ -5,11 +5,11 @@ import streamlit as st
 
 from glasspane import access
 from glasspane.config import ConfigError, load_config
-from glasspane.deletion import CLEARED, NOT_SUPPORTED, REBUILD
-from glasspane.deletion_run import DELETED, execute, history_lines, plan_for
 from glasspane.formatting import literal
+from glasspane.governance.deletion.execute import DELETED, execute, history_lines, plan_for
+from glasspane.governance.deletion.model import CLEARED, NOT_SUPPORTED, REBUILD
+from glasspane.governance.subjects import SubjectError, check_value, format_note, salt_for, subject_hash
 from glasspane.queries import governance as gq
-from glasspane.subjects import SubjectError, check_value, format_note, salt_for, subject_hash
 from glasspane.ui import access as door
 from glasspane.ui import components, data, shell, strings, url_state
 

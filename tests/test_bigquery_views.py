@@ -15,8 +15,9 @@ import pytest
 
 from collectors.base import SourceError
 from collectors.bigquery_views import bigquery_view_definitions
-from glasspane.deletion import DeletionTargets, MatchColumn, TableMeta, build_plan
-from glasspane.lineage import Definition, location_lineage
+from glasspane.governance.deletion.model import DeletionTargets, MatchColumn, TableMeta
+from glasspane.governance.deletion.plan import build_plan
+from glasspane.governance.lineage import Definition, location_lineage
 
 PROJECT = "glasspane-test"
 LOCATION = f"bigquery://{PROJECT}"

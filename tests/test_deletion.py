@@ -15,7 +15,8 @@ import duckdb
 import pytest
 
 from collectors.forget import describe
-from glasspane.deletion import (
+from glasspane.governance.deletion.execute import DELETED, FAILED, NOT_RUN, ROLLED_BACK, SKIPPED, execute, plan_for
+from glasspane.governance.deletion.model import (
     CLEARED,
     DELETE,
     DELETE_CHILDREN,
@@ -25,12 +26,11 @@ from glasspane.deletion import (
     MatchColumn,
     StagingDataset,
     TableMeta,
-    build_plan,
 )
-from glasspane.deletion_run import DELETED, FAILED, NOT_RUN, ROLLED_BACK, SKIPPED, execute, plan_for
+from glasspane.governance.deletion.plan import build_plan
+from glasspane.governance.subjects import SubjectError
 from glasspane.settings import PROJECT_DIR
 from glasspane.store import Store
-from glasspane.subjects import SubjectError
 from tests import dlt_fixtures as fx
 from tests import governance_fixtures as gf
 from tests.conftest import collect_into, rows, source

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from glasspane.deletion import CLEARED
-from glasspane.deletion_run import DELETED, FAILED, NOT_RUN, ROLLED_BACK, execute, plan_for
+from glasspane.governance.deletion.execute import DELETED, FAILED, NOT_RUN, ROLLED_BACK, execute, plan_for
+from glasspane.governance.deletion.model import CLEARED
 from tests import dlt_fixtures as fx
 from tests import governance_fixtures as gf
 from tests.conftest import collect_into, rows, source

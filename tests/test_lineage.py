@@ -7,7 +7,7 @@ import contextlib
 import duckdb
 import pytest
 
-from glasspane.lineage import Definition, location_lineage, propagate_pii
+from glasspane.governance.lineage import Definition, location_lineage, propagate_pii
 from glasspane.store import Store
 from tests import governance_fixtures as gf
 from tests.conftest import collect_into, rows, source

@@ -11,7 +11,7 @@ import dlt
 import pytest
 
 from glasspane.alerts.service import evaluate
-from glasspane.deletion_run import plan_for
+from glasspane.governance.deletion.execute import plan_for
 from glasspane.queries.pii import pii_inventory
 from glasspane.store import Store
 from glasspane.store.pii_decisions import DecidedColumn, record_decisions

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dlt
 import yaml
 
-from glasspane.pii_hints import HintedColumn, apply_hints_python, import_schema_yaml
+from glasspane.governance.pii_hints import HintedColumn, apply_hints_python, import_schema_yaml
 
 STREET = HintedColumn("crm", "people__addresses__lines", "street", "address", "text", "people")
 NAME = HintedColumn("crm", "people", "full_name", "name", "text", "people")

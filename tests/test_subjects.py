@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from glasspane.subjects import SubjectError, check_value, format_note
+from glasspane.governance.subjects import SubjectError, check_value, format_note
 
 # (kind, values a user would type that fit, values that are typos or of another kind)
 FORMATTED = [

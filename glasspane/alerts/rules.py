@@ -21,9 +21,9 @@ from glasspane.alerts.config import AlertRule, duration_text
 from glasspane.alerts.records import Finding, RuleMemory, RuleResult
 from glasspane.dlt_meta import first_line, redact
 from glasspane.formatting import thousands
+from glasspane.governance.pii import suspect
 from glasspane.health import LATE_FACTOR, volume_scores
 from glasspane.links import link
-from glasspane.pii import suspect
 from glasspane.pipeline_health import TABLE_KEY, newest_anomalies, newest_loads, pipeline_health
 from glasspane.queries import alerts as q
 from glasspane.queries.schema import version_columns

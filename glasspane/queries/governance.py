@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from glasspane.deletion import (
+from glasspane.governance.deletion.model import (
     DeletionTargets,
     DerivedColumn,
     KeptPackage,

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from glasspane.dlt_meta import redact
-from glasspane.lineage import Definition, DefinitionLineage, Edge, location_lineage, propagate_pii
+from glasspane.governance.lineage import Definition, DefinitionLineage, Edge, location_lineage, propagate_pii
 from glasspane.records import DefinitionRecord, LoadPackageRecord, StagingDatasetRecord
 from glasspane.store.upsert import upsert
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from glasspane.pii import suspect
+from glasspane.governance.pii import suspect
 from glasspane.pipeline_health import refresh_newest_loads
 
 RECENT_LOADS = 30  # row counts kept per pipeline for sparklines

@@ -1,5 +1,5 @@
 """Plan a subject's deletion from the store's metadata, and execute a plan where Glasspane can: DuckDB files,
-BigQuery projects and Postgres databases (`glasspane.deletion_targets`).
+BigQuery projects and Postgres databases (`glasspane.governance.deletion.targets`).
 
 Execution is all-or-nothing per destination (one transaction each; per region in BigQuery) and
 checks every destination it will touch before running anything: if one cannot be reached, nothing
@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from glasspane.config import SourceConfig
-from glasspane.deletion import DeletionPlan, Step, build_plan
-from glasspane.deletion_targets import Target, Unreachable, open_target, tables_of
 from glasspane.dlt_meta import redact
+from glasspane.governance.deletion.model import DeletionPlan, Step
+from glasspane.governance.deletion.plan import build_plan
+from glasspane.governance.deletion.targets import Target, Unreachable, open_target, tables_of
+from glasspane.governance.subjects import check_kind, check_value, salt_for, scrub, subject_hash
 from glasspane.queries import governance as queries
 from glasspane.store import Store
 from glasspane.store.governance import write_audit
-from glasspane.subjects import check_kind, check_value, salt_for, scrub, subject_hash
 
 DELETED, FAILED, ROLLED_BACK, NOT_RUN, SKIPPED = "deleted", "failed", "rolled_back", "not_run", "skipped"
 

@@ -151,8 +151,10 @@ def salt_for(store_path: Path | None) -> bytes:
     if configured:
         return str(configured).encode()
     if store_path is None:
-        raise SubjectError(f"a shared (PostgreSQL) store needs the secret {SALT_SECRET} set in .dlt/secrets.toml or "
-                           "the environment, so that every machine hashes subjects alike")
+        raise SubjectError(
+            f"a shared (PostgreSQL) store needs the secret {SALT_SECRET} set in .dlt/secrets.toml or "
+            "the environment, so that every machine hashes subjects alike"
+        )
     path = store_path.with_name(store_path.name + ".salt")
     try:
         return path.read_text().strip().encode()

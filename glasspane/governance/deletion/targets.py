@@ -27,7 +27,7 @@ from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 from sqlglot import exp
 
 from glasspane.config import ConfigError, SourceConfig
-from glasspane.deletion import Step
+from glasspane.governance.deletion.model import Step
 
 _ALIAS = "glasspane_target"  # the DuckDB file is attached under this alias: no catalog/schema ambiguity
 POSTGRES_SECTION = "[destination.postgres.credentials]"
