@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from collectors.base import SourceError
-from glasspane.governance.lineage import VIEW
+from glasspane.definition_sql import VIEW
 from glasspane.records import DefinitionRecord
 
 ORIGIN = "INFORMATION_SCHEMA.VIEWS"
