@@ -86,6 +86,10 @@ class BigQueryCollector(Collector):
             self.access.close()
             self.access = None
 
+    def describe(self, ex: BaseException) -> str:
+        """What went wrong calling BigQuery through this source, in one line without credentials."""
+        return describe_bigquery_error(ex, self.name)
+
     def discover(self) -> list[Dataset]:
         assert self.access is not None, "open() first"
         workers = int(self.option("max_parallel_projects", MAX_PARALLEL_PROJECTS))

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from collectors import registry
 from glasspane import settings
 from glasspane.config import ConfigError, load_config
 from glasspane.store import Store
@@ -80,7 +81,7 @@ def run_forget(args: argparse.Namespace) -> int:
     except ConfigError as ex:
         print(f"error: {ex}", file=sys.stderr)
         return EXIT_USAGE
-    report = execute(plan, value, store, args.by or getpass.getuser(), sources)
+    report = execute(plan, value, store, args.by or getpass.getuser(), registry.bigquery_opener(sources))
     print("\n".join(report.lines()))
     return EXIT_OK if report.complete else EXIT_INCOMPLETE
 

@@ -15,7 +15,16 @@ import duckdb
 import pytest
 
 from collectors.forget import describe
-from glasspane.governance.deletion.execute import DELETED, FAILED, NOT_RUN, ROLLED_BACK, SKIPPED, execute, plan_for
+from glasspane.governance.deletion.execute import (
+    DELETED,
+    FAILED,
+    NOT_RUN,
+    ROLLED_BACK,
+    SKIPPED,
+    execute,
+    is_planned_subject,
+    plan_for,
+)
 from glasspane.governance.deletion.model import (
     CLEARED,
     DELETE,
@@ -177,6 +186,15 @@ def test_executing_removes_every_row_of_the_subject_with_child_rows_and_nothing_
     again = plan_for(store, "email", gf.SUBJECT)  # the same subject hashes the same: its history is found
     assert again.subject_hash == plan.subject_hash
     assert execute(again, gf.SUBJECT, store, "dpo@test").rows_deleted == 0
+
+
+def test_only_the_planned_subject_typed_twice_passes_the_check_before_executing(governed, store):
+    plan = plan_for(store, "email", gf.SUBJECT)
+    assert is_planned_subject(plan, store, f"  {gf.SUBJECT} ", gf.SUBJECT)
+    assert not is_planned_subject(plan, store, gf.SUBJECT, OTHERS[0])  # the retyped value is someone else
+    assert not is_planned_subject(plan, store, gf.SUBJECT, "not an e-mail")
+    assert not is_planned_subject(plan, store, gf.SUBJECT, None)
+    assert not is_planned_subject(plan, store)
 
 
 def assert_value_not_stored(store: Store, value: str) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from collectors import registry
 from glasspane.governance.deletion.execute import DELETED, FAILED, NOT_RUN, ROLLED_BACK, execute, plan_for
 from glasspane.governance.deletion.model import CLEARED
 from tests import dlt_fixtures as fx
@@ -90,7 +91,7 @@ def test_executing_on_bigquery_deletes_the_subject_with_nested_and_staged_rows_a
     assert [s.qualified_name for s in plan.steps if s.action == CLEARED] == ["crm.v_customers"]
     world.proxy.clear()
     with credentials("bq", COLLECTOR, world.tokens.url):
-        report = execute(plan, gf.SUBJECT, store, "dpo@test", [bq])
+        report = execute(plan, gf.SUBJECT, store, "dpo@test", registry.bigquery_opener([bq]))
     assert report.complete, report.lines()
     assert report.rows_deleted == 24
 
@@ -127,7 +128,7 @@ def test_a_failing_statement_on_bigquery_rolls_the_project_back(world, project, 
     # the table changed since the plan: the last statements fail after the customers' deletes ran
     world.client(project).query(f"ALTER TABLE `{project}.crm.events` RENAME COLUMN user_email TO contact").result()
     with credentials("bq", COLLECTOR, world.tokens.url):
-        report = execute(plan, gf.SUBJECT, store, "dpo@test", [bq])
+        report = execute(plan, gf.SUBJECT, store, "dpo@test", registry.bigquery_opener([bq]))
     assert not report.complete
     statuses = {o.step.qualified_name: (o.status, o.error) for o in report.outcomes}
     assert statuses["crm.customers"] == (ROLLED_BACK, "rolled back: crm.events__tags__notes failed")
@@ -147,7 +148,7 @@ def test_a_bigquery_project_that_cannot_be_used_stops_everything_before_anything
         down = source("bq", "bigquery", project=project, api_endpoint="http://127.0.0.1:9", timeout_s=1)
         sources, reason = [down], "gave up after retrying until the timeout: cannot reach BigQuery"
     with credentials("bq", COLLECTOR, world.tokens.url):
-        report = execute(plan, gf.SUBJECT, store, "dpo@test", sources)
+        report = execute(plan, gf.SUBJECT, store, "dpo@test", registry.bigquery_opener(sources))
     assert {o.status for o in report.outcomes} == {NOT_RUN}
     assert report.outcomes[0].error.startswith(f"nothing was executed: bigquery://{project}: {reason}")
     assert count(world, project, "crm", "customers", gf.SUBJECT) == 1

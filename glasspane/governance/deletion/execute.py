@@ -17,16 +17,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from glasspane.config import SourceConfig
 from glasspane.dlt_meta import redact
 from glasspane.governance.deletion.model import DeletionPlan, Step
 from glasspane.governance.deletion.plan import build_plan
-from glasspane.governance.deletion.targets import Target, Unreachable, open_target, tables_of
-from glasspane.governance.subjects import check_kind, check_value, salt_for, scrub, subject_hash
+from glasspane.governance.deletion.targets import BigQueryOpener, Target, Unreachable, open_target, tables_of
+from glasspane.governance.subjects import SubjectError, check_kind, check_value, salt_for, scrub, subject_hash
 from glasspane.queries import governance as queries
 from glasspane.store import Store
 from glasspane.store.governance import write_audit
@@ -109,13 +108,22 @@ def plan_for(store: Store, column_kind: str, value: str) -> DeletionPlan:
     return build_plan(targets, cleaned, subject_hash(kind, cleaned, salt_for(store.path)))
 
 
+def is_planned_subject(plan: DeletionPlan, store: Store, *typed: str | None) -> bool:
+    """True when every typed value is the subject the plan was made for (compared by salted hash)."""
+    try:
+        values = [check_value(plan.column_kind, t or "") for t in typed]
+    except SubjectError:
+        return False
+    salt = salt_for(store.path)
+    return bool(values) and all(subject_hash(plan.column_kind, v, salt) == plan.subject_hash for v in values)
+
+
 def execute(
-    plan: DeletionPlan, value: str, store: Store, executed_by: str, sources: Sequence[SourceConfig] = ()
+    plan: DeletionPlan, value: str, store: Store, executed_by: str, open_bigquery: BigQueryOpener | None = None
 ) -> ExecutionReport:
     """Run the plan's statements where it names them, then audit every statement in the store.
 
-    `sources` are the configured sources: a BigQuery project is executed on with the credentials of the
-    `bigquery` source that reads it.
+    `open_bigquery` opens the configured `bigquery` source that reads a project: its credentials execute there.
     """
     value = value.strip()
     report = ExecutionReport(plan, executed_by, dt.datetime.now(dt.UTC))
@@ -135,7 +143,7 @@ def execute(
         problem = None
         for location, steps in runnable.items():
             try:
-                targets[location] = open_target(location, steps, sources)
+                targets[location] = open_target(location, steps, open_bigquery)
             except Unreachable as ex:
                 problem = f"nothing was executed: {location}: {redact(scrub(str(ex), value), limit=500)}"
                 break

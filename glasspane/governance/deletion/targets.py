@@ -6,17 +6,18 @@ transaction with the subject's value bound as a query parameter, never written i
 
 Credentials come from dlt's config, never from the plan or the store: BigQuery uses the configured
 `bigquery` source that reads the project (`[sources.<name>.credentials]`, else Application Default
-Credentials, exactly as the collector does); Postgres uses dlt's own `[destination.postgres.credentials]`,
-the ones the pipeline loads with, and only when they point at the planned database.
+Credentials, exactly as the collector does), which the caller opens (`BigQueryOpener`); Postgres uses dlt's
+own `[destination.postgres.credentials]`, the ones the pipeline loads with, and only when they point at the
+planned database.
 """
 
 from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import duckdb
@@ -26,7 +27,6 @@ from dlt.common.configuration.specs import BaseConfiguration
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 from sqlglot import exp
 
-from glasspane.config import ConfigError, SourceConfig
 from glasspane.governance.deletion.model import Step
 
 _ALIAS = "glasspane_target"  # the DuckDB file is attached under this alias: no catalog/schema ambiguity
@@ -35,6 +35,24 @@ POSTGRES_SECTION = "[destination.postgres.credentials]"
 
 class Unreachable(Exception):
     """A destination a plan cannot run on; the message says why in one line, without credentials."""
+
+
+class BigQueryProject(Protocol):
+    """An opened connection to one BigQuery project: the configured `bigquery` source that reads it."""
+
+    name: str  # the source's name
+    access: Any  # its BigQuery access (clients, retry, timeout, table names)
+
+    def close(self) -> None:
+        """Release the connection."""
+
+    def describe(self, ex: BaseException) -> str:
+        """What went wrong calling BigQuery, in one line without credentials."""
+
+
+# Opens the source that reads a project: None when no configured source does; ConnectionError naming why it
+# cannot be opened. The caller supplies it (the command line and the app build it from the config's sources).
+BigQueryOpener = Callable[[str], BigQueryProject | None]
 
 
 class Target(ABC):
@@ -71,13 +89,13 @@ class Target(ABC):
         return str(ex).splitlines()[0] if str(ex) else type(ex).__name__
 
 
-def open_target(location: str, steps: list[Step], sources: Sequence[SourceConfig]) -> Target:
+def open_target(location: str, steps: list[Step], open_bigquery: BigQueryOpener | None = None) -> Target:
     """A checked connection to the destination of `location`; Unreachable when it cannot be used."""
     scheme = location.split("://", 1)[0].lower()
     if scheme == "duckdb":
         return DuckDBTarget(location, steps)
     if scheme == "bigquery":
-        return BigQueryTarget(location, steps, sources)
+        return BigQueryTarget(location, steps, open_bigquery)
     if scheme in ("postgres", "postgresql"):
         return PostgresTarget(location, steps)
     raise Unreachable(f"Glasspane does not execute on {scheme} destinations")
@@ -163,21 +181,14 @@ class BigQueryTarget(Target):
     failure rolls the region back.
     """
 
-    def __init__(self, location: str, steps: list[Step], sources: Sequence[SourceConfig]):
+    def __init__(self, location: str, steps: list[Step], open_bigquery: BigQueryOpener | None):
         import requests
         from google.api_core.exceptions import GoogleAPIError, NotFound
         from google.auth.exceptions import GoogleAuthError
 
-        from collectors.base import SourceError
-        from collectors.bigquery_client import describe_bigquery_error
-
         self.errors = (GoogleAPIError, GoogleAuthError, requests.RequestException, TimeoutError)
         self.project = location.removeprefix("bigquery://").strip("/")
-        self.collector = _bigquery_collector(self.project, sources)
-        try:
-            self.collector.open()
-        except SourceError as ex:
-            raise Unreachable(ex.reason) from None
+        self.collector = _open_project(self.project, open_bigquery)
         self.access = self.collector.access
         self.regions: dict[str, str] = {}  # dataset -> where its jobs run
         self.tables: set[tuple[str, str]] = set()
@@ -193,7 +204,7 @@ class BigQueryTarget(Target):
                 self.tables |= {(dataset, t) for t in self.access.table_names(self.project, dataset)}
         except Exception as ex:
             self.collector.close()
-            raise Unreachable(describe_bigquery_error(ex, self.collector.name)) from None
+            raise Unreachable(self.collector.describe(ex)) from None
         missing = _missing(steps, set(self.regions))
         if missing:
             self.collector.close()
@@ -233,9 +244,7 @@ class BigQueryTarget(Target):
         self.collector.close()
 
     def describe(self, ex: BaseException) -> str:
-        from collectors.bigquery_client import describe_bigquery_error
-
-        return describe_bigquery_error(ex, self.collector.name)
+        return self.collector.describe(ex)
 
     def _job(self, sql: str, region: str, **config: Any) -> Any:
         """One query job (in the region's session, once there is one), waited for; its errors raise."""
@@ -252,21 +261,18 @@ class BigQueryTarget(Target):
         return job
 
 
-def _bigquery_collector(project: str, sources: Sequence[SourceConfig]) -> Any:
-    """The collector of the first configured `bigquery` source that reads the project (not yet opened)."""
-    from collectors import registry
-
-    for source in sources:
-        if source.kind != "bigquery":
-            continue
-        try:
-            collector = registry.build(source)
-        except ConfigError as ex:
-            raise Unreachable(str(ex)) from None
-        if project in collector.projects:
-            return collector
-    raise Unreachable(f"no bigquery source in the config reads project {project}: executing uses that source's "
-                      "credentials ([sources.<name>.credentials], else Application Default Credentials)")  # fmt: skip
+def _open_project(project: str, open_bigquery: BigQueryOpener | None) -> BigQueryProject:
+    """The opened source that reads the project; Unreachable when there is none or it cannot be opened."""
+    try:
+        opened = open_bigquery(project) if open_bigquery is not None else None
+    except ConnectionError as ex:
+        raise Unreachable(str(ex)) from None
+    if opened is None:
+        raise Unreachable(
+            f"no bigquery source in the config reads project {project}: executing uses that source's "
+            "credentials ([sources.<name>.credentials], else Application Default Credentials)"
+        )
+    return opened
 
 
 @configspec
