@@ -54,8 +54,8 @@ def rows(store: Store, sql: str, params: list[Any] | None = None) -> list[tuple]
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory) -> Store:
     """A store holding the demo data (real dlt pipelines, ~12 s), built once per test session."""
-    from collectors.demo import build_demo
     from glasspane.config import load_config
+    from glasspane.demo.pipelines import build_demo
 
     folder = tmp_path_factory.mktemp("demo")
     config = build_demo(folder / "places", progress=lambda message: None)

@@ -10,7 +10,7 @@ import dlt
 import pytest
 import yaml
 
-from collectors.cli import build_parser
+from glasspane.cli.main import build_parser
 from glasspane.settings import PROJECT_DIR
 from glasspane.store import Store
 from tests import dlt_fixtures as fx

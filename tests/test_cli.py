@@ -8,15 +8,15 @@ import sys
 
 import dlt
 
-from collectors.cli import build_parser
+from glasspane.cli.main import build_parser
 from glasspane.settings import PROJECT_DIR
 from tests import dlt_fixtures as fx
 from tests.conftest import rows
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def cli(*args: str, env: dict[str, str] | None = None, module: str = "collectors") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "collectors", *args], cwd=PROJECT_DIR, capture_output=True, text=True,
+        [sys.executable, "-m", module, *args], cwd=PROJECT_DIR, capture_output=True, text=True,
         env={**os.environ, **(env or {})}, timeout=120,
     )  # fmt: skip
 
@@ -41,6 +41,16 @@ def test_collect_prints_a_summary_per_source_and_exits_1_when_one_fails(tmp_path
     only = cli("collect", "--source", "wh", env={"GLASSPANE_CONFIG": str(config), "GLASSPANE_STORE": str(store.path)})
     assert only.returncode == 0, only.stdout
     assert "1 sources, 0 new runs, all ok" in only.stdout
+
+
+def test_python_m_glasspane_runs_the_same_command_line_under_its_own_name(tmp_path):
+    config = tmp_path / "glasspane.toml"
+    config.write_text('[[sources]]\nname = "x"\nkind = "ftp"\n')
+    args = ("collect", "--config", str(config), "--store", str(tmp_path / "s.duckdb"))
+    shim, own = cli(*args), cli(*args, module="glasspane")
+    assert (own.returncode, own.stderr) == (shim.returncode, shim.stderr) == (2, shim.stderr)
+    assert "unknown kind 'ftp'" in own.stderr
+    assert cli("--help", module="glasspane").stdout.startswith("usage: python -m glasspane ")
 
 
 def test_config_and_argument_mistakes_exit_2_with_one_line(tmp_path):

@@ -14,7 +14,7 @@ import dlt
 import duckdb
 import pytest
 
-from collectors.forget import describe
+from glasspane.cli.forget import describe
 from glasspane.governance.deletion.execute import (
     DELETED,
     FAILED,

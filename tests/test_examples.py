@@ -8,7 +8,7 @@ import shlex
 
 import yaml
 
-from collectors.cli import build_parser
+from glasspane.cli.main import build_parser
 from glasspane.settings import PROJECT_DIR
 from glasspane.store.lake import parse_location
 

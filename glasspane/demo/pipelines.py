@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collectors.demo_governance import add_views_and_models
+from glasspane.demo.views_and_models import add_views_and_models
 
 HISTORY_DAYS = 35
 SEED = 7

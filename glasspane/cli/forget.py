@@ -1,4 +1,4 @@
-"""`python -m collectors forget`: a deletion plan for one data subject, exported or executed.
+"""`forget`: a deletion plan for one data subject, exported or executed.
 
 A dry run by default: it prints the plan with the subject's value shown as a parameter
 (`$subject`), and `--sql` / `--json` write it with the value in. `--execute` runs it on the DuckDB
@@ -12,22 +12,21 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from collectors import registry
-from glasspane import settings
+from glasspane.cli.common import CONFIG_HELP, EXIT_OK, EXIT_USAGE, add_common
 from glasspane.config import ConfigError, load_config
 from glasspane.store import Store
 
 if TYPE_CHECKING:  # governance loads when `forget` runs, not with every command
     from glasspane.governance.deletion.model import DeletionPlan
 
-EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
+EXIT_INCOMPLETE = 1
 
 
-def add_command(commands: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_command(commands: argparse._SubParsersAction) -> None:
     """Register the `forget` sub-command."""
     forget = commands.add_parser(
         "forget",
@@ -41,10 +40,9 @@ def add_command(commands: argparse._SubParsersAction, common: Callable[[argparse
     forget.add_argument("--sql", metavar="FILE", help="write the plan as SQL (contains the value)")
     forget.add_argument("--json", metavar="FILE", help="write the plan as JSON (contains the value)")
     forget.add_argument("--execute", action="store_true", help="run the statements (DuckDB, BigQuery, Postgres)")
-    forget.add_argument("--config", help=f"config file, for BigQuery sources (default: ${settings.CONFIG_ENV} or "
-                        "glasspane.toml)")  # fmt: skip
+    forget.add_argument("--config", help=f"{CONFIG_HELP}; for BigQuery sources")
     forget.add_argument("--by", default=None, help="who asks for the deletion, for the audit (default: your user)")
-    common(forget)
+    add_common(forget)
     forget.set_defaults(handler=run_forget)
 
 

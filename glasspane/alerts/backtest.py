@@ -1,5 +1,5 @@
-"""`python -m collectors alerts --backtest 90d` and `--from-csv FILE`: how many alerts the rules
-would have sent, before anyone switches them on.
+"""How many alerts the rules would have sent, before anyone switches them on (`alerts --backtest 90d`
+and `alerts --from-csv FILE` on the command line).
 
 --backtest replays each configured rule over the stored history of the last PERIOD: volume by
 the volume rule (an alert is a load that starts an anomalous run), failed by runs that failed
@@ -11,7 +11,6 @@ brings (columns series, loaded_at, row_count) by the volume rule; --json prints 
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import re
@@ -23,12 +22,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from glasspane.alerts.config import AlertConfig, AlertRule, alert_config
+from glasspane.alerts.config import AlertConfig, AlertRule
 from glasspane.anomalies import AnomalyRule, score_series
-from glasspane.config import ConfigError, load_config
+from glasspane.config import ConfigError
 from glasspane.health import volume_scores
 from glasspane.queries import alerts as q
-from glasspane.store import Store
 
 PERIOD = re.compile(r"^(\d+(?:\.\d+)?)\s*([hdw])$")
 UNIT_DAYS = {"h": 1 / 24, "d": 1.0, "w": 7.0}
@@ -158,6 +156,21 @@ def format_backtest(results: list[RuleBacktest], days: float) -> str:
     return "\n".join(lines)
 
 
+def backtest_json(results: list[RuleBacktest]) -> str:
+    """Alerts per rule and pipeline, and the noisiest series, as JSON."""
+    rows = [
+        {
+            "rule": r.name,
+            "kind": r.rule,
+            "alerts": r.alerts,
+            "per_pipeline": dict(r.per_pipeline),
+            "noisiest": dict(r.per_series.most_common(NOISIEST)),
+        }
+        for r in results
+    ]
+    return json.dumps(rows, indent=1)
+
+
 def read_series_csv(path: Path) -> pd.DataFrame:
     """The series of a CSV with columns series, loaded_at, row_count; a clear error for bad input."""
     try:
@@ -228,25 +241,3 @@ def volume_rule_of(config: AlertConfig | None) -> AnomalyRule:
         if rule.rule == "volume":
             return rule.anomaly
     return AnomalyRule()
-
-
-def run(args: argparse.Namespace) -> int:
-    """The `alerts --backtest PERIOD` / `--from-csv FILE` command: print, send and store nothing."""
-    rules = alert_config(load_config(args.config))
-    if args.from_csv:
-        scored = score_csv(read_series_csv(Path(args.from_csv)), volume_rule_of(rules))
-        print(format_csv_scores(scored, as_json=args.json))
-        return 0
-    days = period_days(args.backtest)
-    store = Store.from_settings(args.store)
-    if not store.exists():
-        raise ConfigError(f"{store}: no pane store yet: collect first (python -m collectors collect)")
-    with store.reader() as con:
-        results = backtest_store(con, rules, days)
-    if args.json:
-        rows = [{"rule": r.name, "kind": r.rule, "alerts": r.alerts, "per_pipeline": dict(r.per_pipeline),
-                 "noisiest": dict(r.per_series.most_common(NOISIEST))} for r in results]  # fmt: skip
-        print(json.dumps(rows, indent=1))
-    else:
-        print(format_backtest(results, days))
-    return 0
