@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from collectors.base import Collector, Dataset, SourceError
-from glasspane.dlt_meta import redact
+from glasspane.dlt_meta import redact_line
 from glasspane.records import DatasetBatch
 from glasspane.store import Store
 from glasspane.store.ingest import Pending, SourceOutcome, mark_failure, write_pending
@@ -58,7 +58,7 @@ class CollectSummary:
 def describe_error(source: str, ex: BaseException) -> str:
     """One line naming the source and what went wrong, with credentials and data values redacted."""
     detail = str(ex) if isinstance(ex, SourceError) else f"{type(ex).__name__}: {ex}"
-    return redact(" ".join(f"source '{source}': {detail}".split()), limit=500) or ""
+    return redact_line(f"source '{source}': {detail}")
 
 
 class _Tracker:
@@ -214,7 +214,7 @@ def collect(
     try:
         summary.maintenance = maintain_if_due(store)
     except Exception as ex:  # maintenance never fails a collect: the next one tries again
-        summary.notes.append(f"store maintenance: {redact(' '.join(str(ex).split()), limit=300)}")
+        summary.notes.append(f"store maintenance: {redact_line(str(ex), limit=300)}")
     tracker.add(message="done")
     return summary
 

@@ -328,6 +328,12 @@ def redact(text: str | None, limit: int = MAX_ERROR_CHARS, literals: bool = True
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def redact_line(text: str, limit: int = 500) -> str:
+    """A message for one line of a summary, a log or an alert: whitespace folded to single spaces, credentials
+    and data values redacted (`redact`), at most `limit` characters."""
+    return redact(" ".join(text.split()), limit=limit) or ""
+
+
 def first_line(text: str | None) -> str | None:
     """The first non-empty line of a message."""
     if not text:

@@ -17,7 +17,7 @@ from dlt.extract.incremental.exceptions import IncrementalCursorInvalidCoercion
 
 from collectors.traces import safe_columns
 from glasspane.alerts.service import EvaluationReport
-from glasspane.dlt_meta import redact
+from glasspane.dlt_meta import redact, redact_line
 from tests import dlt_fixtures as fx
 from tests.alerting import alerts_config, evaluate_now
 from tests.conftest import collect_into, rows, source
@@ -186,6 +186,15 @@ def test_quoted_literals_and_reprs_of_rows_become_stars(case):
 @pytest.mark.parametrize("message", NAMES)
 def test_names_of_sources_columns_tables_and_files_are_kept(message):
     assert redact(message) == message
+
+
+def test_a_message_for_one_line_is_folded_redacted_and_cut_to_its_limit():
+    message = "rule 'late':\n  OperationalError: password=hunter2 for\tana@example.com\n" + "x" * 600
+    line = redact_line(message)
+    assert "\n" not in line and "\t" not in line and "  " not in line
+    assert "hunter2" not in line and "ana@example.com" not in line
+    assert line.startswith("rule 'late': OperationalError:") and len(line) == 500 and line.endswith("…")
+    assert redact_line("a\n b", limit=300) == "a b"
 
 
 def test_sql_definitions_keep_their_quoted_identifiers():

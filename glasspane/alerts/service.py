@@ -19,7 +19,7 @@ from glasspane.alerts.records import PENDING, Alert, DeliveryRecord, SubjectStat
 from glasspane.alerts.rules import evaluate_rule
 from glasspane.alerts.slack import SlackDestination, SlackSender
 from glasspane.alerts.state import decide
-from glasspane.dlt_meta import redact
+from glasspane.dlt_meta import redact_line
 from glasspane.store import Store
 from glasspane.store.alert_log import (
     claim,
@@ -72,7 +72,7 @@ def _plan(con: duckdb.DuckDBPyConnection, config: AlertConfig, now: dt.datetime,
         try:
             result = evaluate_rule(con, rule, memory, config.settings.dashboard_url)
         except Exception as ex:  # one broken rule never hides the others
-            plan.errors.append(redact(" ".join(f"rule '{rule.name}': {type(ex).__name__}: {ex}".split()), 500) or "")
+            plan.errors.append(redact_line(f"rule '{rule.name}': {type(ex).__name__}: {ex}"))
             continue
         decision = decide(rule, result, memory, now, evaluation_id)
         plan.alerts += decision.alerts

@@ -24,7 +24,7 @@ from slack_sdk.webhook import WebhookClient
 from glasspane.alerts.config import AlertSettings
 from glasspane.alerts.messages import Message
 from glasspane.alerts.records import DeliveryRecord
-from glasspane.dlt_meta import redact
+from glasspane.dlt_meta import redact_line
 
 SLACK_API_URL = "https://slack.com/api/"
 # slack-sdk logs request URLs (the webhook is a secret) at debug level: give it a logger that never speaks.
@@ -153,7 +153,7 @@ class SlackSender:
             return None
         for secret in self.destination.secrets():
             error = error.replace(secret, "***")
-        return redact(" ".join(error.split()), limit=300)
+        return redact_line(error, limit=300)
 
 
 def _retry_after(headers: dict | None) -> float | None:

@@ -11,7 +11,7 @@ from collectors.runner import CollectSummary, Progress, collect
 from glasspane import settings
 from glasspane.cli.common import CONFIG_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_common
 from glasspane.config import Config, ConfigError, load_config
-from glasspane.dlt_meta import redact
+from glasspane.dlt_meta import redact_line
 from glasspane.store import Store
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def run_collect(args: argparse.Namespace) -> int:
         try:  # alerting never fails the collect
             print(format_report(evaluate(store, rules, resolve_destination(rules.settings))))
         except Exception as ex:
-            print(f"error: alerts: {redact(' '.join(str(ex).split()), 500)}", file=sys.stderr)
+            print(f"error: alerts: {redact_line(str(ex))}", file=sys.stderr)
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 
