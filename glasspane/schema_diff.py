@@ -10,8 +10,6 @@ from typing import Any
 
 import pandas as pd
 
-CHANGE_KINDS = ("table_added", "table_removed", "column_added", "column_removed", "type_changed", "hints_changed")
-
 
 @dataclass(frozen=True)
 class Change:

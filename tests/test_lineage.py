@@ -132,14 +132,14 @@ def test_inherited_pii_is_marked_with_its_upstream_and_hashes_are_pseudonymised(
 
 
 def test_inherited_pii_rows_have_the_shape_of_hinted_pii_rows(governed):
-    from glasspane.queries.governance import PII_ROW_COLUMNS, inherited_pii_rows
+    from glasspane.queries.governance import inherited_pii_rows
 
     _, store = governed
     with store.reader() as con:
         hinted = con.execute("SELECT * FROM columns WHERE pii LIMIT 1").df()
         inherited = inherited_pii_rows(con)
-    assert tuple(hinted.columns) == PII_ROW_COLUMNS
-    assert tuple(inherited.columns[: len(PII_ROW_COLUMNS)]) == PII_ROW_COLUMNS
+    assert len(hinted.columns) > 10  # the `columns` view's own columns, in its order
+    assert tuple(inherited.columns[: len(hinted.columns)]) == tuple(hinted.columns)
     row = inherited[(inherited["table_name"] == "v_customers") & (inherited["column_name"] == "email_md5")].iloc[0]
     assert (row["source"], row["pii"], row["pii_kind"], row["pseudonymised"]) == ("wh", True, "email", True)
     assert row["note"] == "inherited via crm.customers.email (hashed: pseudonymised)"

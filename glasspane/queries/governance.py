@@ -17,15 +17,8 @@ from glasspane.governance.deletion.model import (
 )
 from glasspane.queries.common import frame
 
-# The `columns` view's columns, in its order: inherited PII rows come in the same shape.
 # The (location, dataset) pairs a deletion plan touches, bound as two parallel lists.
 _WANTED = "SELECT unnest(?::VARCHAR[]) AS location, unnest(?::VARCHAR[]) AS dataset_name"
-
-PII_ROW_COLUMNS = (
-    "source", "location", "dataset_name", "schema_name", "table_name", "column_name", "data_type", "pii",
-    "pii_kind", "hints", "nullable", "parent_table", "root_table", "first_seen_at", "schema_version", "pii_origin",
-    "not_pii",
-)  # fmt: skip
 
 
 def known_pii_kinds(con: duckdb.DuckDBPyConnection) -> list[str]:
