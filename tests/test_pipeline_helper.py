@@ -11,8 +11,8 @@ import duckdb
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from glasspane import pipeline_helper
-from glasspane.pipeline_helper import run_and_report
+from contrib import pipeline_helper
+from contrib.pipeline_helper import run_and_report
 from tests import dlt_fixtures as fx
 from tests.conftest import collect_into, rows, source
 from tests.slack_server import SlackServer
