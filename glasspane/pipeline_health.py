@@ -18,8 +18,8 @@ import duckdb
 import pandas as pd
 
 from glasspane.health import LATE_FACTOR, AnomalyRule, volume_scores
-from glasspane.queries import alerts as q
-from glasspane.queries.common import Where, frame
+from glasspane.queries.common import frame
+from glasspane.queries.health import late_or_failing, stored_newest_anomalies
 
 HEALTH_STATES = ("failing", "late", "anomalous", "never_seen", "healthy")
 PIPELINE_KEY = ["location", "dataset_name", "pipeline_name"]
@@ -55,9 +55,7 @@ def newest_anomalies(
         loads = newest_loads(con, rule, pipelines, locations)
         return loads.loc[loads["anomalous"].astype(bool)].reset_index(drop=True)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=rule.window_days)
-    where = Where().any_of("pipeline_name", pipelines).any_of("location", locations).since("loaded_at", since)
-    where.clauses.append("anomalous")
-    return frame(con, f"SELECT * FROM raw.newest_loads {where.sql()} ORDER BY ALL", where.params)
+    return stored_newest_anomalies(con, since, pipelines, locations)
 
 
 def refresh_newest_loads(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = None) -> None:
@@ -104,7 +102,7 @@ def pipeline_health(
 ) -> pd.DataFrame:
     """Every pipeline (in scope) with its health by the one model, its last run, and `anomalous_tables`:
     the tables whose newest load is a volume anomaly (empty for most pipelines)."""
-    health = q.late_or_failing(con, factor, max_age_s, pipelines, locations)
+    health = late_or_failing(con, factor, max_age_s, pipelines, locations)
     anomalies = newest_anomalies(con, rule, pipelines, locations)
     tables = anomalies.groupby(PIPELINE_KEY)["table_name"].agg(lambda names: sorted(set(names)))
     found = pd.Series([tables.get(key, []) for key in health[PIPELINE_KEY].itertuples(index=False, name=None)],

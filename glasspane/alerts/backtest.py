@@ -22,11 +22,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from glasspane.alerts import reads as q
 from glasspane.alerts.config import AlertConfig, AlertRule
 from glasspane.anomalies import AnomalyRule, score_series
 from glasspane.config import ConfigError
 from glasspane.health import volume_scores
-from glasspane.queries import alerts as q
 
 PERIOD = re.compile(r"^(\d+(?:\.\d+)?)\s*([hdw])$")
 UNIT_DAYS = {"h": 1 / 24, "d": 1.0, "w": 7.0}

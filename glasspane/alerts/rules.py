@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from glasspane.alerts import reads as q
 from glasspane.alerts.config import AlertRule, duration_text
 from glasspane.alerts.records import Finding, RuleMemory, RuleResult
 from glasspane.dlt_meta import first_line, redact
@@ -25,7 +26,6 @@ from glasspane.governance.pii import suspect
 from glasspane.health import LATE_FACTOR, volume_scores
 from glasspane.links import link
 from glasspane.pipeline_health import TABLE_KEY, newest_anomalies, newest_loads, pipeline_health
-from glasspane.queries import alerts as q
 from glasspane.queries.schema import version_columns
 from glasspane.schema_diff import Change, diff_columns
 from glasspane.store.alert_log import rule_memories
