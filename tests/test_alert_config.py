@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from glasspane.alerts.config import RULE_KINDS, alert_config
+from glasspane.alerts.rule_config import RULE_KINDS, alert_config
 from glasspane.config import Config, ConfigError
 from glasspane.health import AnomalyRule
 from tests.alerting import alerts_config

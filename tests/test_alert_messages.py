@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from glasspane.alerts.config import AlertRule
 from glasspane.alerts.messages import alert_message, plan_messages
-from glasspane.alerts.records import RESOLVED, Finding
+from glasspane.alerts.model import RESOLVED, Finding
+from glasspane.alerts.rule_config import AlertRule
 from glasspane.alerts.state import new_alert
 from tests.alerting import block_kit
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from glasspane.alerts.config import AlertRule
-from glasspane.alerts.records import FIRING, NOT_SENT, PENDING, RESOLVED, SUPPRESSED, Finding, RuleMemory, RuleResult
+from glasspane.alerts.model import FIRING, NOT_SENT, PENDING, RESOLVED, SUPPRESSED, Finding, RuleMemory, RuleResult
+from glasspane.alerts.rule_config import AlertRule
 from glasspane.alerts.state import decide
 
 T0 = dt.datetime(2026, 5, 1, 9, 0, tzinfo=dt.UTC)

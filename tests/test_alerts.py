@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import dlt
 import pytest
 
-from glasspane.alerts.config import AlertSettings
 from glasspane.alerts.messages import Message
+from glasspane.alerts.rule_config import AlertSettings
 from glasspane.alerts.slack import SlackDestination, SlackSender
 from glasspane.store import Store
 from tests import dlt_fixtures as fx

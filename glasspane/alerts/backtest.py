@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from glasspane.alerts import reads as q
-from glasspane.alerts.config import AlertConfig, AlertRule
+from glasspane.alerts.rule_config import AlertConfig, AlertRule
 from glasspane.anomalies import AnomalyRule, score_series
 from glasspane.config import ConfigError
 from glasspane.health import volume_scores

@@ -23,8 +23,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from glasspane.alerts.config import SEVERITIES
-from glasspane.alerts.records import RESOLVED, Alert
+from glasspane.alerts.model import RESOLVED, Alert
+from glasspane.alerts.rule_config import SEVERITIES
 from glasspane.links import link
 
 ICONS = {"critical": "🔴", "warning": "🟠", "info": "🔵", RESOLVED: "✅"}

@@ -18,8 +18,8 @@ import duckdb
 import pandas as pd
 
 from glasspane.alerts import reads as q
-from glasspane.alerts.config import AlertRule, duration_text
-from glasspane.alerts.records import Finding, RuleMemory, RuleResult
+from glasspane.alerts.model import Finding, RuleMemory, RuleResult
+from glasspane.alerts.rule_config import AlertRule, duration_text
 from glasspane.dlt_meta import first_line, redact
 from glasspane.formatting import thousands
 from glasspane.governance.pii import suspect

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from glasspane.alerts.config import AlertConfig
 from glasspane.alerts.messages import Message, plan_messages
-from glasspane.alerts.records import PENDING, Alert, DeliveryRecord, SubjectState
+from glasspane.alerts.model import PENDING, Alert, DeliveryRecord, SubjectState
+from glasspane.alerts.rule_config import AlertConfig
 from glasspane.alerts.rules import evaluate_rule
 from glasspane.alerts.slack import SlackDestination, SlackSender
 from glasspane.alerts.state import decide

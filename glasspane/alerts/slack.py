@@ -21,9 +21,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from glasspane.alerts.config import AlertSettings
 from glasspane.alerts.messages import Message
-from glasspane.alerts.records import DeliveryRecord
+from glasspane.alerts.model import DeliveryRecord
+from glasspane.alerts.rule_config import AlertSettings
 from glasspane.dlt_meta import redact_line
 
 SLACK_API_URL = "https://slack.com/api/"

@@ -13,8 +13,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field, replace
 
-from glasspane.alerts.config import AlertRule, duration_text
-from glasspane.alerts.records import (
+from glasspane.alerts.model import (
     FIRING,
     NOT_SENT,
     OK,
@@ -26,6 +25,7 @@ from glasspane.alerts.records import (
     RuleResult,
     SubjectState,
 )
+from glasspane.alerts.rule_config import AlertRule, duration_text
 
 
 @dataclass

@@ -39,8 +39,8 @@ def run_alerts(args: argparse.Namespace) -> int:
     with --backtest or --from-csv, replay the rules instead."""
     if args.backtest or args.from_csv:
         return run_backtest(args)
-    from glasspane.alerts.config import alert_config
     from glasspane.alerts.report import format_report
+    from glasspane.alerts.rule_config import alert_config
     from glasspane.alerts.service import evaluate
     from glasspane.alerts.slack import resolve_destination
 
@@ -54,7 +54,7 @@ def run_alerts(args: argparse.Namespace) -> int:
 def run_backtest(args: argparse.Namespace) -> int:
     """`alerts --backtest PERIOD` / `--from-csv FILE`: print, send and store nothing."""
     from glasspane.alerts import backtest
-    from glasspane.alerts.config import alert_config
+    from glasspane.alerts.rule_config import alert_config
 
     rules = alert_config(load_config(args.config))
     if args.from_csv:

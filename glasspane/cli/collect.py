@@ -15,7 +15,7 @@ from glasspane.dlt_meta import redact_line
 from glasspane.store import Store
 
 if TYPE_CHECKING:
-    from glasspane.alerts.config import AlertConfig
+    from glasspane.alerts.rule_config import AlertConfig
 
 NOTHING_TO_COLLECT = (
     "no config file, and dlt's pipelines folder {folder} does not exist yet: nothing to collect yet "
@@ -88,7 +88,7 @@ def format_summary(summary: CollectSummary) -> str:
 
 def _alert_rules(config: Config) -> tuple[AlertConfig | None, ConfigError | None]:
     """The alert rules of a config, or the mistake that keeps them from being used."""
-    from glasspane.alerts.config import alert_config
+    from glasspane.alerts.rule_config import alert_config
 
     try:
         return alert_config(config), None

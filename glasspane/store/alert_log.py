@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from glasspane.alerts.records import (
+from glasspane.alerts.model import (
     DELIVERED,
     FAILED,
     NOT_SENT,
