@@ -44,9 +44,20 @@ class BigQueryCollector(Collector):
 
     kind = "bigquery"
     optional_keys = (
-        "project", "projects", "datasets", "location", "billing_project", "api_endpoint", "anonymous",
-        "timeout_s", "max_parallel_projects", "table_sizes", "count_rows", "max_bytes_billed", "views",
-    )  # fmt: skip
+        "project",
+        "projects",
+        "datasets",
+        "location",
+        "billing_project",
+        "api_endpoint",
+        "anonymous",
+        "timeout_s",
+        "max_parallel_projects",
+        "table_sizes",
+        "count_rows",
+        "max_bytes_billed",
+        "views",
+    )
     max_parallel = 8
 
     def __init__(self, config):
@@ -296,7 +307,7 @@ class BigQueryCollector(Collector):
                         VIA_COUNT_QUERY,
                         dataset.location,
                         dataset.dataset_name,
-                    )  # fmt: skip
+                    )
                 )
         return counts
 

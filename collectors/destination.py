@@ -97,7 +97,7 @@ def dataset_batch(
                     schema_name=schema,
                     dataset_name=dataset_name,
                     is_trace_upload=True,
-                )  # fmt: skip
+                )
             )
     batch.stats["loads"] = len(loads)
     return batch
@@ -145,5 +145,8 @@ NEEDED_DLT_TABLES = (("_dlt_version", "schema history"), ("_dlt_pipeline_state",
 
 def missing_dlt_tables(present: Iterable[str], where: str) -> list[tuple[str, str]]:
     """A problem (what, reason) for each needed dlt table `present` (canonical names) lacks."""
-    return [(where, f"no {table} table: its {lost} cannot be read; its runs are still collected")
-            for table, lost in NEEDED_DLT_TABLES if table not in present]  # fmt: skip
+    return [
+        (where, f"no {table} table: its {lost} cannot be read; its runs are still collected")
+        for table, lost in NEEDED_DLT_TABLES
+        if table not in present
+    ]

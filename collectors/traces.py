@@ -92,8 +92,10 @@ class _SchemaAttributes(_Attributes):
         return self.__dict__.get("_stored_version_hash")
 
 
-_READ_AS_ATTRIBUTES = {("dlt.pipeline.pipeline", "Pipeline"): _Attributes,
-                       ("dlt.common.schema.schema", "Schema"): _SchemaAttributes}  # fmt: skip
+_READ_AS_ATTRIBUTES = {
+    ("dlt.pipeline.pipeline", "Pipeline"): _Attributes,
+    ("dlt.common.schema.schema", "Schema"): _SchemaAttributes,
+}
 
 
 def _timezone_unpickle(owner: Any, name: str) -> Any:
@@ -317,7 +319,7 @@ def records_from_trace(
                     via,
                     out.location or fallback_location,
                     out.dataset_name,
-                )  # fmt: skip
+                )
             )
         for step in steps:
             if step.get("step") in steps_of[load_id] and step.get("step") != "run":
@@ -326,9 +328,7 @@ def records_from_trace(
         key = run_key(None, None, trace.get("transaction_id"))
         schema = default_schema or trace.get("pipeline_name")
         out.runs.append(
-            RunRecord(
-                run_key=key, status=FAILED, schema_name=schema, error=error, failed_step=failed_step, **common
-            )  # fmt: skip
+            RunRecord(run_key=key, status=FAILED, schema_name=schema, error=error, failed_step=failed_step, **common)
         )
         out.steps += [_step_record(key, s, failing) for s in steps if s.get("step") != "run"]
     return out

@@ -105,8 +105,11 @@ def pipeline_health(
     health = late_or_failing(con, factor, max_age_s, pipelines, locations)
     anomalies = newest_anomalies(con, rule, pipelines, locations)
     tables = anomalies.groupby(PIPELINE_KEY)["table_name"].agg(lambda names: sorted(set(names)))
-    found = pd.Series([tables.get(key, []) for key in health[PIPELINE_KEY].itertuples(index=False, name=None)],
-                      index=health.index, dtype=object)  # fmt: skip
+    found = pd.Series(
+        [tables.get(key, []) for key in health[PIPELINE_KEY].itertuples(index=False, name=None)],
+        index=health.index,
+        dtype=object,
+    )
     anomalous = (health["health"] == "healthy") & (found.map(len) > 0)
     return health.assign(health=health["health"].where(~anomalous, "anomalous"), anomalous_tables=found)
 

@@ -59,6 +59,6 @@ def diff_columns(old: pd.DataFrame, new: pd.DataFrame) -> list[Change]:
                     json.dumps(new_hints, sort_keys=True),
                     bool(now.pii),
                     now.pii_kind,
-                )  # fmt: skip
+                )
             )
     return changes

@@ -79,11 +79,18 @@ def odd_names(tmp_path, monkeypatch) -> Store:
 
     warehouse = tmp_path / "warehouse.duckdb"
     monkeypatch.setenv("SCHEMA__NAMING", "direct")
-    p = dlt.pipeline("odd_names", destination=dlt.destinations.duckdb(str(warehouse)), dataset_name="odd",
-                     pipelines_dir=str(tmp_path / "pipelines"))  # fmt: skip
+    p = dlt.pipeline(
+        "odd_names",
+        destination=dlt.destinations.duckdb(str(warehouse)),
+        dataset_name="odd",
+        pipelines_dir=str(tmp_path / "pipelines"),
+    )
     p.run(odd())
     monkeypatch.delenv("SCHEMA__NAMING")
     store = Store(tmp_path / "store.duckdb")
-    assert collect_into(store, source("wh", "duckdb", path=str(warehouse)),
-                        source("pipes", "pipelines_dir", path=str(tmp_path / "pipelines"))).ok  # fmt: skip
+    assert collect_into(
+        store,
+        source("wh", "duckdb", path=str(warehouse)),
+        source("pipes", "pipelines_dir", path=str(tmp_path / "pipelines")),
+    ).ok
     return store

@@ -68,9 +68,17 @@ class OidcProvider:
 
     def _id_token(self, grant: dict[str, Any]) -> str:
         now = int(time.time())
-        claims = {"iss": self.issuer, "sub": grant["email"], "aud": self.client_id, "iat": now, "exp": now + 600,
-                  "nonce": grant["nonce"], "email": grant["email"], "email_verified": True,
-                  "name": grant["email"].split("@")[0]}  # fmt: skip
+        claims = {
+            "iss": self.issuer,
+            "sub": grant["email"],
+            "aud": self.client_id,
+            "iat": now,
+            "exp": now + 600,
+            "nonce": grant["nonce"],
+            "email": grant["email"],
+            "email_verified": True,
+            "name": grant["email"].split("@")[0],
+        }
         return jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, self.key)
 
     def _client_ok(self, headers: Any, form: dict[str, str]) -> bool:
@@ -110,11 +118,15 @@ class OidcProvider:
                     if query.get("client_id") != provider.client_id or query.get("response_type") != "code":
                         self._send(400, '{"error": "invalid_request"}')
                         return
-                    hidden = "".join(f'<input type="hidden" name="{k}" value="{html.escape(query.get(k, ""))}">'
-                                     for k in ("redirect_uri", "state", "nonce"))  # fmt: skip
-                    page = (f"<html><body><h1>Test identity provider</h1><form method='post' action='/authorize'>"
-                            f"<label>E-mail <input name='email' type='email'></label>{hidden}"
-                            f"<button type='submit'>Continue</button></form></body></html>")  # fmt: skip
+                    hidden = "".join(
+                        f'<input type="hidden" name="{k}" value="{html.escape(query.get(k, ""))}">'
+                        for k in ("redirect_uri", "state", "nonce")
+                    )
+                    page = (
+                        f"<html><body><h1>Test identity provider</h1><form method='post' action='/authorize'>"
+                        f"<label>E-mail <input name='email' type='email'></label>{hidden}"
+                        f"<button type='submit'>Continue</button></form></body></html>"
+                    )
                     self._send(200, page, "text/html")
                 else:
                     self._send(404, '{"error": "not_found"}')
@@ -123,8 +135,11 @@ class OidcProvider:
                 form = self._form()
                 if self.path == "/authorize":
                     code = secrets.token_urlsafe(16)
-                    provider.codes[code] = {"email": form["email"].strip().lower(), "nonce": form.get("nonce"),
-                                            "redirect_uri": form["redirect_uri"]}  # fmt: skip
+                    provider.codes[code] = {
+                        "email": form["email"].strip().lower(),
+                        "nonce": form.get("nonce"),
+                        "redirect_uri": form["redirect_uri"],
+                    }
                     target = form["redirect_uri"] + "?" + urlencode({"code": code, "state": form.get("state", "")})
                     self._send(302, "", "text/plain", Location=target)
                 elif self.path == "/token":
@@ -135,8 +150,12 @@ class OidcProvider:
                         self._send(400, '{"error": "invalid_grant"}')
                     else:
                         provider.issued.append(grant["email"])
-                        token = {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer",
-                                 "expires_in": 600, "id_token": provider._id_token(grant)}  # fmt: skip
+                        token = {
+                            "access_token": secrets.token_urlsafe(16),
+                            "token_type": "Bearer",
+                            "expires_in": 600,
+                            "id_token": provider._id_token(grant),
+                        }
                         self._send(200, json.dumps(token))
                 else:
                     self._send(404, '{"error": "not_found"}')

@@ -15,8 +15,15 @@ FAILED = AlertRule(name="failed", rule="failed", severity="critical")
 
 
 def alert(subject: str, title: str, detail: str | None = None, state: str = "firing"):
-    finding = Finding("k-" + subject, subject, True, title, (("Pipeline", subject),), detail,
-                      f"http://localhost:8501/runs?pipeline={subject}")  # fmt: skip
+    finding = Finding(
+        "k-" + subject,
+        subject,
+        True,
+        title,
+        (("Pipeline", subject),),
+        detail,
+        f"http://localhost:8501/runs?pipeline={subject}",
+    )
     return new_alert(FAILED, finding, state, NOW, "e1")
 
 

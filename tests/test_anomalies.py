@@ -103,8 +103,11 @@ def marked_load(link: str) -> MarkedLoad:
     return MarkedLoad(query["location"], "crm", query["pipeline"], query["table"], query["load"])
 
 
-@pytest.mark.xfail(strict=False, reason="open defect: a mark written in a full parallel run is sometimes not read "
-                   "back from the embedded store at once (as in test_concurrency); see the closing note")
+@pytest.mark.xfail(
+    strict=False,
+    reason="open defect: a mark written in a full parallel run is sometimes not read "
+    "back from the embedded store at once (as in test_concurrency); see the closing note",
+)
 def test_new_normal_from_a_slack_link_moves_the_baseline_for_alerts_health_and_the_chart(crm, monkeypatch):
     store, config, load, slack = crm
     for start in range(0, 60, 10):

@@ -51,8 +51,9 @@ def bigquery():
     emulator = Path(sys.executable).with_name("bqemulator")
     server = subprocess.Popen(
         [str(emulator), "start", "--rest-port", str(rest), "--grpc-port", str(grpc), "--project", PROJECT],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -65,9 +66,10 @@ def bigquery():
                 assert server.poll() is None and time.monotonic() < deadline, "bqemulator did not start"
                 time.sleep(0.2)
         client = bq.Client(
-            project=PROJECT, credentials=AnonymousCredentials(),
+            project=PROJECT,
+            credentials=AnonymousCredentials(),
             client_options=ClientOptions(api_endpoint=f"http://127.0.0.1:{rest}"),
-        )  # fmt: skip
+        )
         client.create_dataset("crm")
         for name, columns in TABLES.items():
             client.query(f"CREATE TABLE crm.{name} ({columns})").result()

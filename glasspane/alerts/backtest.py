@@ -81,8 +81,13 @@ def _in_tables(rule: AlertRule, table: str) -> bool:
     return not rule.tables or any(table == t or table.startswith(t + "__") for t in rule.tables)
 
 
-def _volume(con: duckdb.DuckDBPyConnection, rule: AlertRule, locations: tuple[str, ...], since: pd.Timestamp,
-            result: RuleBacktest) -> None:  # fmt: skip
+def _volume(
+    con: duckdb.DuckDBPyConnection,
+    rule: AlertRule,
+    locations: tuple[str, ...],
+    since: pd.Timestamp,
+    result: RuleBacktest,
+) -> None:
     scores = volume_scores(con, rule.anomaly, rule.pipelines, (), locations, since.to_pydatetime())
     covered = np.array([_in_tables(rule, t) for t in scores["table_name"]], dtype=bool)
     alerts = scores[scores["onset"].astype(bool).to_numpy() & covered]
@@ -91,8 +96,13 @@ def _volume(con: duckdb.DuckDBPyConnection, rule: AlertRule, locations: tuple[st
         result.per_series[f"{row.pipeline_name}.{row.table_name} ({row.location})"] += 1
 
 
-def _runs(con: duckdb.DuckDBPyConnection, rule: AlertRule, locations: tuple[str, ...], since: pd.Timestamp,
-          result: RuleBacktest) -> None:  # fmt: skip
+def _runs(
+    con: duckdb.DuckDBPyConnection,
+    rule: AlertRule,
+    locations: tuple[str, ...],
+    since: pd.Timestamp,
+    result: RuleBacktest,
+) -> None:
     """failed: a failed run after one that was not; late: a gap between successes longer than allowed."""
     runs = con.execute(
         """SELECT location, dataset_name, pipeline_name, status, started_at FROM runs
@@ -127,8 +137,13 @@ def _cadence(loaded: pd.Series, gaps: pd.Series) -> float:
     return max(recent.median(), same.median() if len(same) >= 2 else 0.0) if len(recent) else float("nan")
 
 
-def _schema(con: duckdb.DuckDBPyConnection, rule: AlertRule, locations: tuple[str, ...], since: pd.Timestamp,
-            result: RuleBacktest) -> None:  # fmt: skip
+def _schema(
+    con: duckdb.DuckDBPyConnection,
+    rule: AlertRule,
+    locations: tuple[str, ...],
+    since: pd.Timestamp,
+    result: RuleBacktest,
+) -> None:
     versions = con.execute(
         """SELECT dataset_name, count(*) - 1 AS changes FROM schema_versions
            WHERE inserted_at >= ? AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], location))

@@ -101,8 +101,11 @@ def failed_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMem
         if failing:
             step = f" in the {row.failed_step} step" if isinstance(row.failed_step, str) else ""
             title = f"{row.pipeline_name} failed{step}"
-            facts = [*_pipeline_facts(row), ("Failed step", _text(row.failed_step)),
-                     ("Run started", when(row.run_started_at))]  # fmt: skip
+            facts = [
+                *_pipeline_facts(row),
+                ("Failed step", _text(row.failed_step)),
+                ("Run started", when(row.run_started_at)),
+            ]
         else:
             title = f"{row.pipeline_name} ran without failing again"
             facts = [*_pipeline_facts(row), ("Last run", when(row.last_run_at)), ("Status", _text(row.last_status))]
@@ -141,8 +144,12 @@ def late_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemor
             title = f"{row.pipeline_name} is no longer late: it ran again, but failed"
         else:
             title = f"{row.pipeline_name} is on time again"
-        facts = [*_pipeline_facts(row), ("Last success", when(row.last_success_at)), ("Expected", expected),
-                 ("Last run", f"{when(row.last_run_at)}, {_text(row.last_status)}")]  # fmt: skip
+        facts = [
+            *_pipeline_facts(row),
+            ("Last success", when(row.last_success_at)),
+            ("Expected", expected),
+            ("Last run", f"{when(row.last_run_at)}, {_text(row.last_status)}"),
+        ]
         result.findings.append(
             Finding(
                 subject_key=f"{row.location}|{row.dataset_name}|{row.pipeline_name}",
@@ -181,13 +188,19 @@ def _volume_finding(row: Any, base_url: str) -> Finding:
     else:
         title = f"{row.table_name} in {row.pipeline_name} is back to normal: {rows} rows"
     facts = (
-        ("Pipeline", row.pipeline_name), ("Table", row.table_name), ("Rows in this load", thousands(row.row_count)),
-        ("Expected", expected), ("Normal range", band),
-        ("Kind", _text(row.kind)), ("Compared with", _text(row.season)),
+        ("Pipeline", row.pipeline_name),
+        ("Table", row.table_name),
+        ("Rows in this load", thousands(row.row_count)),
+        ("Expected", expected),
+        ("Normal range", band),
+        ("Kind", _text(row.kind)),
+        ("Compared with", _text(row.season)),
         ("Robust z", "—" if pd.isna(row.robust_z) else f"{row.robust_z:.1f}"),
-        ("Loaded at", when(loaded_at)), ("Load id", str(row.load_id)), ("Dataset", row.dataset_name),
+        ("Loaded at", when(loaded_at)),
+        ("Load id", str(row.load_id)),
+        ("Dataset", row.dataset_name),
         ("Location", row.location),
-    )  # fmt: skip
+    )
     trends = {"pipeline": row.pipeline_name, "table": row.table_name, "location": row.location, "load": row.load_id}
     return Finding(
         subject_key=row.subject_key,
@@ -250,7 +263,7 @@ def _aged_out(subject_key: str, loaded_at: pd.Timestamp, rule: AlertRule, base_u
             ("Last load judged", when(loaded_at)),
             ("Dataset", dataset),
             ("Location", location),
-        ),  # fmt: skip
+        ),
         link=link("trends", base_url, pipeline=pipeline, table=table),
         at=loaded_at.to_pydatetime(),
         fingerprint=loaded_at.isoformat(),
@@ -310,10 +323,13 @@ def _listing(lines: list[str]) -> str:
 
 def _schema_facts(row: Any) -> tuple[tuple[str, str], ...]:
     return (
-        ("Dataset", row.dataset_name), ("Schema", row.schema_name), ("Version", _text(row.version)),
-        ("Changed at", when(row.inserted_at)), ("Location", row.location),
+        ("Dataset", row.dataset_name),
+        ("Schema", row.schema_name),
+        ("Version", _text(row.version)),
+        ("Changed at", when(row.inserted_at)),
+        ("Location", row.location),
         ("Loaded by", ", ".join(row.pipelines) or "—"),
-    )  # fmt: skip
+    )
 
 
 def schema_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory, base_url: str) -> RuleResult:
@@ -356,7 +372,7 @@ def schema_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMem
                 dataset_name=row.dataset_name,
                 location=row.location,
                 pipeline_name=row.pipelines[0] if len(row.pipelines) == 1 else None,
-            )  # fmt: skip
+            )
         )
     return result
 

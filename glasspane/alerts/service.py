@@ -91,8 +91,9 @@ def evaluate(
     now = dt.datetime.now(dt.UTC)
     evaluation_id = uuid.uuid4().hex
     settings = config.settings
-    report = EvaluationReport(evaluation_id, len(config.rules), dry_run=dry_run,
-                              destination=destination.describe() if destination else None)  # fmt: skip
+    report = EvaluationReport(
+        evaluation_id, len(config.rules), dry_run=dry_run, destination=destination.describe() if destination else None
+    )
     failed_since = now - dt.timedelta(seconds=settings.redeliver_within_s)
     claims_since = now - dt.timedelta(seconds=settings.delivery_budget_s + settings.timeout_s + CLAIM_MARGIN_S)
     store.ensure_current()
@@ -107,8 +108,17 @@ def evaluate(
 
     def evaluate_and_record(con: duckdb.DuckDBPyConnection) -> tuple[_Plan, list[Alert]]:
         plan = _plan(con, config, now, evaluation_id)
-        record_evaluation(con, evaluation_id, now, [r.name for r in config.rules], plan.alerts, plan.states,
-                          plan.release, report.destination, plan.errors)  # fmt: skip
+        record_evaluation(
+            con,
+            evaluation_id,
+            now,
+            [r.name for r in config.rules],
+            plan.alerts,
+            plan.states,
+            plan.release,
+            report.destination,
+            plan.errors,
+        )
         to_send = outbox(con, failed_since, claims_since)
         if destination is None:
             mark_not_sent(con, [a.alert_id for a in to_send if a.delivery == PENDING], NO_DESTINATION)

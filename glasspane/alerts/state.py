@@ -82,8 +82,11 @@ def decide(rule: AlertRule, result: RuleResult, memory: RuleMemory, now: dt.date
     for key, findings in by_subject.items():
         state = states.get(key) or SubjectState(rule.name, key, OK)
         for finding in findings:
-            state = (_stateful(rule, finding, state, now, evaluation_id, decision) if rule.stateful
-                     else _event(rule, finding, state, now, evaluation_id, decision))  # fmt: skip
+            state = (
+                _stateful(rule, finding, state, now, evaluation_id, decision)
+                if rule.stateful
+                else _event(rule, finding, state, now, evaluation_id, decision)
+            )
         states[key] = state
     for key, fingerprint in result.fingerprints.items():
         state = states.get(key) or SubjectState(rule.name, key, OK)
@@ -110,10 +113,14 @@ def _stateful(
             _hold(alert, rule)
         decision.alerts.append(alert)
         return replace(
-            state, status=FIRING, since=finding.at or now, alert_id=alert.alert_id, notified=not held,
+            state,
+            status=FIRING,
+            since=finding.at or now,
+            alert_id=alert.alert_id,
+            notified=not held,
             last_notified_at=state.last_notified_at if held else now,
             fingerprint=finding.fingerprint or state.fingerprint,
-        )  # fmt: skip
+        )
     if not finding.matching and state.status == FIRING:
         alert = new_alert(rule, finding, RESOLVED, now, evaluation_id)
         alert.resolves = state.alert_id
@@ -123,8 +130,14 @@ def _stateful(
         elif not rule.notify_on_resolve:
             alert.delivery, alert.delivery_error = NOT_SENT, "notify_on_resolve is off for this rule"
         decision.alerts.append(alert)
-        return replace(state, status=OK, since=finding.at or now, alert_id=None, notified=False,
-                       fingerprint=finding.fingerprint or state.fingerprint)  # fmt: skip
+        return replace(
+            state,
+            status=OK,
+            since=finding.at or now,
+            alert_id=None,
+            notified=False,
+            fingerprint=finding.fingerprint or state.fingerprint,
+        )
     return replace(state, fingerprint=finding.fingerprint or state.fingerprint)
 
 
@@ -137,7 +150,10 @@ def _event(
         _hold(alert, rule)
     decision.alerts.append(alert)
     return replace(
-        state, since=now, alert_id=alert.alert_id, notified=not held,
+        state,
+        since=now,
+        alert_id=alert.alert_id,
+        notified=not held,
         last_notified_at=state.last_notified_at if held else now,
         fingerprint=finding.fingerprint or state.fingerprint,
-    )  # fmt: skip
+    )

@@ -76,8 +76,10 @@ def format_summary(summary: CollectSummary) -> str:
     lines += [f"error: {note}" for note in summary.notes]
     if summary.maintenance is not None:
         m = summary.maintenance
-        lines.append(f"store maintained: {m.files_before:,} data files → {m.files_after:,}, "
-                     f"{m.snapshots_expired:,} old snapshots expired")  # fmt: skip
+        lines.append(
+            f"store maintained: {m.files_before:,} data files → {m.files_after:,}, "
+            f"{m.snapshots_expired:,} old snapshots expired"
+        )
     failed = sum(o.status != "ok" for o in summary.outcomes)
     lines.append(
         f"{len(summary.outcomes)} sources, {summary.new_runs} new runs"

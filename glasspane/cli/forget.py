@@ -35,8 +35,9 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     forget.add_argument("--column-kind", required=True, metavar="KIND", help="PII kind to match, e.g. email")
-    forget.add_argument("--value", required=True, help="the subject's value; '-' reads it from stdin (keeps it "
-                        "out of shell history)")  # fmt: skip
+    forget.add_argument(
+        "--value", required=True, help="the subject's value; '-' reads it from stdin (keeps it out of shell history)"
+    )
     forget.add_argument("--sql", metavar="FILE", help="write the plan as SQL (contains the value)")
     forget.add_argument("--json", metavar="FILE", help="write the plan as JSON (contains the value)")
     forget.add_argument("--execute", action="store_true", help="run the statements (DuckDB, BigQuery, Postgres)")
@@ -120,15 +121,21 @@ def describe(plan: DeletionPlan) -> list[str]:
         lines.append("\nnot covered (no PII hint):")
         lines += [f"  {x.dataset_name}.{x.table_name}.{x.column_name}: {x.reason}" for x in plan.lookalikes]
     if plan.packages:
-        lines.append("\nkept load packages (copies of loaded rows in pipeline working folders; the statements do not "
-                     "delete them):")  # fmt: skip
+        lines.append(
+            "\nkept load packages (copies of loaded rows in pipeline working folders; the statements do not "
+            "delete them):"
+        )
     for group in plan.package_groups():
         first, last = group[0], group[-1]
         ids = first.load_id if len(group) == 1 else f"{first.load_id} … {last.load_id}"
-        lines.append(f"  {first.pipeline_name}: {len(group)} {first.state} package(s) in {first.folder} "
-                     f"({first.machine}), load ids {ids}")  # fmt: skip
+        lines.append(
+            f"  {first.pipeline_name}: {len(group)} {first.state} package(s) in {first.folder} "
+            f"({first.machine}), load ids {ids}"
+        )
         lines.append(f"      {first.advice}")
     count = sum(s.action in STATEMENT_ACTIONS for s in plan.steps)
-    lines.append(f"\n{count} statements, about {plan.estimated_rows:g} rows (an estimate from metadata); "
-                 "statements show the value as a parameter, --sql/--json write it in.")  # fmt: skip
+    lines.append(
+        f"\n{count} statements, about {plan.estimated_rows:g} rows (an estimate from metadata); "
+        "statements show the value as a parameter, --sql/--json write it in."
+    )
     return lines

@@ -18,8 +18,12 @@ from glasspane.store import Store
 
 def add_command(commands: argparse._SubParsersAction) -> None:
     """Register the `store` sub-command and its actions."""
-    store = commands.add_parser("store", help="copy the pane store elsewhere, or maintain it", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    store = commands.add_parser(
+        "store",
+        help="copy the pane store elsewhere, or maintain it",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     actions = store.add_subparsers(dest="action", required=True)
     copy = actions.add_parser("copy", help="copy every table of the store (--store) into another store (--to)")
     copy.add_argument("--to", required=True, metavar="TARGET", help="a path, or postgres://host/db?data_path=URL")
@@ -55,6 +59,8 @@ def run_maintain(args: argparse.Namespace) -> int:
 
     store = existing_store(args.store, "no pane store there")
     report = maintain(store)
-    print(f"{store}: {report.files_before:,} data files → {report.files_after:,}; "
-          f"{report.snapshots_expired:,} snapshots expired, {report.files_deleted:,} files deleted")  # fmt: skip
+    print(
+        f"{store}: {report.files_before:,} data files → {report.files_after:,}; "
+        f"{report.snapshots_expired:,} snapshots expired, {report.files_deleted:,} files deleted"
+    )
     return EXIT_OK

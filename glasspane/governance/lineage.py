@@ -34,13 +34,40 @@ from glasspane.definition_sql import DefinitionError, error_line, parse_definiti
 DIRECT, TRANSFORMED, FILTER = "direct", "transformed", "filter"
 
 _HASH_EXPRESSIONS: tuple[type[exp.Expr], ...] = (
-    exp.MD5, exp.MD5Digest, exp.MD5NumberLower64, exp.MD5NumberUpper64, exp.SHA, exp.SHA1Digest,
-    exp.SHA2, exp.SHA2Digest, exp.FarmFingerprint, exp.CityHash64, exp.StandardHash,
-)  # fmt: skip
+    exp.MD5,
+    exp.MD5Digest,
+    exp.MD5NumberLower64,
+    exp.MD5NumberUpper64,
+    exp.SHA,
+    exp.SHA1Digest,
+    exp.SHA2,
+    exp.SHA2Digest,
+    exp.FarmFingerprint,
+    exp.CityHash64,
+    exp.StandardHash,
+)
 _HASH_NAMES = frozenset(
-    {"hash", "xxhash32", "xxhash64", "murmurhash3_32", "murmur_hash", "crc32", "digest", "hmac", "sha384",
-     "sha512", "blake2b", "blake3", "keccak", "fingerprint", "md5_hex", "sha1_hex", "sha2_hex", "hash_md5"}
-)  # fmt: skip
+    {
+        "hash",
+        "xxhash32",
+        "xxhash64",
+        "murmurhash3_32",
+        "murmur_hash",
+        "crc32",
+        "digest",
+        "hmac",
+        "sha384",
+        "sha512",
+        "blake2b",
+        "blake3",
+        "keccak",
+        "fingerprint",
+        "md5_hex",
+        "sha1_hex",
+        "sha2_hex",
+        "hash_md5",
+    }
+)
 # Expressions whose output identifies their input: a row can be matched through them by value.
 # Anything else (`split_part(email, '@', 2)`, aggregates) could match other subjects' rows too.
 _ONE_TO_ONE: tuple[type[exp.Expr], ...] = (
@@ -523,8 +550,9 @@ def propagate_pii(
             for edge in downstream.get(at, []):
                 via = (edge.upstream_dataset, edge.upstream_table, edge.upstream_column)
                 if edge.kind == FILTER:
-                    listed = InheritedPII(edge.dataset_name, edge.table_name, None, pii_kind, FILTER, False, origin,
-                                          via, hops + 1, None)  # fmt: skip
+                    listed = InheritedPII(
+                        edge.dataset_name, edge.table_name, None, pii_kind, FILTER, False, origin, via, hops + 1, None
+                    )
                     found.setdefault((edge.dataset_name.lower(), edge.table_name.lower(), None, start), listed)
                     continue
                 target = _key(edge.dataset_name, edge.table_name, edge.column_name)

@@ -181,7 +181,7 @@ def deletion_targets(con: duckdb.DuckDBPyConnection, column_kind: str) -> Deleti
             r.inherited_from,
             None if pd.isna(r.value_expression) else r.value_expression,
             r.dialect,
-        )  # fmt: skip
+        )
         for r in derived.itertuples()
     ]
     edges = con.execute(
@@ -231,7 +231,12 @@ def _lookalikes(con: duckdb.DuckDBPyConnection, column_kind: str) -> list[Lookal
         [column_kind],
     ).fetchall()
     return [
-        Lookalike(location, dataset, table, column,
-                  f"{reason}, but it has no PII hint: tag it with x-annotation-pii to include it")
+        Lookalike(
+            location,
+            dataset,
+            table,
+            column,
+            f"{reason}, but it has no PII hint: tag it with x-annotation-pii to include it",
+        )
         for location, dataset, table, column, reason in rows
-    ]  # fmt: skip
+    ]

@@ -130,9 +130,16 @@ def record_deliveries(con: duckdb.DuckDBPyConnection, evaluation_id: str, record
             """UPDATE raw.alerts SET delivery = ?, delivery_error = ?, delivered_at = ?,
                       attempts = attempts + ?, redeliver = ?, message_id = ?, claimed_at = NULL
                WHERE list_contains(?::VARCHAR[], alert_id)""",
-            [DELIVERED if r.delivered else FAILED, r.error, r.at if r.delivered else None, r.attempts,
-             r.redeliver and not r.delivered, r.message_id, list(r.alert_ids)],
-        )  # fmt: skip
+            [
+                DELIVERED if r.delivered else FAILED,
+                r.error,
+                r.at if r.delivered else None,
+                r.attempts,
+                r.redeliver and not r.delivered,
+                r.message_id,
+                list(r.alert_ids),
+            ],
+        )
     con.execute(
         "UPDATE raw.alert_evaluations SET messages = ?, delivered = ?, failed = ? WHERE evaluation_id = ?",
         [len(records), sum(r.delivered for r in records), sum(not r.delivered for r in records), evaluation_id],

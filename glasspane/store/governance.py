@@ -40,10 +40,22 @@ def write_definitions(
     if not definitions:
         return
     rows = pd.DataFrame(
-        [[source, location, dataset_name, d.name, d.kind, d.dialect,
-          redact(d.sql, limit=len(d.sql) + 1, literals=False), d.origin, collected_at] for d in definitions],
+        [
+            [
+                source,
+                location,
+                dataset_name,
+                d.name,
+                d.kind,
+                d.dialect,
+                redact(d.sql, limit=len(d.sql) + 1, literals=False),
+                d.origin,
+                collected_at,
+            ]
+            for d in definitions
+        ],
         columns=["source", "location", "dataset_name", "name", "kind", "dialect", "sql", "origin", "last_seen_at"],
-    )  # fmt: skip
+    )
     con.register("definition_rows", rows)
     try:
         con.execute(
@@ -94,9 +106,22 @@ def write_load_packages(
         """INSERT INTO raw.load_packages (source, dataset_key, location, pipeline_name, dataset_name, load_id,
                                           state, path, tables, collected_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [[source, dataset_key, p.location, p.pipeline_name, p.dataset_name, p.load_id, p.state, p.path,
-          sorted(p.tables), collected_at] for p in packages],
-    )  # fmt: skip
+        [
+            [
+                source,
+                dataset_key,
+                p.location,
+                p.pipeline_name,
+                p.dataset_name,
+                p.load_id,
+                p.state,
+                p.path,
+                sorted(p.tables),
+                collected_at,
+            ]
+            for p in packages
+        ],
+    )
 
 
 def refresh_lineage(con: duckdb.DuckDBPyConnection) -> None:

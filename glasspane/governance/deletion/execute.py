@@ -43,8 +43,10 @@ def history_lines(history: Any, shown: Callable[[str], str] = str) -> list[str]:
         if row.complete:
             lines.append(f"executed before for this subject on {when}: {int(row.rows_deleted or 0)} rows deleted")
         else:
-            lines.append(f"attempted before on {when}, not completed: {row.not_completed} statements failed, "
-                         "not run or rolled back")  # fmt: skip
+            lines.append(
+                f"attempted before on {when}, not completed: {row.not_completed} statements failed, "
+                "not run or rolled back"
+            )
     return lines
 
 
@@ -86,16 +88,19 @@ class ExecutionReport:
             lines.append(f"{o.status:<11} {o.step.location} {o.step.qualified_name}: {detail}".rstrip())
         ran = sum(o.status == DELETED for o in self.outcomes)
         if self.plan.packages:
-            lines.append(f"not deleted from here: {len(self.plan.packages)} kept load packages in pipeline working "
-                         "folders hold copies of loaded rows; see the plan for what to do with them")  # fmt: skip
+            lines.append(
+                f"not deleted from here: {len(self.plan.packages)} kept load packages in pipeline working "
+                "folders hold copies of loaded rows; see the plan for what to do with them"
+            )
         if self.audit_error:
             lines.append(f"AUDIT NOT WRITTEN: {self.audit_error}")
         if self.complete:
             lines.append(f"done: {self.rows_deleted} rows deleted by {ran} statements")
         else:
             left = len(self.outcomes) - ran - sum(o.status == SKIPPED for o in self.outcomes)
-            lines.append(f"NOT COMPLETE: {ran} statements ran ({self.rows_deleted} rows deleted), "
-                         f"{left} did not: see above")  # fmt: skip
+            lines.append(
+                f"NOT COMPLETE: {ran} statements ran ({self.rows_deleted} rows deleted), {left} did not: see above"
+            )
         return lines
 
 
@@ -136,8 +141,12 @@ def execute(
         if location not in runnable:
             dialect = steps[0].dialect or "this destination"
             for step in steps:
-                outcomes[id(step)] = StepOutcome(step, NOT_RUN, error=f"execution from here supports DuckDB, BigQuery "
-                                                 f"and Postgres only: run the exported SQL in {dialect}")  # fmt: skip
+                outcomes[id(step)] = StepOutcome(
+                    step,
+                    NOT_RUN,
+                    error=f"execution from here supports DuckDB, BigQuery "
+                    f"and Postgres only: run the exported SQL in {dialect}",
+                )
     targets: dict[str, Target] = {}
     try:
         problem = None

@@ -10,8 +10,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import PurePath
 
 DELETE, DELETE_CHILDREN, CLEARED, REBUILD, NOT_SUPPORTED = (
-    "delete", "delete_children", "cleared_by_base_rows", "rebuild", "not_supported"
-)  # fmt: skip
+    "delete",
+    "delete_children",
+    "cleared_by_base_rows",
+    "rebuild",
+    "not_supported",
+)
 STATEMENT_ACTIONS = (DELETE_CHILDREN, DELETE)
 _BEGIN = {"bigquery": "BEGIN TRANSACTION;", "tsql": "BEGIN TRANSACTION;"}
 _COMMIT = {"bigquery": "COMMIT TRANSACTION;", "tsql": "COMMIT TRANSACTION;"}
@@ -109,14 +113,18 @@ class KeptPackage:
     def advice(self) -> str:
         """What to do with the package: the plan's statements do not delete files."""
         if self.state == LOADED:
-            return (f"kept after loading: its job files copy the rows it loaded. Delete them (find {self.folder} "
-                    f"-path '*_jobs/*' -type f -delete), or the whole local working folder with `dlt pipeline "
-                    f"{self.pipeline_name} sync` (it restores state and schemas from the destination); set "
-                    "delete_completed_jobs = true under [load] (LOAD__DELETE_COMPLETED_JOBS=true) so dlt stops "
-                    "keeping them")  # fmt: skip
-        return (f"{self.state}, not loaded yet: the pipeline's next run loads these rows, the subject's too, after "
-                f"the statements ran. Let it load them, then execute the plan; or discard them with `dlt pipeline "
-                f"{self.pipeline_name} abort-packages`")  # fmt: skip
+            return (
+                f"kept after loading: its job files copy the rows it loaded. Delete them (find {self.folder} "
+                f"-path '*_jobs/*' -type f -delete), or the whole local working folder with `dlt pipeline "
+                f"{self.pipeline_name} sync` (it restores state and schemas from the destination); set "
+                "delete_completed_jobs = true under [load] (LOAD__DELETE_COMPLETED_JOBS=true) so dlt stops "
+                "keeping them"
+            )
+        return (
+            f"{self.state}, not loaded yet: the pipeline's next run loads these rows, the subject's too, after "
+            f"the statements ran. Let it load them, then execute the plan; or discard them with `dlt pipeline "
+            f"{self.pipeline_name} abort-packages`"
+        )
 
 
 @dataclass
@@ -236,8 +244,10 @@ class DeletionPlan:
                 f"{lookalike.column_name} ({lookalike.reason})"
             )
         if self.packages:
-            lines += ["", "-- Kept load packages: copies of loaded rows in pipeline working folders, not deleted by "
-                      "this SQL."]  # fmt: skip
+            lines += [
+                "",
+                "-- Kept load packages: copies of loaded rows in pipeline working folders, not deleted by this SQL.",
+            ]
         for group in self.package_groups():
             lines.append(f"-- {group[0].pipeline_name} on {group[0].machine}: {group[0].advice}")
             lines += [f"--   {p.path} ({', '.join(p.tables)})" for p in group]

@@ -48,10 +48,17 @@ from glasspane.governance.deletion.model import (
 NUMERIC_TYPES = ("bigint", "double", "decimal", "wei")
 # dlt destination types (and location schemes) whose SQL sqlglot writes.
 DIALECTS = {
-    "duckdb": "duckdb", "motherduck": "duckdb", "bigquery": "bigquery", "postgres": "postgres",
-    "postgresql": "postgres", "redshift": "redshift", "snowflake": "snowflake", "mssql": "tsql",
-    "databricks": "databricks", "clickhouse": "clickhouse",
-}  # fmt: skip
+    "duckdb": "duckdb",
+    "motherduck": "duckdb",
+    "bigquery": "bigquery",
+    "postgres": "postgres",
+    "postgresql": "postgres",
+    "redshift": "redshift",
+    "snowflake": "snowflake",
+    "mssql": "tsql",
+    "databricks": "databricks",
+    "clickhouse": "clickhouse",
+}
 FILE_SCHEMES = ("file", "s3", "gs", "gcs", "az", "abfs", "abfss", "sftp", "memory", "filesystem")
 _PG_SUBJECT = "%(subject)s"  # the named parameter as sqlglot writes it for Postgres (psycopg's style)
 
@@ -80,8 +87,9 @@ def build_plan(targets: DeletionTargets, value: str, subject_hash: str) -> Delet
             table_steps = _base_steps(location, dataset, table, columns, tables, dialect, value, targets.column_kind)
             staging = _staging_for(targets, location, dataset, table) if dialect else None
             if staging:
-                table_steps += _base_steps(location, dataset, table, columns, tables, dialect, value,
-                                           targets.column_kind, staging)  # fmt: skip
+                table_steps += _base_steps(
+                    location, dataset, table, columns, tables, dialect, value, targets.column_kind, staging
+                )
             steps += table_steps
             base[location] |= {(s.dataset_name.lower(), s.table_name.lower()) for s in table_steps}
         steps += _derived_steps(location, targets, base[location], dialect, value)
@@ -166,14 +174,30 @@ def _base_steps(
         condition, how = _link(location, target, chain, tables, meta, match, dialect)
         ast = exp.delete(_table(location, target, child.table_name), where=condition)
         ratio = _ratio(child, meta)
-        child_step = Step(location, target, child.table_name, DELETE_CHILDREN, f"nested rows of {table} ({how})",
-                          dialect, estimated_rows=None if ratio is None else round(estimate * ratio, 1),
-                          estimate_note=f"{ratio:.1f} per {table} row in the loads so far" if ratio is not None
-                          else "no row counts collected")  # fmt: skip
+        child_step = Step(
+            location,
+            target,
+            child.table_name,
+            DELETE_CHILDREN,
+            f"nested rows of {table} ({how})",
+            dialect,
+            estimated_rows=None if ratio is None else round(estimate * ratio, 1),
+            estimate_note=f"{ratio:.1f} per {table} row in the loads so far"
+            if ratio is not None
+            else "no row counts collected",
+        )
         steps.append(_with_statement(_staged(child_step, dataset, staging), ast, value, numeric))
     ast = exp.delete(_table(location, target, table), where=match)
-    step = Step(location, target, table, DELETE, f"{names} hinted as {kind} PII in the dlt schema", dialect,
-                estimated_rows=estimate, estimate_note=note)  # fmt: skip
+    step = Step(
+        location,
+        target,
+        table,
+        DELETE,
+        f"{names} hinted as {kind} PII in the dlt schema",
+        dialect,
+        estimated_rows=estimate,
+        estimate_note=note,
+    )
     steps.append(_with_statement(_staged(step, dataset, staging), ast, value, numeric))
     return steps
 
@@ -199,11 +223,15 @@ def _staged(step: Step, dataset: str, staging: StagingDataset | None) -> Step:
 def _no_sql_reason(location: str) -> str:
     scheme = location.split("://", 1)[0].lower()
     if scheme in FILE_SCHEMES:
-        return ("this destination keeps its data in files, which Glasspane cannot delete rows from; rewrite "
-                "the files (or reload the dataset with dlt) without the subject")  # fmt: skip
+        return (
+            "this destination keeps its data in files, which Glasspane cannot delete rows from; rewrite "
+            "the files (or reload the dataset with dlt) without the subject"
+        )
     if scheme == "local":
-        return ("only the pipeline's working folder was collected, so where its data lives is unknown: collect "
-                "its destination too")  # fmt: skip
+        return (
+            "only the pipeline's working folder was collected, so where its data lives is unknown: collect "
+            "its destination too"
+        )
     return f"Glasspane does not write SQL for {scheme} destinations: delete the rows there yourself"
 
 

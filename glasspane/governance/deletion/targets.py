@@ -152,8 +152,9 @@ class DuckDBTarget(_ConnectionTarget):
             if "lock" in message.lower():
                 message = "locked by another process (a pipeline loading right now?); try again later"
             raise Unreachable(f"cannot open it for writing: {message}") from None
-        listed = self.con.execute("SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ?",
-                                  [_ALIAS])  # fmt: skip
+        listed = self.con.execute(
+            "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ?", [_ALIAS]
+        )
         schemas = {r[0] for r in listed.fetchall()}
         missing = _missing(steps, schemas)
         if missing:
@@ -161,9 +162,12 @@ class DuckDBTarget(_ConnectionTarget):
             raise Unreachable(f"dataset {', '.join(missing)} not found in the file")
 
     def present(self) -> set[tuple[str, str]]:
-        return {(s, t) for s, t in self.con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = ?", [_ALIAS]
-        ).fetchall()}  # fmt: skip
+        return {
+            (s, t)
+            for s, t in self.con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = ?", [_ALIAS]
+            ).fetchall()
+        }
 
     def begin(self) -> None:
         self.con.begin()
@@ -196,8 +200,12 @@ class BigQueryTarget(Target):
         try:
             for dataset in sorted({s.dataset_name for s in steps}):
                 try:
-                    found = self.access.call(self.project, lambda c, d=dataset: c.get_dataset(
-                        f"{self.project}.{d}", retry=self.access.retry, timeout=self.access.timeout_s))  # fmt: skip
+                    found = self.access.call(
+                        self.project,
+                        lambda c, d=dataset: c.get_dataset(
+                            f"{self.project}.{d}", retry=self.access.retry, timeout=self.access.timeout_s
+                        ),
+                    )
                 except NotFound:
                     continue
                 self.regions[dataset] = found.location
@@ -254,9 +262,13 @@ class BigQueryTarget(Target):
         if session:
             config["connection_properties"] = [bigquery.ConnectionProperty("session_id", session)]
         job = self.access.client(self.project).query(
-            sql, job_config=bigquery.QueryJobConfig(**config), location=region, retry=self.access.retry,
-            timeout=self.access.timeout_s, job_retry=None,
-        )  # fmt: skip
+            sql,
+            job_config=bigquery.QueryJobConfig(**config),
+            location=region,
+            retry=self.access.retry,
+            timeout=self.access.timeout_s,
+            job_retry=None,
+        )
         job.result(retry=self.access.retry, timeout=self.access.timeout_s, job_retry=None)
         return job
 
@@ -324,8 +336,10 @@ def _postgres_credentials(location: str) -> PostgresCredentials:
     try:
         config = resolve_configuration(PostgresDestinationConfiguration(), sections=("destination", "postgres"))
     except ConfigFieldMissingException:
-        raise Unreachable(f"no Postgres credentials: set {POSTGRES_SECTION} in .dlt/secrets.toml "
-                          "(or DESTINATION__POSTGRES__CREDENTIALS), as the pipeline loads with") from None  # fmt: skip
+        raise Unreachable(
+            f"no Postgres credentials: set {POSTGRES_SECTION} in .dlt/secrets.toml "
+            "(or DESTINATION__POSTGRES__CREDENTIALS), as the pipeline loads with"
+        ) from None
     except Exception as ex:
         raise Unreachable(f"unusable Postgres credentials in {POSTGRES_SECTION} ({type(ex).__name__})") from None
     credentials: PostgresCredentials = config.credentials
@@ -334,6 +348,7 @@ def _postgres_credentials(location: str) -> PostgresCredentials:
     configured = ((credentials.host or "").lower(), int(credentials.port or 5432), credentials.database or "")
     if wanted != configured:
         host, port, database = configured
-        raise Unreachable(f"the credentials in {POSTGRES_SECTION} are for postgresql://{host}:{port}/{database}, "
-                          "not this database")  # fmt: skip
+        raise Unreachable(
+            f"the credentials in {POSTGRES_SECTION} are for postgresql://{host}:{port}/{database}, not this database"
+        )
     return credentials
