@@ -101,6 +101,31 @@ def subject_history(con: duckdb.DuckDBPyConnection, subject_hash: str) -> pd.Dat
 def deletion_targets(con: duckdb.DuckDBPyConnection, column_kind: str) -> DeletionTargets:
     """What the store knows that a deletion plan for one PII kind needs (no subject value involved)."""
     targets = DeletionTargets(column_kind=column_kind)
+    targets.matches = _matches(con, column_kind)
+    datasets = sorted({(m.location, m.dataset_name) for m in targets.matches})
+    if datasets:
+        wanted = [[loc for loc, _ in datasets], [ds for _, ds in datasets]]
+        targets.tables = _tables(con, wanted)
+        targets.staging = _staging(con, wanted)
+        targets.packages = _packages(con, wanted)
+    targets.destination_types = dict(
+        con.execute(
+            """SELECT location, any_value(destination_type) FROM datasets
+               WHERE destination_type IS NOT NULL GROUP BY location"""
+        ).fetchall()
+    )
+    targets.derived = _derived(con, column_kind)
+    edges = con.execute(
+        """SELECT DISTINCT location, upstream_dataset, upstream_table, dataset_name, table_name, definition_kind
+           FROM column_lineage"""
+    ).fetchall()
+    targets.edges = [TableEdge(*e) for e in edges]
+    targets.lookalikes = _lookalikes(con, column_kind)
+    return targets
+
+
+def _matches(con: duckdb.DuckDBPyConnection, column_kind: str) -> list[MatchColumn]:
+    """The hinted columns of the kind, and whether each is unique."""
     matches = frame(
         con,
         """SELECT DISTINCT location, dataset_name, table_name, column_name, data_type,
@@ -110,56 +135,57 @@ def deletion_targets(con: duckdb.DuckDBPyConnection, column_kind: str) -> Deleti
            ORDER BY location, dataset_name, table_name, column_name""",
         [column_kind],
     )
-    targets.matches = [
+    return [
         MatchColumn(r.location, r.dataset_name, r.table_name, r.column_name, r.data_type, bool(r.is_unique))
         for r in matches.itertuples()
     ]
-    datasets = sorted({(m.location, m.dataset_name) for m in targets.matches})
-    if datasets:
-        wanted = [[loc for loc, _ in datasets], [ds for _, ds in datasets]]
-        tables = frame(
-            con,
-            f"""WITH wanted AS ({_WANTED}),
-               loaded AS (
-                   SELECT location, dataset_name, table_name, sum(row_count) AS loaded_rows
-                   FROM table_counts GROUP BY ALL
-               ),
-               latest AS (
-                   SELECT v.resolved_location AS location, v.dataset_name, v.schema
-                   FROM raw.schema_versions_resolved v
-                   JOIN wanted w ON w.location = v.resolved_location AND w.dataset_name = v.dataset_name
-                   QUALIFY row_number() OVER (
-                       PARTITION BY v.resolved_location, v.dataset_name, v.schema_name
-                       ORDER BY v.version DESC NULLS LAST, v.from_working_folder, v.inserted_at DESC NULLS LAST
-                   ) = 1
-               ),
-               dispositions AS (
-                   SELECT location, dataset_name, t AS table_name,
-                          any_value(schema -> 'tables' -> t ->> 'write_disposition') AS write_disposition
-                   FROM latest, unnest(json_keys(schema, '$.tables')) AS u(t) GROUP BY ALL
-               )
-               SELECT c.location, c.dataset_name, c.table_name, any_value(c.parent_table) AS parent_table,
-                      list(DISTINCT c.column_name) AS columns, any_value(l.loaded_rows) AS loaded_rows,
-                      any_value(w.write_disposition) AS write_disposition
-               FROM columns c JOIN wanted USING (location, dataset_name)
-               LEFT JOIN loaded l USING (location, dataset_name, table_name)
-               LEFT JOIN dispositions w USING (location, dataset_name, table_name)
-               GROUP BY ALL""",
-            wanted,
+
+
+def _tables(con: duckdb.DuckDBPyConnection, wanted: list[list[str]]) -> dict[tuple[str, str], dict[str, TableMeta]]:
+    """Every table of the wanted datasets: its parent, columns, loaded rows and write disposition."""
+    tables = frame(
+        con,
+        f"""WITH wanted AS ({_WANTED}),
+           loaded AS (
+               SELECT location, dataset_name, table_name, sum(row_count) AS loaded_rows
+               FROM table_counts GROUP BY ALL
+           ),
+           latest AS (
+               SELECT v.resolved_location AS location, v.dataset_name, v.schema
+               FROM raw.schema_versions_resolved v
+               JOIN wanted w ON w.location = v.resolved_location AND w.dataset_name = v.dataset_name
+               QUALIFY row_number() OVER (
+                   PARTITION BY v.resolved_location, v.dataset_name, v.schema_name
+                   ORDER BY v.version DESC NULLS LAST, v.from_working_folder, v.inserted_at DESC NULLS LAST
+               ) = 1
+           ),
+           dispositions AS (
+               SELECT location, dataset_name, t AS table_name,
+                      any_value(schema -> 'tables' -> t ->> 'write_disposition') AS write_disposition
+               FROM latest, unnest(json_keys(schema, '$.tables')) AS u(t) GROUP BY ALL
+           )
+           SELECT c.location, c.dataset_name, c.table_name, any_value(c.parent_table) AS parent_table,
+                  list(DISTINCT c.column_name) AS columns, any_value(l.loaded_rows) AS loaded_rows,
+                  any_value(w.write_disposition) AS write_disposition
+           FROM columns c JOIN wanted USING (location, dataset_name)
+           LEFT JOIN loaded l USING (location, dataset_name, table_name)
+           LEFT JOIN dispositions w USING (location, dataset_name, table_name)
+           GROUP BY ALL""",
+        wanted,
+    )
+    found: dict[tuple[str, str], dict[str, TableMeta]] = {}
+    for r in tables.itertuples():
+        rows = None if pd.isna(r.loaded_rows) else int(r.loaded_rows)
+        parent = None if pd.isna(r.parent_table) else r.parent_table
+        disposition = None if pd.isna(r.write_disposition) else r.write_disposition
+        found.setdefault((r.location, r.dataset_name), {})[r.table_name] = TableMeta(
+            r.table_name, parent, frozenset(r.columns), rows, disposition
         )
-        for r in tables.itertuples():
-            rows = None if pd.isna(r.loaded_rows) else int(r.loaded_rows)
-            parent = None if pd.isna(r.parent_table) else r.parent_table
-            disposition = None if pd.isna(r.write_disposition) else r.write_disposition
-            meta = TableMeta(r.table_name, parent, frozenset(r.columns), rows, disposition)
-            targets.tables.setdefault((r.location, r.dataset_name), {})[r.table_name] = meta
-        targets.staging = _staging(con, wanted)
-        targets.packages = _packages(con, wanted)
-    for location, destination_type in con.execute(
-        """SELECT location, any_value(destination_type) FROM datasets
-           WHERE destination_type IS NOT NULL GROUP BY location"""
-    ).fetchall():
-        targets.destination_types[location] = destination_type
+    return found
+
+
+def _derived(con: duckdb.DuckDBPyConnection, column_kind: str) -> list[DerivedColumn]:
+    """The columns of views and models that inherit the kind, with the dialect of their definition."""
     derived = frame(
         con,
         """SELECT i.location, i.dataset_name, i.table_name, i.column_name, i.definition_kind, i.inherited_from,
@@ -171,7 +197,7 @@ def deletion_targets(con: duckdb.DuckDBPyConnection, column_kind: str) -> Deleti
            GROUP BY ALL ORDER BY ALL""",
         [column_kind],
     )
-    targets.derived = [
+    return [
         DerivedColumn(
             r.location,
             r.dataset_name,
@@ -184,13 +210,6 @@ def deletion_targets(con: duckdb.DuckDBPyConnection, column_kind: str) -> Deleti
         )
         for r in derived.itertuples()
     ]
-    edges = con.execute(
-        """SELECT DISTINCT location, upstream_dataset, upstream_table, dataset_name, table_name, definition_kind
-           FROM column_lineage"""
-    ).fetchall()
-    targets.edges = [TableEdge(*e) for e in edges]
-    targets.lookalikes = _lookalikes(con, column_kind)
-    return targets
 
 
 def _staging(con: duckdb.DuckDBPyConnection, wanted: list[list[str]]) -> dict[tuple[str, str], StagingDataset]:
