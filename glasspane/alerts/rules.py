@@ -332,6 +332,24 @@ def _schema_facts(row: Any) -> tuple[tuple[str, str], ...]:
     )
 
 
+def _schema_finding(row: Any, key: str, subject: str, title: str, lines: list[str], page: str) -> Finding:
+    """A finding about one new schema version (the schema and pii rules): its facts, listing and page."""
+    return Finding(
+        subject_key=key,
+        subject=subject,
+        matching=True,
+        title=title,
+        facts=_schema_facts(row),
+        detail=_listing(lines),
+        link=page,
+        at=row.inserted_at if not pd.isna(row.inserted_at) else None,
+        fingerprint=row.version_hash,
+        dataset_name=row.dataset_name,
+        location=row.location,
+        pipeline_name=row.pipelines[0] if len(row.pipelines) == 1 else None,
+    )
+
+
 def schema_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory, base_url: str) -> RuleResult:
     """Tables or columns added, removed or retyped since the version the previous evaluation saw."""
     result = RuleResult()
@@ -356,23 +374,10 @@ def schema_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMem
         parts = [f"{len(added)} tables added"] if added else []
         parts += [f"{len(removed)} tables removed"] if removed else []
         parts += [f"{n} columns {what}" for what, n in counts.items() if n]
+        subject = f"{row.dataset_name}.{row.schema_name}" if row.schema_name != row.dataset_name else row.dataset_name
+        title = f"Schema of {row.dataset_name} changed: {', '.join(parts)}"
         result.findings.append(
-            Finding(
-                subject_key=key,
-                subject=f"{row.dataset_name}.{row.schema_name}"
-                if row.schema_name != row.dataset_name
-                else row.dataset_name,
-                matching=True,
-                title=f"Schema of {row.dataset_name} changed: {', '.join(parts)}",
-                facts=_schema_facts(row),
-                detail=_listing(lines),
-                link=link("schema", base_url, dataset=row.dataset_name),
-                at=row.inserted_at if not pd.isna(row.inserted_at) else None,
-                fingerprint=row.version_hash,
-                dataset_name=row.dataset_name,
-                location=row.location,
-                pipeline_name=row.pipelines[0] if len(row.pipelines) == 1 else None,
-            )
+            _schema_finding(row, key, subject, title, lines, link("schema", base_url, dataset=row.dataset_name))
         )
     return result
 
@@ -402,22 +407,9 @@ def pii_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory
             continue
         parts = [f"{len(tagged)} tagged PII columns"] if tagged else []
         parts += [f"{len(suspected)} suspected PII columns without a hint"] if suspected else []
-        result.findings.append(
-            Finding(
-                subject_key=key,
-                subject=row.dataset_name,
-                matching=True,
-                title=f"New personal data in {row.dataset_name}: {', '.join(parts)}",
-                facts=_schema_facts(row),
-                detail=_listing(suspected + tagged),
-                link=link("pii", base_url, dataset=row.dataset_name),
-                at=row.inserted_at if not pd.isna(row.inserted_at) else None,
-                fingerprint=row.version_hash,
-                dataset_name=row.dataset_name,
-                location=row.location,
-                pipeline_name=row.pipelines[0] if len(row.pipelines) == 1 else None,
-            )
-        )
+        title = f"New personal data in {row.dataset_name}: {', '.join(parts)}"
+        page = link("pii", base_url, dataset=row.dataset_name)
+        result.findings.append(_schema_finding(row, key, row.dataset_name, title, suspected + tagged, page))
     return result
 
 

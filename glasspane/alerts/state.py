@@ -103,15 +103,23 @@ def decide(rule: AlertRule, result: RuleResult, memory: RuleMemory, now: dt.date
     return decision
 
 
+def _fire(
+    rule: AlertRule, finding: Finding, state: SubjectState, now: dt.datetime, evaluation_id: str, decision: Decision
+) -> tuple[Alert, bool]:
+    """A firing alert for the finding, held back (True) when the rule's interval since the last one has not passed."""
+    alert = new_alert(rule, finding, FIRING, now, evaluation_id)
+    held = _suppressed(rule, state, now)
+    if held:
+        _hold(alert, rule)
+    decision.alerts.append(alert)
+    return alert, held
+
+
 def _stateful(
     rule: AlertRule, finding: Finding, state: SubjectState, now: dt.datetime, evaluation_id: str, decision: Decision
 ) -> SubjectState:
     if finding.matching and state.status != FIRING:
-        alert = new_alert(rule, finding, FIRING, now, evaluation_id)
-        held = _suppressed(rule, state, now)
-        if held:
-            _hold(alert, rule)
-        decision.alerts.append(alert)
+        alert, held = _fire(rule, finding, state, now, evaluation_id, decision)
         return replace(
             state,
             status=FIRING,
@@ -144,11 +152,7 @@ def _stateful(
 def _event(
     rule: AlertRule, finding: Finding, state: SubjectState, now: dt.datetime, evaluation_id: str, decision: Decision
 ) -> SubjectState:
-    alert = new_alert(rule, finding, FIRING, now, evaluation_id)
-    held = _suppressed(rule, state, now)
-    if held:
-        _hold(alert, rule)
-    decision.alerts.append(alert)
+    alert, held = _fire(rule, finding, state, now, evaluation_id, decision)
     return replace(
         state,
         since=now,
