@@ -104,13 +104,7 @@ def _runs(
     result: RuleBacktest,
 ) -> None:
     """failed: a failed run after one that was not; late: a gap between successes longer than allowed."""
-    runs = con.execute(
-        """SELECT location, dataset_name, pipeline_name, status, started_at FROM runs
-           WHERE (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], pipeline_name))
-             AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], location))
-           ORDER BY location, dataset_name, pipeline_name, started_at""",
-        [list(rule.pipelines), list(rule.pipelines), list(locations), list(locations)],
-    ).df()
+    runs = q.run_history(con, rule.pipelines, locations)
     for (_, _, pipeline), part in runs.groupby(["location", "dataset_name", "pipeline_name"], sort=False):
         if rule.rule == "failed":
             failed = part["status"].eq("failed")
@@ -144,12 +138,7 @@ def _schema(
     since: pd.Timestamp,
     result: RuleBacktest,
 ) -> None:
-    versions = con.execute(
-        """SELECT dataset_name, count(*) - 1 AS changes FROM schema_versions
-           WHERE inserted_at >= ? AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], location))
-           GROUP BY ALL""",
-        [since.to_pydatetime(), list(locations), list(locations)],
-    ).fetchall()
+    versions = q.schema_changes_since(con, since.to_pydatetime(), locations)
     for dataset, changes in versions:
         result.per_pipeline[dataset] += max(int(changes), 0)
 

@@ -1,8 +1,10 @@
 """What the alert rules read from the store: the locations a rule's sources cover, the tables pipelines
-load, the newest schema versions, and people's PII decisions. The pipelines' health comes from
-`glasspane.pipeline_health`, which the pages share."""
+load, the newest schema versions, people's PII decisions, and the history the backtest replays. The
+pipelines' health comes from `glasspane.pipeline_health`, which the pages share."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import duckdb
 import pandas as pd
@@ -82,3 +84,28 @@ def has_version(
             [location, dataset_name, schema_name, version_hash],
         )
     )
+
+
+def run_history(
+    con: duckdb.DuckDBPyConnection, pipelines: tuple[str, ...] = (), locations: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Every run in scope (all when a scope is empty), in order per pipeline: what the backtest replays."""
+    return con.execute(
+        """SELECT location, dataset_name, pipeline_name, status, started_at FROM runs
+           WHERE (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], pipeline_name))
+             AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], location))
+           ORDER BY location, dataset_name, pipeline_name, started_at""",
+        [list(pipelines), list(pipelines), list(locations), list(locations)],
+    ).df()
+
+
+def schema_changes_since(
+    con: duckdb.DuckDBPyConnection, since: dt.datetime, locations: tuple[str, ...] = ()
+) -> list[tuple[str, int]]:
+    """(dataset, versions stored since `since` less one) per dataset in scope: the schema changes to replay."""
+    return con.execute(
+        """SELECT dataset_name, count(*) - 1 AS changes FROM schema_versions
+           WHERE inserted_at >= ? AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], location))
+           GROUP BY ALL""",
+        [since, list(locations), list(locations)],
+    ).fetchall()
