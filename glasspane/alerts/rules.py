@@ -92,6 +92,31 @@ def _health(con: duckdb.DuckDBPyConnection, rule: AlertRule, factor: float, max_
     return health.loc[[key in covered for key in keys]]
 
 
+def _pipeline_finding(
+    row: Any,
+    matching: bool,
+    title: str,
+    facts: list[tuple[str, str]],
+    base_url: str,
+    at: Any,
+    detail: str | None = None,
+) -> Finding:
+    """A finding about one pipeline's health (the failed and late rules), linked to its runs."""
+    return Finding(
+        subject_key=f"{row.location}|{row.dataset_name}|{row.pipeline_name}",
+        subject=row.pipeline_name,
+        matching=matching,
+        title=title,
+        facts=tuple(facts),
+        detail=detail,
+        link=link("runs", base_url, pipeline=row.pipeline_name, run=row.last_run_key),
+        at=at if at is not None and not pd.isna(at) else None,
+        pipeline_name=row.pipeline_name,
+        dataset_name=row.dataset_name,
+        location=row.location,
+    )
+
+
 def failed_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory, base_url: str) -> RuleResult:
     """A pipeline is failing while its newest run failed."""
     result = RuleResult(complete=True)
@@ -109,21 +134,8 @@ def failed_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMem
         else:
             title = f"{row.pipeline_name} ran without failing again"
             facts = [*_pipeline_facts(row), ("Last run", when(row.last_run_at)), ("Status", _text(row.last_status))]
-        result.findings.append(
-            Finding(
-                subject_key=f"{row.location}|{row.dataset_name}|{row.pipeline_name}",
-                subject=row.pipeline_name,
-                matching=failing,
-                title=title,
-                facts=tuple(facts),
-                detail=error,
-                link=link("runs", base_url, pipeline=row.pipeline_name, run=row.last_run_key),
-                at=row.run_started_at if failing and not pd.isna(row.run_started_at) else None,
-                pipeline_name=row.pipeline_name,
-                dataset_name=row.dataset_name,
-                location=row.location,
-            )
-        )
+        at = row.run_started_at if failing else None
+        result.findings.append(_pipeline_finding(row, failing, title, facts, base_url, at, detail=error))
     return result
 
 
@@ -150,20 +162,7 @@ def late_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemor
             ("Expected", expected),
             ("Last run", f"{when(row.last_run_at)}, {_text(row.last_status)}"),
         ]
-        result.findings.append(
-            Finding(
-                subject_key=f"{row.location}|{row.dataset_name}|{row.pipeline_name}",
-                subject=row.pipeline_name,
-                matching=late,
-                title=title,
-                facts=tuple(facts),
-                link=link("runs", base_url, pipeline=row.pipeline_name, run=row.last_run_key),
-                at=row.last_success_at if not pd.isna(row.last_success_at) else None,
-                pipeline_name=row.pipeline_name,
-                dataset_name=row.dataset_name,
-                location=row.location,
-            )
-        )
+        result.findings.append(_pipeline_finding(row, late, title, facts, base_url, row.last_success_at))
     return result
 
 
