@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from glasspane.alerts import reads as q
+from glasspane.alerts.alert_log import rule_memories
 from glasspane.alerts.model import Finding, RuleMemory, RuleResult
 from glasspane.alerts.rule_config import AlertRule, duration_text
 from glasspane.dlt_meta import first_line, redact
@@ -28,7 +29,6 @@ from glasspane.links import link
 from glasspane.pipeline_health import TABLE_KEY, newest_anomalies, newest_loads, pipeline_health
 from glasspane.queries.schema import version_columns
 from glasspane.schema_diff import Change, diff_columns
-from glasspane.store.alert_log import rule_memories
 
 MAX_LISTED = 12  # changes listed in one alert; the rest are counted
 LATE_ARRIVAL = dt.timedelta(days=1)

@@ -13,15 +13,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from glasspane.alerts.messages import Message, plan_messages
-from glasspane.alerts.model import PENDING, Alert, DeliveryRecord, SubjectState
-from glasspane.alerts.rule_config import AlertConfig
-from glasspane.alerts.rules import evaluate_rule
-from glasspane.alerts.slack import SlackDestination, SlackSender
-from glasspane.alerts.state import decide
-from glasspane.dlt_meta import redact_line
-from glasspane.store import Store
-from glasspane.store.alert_log import (
+from glasspane.alerts.alert_log import (
     claim,
     mark_not_sent,
     outbox,
@@ -30,6 +22,14 @@ from glasspane.store.alert_log import (
     rule_memories,
     stored_alerts,
 )
+from glasspane.alerts.messages import Message, plan_messages
+from glasspane.alerts.model import PENDING, Alert, DeliveryRecord, SubjectState
+from glasspane.alerts.rule_config import AlertConfig
+from glasspane.alerts.rules import evaluate_rule
+from glasspane.alerts.slack import SlackDestination, SlackSender
+from glasspane.alerts.state import decide
+from glasspane.dlt_meta import redact_line
+from glasspane.store import Store
 
 CLAIM_MARGIN_S = 60  # a claim outlives the sending it covers by this much (a crashed sender's alerts are sent later)
 NO_DESTINATION = (

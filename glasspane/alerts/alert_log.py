@@ -1,4 +1,5 @@
-"""The store's side of alerting: each rule's memory, the alerts raised, and how delivery went."""
+"""What alerting keeps in the store: each rule's memory, the alerts raised, and how delivery went (read and
+written here, beside the rules; the tables are the store's migrations)."""
 
 from __future__ import annotations
 
