@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from glasspane.dlt_meta import redact
+from glasspane.governance.deletion.metadata import deletion_targets
 from glasspane.governance.deletion.model import DeletionPlan, Step
 from glasspane.governance.deletion.plan import build_plan
 from glasspane.governance.deletion.targets import BigQueryOpener, Target, Unreachable, open_target, tables_of
@@ -109,7 +110,7 @@ def plan_for(store: Store, column_kind: str, value: str) -> DeletionPlan:
     with store.reader() as con:
         kind = check_kind(column_kind, queries.known_pii_kinds(con))
         cleaned = check_value(kind, value)
-        targets = queries.deletion_targets(con, kind)
+        targets = deletion_targets(con, kind)
     return build_plan(targets, cleaned, subject_hash(kind, cleaned, salt_for(store.path)))
 
 
