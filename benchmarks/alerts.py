@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from glasspane.alerts.config import AlertConfig, default_rules
+from glasspane.alerts.rule_config import AlertConfig, default_rules
 from glasspane.alerts.rules import current_matches
 from glasspane.alerts.service import evaluate
 from glasspane.store import Store, summaries

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from glasspane.deletion_run import plan_for
+from glasspane.governance.deletion.execute import plan_for
 from glasspane.store import Store, summaries
 from glasspane.store.governance import refresh_lineage
 

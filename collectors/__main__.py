@@ -1,5 +1,5 @@
-"""Command line: `python -m collectors collect | demo`."""
+"""`python -m collectors`: the command line (`glasspane.cli`), under the name scripts and docs know it by."""
 
-from collectors.cli import main
+from glasspane.cli.main import main
 
 raise SystemExit(main())

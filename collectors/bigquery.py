@@ -44,9 +44,20 @@ class BigQueryCollector(Collector):
 
     kind = "bigquery"
     optional_keys = (
-        "project", "projects", "datasets", "location", "billing_project", "api_endpoint", "anonymous",
-        "timeout_s", "max_parallel_projects", "table_sizes", "count_rows", "max_bytes_billed", "views",
-    )  # fmt: skip
+        "project",
+        "projects",
+        "datasets",
+        "location",
+        "billing_project",
+        "api_endpoint",
+        "anonymous",
+        "timeout_s",
+        "max_parallel_projects",
+        "table_sizes",
+        "count_rows",
+        "max_bytes_billed",
+        "views",
+    )
     max_parallel = 8
 
     def __init__(self, config):
@@ -85,6 +96,10 @@ class BigQueryCollector(Collector):
             self.add_stats(self.access.meter.counts)
             self.access.close()
             self.access = None
+
+    def describe(self, ex: BaseException) -> str:
+        """What went wrong calling BigQuery through this source, in one line without credentials."""
+        return describe_bigquery_error(ex, self.name)
 
     def discover(self) -> list[Dataset]:
         assert self.access is not None, "open() first"
@@ -189,21 +204,8 @@ class BigQueryCollector(Collector):
             return DatasetBatch(cursor={**cursor, "loads_table": fingerprint}, destination_type="bigquery")
         tables = tables if tables is not None else access.table_names(project, name)
         versions_since = cursor.get("versions_inserted_at", EPOCH)
-        versions = []
-        if "_dlt_version" in tables:
-            versions = rows(
-                "SELECT version, engine_version, inserted_at, schema_name, version_hash, schema "
-                f"FROM {table('_dlt_version')} WHERE inserted_at >= @since ORDER BY inserted_at",
-                since=("TIMESTAMP", versions_since),
-            )
         states_since = cursor.get("state_load_id", "")
-        states = []
-        if "_dlt_pipeline_state" in tables:
-            states = rows(
-                f"SELECT pipeline_name, _dlt_load_id, state FROM {table('_dlt_pipeline_state')} "
-                "WHERE _dlt_load_id >= @since ORDER BY _dlt_load_id",
-                since=("STRING", states_since),
-            )
+        versions, states = _versions_and_states(rows, table, tables, versions_since, states_since)
         traces_since = cursor.get("trace_load_id", "")
         trace_tables = self._read_traces(project, name, tables, traces_since, table) if TRACE_ROOT in tables else {}
 
@@ -220,10 +222,7 @@ class BigQueryCollector(Collector):
             batch.definitions = definitions_from_rows(rows(views_sql(project, name)))
         if self.option("count_rows", False):
             metadata = metadata if metadata is not None else self._data_tables(project, name, tables)
-            counted = {c.load_id for c in batch.table_counts} | {r.load_id for r in batch.runs if r.is_trace_upload}
-            uncounted = {
-                str(r["load_id"]): r.get("schema_name") or "" for r in loads if str(r["load_id"]) not in counted
-            }
+            uncounted = _uncounted_loads(loads, batch)
             batch.table_counts += self._count_rows(dataset, project, metadata, uncounted, table, batch)
         return batch
 
@@ -292,7 +291,7 @@ class BigQueryCollector(Collector):
                         VIA_COUNT_QUERY,
                         dataset.location,
                         dataset.dataset_name,
-                    )  # fmt: skip
+                    )
                 )
         return counts
 
@@ -300,3 +299,33 @@ class BigQueryCollector(Collector):
 def _latest(rows: list[dict[str, Any]], column: str, default: str) -> str:
     values = [r[column] for r in rows if r.get(column) is not None]
     return max(values).isoformat() if values else default
+
+
+def _versions_and_states(
+    rows: Callable[..., list[dict[str, Any]]],
+    table: Callable[[str], str],
+    tables: set[str],
+    versions_since: str,
+    states_since: str,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of `_dlt_version` and `_dlt_pipeline_state` from the cursor's positions on (none without the table)."""
+    versions, states = [], []
+    if "_dlt_version" in tables:
+        versions = rows(
+            "SELECT version, engine_version, inserted_at, schema_name, version_hash, schema "
+            f"FROM {table('_dlt_version')} WHERE inserted_at >= @since ORDER BY inserted_at",
+            since=("TIMESTAMP", versions_since),
+        )
+    if "_dlt_pipeline_state" in tables:
+        states = rows(
+            f"SELECT pipeline_name, _dlt_load_id, state FROM {table('_dlt_pipeline_state')} "
+            "WHERE _dlt_load_id >= @since ORDER BY _dlt_load_id",
+            since=("STRING", states_since),
+        )
+    return versions, states
+
+
+def _uncounted_loads(loads: list[dict[str, Any]], batch: DatasetBatch) -> dict[str, str]:
+    """Load id -> schema name of the new loads no trace counted rows for (trace uploads aside)."""
+    counted = {c.load_id for c in batch.table_counts} | {r.load_id for r in batch.runs if r.is_trace_upload}
+    return {str(r["load_id"]): r.get("schema_name") or "" for r in loads if str(r["load_id"]) not in counted}

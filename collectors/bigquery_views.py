@@ -1,8 +1,9 @@
 """View definitions of a BigQuery dataset, for lineage: `INFORMATION_SCHEMA.VIEWS`.
 
-Meant for the BigQuery collector: put the result in `DatasetBatch.definitions` of the dataset's
-batch. Materialised views are kept up to date by BigQuery itself, so deleting base rows clears
-them like views; only their names (not their SQL) are in `INFORMATION_SCHEMA.VIEWS`.
+The BigQuery collector runs `views_sql` with its client and puts `definitions_from_rows` of the result
+in the dataset batch's `definitions`. Materialised views are kept up to date by BigQuery itself, so
+deleting base rows clears them like views; only their names (not their SQL) are in
+`INFORMATION_SCHEMA.VIEWS`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 from typing import Any
 
 from collectors.base import SourceError
-from glasspane.lineage import VIEW
+from glasspane.definition_sql import VIEW
 from glasspane.records import DefinitionRecord
 
 ORIGIN = "INFORMATION_SCHEMA.VIEWS"
@@ -33,18 +34,3 @@ def definitions_from_rows(rows: list[Any]) -> list[DefinitionRecord]:
         for row in rows
         if row["view_definition"]
     ]
-
-
-def bigquery_view_definitions(client: Any, project: str, dataset: str) -> list[DefinitionRecord]:
-    """Every view of `project.dataset` with its SQL (dialect `bigquery`), sorted by name.
-
-    `client` is a `google.cloud.bigquery.Client`. Raises SourceError naming the dataset when the
-    names are not valid BigQuery names or the query fails (no access, no such dataset).
-    """
-    sql = views_sql(project, dataset)
-    try:
-        rows = list(client.query(sql, project=project).result())
-    except Exception as ex:  # google.api_core errors: Forbidden, NotFound, BadRequest...
-        message = str(getattr(ex, "message", None) or ex).splitlines()[0]
-        raise SourceError(f"bigquery://{project}/{dataset} {ORIGIN}", f"{type(ex).__name__}: {message}") from None
-    return definitions_from_rows(rows)

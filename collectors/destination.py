@@ -42,16 +42,7 @@ def dataset_batch(
     batch = DatasetBatch(cursor=dict(cursor), destination_type=destination_type)
     dataset_name = dataset.dataset_name or dataset.key
     schema_of_load = {str(r["load_id"]): r.get("schema_name") for r in loads}
-    pipelines = dict(cursor.get("pipelines") or {})  # schema name -> pipeline name
-    pipeline_of_load: dict[str, str] = {}
-    for row in states:
-        name, load_id = row.get("pipeline_name"), str(row.get("_dlt_load_id") or "")
-        if not name:
-            continue
-        pipeline_of_load[load_id] = name
-        for schema in _state_schemas(row) | {schema_of_load.get(load_id)}:
-            if schema:
-                pipelines[schema] = name
+    pipelines, pipeline_of_load = _pipeline_names(cursor, states, schema_of_load)
     batch.cursor["pipelines"] = pipelines
 
     for row in loads:
@@ -82,25 +73,49 @@ def dataset_batch(
         schema = (
             schema_of_load.get(upload_id) or pipelines.get(trace.get("pipeline_name")) or trace.get("pipeline_name")
         )
-        records = records_from_trace(trace, VIA_TRACE_TABLE, dataset.location, schema, dataset_name)
-        batch.runs += records.runs
-        batch.table_counts += records.table_counts
-        batch.steps += records.steps
-        if upload_id:  # the load that carried the trace is bookkeeping, not a pipeline run
-            batch.runs.append(
-                RunRecord(
-                    run_key=run_key(schema, upload_id),
-                    via=VIA_TRACE_TABLE,
-                    status=COMPLETED,
-                    location=dataset.location,
-                    load_id=upload_id,
-                    schema_name=schema,
-                    dataset_name=dataset_name,
-                    is_trace_upload=True,
-                )  # fmt: skip
-            )
+        _add_trace(batch, trace, dataset, dataset_name, schema, upload_id)
     batch.stats["loads"] = len(loads)
     return batch
+
+
+def _pipeline_names(
+    cursor: dict[str, Any], states: list[dict[str, Any]], schema_of_load: dict[str, str | None]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Pipeline names by schema (those the cursor kept, updated from the new states) and by load id."""
+    pipelines = dict(cursor.get("pipelines") or {})  # schema name -> pipeline name
+    pipeline_of_load: dict[str, str] = {}
+    for row in states:
+        name, load_id = row.get("pipeline_name"), str(row.get("_dlt_load_id") or "")
+        if not name:
+            continue
+        pipeline_of_load[load_id] = name
+        for schema in _state_schemas(row) | {schema_of_load.get(load_id)}:
+            if schema:
+                pipelines[schema] = name
+    return pipelines, pipeline_of_load
+
+
+def _add_trace(
+    batch: DatasetBatch, trace: dict[str, Any], dataset: Dataset, dataset_name: str, schema: str | None, upload_id: str
+) -> None:
+    """The runs, counts and steps of a trace the pipeline loaded into its destination, and the load that carried it."""
+    records = records_from_trace(trace, VIA_TRACE_TABLE, dataset.location, schema, dataset_name)
+    batch.runs += records.runs
+    batch.table_counts += records.table_counts
+    batch.steps += records.steps
+    if upload_id:  # the load that carried the trace is bookkeeping, not a pipeline run
+        batch.runs.append(
+            RunRecord(
+                run_key=run_key(schema, upload_id),
+                via=VIA_TRACE_TABLE,
+                status=COMPLETED,
+                location=dataset.location,
+                load_id=upload_id,
+                schema_name=schema,
+                dataset_name=dataset_name,
+                is_trace_upload=True,
+            )
+        )
 
 
 def _state_schemas(row: dict[str, Any]) -> set[str]:
@@ -145,5 +160,8 @@ NEEDED_DLT_TABLES = (("_dlt_version", "schema history"), ("_dlt_pipeline_state",
 
 def missing_dlt_tables(present: Iterable[str], where: str) -> list[tuple[str, str]]:
     """A problem (what, reason) for each needed dlt table `present` (canonical names) lacks."""
-    return [(where, f"no {table} table: its {lost} cannot be read; its runs are still collected")
-            for table, lost in NEEDED_DLT_TABLES if table not in present]  # fmt: skip
+    return [
+        (where, f"no {table} table: its {lost} cannot be read; its runs are still collected")
+        for table, lost in NEEDED_DLT_TABLES
+        if table not in present
+    ]

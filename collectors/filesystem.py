@@ -151,8 +151,11 @@ class FilesystemCollector(Collector):
             )
             if config.protocol == "s3":  # each call gives up within timeout_s, retries included
                 per_try = self.timeout_s / (2 * S3_ATTEMPTS + 1)  # connecting or waiting, each try, and backoff
-                botocore = {"connect_timeout": per_try, "read_timeout": per_try,
-                            "retries": {"max_attempts": S3_ATTEMPTS, "mode": "standard"}}  # fmt: skip
+                botocore = {
+                    "connect_timeout": per_try,
+                    "read_timeout": per_try,
+                    "retries": {"max_attempts": S3_ATTEMPTS, "mode": "standard"},
+                }
                 config.kwargs = {**(config.kwargs or {}), "config_kwargs": botocore}
             fs, root = fsspec_from_config(config)
             if config.protocol == "s3":
@@ -205,8 +208,12 @@ class FilesystemCollector(Collector):
                 for folder, lost in (("versions", "schema history"), ("states", "pipeline names of loads")):
                     if not positions[folder]:  # dlt writes one with every dataset's first load: none ever seen
                         table = "_dlt_version" if folder == "versions" else "_dlt_pipeline_state"
-                        problems.problems.append((self.url(base), f"no {table} files: its {lost} cannot be read; "
-                                                  "its runs are still collected"))  # fmt: skip
+                        problems.problems.append(
+                            (
+                                self.url(base),
+                                f"no {table} files: its {lost} cannot be read; its runs are still collected",
+                            )
+                        )
                 schema_of = {str(r["load_id"]): str(r.get("schema_name") or "") for r in loads}
                 trace_tables, uploads = self._read_traces(base, dataset.key, schema_of, meter)
         except SourceError:

@@ -38,8 +38,11 @@ from glasspane.records import (
 )
 
 # Where a working folder keeps packages, by state; and the folders of a package that hold job files.
-PACKAGE_FOLDERS = (("loaded", ("load", "loaded")), ("normalized", ("load", "normalized")),
-                   ("extracted", ("normalize", "extracted")))  # fmt: skip
+PACKAGE_FOLDERS = (
+    ("loaded", ("load", "loaded")),
+    ("normalized", ("load", "normalized")),
+    ("extracted", ("normalize", "extracted")),
+)
 JOB_FOLDERS = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")
 
 
@@ -121,8 +124,12 @@ class PipelinesDirCollector(Collector):
             batch.table_counts += trace_records.table_counts
             batch.steps += trace_records.steps
 
-        common = dict(location=location, pipeline_name=pipeline_name, dataset_name=dataset_name,
-                      destination_type=batch.destination_type)  # fmt: skip
+        common = dict(
+            location=location,
+            pipeline_name=pipeline_name,
+            dataset_name=dataset_name,
+            destination_type=batch.destination_type,
+        )
         self._read_packages(folder, batch, common)
         batch.load_packages = _kept_packages(folder, location, pipeline_name, dataset_name)
         self._read_schemas(folder, batch, location, dataset_name)
@@ -188,7 +195,7 @@ class PipelinesDirCollector(Collector):
                 and all(is_dlt_table(t) for t in tables)
                 and any(t.startswith("_trace") for t in tables),
                 **common,
-            )  # fmt: skip
+            )
         )
         started = min((to_datetime(m.get("started_at")) for m in metrics if m.get("started_at")), default=None)
         if started and finished:
@@ -225,8 +232,9 @@ def _kept_packages(folder: Path, location: str, pipeline_name: str, dataset_name
         for package in sorted(_subdirs(folder.joinpath(*parts)), key=lambda p: _load_id_key(p.name)):
             files = [f for jobs in JOB_FOLDERS if (package / jobs).is_dir() for f in (package / jobs).iterdir()]
             tables = sorted({t for t in map(_job_table, files) if t})
-            packages.append(LoadPackageRecord(location, pipeline_name, dataset_name, package.name, state,
-                                              str(package), tables))  # fmt: skip
+            packages.append(
+                LoadPackageRecord(location, pipeline_name, dataset_name, package.name, state, str(package), tables)
+            )
     return packages
 
 

@@ -4,8 +4,10 @@ so a collect of local folders never loads BigQuery's client libraries."""
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from collectors.base import Collector
+from collectors.base import Collector, SourceError
 from glasspane.config import Config, ConfigError, SourceConfig
 
 KINDS: dict[str, str] = {
@@ -40,3 +42,26 @@ def build(source: SourceConfig) -> Collector:
 def build_all(config: Config, names: list[str] | None = None) -> list[Collector]:
     """Collectors for the selected sources, checking every one before any collect starts."""
     return [build(source) for source in config.select(names)]
+
+
+def bigquery_opener(sources: Sequence[SourceConfig]) -> Callable[[str], Any]:
+    """Opens the first configured `bigquery` source that reads a project (a deletion executes with its
+    credentials): None when no source reads it, ConnectionError naming why it cannot be opened."""
+
+    def open_project(project: str) -> Any:
+        for source in sources:
+            if source.kind != "bigquery":
+                continue
+            try:
+                collector = build(source)
+            except ConfigError as ex:
+                raise ConnectionError(str(ex)) from None
+            if project in getattr(collector, "projects", ()):
+                try:
+                    collector.open()
+                except SourceError as ex:
+                    raise ConnectionError(ex.reason) from None
+                return collector
+        return None
+
+    return open_project

@@ -13,9 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from collectors.base import Collector, Dataset, SourceError
-from glasspane.dlt_meta import redact
+from glasspane.dlt_meta import redact_line
 from glasspane.records import DatasetBatch
 from glasspane.store import Store
+from glasspane.store.cursors import KnownSources, read_known
 from glasspane.store.ingest import Pending, SourceOutcome, mark_failure, write_pending
 from glasspane.store.maintenance import MaintenanceReport, maintain_if_due
 
@@ -58,7 +59,7 @@ class CollectSummary:
 def describe_error(source: str, ex: BaseException) -> str:
     """One line naming the source and what went wrong, with credentials and data values redacted."""
     detail = str(ex) if isinstance(ex, SourceError) else f"{type(ex).__name__}: {ex}"
-    return redact(" ".join(f"source '{source}': {detail}".split()), limit=500) or ""
+    return redact_line(f"source '{source}': {detail}")
 
 
 class _Tracker:
@@ -130,36 +131,7 @@ def _collect_source(collector: Collector, cursors: dict[str, dict], tracker: _Tr
     )
 
 
-@dataclass
-class _Known:
-    """What the store knew of the collected sources before this collect: cursors and last status."""
-
-    cursors: dict[str, dict[str, dict]]
-    raw_cursors: dict[tuple[str, str], str | None]
-    statuses: dict[str, str]
-
-
-def _read_known(store: Store, names: list[str]) -> _Known:
-    known = _Known({name: {} for name in names}, {}, {})
-    if not store.exists():
-        return known
-    store.ensure_current()
-    with store.reader() as con:
-        rows = con.execute(
-            "SELECT source, dataset_key, cursor FROM raw.datasets WHERE list_contains(?::VARCHAR[], source)", [names]
-        ).fetchall()
-        known.statuses = dict(
-            con.execute(
-                "SELECT source, status FROM raw.sources WHERE list_contains(?::VARCHAR[], source)", [names]
-            ).fetchall()
-        )
-    for source, key, cursor in rows:
-        known.cursors[source][key] = json.loads(cursor) if cursor else {}
-        known.raw_cursors[(source, key)] = cursor
-    return known
-
-
-def _changed(known: _Known, source: str, dataset: Dataset, batch: DatasetBatch) -> bool:
+def _changed(known: KnownSources, source: str, dataset: Dataset, batch: DatasetBatch) -> bool:
     """False for a batch that adds nothing and leaves its cursor where it was: nothing to write."""
     if batch.runs or batch.table_counts or batch.steps or batch.schema_versions or batch.table_sizes:
         return True
@@ -183,7 +155,7 @@ def collect(
     collected before stays in the store, and the other sources are written as usual. A collect
     that finds nothing new and no new error writes nothing.
     """
-    known = _read_known(store, [c.name for c in collectors])
+    known = read_known(store, [c.name for c in collectors])
     tracker = _Tracker(progress)
     writer = _Writer(store, tracker)
     results: queue.Queue = queue.Queue()
@@ -214,7 +186,7 @@ def collect(
     try:
         summary.maintenance = maintain_if_due(store)
     except Exception as ex:  # maintenance never fails a collect: the next one tries again
-        summary.notes.append(f"store maintenance: {redact(' '.join(str(ex).split()), limit=300)}")
+        summary.notes.append(f"store maintenance: {redact_line(str(ex), limit=300)}")
     tracker.add(message="done")
     return summary
 

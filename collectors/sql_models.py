@@ -15,8 +15,8 @@ import sqlglot
 
 from collectors.base import Collector, Dataset, SourceError
 from glasspane.config import ConfigError
+from glasspane.definition_sql import MODEL, DefinitionError, parse_definition
 from glasspane.dlt_meta import duckdb_location, strip_userinfo
-from glasspane.lineage import MODEL, LineageError, parse_definition
 from glasspane.records import DatasetBatch, DefinitionRecord
 
 
@@ -68,7 +68,7 @@ class SqlModelsCollector(Collector):
             seen[name] = path
             try:
                 parse_definition(sql, self.dialect)
-            except LineageError as ex:
+            except DefinitionError as ex:
                 batch.problems.append((str(path), str(ex)))
             batch.definitions.append(DefinitionRecord(name, MODEL, self.dialect, sql, str(path)))
         batch.stats["models"] = len(batch.definitions)

@@ -92,8 +92,10 @@ class _SchemaAttributes(_Attributes):
         return self.__dict__.get("_stored_version_hash")
 
 
-_READ_AS_ATTRIBUTES = {("dlt.pipeline.pipeline", "Pipeline"): _Attributes,
-                       ("dlt.common.schema.schema", "Schema"): _SchemaAttributes}  # fmt: skip
+_READ_AS_ATTRIBUTES = {
+    ("dlt.pipeline.pipeline", "Pipeline"): _Attributes,
+    ("dlt.common.schema.schema", "Schema"): _SchemaAttributes,
+}
 
 
 def _timezone_unpickle(owner: Any, name: str) -> Any:
@@ -219,6 +221,22 @@ def _error_of(step: dict[str, Any]) -> str | None:
     return redact(step.get("step_exception"))
 
 
+@dataclass
+class _Packages:
+    """The load packages a trace's steps mention, in order, with their schema, state and steps."""
+
+    load_ids: list[str] = field(default_factory=list)
+    schema_of: dict[str, str | None] = field(default_factory=dict)
+    loaded: set[str] = field(default_factory=set)
+    steps_of: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def mention(self, load_id: Any, step_name: str) -> None:
+        if load_id:
+            if load_id not in self.load_ids:
+                self.load_ids.append(str(load_id))
+            self.steps_of[str(load_id)].add(step_name)
+
+
 def records_from_trace(
     trace: dict[str, Any],
     via: str,
@@ -229,69 +247,20 @@ def records_from_trace(
     """Runs (one per load package), row counts and step timings of one trace."""
     out = TraceRecords(dataset_name=dataset_name)
     steps = [s for s in trace.get("steps") or [] if isinstance(s, dict)]
-    schema_of: dict[str, str | None] = {}
-    loaded: set[str] = set()
-    steps_of: dict[str, set[str]] = defaultdict(set)
-    load_ids: list[str] = []
-
-    def mention(load_id: Any, step_name: str) -> None:
-        if load_id:
-            if load_id not in load_ids:
-                load_ids.append(str(load_id))
-            steps_of[str(load_id)].add(step_name)
-
-    for step in steps:
-        name = step.get("step") or ""
-        info = step.get("step_info") or {}
-        for load_id in info.get("loads_ids") or []:
-            mention(load_id, name)
-        for package in info.get("load_packages") or []:
-            mention(package.get("load_id"), name)
-            schema_of.setdefault(package.get("load_id"), package.get("schema_name"))
-            if name == "load" and package.get("state") == "loaded":
-                loaded.add(package.get("load_id"))
-        for exception in step.get("exception_traces") or []:
-            mention(exception.get("load_id"), name)
-        load_info = step.get("load_info") or {}
-        if load_info.get("destination_type"):
-            out.destination_type = load_info["destination_type"]
-            out.location = destination_location(
-                load_info["destination_type"], load_info.get("destination_displayable_credentials")
-            )
-            out.dataset_name = load_info.get("dataset_name") or out.dataset_name
-
+    packages = _read_steps(steps, out)
     failed = [s for s in steps if s.get("step_exception")]
     failing = next((s for s in failed if s.get("step") != "run"), failed[0] if failed else None)
     error = _error_of(failing) if failing else None
     failed_step = failing.get("step") if failing else None
-
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    for step in steps:
-        for metric in (step.get("normalize_info") or {}).get("table_metrics") or []:
-            if metric.get("load_id") and metric.get("table_name"):
-                counts[(metric["load_id"], metric["table_name"])] += int(metric.get("items_count") or 0)
+    counts = _row_counts(steps)
     tables_of: dict[str, list[str]] = defaultdict(list)
     for load_id, table in counts:
         tables_of[load_id].append(table)
-
-    context = trace.get("execution_context") or {}
-    details = execution_details(context)
-    common = dict(
-        via=via,
-        location=out.location or fallback_location,
-        transaction_id=trace.get("transaction_id"),
-        pipeline_name=trace.get("pipeline_name"),
-        dataset_name=out.dataset_name,
-        destination_type=out.destination_type,
-        started_at=to_datetime(trace.get("started_at")),
-        finished_at=to_datetime(trace.get("finished_at")),
-        environment=environment_label(context),
-        execution_context=json.dumps(details) if details else None,
-    )
-    for load_id in load_ids:
-        schema = schema_of.get(load_id) or default_schema or trace.get("pipeline_name")
+    common = _run_fields(trace, out, via, fallback_location)
+    for load_id in packages.load_ids:
+        schema = packages.schema_of.get(load_id) or default_schema or trace.get("pipeline_name")
         key = run_key(schema, load_id)
-        status = COMPLETED if load_id in loaded else FAILED if failing else PENDING
+        status = COMPLETED if load_id in packages.loaded else FAILED if failing else PENDING
         tables = tables_of.get(load_id, [])
         out.runs.append(
             RunRecord(
@@ -307,31 +276,77 @@ def records_from_trace(
                 **common,
             )
         )
-        for table in tables:
-            out.table_counts.append(
-                TableCountRecord(
-                    load_id,
-                    schema or "",
-                    table,
-                    counts[(load_id, table)],
-                    via,
-                    out.location or fallback_location,
-                    out.dataset_name,
-                )  # fmt: skip
-            )
-        for step in steps:
-            if step.get("step") in steps_of[load_id] and step.get("step") != "run":
-                out.steps.append(_step_record(key, step, failing))
-    if failing and not load_ids:
+        location = out.location or fallback_location
+        out.table_counts += [
+            TableCountRecord(load_id, schema or "", t, counts[(load_id, t)], via, location, out.dataset_name)
+            for t in tables
+        ]
+        out.steps += [
+            _step_record(key, step, failing)
+            for step in steps
+            if step.get("step") in packages.steps_of[load_id] and step.get("step") != "run"
+        ]
+    if failing and not packages.load_ids:
         key = run_key(None, None, trace.get("transaction_id"))
         schema = default_schema or trace.get("pipeline_name")
         out.runs.append(
-            RunRecord(
-                run_key=key, status=FAILED, schema_name=schema, error=error, failed_step=failed_step, **common
-            )  # fmt: skip
+            RunRecord(run_key=key, status=FAILED, schema_name=schema, error=error, failed_step=failed_step, **common)
         )
         out.steps += [_step_record(key, s, failing) for s in steps if s.get("step") != "run"]
     return out
+
+
+def _read_steps(steps: list[dict[str, Any]], out: TraceRecords) -> _Packages:
+    """The load packages the steps mention; the destination and dataset of the load step go into `out`."""
+    packages = _Packages()
+    for step in steps:
+        name = step.get("step") or ""
+        info = step.get("step_info") or {}
+        for load_id in info.get("loads_ids") or []:
+            packages.mention(load_id, name)
+        for package in info.get("load_packages") or []:
+            packages.mention(package.get("load_id"), name)
+            packages.schema_of.setdefault(package.get("load_id"), package.get("schema_name"))
+            if name == "load" and package.get("state") == "loaded":
+                packages.loaded.add(package.get("load_id"))
+        for exception in step.get("exception_traces") or []:
+            packages.mention(exception.get("load_id"), name)
+        load_info = step.get("load_info") or {}
+        if load_info.get("destination_type"):
+            out.destination_type = load_info["destination_type"]
+            out.location = destination_location(
+                load_info["destination_type"], load_info.get("destination_displayable_credentials")
+            )
+            out.dataset_name = load_info.get("dataset_name") or out.dataset_name
+    return packages
+
+
+def _row_counts(steps: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """Rows normalized per (load id, table), from the normalize step's table metrics."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for step in steps:
+        for metric in (step.get("normalize_info") or {}).get("table_metrics") or []:
+            if metric.get("load_id") and metric.get("table_name"):
+                counts[(metric["load_id"], metric["table_name"])] += int(metric.get("items_count") or 0)
+    return counts
+
+
+def _run_fields(trace: dict[str, Any], out: TraceRecords, via: str, fallback_location: str) -> dict[str, Any]:
+    """What every run of the trace shares: where it loaded, when, and where it ran."""
+    context = trace.get("execution_context") or {}
+    details = execution_details(context)
+    return dict(
+        via=via,
+        location=out.location or fallback_location,
+        transaction_id=trace.get("transaction_id"),
+        pipeline_name=trace.get("pipeline_name"),
+        dataset_name=out.dataset_name,
+        destination_type=out.destination_type,
+        started_at=to_datetime(trace.get("started_at")),
+        finished_at=to_datetime(trace.get("finished_at")),
+        environment=environment_label(context),
+        execution_context=json.dumps(details) if details else None,
+    )
 
 
 def _step_record(key: str, step: dict[str, Any], failing: dict[str, Any] | None) -> StepRecord:

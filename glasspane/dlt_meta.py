@@ -22,9 +22,20 @@ DLT_TABLE_PREFIX = "_dlt_"
 TRACE_TABLE = "_trace"
 # Execution environments dlt detects, most telling first (dlt.common.runtime.exec_info).
 ENVIRONMENT_ORDER = (
-    "github_actions", "aws_lambda", "gcp_cloud_function", "airflow", "dagster", "prefect",
-    "kubernetes", "codespaces", "colab", "marimo", "notebook", "streamlit", "docker",
-)  # fmt: skip
+    "github_actions",
+    "aws_lambda",
+    "gcp_cloud_function",
+    "airflow",
+    "dagster",
+    "prefect",
+    "kubernetes",
+    "codespaces",
+    "colab",
+    "marimo",
+    "notebook",
+    "streamlit",
+    "docker",
+)
 MAX_ERROR_CHARS = 2000
 STAGING_LAYOUT = "%s_staging"  # dlt's default `staging_dataset_name_layout` (merge loads stage rows there)
 
@@ -154,15 +165,19 @@ def execution_details(context: dict[str, Any] | None) -> dict[str, Any] | None:
 
 _SECRET_PATTERNS = (
     (re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1***@"),
-    (re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key(?:[_-]?id)?|"
-                r"private[_-]?key|client[_-]?secret|sig|signature)\b(\s*[=:]\s*)(['\"]?)[^\s'\",;&]+"),
-     r"\1\2\3***"),
+    (
+        re.compile(
+            r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key(?:[_-]?id)?|"
+            r"private[_-]?key|client[_-]?secret|sig|signature)\b(\s*[=:]\s*)(['\"]?)[^\s'\",;&]+"
+        ),
+        r"\1\2\3***",
+    ),
     (re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), "***"),
     (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]+"), "***"),
     (re.compile(r"https://hooks\.slack\.com/\S+"), "https://hooks.slack.com/***"),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), "***"),
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
-)  # fmt: skip
+)
 
 
 _QUOTED = r"""(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")"""  # a value as Python's repr() quotes it
@@ -178,11 +193,15 @@ _DATA_VALUE_PATTERNS = (
     re.compile(r"(to actual data item `).*(` at path `)", re.S),
     # dlt's date and time parsing, and its resource hints
     re.compile(r"(Cannot coerce `).*(` to `pendulum\.)", re.S),
-    re.compile(r"(Invalid ISO time string: `|Invalid timezone format in datetime string: `|"
-               r"could not parse `\w+` value `)[^\n]*(`)"),
+    re.compile(
+        r"(Invalid ISO time string: `|Invalid timezone format in datetime string: `|"
+        r"could not parse `\w+` value `)[^\n]*(`)"
+    ),
     # Python's conversions, beneath dlt's or in a resource: "invalid literal for int() with base 10: '…'"
-    re.compile(rf"(invalid literal for \w+\(\) with base \d+: |could not convert string to float: |"
-               rf"Invalid isoformat string: ){_QUOTED}()"),
+    re.compile(
+        rf"(invalid literal for \w+\(\) with base \d+: |could not convert string to float: |"
+        rf"Invalid isoformat string: ){_QUOTED}()"
+    ),
     # pydantic: "[type=int_parsing, input_value='…', input_type=str]"
     re.compile(r"(input_value=).*(, input_type=)", re.S),
     # destinations: DuckDB "Could not convert string '…' to INT64", BigQuery "Could not parse '…' as INT64",
@@ -191,7 +210,7 @@ _DATA_VALUE_PATTERNS = (
     re.compile(r"(Could not parse ').*(' as )", re.S),
     re.compile(r'(invalid input syntax for type [\w ]+: ")[^\n]*(")'),
     re.compile(r"(Key \([^)\n]*\)=\()[^\n]*(\))"),
-)  # fmt: skip
+)
 
 
 # A quoted literal or bracketed repr right after one of these words names something (a source, a table, a
@@ -200,7 +219,7 @@ _NAMING_WORD = re.compile(
     r"(?i)\b(?:sources?|rules?|tables?|columns?|relations?|schemas?|datasets?|pipelines?|resources?|fields?|"
     r"files?|directory|destinations?|databases?|catalogs?|views?|models?|index|constraints?|functions?|"
     r"extensions?|buckets?|options?|sections?|kinds?|roles?|steps?|types?)\s*[:=]?\s*$"
-)  # fmt: skip
+)
 _OPENERS = {"{": "}", "[": "]", "(": ")"}
 _CLOSERS = set(_OPENERS.values())
 
@@ -326,6 +345,12 @@ def redact(text: str | None, limit: int = MAX_ERROR_CHARS, literals: bool = True
     if literals:
         text = _mask_values(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def redact_line(text: str, limit: int = 500) -> str:
+    """A message for one line of a summary, a log or an alert: whitespace folded to single spaces, credentials
+    and data values redacted (`redact`), at most `limit` characters."""
+    return redact(" ".join(text.split()), limit=limit) or ""
 
 
 def first_line(text: str | None) -> str | None:

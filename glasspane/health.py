@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 
 from glasspane.anomalies import DEFAULT_RULE, MAD_TO_SIGMA, AnomalyRule, score_series
-from glasspane.queries.common import Where
+from glasspane.queries.health import volume_loads
 
 LATE_FACTOR = 2.0  # the Overview's factor; alert rules may set their own
 SERIES = ["location", "dataset_name", "pipeline_name", "table_name"]
@@ -50,25 +50,7 @@ def volume_scores(
     table_name) tuples, limits the tables judged: judging a table's loads costs far more than reading them.
     """
     history_start = since - dt.timedelta(days=max(rule.season_days, rule.month_days)) if since else None
-    where = (
-        Where()
-        .any_of("r.pipeline_name", pipelines)
-        .any_of("t.table_name", tables)
-        .any_of("r.location", locations)
-        .since("r.started_at", history_start)
-    )
-    where.clauses.append("t.row_count IS NOT NULL")
-    sql = f"""
-        SELECT r.location, r.dataset_name, r.pipeline_name, t.table_name, t.load_id, r.run_key,
-               r.started_at AS loaded_at, t.row_count, m.mark, m.marked_by, m.marked_at
-        FROM table_counts t
-        JOIN runs r ON r.schema_name = t.schema_name AND r.load_id = t.load_id
-        LEFT JOIN volume_marks m ON m.location = r.location AND m.dataset_name = r.dataset_name
-             AND m.pipeline_name = r.pipeline_name AND m.table_name = t.table_name AND m.load_id = t.load_id
-        {where.sql()}
-        ORDER BY r.location, r.dataset_name, r.pipeline_name, t.table_name, r.started_at
-    """
-    loads = con.execute(sql, where.params).df()
+    loads = volume_loads(con, pipelines, tables, locations, history_start)
     if loads.empty:
         return loads.assign(**{column: pd.Series(dtype=object) for column in SCORED})
     scored = []

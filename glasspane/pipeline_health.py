@@ -19,8 +19,7 @@ import duckdb
 import pandas as pd
 
 from glasspane.health import LATE_FACTOR, AnomalyRule, volume_scores
-from glasspane.queries import alerts as q
-from glasspane.queries.common import Where, frame
+from glasspane.queries.health import late_or_failing, stored_newest_anomalies
 
 HEALTH_STATES = ("failing", "late", "anomalous", "never_seen", "healthy")
 PIPELINE_KEY = ["location", "dataset_name", "pipeline_name"]
@@ -58,45 +57,7 @@ def newest_anomalies(
         loads = newest_loads(con, rule, pipelines, locations)
         return loads.loc[loads["anomalous"].astype(bool)].reset_index(drop=True)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=rule.window_days)
-    where = Where().any_of("pipeline_name", pipelines).any_of("location", locations).since("loaded_at", since)
-    where.clauses.append("anomalous")
-    return frame(con, f"SELECT * FROM raw.newest_loads {where.sql()} ORDER BY ALL", where.params)
-
-
-def refresh_newest_loads(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = None) -> None:
-    """Keep `raw.newest_loads` current after a collect: tables with a newer load in the window are scored
-    (by `health.volume_scores`), tables without one in the window are dropped, the others kept as they are."""
-    since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=DEFAULT_RULE.window_days)
-    current = frame(
-        con,
-        """SELECT r.location, r.dataset_name, r.pipeline_name, t.table_name, max(r.started_at) AS loaded_at
-           FROM table_counts t JOIN runs r ON r.schema_name = t.schema_name AND r.load_id = t.load_id
-           WHERE r.started_at >= ? GROUP BY ALL""",
-        [since],
-    )
-    stored = frame(con, f"SELECT {', '.join(TABLE_KEY)}, loaded_at FROM raw.newest_loads")
-    changed = current.merge(stored, on=[*TABLE_KEY, "loaded_at"], how="left", indicator=True)
-    changed = changed.loc[changed["_merge"] == "left_only", TABLE_KEY]
-    scores = frame(con, "SELECT * FROM raw.newest_loads LIMIT 0")
-    if not changed.empty:
-        pipelines = tuple(changed["pipeline_name"].dropna().unique())
-        series = list(changed.itertuples(index=False, name=None))
-        found = newest_loads(con, DEFAULT_RULE, pipelines, (), now, series)
-        scores = found.merge(changed, on=TABLE_KEY, how="inner").assign(window_days=DEFAULT_RULE.window_days)
-    con.register("current_newest", current)
-    con.register("scored_newest", scores)
-    try:
-        con.execute(
-            """DELETE FROM raw.newest_loads n WHERE NOT EXISTS (
-                   SELECT 1 FROM current_newest c
-                   WHERE c.location = n.location AND c.dataset_name IS NOT DISTINCT FROM n.dataset_name
-                     AND c.pipeline_name IS NOT DISTINCT FROM n.pipeline_name AND c.table_name = n.table_name
-                     AND c.loaded_at = n.loaded_at)"""
-        )
-        con.execute("INSERT INTO raw.newest_loads BY NAME SELECT * FROM scored_newest")
-    finally:
-        con.unregister("current_newest")
-        con.unregister("scored_newest")
+    return stored_newest_anomalies(con, since, pipelines, locations)
 
 
 def pipeline_health(
@@ -109,11 +70,14 @@ def pipeline_health(
 ) -> pd.DataFrame:
     """Every pipeline (in scope) with its health by the one model, its last run, and `anomalous_tables`:
     the tables whose newest load is a volume anomaly (empty for most pipelines)."""
-    health = q.late_or_failing(con, factor, max_age_s, pipelines, locations)
+    health = late_or_failing(con, factor, max_age_s, pipelines, locations)
     anomalies = newest_anomalies(con, rule, pipelines, locations)
     tables = anomalies.groupby(PIPELINE_KEY)["table_name"].agg(lambda names: sorted(set(names)))
-    found = pd.Series([tables.get(key, []) for key in health[PIPELINE_KEY].itertuples(index=False, name=None)],
-                      index=health.index, dtype=object)  # fmt: skip
+    found = pd.Series(
+        [tables.get(key, []) for key in health[PIPELINE_KEY].itertuples(index=False, name=None)],
+        index=health.index,
+        dtype=object,
+    )
     anomalous = (health["health"] == "healthy") & (found.map(len) > 0)
     return health.assign(health=health["health"].where(~anomalous, "anomalous"), anomalous_tables=found)
 

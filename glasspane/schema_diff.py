@@ -10,8 +10,6 @@ from typing import Any
 
 import pandas as pd
 
-CHANGE_KINDS = ("table_added", "table_removed", "column_added", "column_removed", "type_changed", "hints_changed")
-
 
 @dataclass(frozen=True)
 class Change:
@@ -61,6 +59,6 @@ def diff_columns(old: pd.DataFrame, new: pd.DataFrame) -> list[Change]:
                     json.dumps(new_hints, sort_keys=True),
                     bool(now.pii),
                     now.pii_kind,
-                )  # fmt: skip
+                )
             )
     return changes

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from glasspane.alerts import rules as alert_rules
-from glasspane.alerts.config import alert_config, duration_text
+from glasspane.alerts.rule_config import alert_config, duration_text
 from glasspane.config import ConfigError, load_config
 from glasspane.formatting import literal, relative_time, thousands
 from glasspane.queries import alerts as q

@@ -3,13 +3,14 @@
 import pandas as pd
 import streamlit as st
 
+from collectors import registry
 from glasspane import access
 from glasspane.config import ConfigError, load_config
-from glasspane.deletion import CLEARED, NOT_SUPPORTED, REBUILD
-from glasspane.deletion_run import DELETED, execute, history_lines, plan_for
 from glasspane.formatting import literal
+from glasspane.governance.deletion.execute import DELETED, execute, history_lines, is_planned_subject, plan_for
+from glasspane.governance.deletion.model import CLEARED, NOT_SUPPORTED, REBUILD
+from glasspane.governance.subjects import SubjectError, check_value, format_note
 from glasspane.queries import governance as gq
-from glasspane.subjects import SubjectError, check_value, format_note, salt_for, subject_hash
 from glasspane.ui import access as door
 from glasspane.ui import components, data, shell, strings, url_state
 
@@ -30,29 +31,20 @@ PACKAGE_COLUMNS = {"package": "Package folder", "state": "State", "tables": "Tab
                    "what": st.column_config.TextColumn("What to do", width="large"), "machine": "Machine"}  # fmt: skip
 
 
-def _matches(plan, typed: str | None) -> bool:
-    """True when a typed value is the subject the plan was made for (compared by salted hash)."""
-    try:
-        current = check_value(plan.column_kind, typed or "")
-    except SubjectError:
-        return False
-    return subject_hash(plan.column_kind, current, salt_for(data.current_store().path)) == plan.subject_hash
-
-
 def _execute(plan, value: str | None, retyped: str | None, store) -> None:
     """Execute a plan for a signed-in executor whose typed and re-typed values are the planned subject."""
     if (visitor := door.allow(access.EXECUTE_DELETION)) is None:
         return
-    if not (_matches(plan, value) and _matches(plan, retyped)):
+    if not is_planned_subject(plan, store, value, retyped):
         st.error(strings.PLAN_STALE)
         return
     try:
-        sources = load_config().sources
+        open_bigquery = registry.bigquery_opener(load_config().sources)
     except ConfigError as ex:
         st.error(strings.EXECUTE_CONFIG.format(error=ex))
         return
     current = check_value(plan.column_kind, value or "")
-    st.session_state["deletion_report"] = execute(plan, current, store, visitor.who or "", sources)
+    st.session_state["deletion_report"] = execute(plan, current, store, visitor.who or "", open_bigquery)
     st.rerun()  # the button disables itself: a plan runs once
 
 
@@ -149,7 +141,7 @@ with components.page_guard():
                 if st.button(strings.EXECUTE_BUTTON, type="primary", disabled=not ready):
                     st.session_state.pop("deletion_sure", None)
                     if door.allow(access.EXECUTE_DELETION) is not None:
-                        if _matches(plan, value) and _matches(plan, retyped):
+                        if is_planned_subject(plan, store, value, retyped):
                             st.session_state["deletion_sure"] = plan.plan_id
                         else:
                             st.error(strings.EXECUTE_MISMATCH)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from glasspane import access
 from glasspane.formatting import thousands
-from glasspane.pii_hints import HintedColumn, apply_hints_python, import_schema_yaml
+from glasspane.governance.pii_hints import HintedColumn, apply_hints_python, import_schema_yaml
 from glasspane.queries import pii as q
 from glasspane.store.pii_decisions import DecidedColumn, record_decisions
 from glasspane.ui import access as door

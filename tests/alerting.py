@@ -7,7 +7,7 @@ from pathlib import Path
 
 from slack_sdk.models.blocks import Block
 
-from glasspane.alerts.config import AlertConfig, alert_config
+from glasspane.alerts.rule_config import AlertConfig, alert_config
 from glasspane.alerts.service import EvaluationReport, evaluate
 from glasspane.alerts.slack import resolve_destination
 from glasspane.config import parse_config

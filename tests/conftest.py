@@ -58,8 +58,8 @@ def rows(store: Store, sql: str, params: list[Any] | None = None) -> list[tuple]
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory) -> Store:
     """A store holding the demo data (real dlt pipelines, ~12 s), built once per test session."""
-    from collectors.demo import build_demo
     from glasspane.config import load_config
+    from glasspane.demo.pipelines import build_demo
 
     folder = tmp_path_factory.mktemp("demo")
     config = build_demo(folder / "places", progress=lambda message: None)
@@ -83,11 +83,18 @@ def odd_names(tmp_path, monkeypatch) -> Store:
 
     warehouse = tmp_path / "warehouse.duckdb"
     monkeypatch.setenv("SCHEMA__NAMING", "direct")
-    p = dlt.pipeline("odd_names", destination=dlt.destinations.duckdb(str(warehouse)), dataset_name="odd",
-                     pipelines_dir=str(tmp_path / "pipelines"))  # fmt: skip
+    p = dlt.pipeline(
+        "odd_names",
+        destination=dlt.destinations.duckdb(str(warehouse)),
+        dataset_name="odd",
+        pipelines_dir=str(tmp_path / "pipelines"),
+    )
     p.run(odd())
     monkeypatch.delenv("SCHEMA__NAMING")
     store = Store(tmp_path / "store.duckdb")
-    assert collect_into(store, source("wh", "duckdb", path=str(warehouse)),
-                        source("pipes", "pipelines_dir", path=str(tmp_path / "pipelines"))).ok  # fmt: skip
+    assert collect_into(
+        store,
+        source("wh", "duckdb", path=str(warehouse)),
+        source("pipes", "pipelines_dir", path=str(tmp_path / "pipelines")),
+    ).ok
     return store

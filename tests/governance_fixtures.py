@@ -54,15 +54,23 @@ class Warehouse:
 def customers(n: int = SUBJECTS) -> Any:
     """Customers (merge: nested rows get `_dlt_root_id`) with nested addresses and orders with items."""
 
-    @dlt.resource(name="customers", primary_key="id", write_disposition="merge", columns=fx.PII_COLUMNS,
-                  nested_hints=fx.NESTED_PII)  # fmt: skip
+    @dlt.resource(
+        name="customers",
+        primary_key="id",
+        write_disposition="merge",
+        columns=fx.PII_COLUMNS,
+        nested_hints=fx.NESTED_PII,
+    )
     def _customers() -> Iterator[dict[str, Any]]:
         for i in range(n):
             yield {
-                "id": i, "email": f"u{i}@example.com", "phone": f"+44 20 7946 00{i:02d}", "name": f"Name {i}",
+                "id": i,
+                "email": f"u{i}@example.com",
+                "phone": f"+44 20 7946 00{i:02d}",
+                "name": f"Name {i}",
                 "addresses": [{"street": f"{i} Main Street", "city": "Leeds"}],
                 "orders": [{"order_no": 10 * i + k, "items": [{"sku": "a"}, {"sku": "b"}]} for k in range(2)],
-            }  # fmt: skip
+            }
 
     return _customers
 
@@ -73,8 +81,11 @@ def events(n: int = SUBJECTS) -> Any:
     @dlt.resource(name="events", write_disposition="append", columns={"user_email": {"x-annotation-pii": "email"}})
     def _events() -> Iterator[dict[str, Any]]:
         for seq in range(2 * n):
-            yield {"seq": seq, "user_email": f"u{seq % n}@example.com",
-                   "tags": [{"tag": "signup", "notes": [{"text": "first"}, {"text": "second"}]}]}  # fmt: skip
+            yield {
+                "seq": seq,
+                "user_email": f"u{seq % n}@example.com",
+                "tags": [{"tag": "signup", "notes": [{"text": "first"}, {"text": "second"}]}],
+            }
 
     return _events
 

@@ -68,9 +68,17 @@ class OidcProvider:
 
     def _id_token(self, grant: dict[str, Any]) -> str:
         now = int(time.time())
-        claims = {"iss": self.issuer, "sub": grant["email"], "aud": self.client_id, "iat": now, "exp": now + 600,
-                  "nonce": grant["nonce"], "email": grant["email"], "email_verified": True,
-                  "name": grant["email"].split("@")[0]}  # fmt: skip
+        claims = {
+            "iss": self.issuer,
+            "sub": grant["email"],
+            "aud": self.client_id,
+            "iat": now,
+            "exp": now + 600,
+            "nonce": grant["nonce"],
+            "email": grant["email"],
+            "email_verified": True,
+            "name": grant["email"].split("@")[0],
+        }
         return jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, self.key)
 
     def _client_ok(self, headers: Any, form: dict[str, str]) -> bool:
@@ -82,66 +90,80 @@ class OidcProvider:
         return client_id == self.client_id and secrets.compare_digest(secret, self.client_secret)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
-        provider = self
+        return type("Handler", (_ProviderHandler,), {"provider": self})
 
-        class Handler(BaseHTTPRequestHandler):
-            def _send(self, status: int, body: str = "", kind: str = "application/json", **headers: str) -> None:
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
 
-            def _form(self) -> dict[str, str]:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                return {k: v[0] for k, v in parse_qs(raw).items()}
+class _ProviderHandler(BaseHTTPRequestHandler):
+    """The provider's endpoints: discovery, keys, the authorization page and form, and the token."""
 
-            def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                if url.path == "/.well-known/openid-configuration":
-                    self._send(200, json.dumps(provider._discovery()))
-                elif url.path == "/jwks":
-                    self._send(200, json.dumps({"keys": [provider.key.as_dict(private=False)]}))
-                elif url.path == "/authorize":
-                    query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                    if query.get("client_id") != provider.client_id or query.get("response_type") != "code":
-                        self._send(400, '{"error": "invalid_request"}')
-                        return
-                    hidden = "".join(f'<input type="hidden" name="{k}" value="{html.escape(query.get(k, ""))}">'
-                                     for k in ("redirect_uri", "state", "nonce"))  # fmt: skip
-                    page = (f"<html><body><h1>Test identity provider</h1><form method='post' action='/authorize'>"
-                            f"<label>E-mail <input name='email' type='email'></label>{hidden}"
-                            f"<button type='submit'>Continue</button></form></body></html>")  # fmt: skip
-                    self._send(200, page, "text/html")
-                else:
-                    self._send(404, '{"error": "not_found"}')
+    provider: OidcProvider
 
-            def do_POST(self) -> None:
-                form = self._form()
-                if self.path == "/authorize":
-                    code = secrets.token_urlsafe(16)
-                    provider.codes[code] = {"email": form["email"].strip().lower(), "nonce": form.get("nonce"),
-                                            "redirect_uri": form["redirect_uri"]}  # fmt: skip
-                    target = form["redirect_uri"] + "?" + urlencode({"code": code, "state": form.get("state", "")})
-                    self._send(302, "", "text/plain", Location=target)
-                elif self.path == "/token":
-                    grant = provider.codes.pop(form.get("code", ""), None)
-                    if not provider._client_ok(self.headers, form):
-                        self._send(401, '{"error": "invalid_client"}')
-                    elif grant is None or grant["redirect_uri"] != form.get("redirect_uri"):
-                        self._send(400, '{"error": "invalid_grant"}')
-                    else:
-                        provider.issued.append(grant["email"])
-                        token = {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer",
-                                 "expires_in": 600, "id_token": provider._id_token(grant)}  # fmt: skip
-                        self._send(200, json.dumps(token))
-                else:
-                    self._send(404, '{"error": "not_found"}')
+    def _send(self, status: int, body: str = "", kind: str = "application/json", **headers: str) -> None:
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
 
-            def log_message(self, *args) -> None:
-                pass
+    def _form(self) -> dict[str, str]:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        return {k: v[0] for k, v in parse_qs(raw).items()}
 
-        return Handler
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.path == "/.well-known/openid-configuration":
+            self._send(200, json.dumps(self.provider._discovery()))
+        elif url.path == "/jwks":
+            self._send(200, json.dumps({"keys": [self.provider.key.as_dict(private=False)]}))
+        elif url.path == "/authorize":
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            if query.get("client_id") != self.provider.client_id or query.get("response_type") != "code":
+                self._send(400, '{"error": "invalid_request"}')
+                return
+            hidden = "".join(
+                f'<input type="hidden" name="{k}" value="{html.escape(query.get(k, ""))}">'
+                for k in ("redirect_uri", "state", "nonce")
+            )
+            page = (
+                f"<html><body><h1>Test identity provider</h1><form method='post' action='/authorize'>"
+                f"<label>E-mail <input name='email' type='email'></label>{hidden}"
+                f"<button type='submit'>Continue</button></form></body></html>"
+            )
+            self._send(200, page, "text/html")
+        else:
+            self._send(404, '{"error": "not_found"}')
+
+    def do_POST(self) -> None:
+        form = self._form()
+        if self.path == "/authorize":
+            code = secrets.token_urlsafe(16)
+            self.provider.codes[code] = {
+                "email": form["email"].strip().lower(),
+                "nonce": form.get("nonce"),
+                "redirect_uri": form["redirect_uri"],
+            }
+            target = form["redirect_uri"] + "?" + urlencode({"code": code, "state": form.get("state", "")})
+            self._send(302, "", "text/plain", Location=target)
+        elif self.path == "/token":
+            grant = self.provider.codes.pop(form.get("code", ""), None)
+            if not self.provider._client_ok(self.headers, form):
+                self._send(401, '{"error": "invalid_client"}')
+            elif grant is None or grant["redirect_uri"] != form.get("redirect_uri"):
+                self._send(400, '{"error": "invalid_grant"}')
+            else:
+                self.provider.issued.append(grant["email"])
+                token = {
+                    "access_token": secrets.token_urlsafe(16),
+                    "token_type": "Bearer",
+                    "expires_in": 600,
+                    "id_token": self.provider._id_token(grant),
+                }
+                self._send(200, json.dumps(token))
+        else:
+            self._send(404, '{"error": "not_found"}')
+
+    def log_message(self, *args) -> None:
+        pass

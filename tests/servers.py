@@ -105,9 +105,12 @@ class MotoS3:
         import boto3
 
         iam = boto3.client(
-            "iam", endpoint_url=self.endpoint, aws_access_key_id="setup", aws_secret_access_key="setup",
+            "iam",
+            endpoint_url=self.endpoint,
+            aws_access_key_id="setup",
+            aws_secret_access_key="setup",
             region_name=S3_REGION,
-        )  # fmt: skip
+        )
         iam.create_user(UserName="glasspane")
         key = iam.create_access_key(UserName="glasspane")["AccessKey"]
         policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -128,9 +131,12 @@ class MotoS3:
         import boto3
 
         return boto3.client(
-            "s3", endpoint_url=self.endpoint, aws_access_key_id=self.keys.access_key_id,
-            aws_secret_access_key=self.keys.secret_access_key, region_name=S3_REGION,
-        )  # fmt: skip
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.keys.access_key_id,
+            aws_secret_access_key=self.keys.secret_access_key,
+            region_name=S3_REGION,
+        )
 
     def stop(self) -> None:
         """Stop the server."""
@@ -147,11 +153,21 @@ class BigQueryEmulator:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.server = Process(
-            [str(BIN / "bqemulator"), "start", "--rest-port", str(self.port), "--grpc-port", str(free_port()),
-             "--project", project, "--log-level", "error"],
+            [
+                str(BIN / "bqemulator"),
+                "start",
+                "--rest-port",
+                str(self.port),
+                "--grpc-port",
+                str(free_port()),
+                "--project",
+                project,
+                "--log-level",
+                "error",
+            ],
             f"{self.endpoint}/",
             log=log,
-        )  # fmt: skip
+        )
 
     def stop(self) -> None:
         """Stop the emulator."""
@@ -349,10 +365,29 @@ class Postgres:
         if self._as:
             shutil.chown(self.folder, "postgres")
             shutil.chown(self.folder / "pw", "postgres")
-        self._pg("initdb", "-D", str(self.folder / "data"), "-U", self.USER, "--auth=scram-sha-256",
-                 f"--pwfile={self.folder / 'pw'}", "-E", "UTF8", "--locale=C.UTF-8")  # fmt: skip
-        self._pg("pg_ctl", "-D", str(self.folder / "data"), "-l", str(self.folder / "log"), "-w", "start", "-o",
-                 f"-p {self.port} -h 127.0.0.1 -k {self.folder} -c fsync=off")  # fmt: skip
+        self._pg(
+            "initdb",
+            "-D",
+            str(self.folder / "data"),
+            "-U",
+            self.USER,
+            "--auth=scram-sha-256",
+            f"--pwfile={self.folder / 'pw'}",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
+        self._pg(
+            "pg_ctl",
+            "-D",
+            str(self.folder / "data"),
+            "-l",
+            str(self.folder / "log"),
+            "-w",
+            "start",
+            "-o",
+            f"-p {self.port} -h 127.0.0.1 -k {self.folder} -c fsync=off",
+        )
 
     def _pg(self, tool: str, *args: str) -> None:
         subprocess.run([*self._as, str(self._bin / tool), *args], check=True, capture_output=True, timeout=60)

@@ -16,8 +16,10 @@ def text_columns(store: Store, views: bool = False) -> list[tuple[str, str, str]
         "SELECT database_name, schema_name, table_name FROM duckdb_tables() WHERE NOT internal AND NOT temporary"
     )
     if views:
-        relations += (" UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views() "
-                      "WHERE NOT internal AND NOT temporary")  # fmt: skip
+        relations += (
+            " UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views() "
+            "WHERE NOT internal AND NOT temporary"
+        )
     with store.reader() as con:
         return con.execute(
             f"""SELECT c.schema_name, c.table_name, c.column_name

@@ -49,19 +49,23 @@ def test_roles_come_from_addresses_and_domains_and_every_role_may_view():
 @pytest.mark.parametrize(
     ("section", "error"),
     [
-        ({"admin": ["a@example.com"]}, "g.toml: [access]: unknown role 'admin' (roles: viewer, steward, operator, "
-                                       "executor)"),
+        (
+            {"admin": ["a@example.com"]},
+            "g.toml: [access]: unknown role 'admin' (roles: viewer, steward, operator, executor)",
+        ),
         ({"viewer": "a@example.com"}, "g.toml: [access]: 'viewer' must be a list of e-mail addresses or @domains"),
     ],
-)  # fmt: skip
+)
 def test_a_malformed_access_section_is_a_one_line_error(section, error):
     with pytest.raises(ConfigError) as raised:
         access.access_rules(parse_config({"access": section}, Path("g.toml")))
     assert str(raised.value) == error
 
 
-@pytest.mark.parametrize(("address", "loopback"), [("127.0.0.1", True), ("localhost", True), ("::1", True),
-                                                    ("0.0.0.0", False), ("", False), ("10.1.2.3", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("address", "loopback"),
+    [("127.0.0.1", True), ("localhost", True), ("::1", True), ("0.0.0.0", False), ("", False), ("10.1.2.3", False)],
+)
 def test_only_loopback_addresses_count_as_loopback(address, loopback):
     assert access.is_loopback(address) is loopback
 
@@ -100,8 +104,9 @@ def test_an_operator_collects_now(tmp_path, monkeypatch):
     store = Store(tmp_path / "s.duckdb")
     at = visit(store, monkeypatch, signin.OPERATOR)
     at.button(key="empty_collect").click().run()
-    assert not at.error and [s.value for s in at.success] == [strings.COLLECT_DONE.format(sources=0, new_runs=0,
-                                                                                          failed=0)]  # fmt: skip
+    assert not at.error and [s.value for s in at.success] == [
+        strings.COLLECT_DONE.format(sources=0, new_runs=0, failed=0)
+    ]
     assert rows(store, REFUSALS) == []
 
 

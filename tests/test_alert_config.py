@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from glasspane.alerts.config import RULE_KINDS, alert_config
+from glasspane.alerts.rule_config import RULE_KINDS, alert_config
 from glasspane.config import Config, ConfigError
 from glasspane.health import AnomalyRule
 from tests.alerting import alerts_config
@@ -52,8 +52,12 @@ notify_on_resolve = false
     )
     late, volume = config.rules
     assert (late.name, late.pipelines, late.max_age_s, late.severity, late.suppress_s) == (
-        "crm_late", ("crm_sync",), 26 * 3600, "critical", 1800,
-    )  # fmt: skip
+        "crm_late",
+        ("crm_sync",),
+        26 * 3600,
+        "critical",
+        1800,
+    )
     assert volume.name == "volume" and volume.tables == ("orders",) and not volume.notify_on_resolve
     assert volume.anomaly == AnomalyRule(z_threshold=4.0, min_relative_change=0.5)
     assert config.settings.dashboard_url == "https://glasspane.example.com" and config.settings.max_messages == 3
@@ -74,8 +78,10 @@ def test_an_empty_alerts_list_turns_alerting_off(tmp_path):
     ("text", "message"),
     [
         ('[[alerts]]\nrule = "slow"\n', "[[alerts]] #1: key 'rule': must be one of failed, late, volume, schema, pii"),
-        ('[[alerts]]\nname = "x"\n', "[[alerts]] #1: key 'rule': must be one of failed, late, volume, schema, pii "
-                                     "(missing)"),
+        (
+            '[[alerts]]\nname = "x"\n',
+            "[[alerts]] #1: key 'rule': must be one of failed, late, volume, schema, pii (missing)",
+        ),
         ('[[alerts]]\nrule = "late"\nseverity = "loud"\n', "rule 'late': key 'severity': must be one of critical"),
         ('[[alerts]]\nrule = "late"\nmax_age = "soon"\n', "rule 'late': key 'max_age': must be a duration like"),
         ('[[alerts]]\nrule = "late"\nfactor = 0.5\n', "rule 'late': key 'factor': must be a number ≥ 1 (got 0.5)"),
@@ -89,7 +95,7 @@ def test_an_empty_alerts_list_turns_alerting_off(tmp_path):
         ('[alerting]\ndashboard_url = "localhost"\n', "[alerting]: key 'dashboard_url': must be an http(s) URL"),
         ("[alerting]\nmax_mesages = 3\n", "[alerting]: unknown key 'max_mesages'"),
     ],
-)  # fmt: skip
+)
 def test_each_mistake_is_one_line_naming_the_file_the_rule_and_the_key(tmp_path, text, message):
     with pytest.raises(ConfigError) as raised:
         alerts_config(tmp_path, text, fast=False)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from glasspane.alerts.config import AlertRule
 from glasspane.alerts.messages import alert_message, plan_messages
-from glasspane.alerts.records import RESOLVED, Finding
+from glasspane.alerts.model import RESOLVED, Finding
+from glasspane.alerts.rule_config import AlertRule
 from glasspane.alerts.state import new_alert
 from tests.alerting import block_kit
 
@@ -15,8 +15,15 @@ FAILED = AlertRule(name="failed", rule="failed", severity="critical")
 
 
 def alert(subject: str, title: str, detail: str | None = None, state: str = "firing"):
-    finding = Finding("k-" + subject, subject, True, title, (("Pipeline", subject),), detail,
-                      f"http://localhost:8501/runs?pipeline={subject}")  # fmt: skip
+    finding = Finding(
+        "k-" + subject,
+        subject,
+        True,
+        title,
+        (("Pipeline", subject),),
+        detail,
+        f"http://localhost:8501/runs?pipeline={subject}",
+    )
     return new_alert(FAILED, finding, state, NOW, "e1")
 
 

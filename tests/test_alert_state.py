@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from glasspane.alerts.config import AlertRule
-from glasspane.alerts.records import FIRING, NOT_SENT, PENDING, RESOLVED, SUPPRESSED, Finding, RuleMemory, RuleResult
+from glasspane.alerts.model import FIRING, NOT_SENT, PENDING, RESOLVED, SUPPRESSED, Finding, RuleMemory, RuleResult
+from glasspane.alerts.rule_config import AlertRule
 from glasspane.alerts.state import decide
 
 T0 = dt.datetime(2026, 5, 1, 9, 0, tzinfo=dt.UTC)
@@ -21,10 +21,16 @@ class Subject:
 
     def evaluate(self, minutes: float, *matching: bool, complete: bool = True):
         findings = [Finding("p", "crm", m, "crm failed" if m else "crm ran again") for m in matching]
-        decision = decide(self.rule, RuleResult(findings, complete=complete), self.memory,
-                          T0 + dt.timedelta(minutes=minutes), f"e{minutes}")  # fmt: skip
-        self.memory = RuleMemory(self.rule.name, True, {**self.memory.states, **{s.subject_key: s for s in
-                                                                                 decision.states}})  # fmt: skip
+        decision = decide(
+            self.rule,
+            RuleResult(findings, complete=complete),
+            self.memory,
+            T0 + dt.timedelta(minutes=minutes),
+            f"e{minutes}",
+        )
+        self.memory = RuleMemory(
+            self.rule.name, True, {**self.memory.states, **{s.subject_key: s for s in decision.states}}
+        )
         return decision
 
 
@@ -96,8 +102,13 @@ def test_event_rules_report_every_change_and_remember_the_version_seen():
     first = decide(schema, RuleResult([change]), memory, T0, "e1")
     assert sent(first) == [(FIRING, PENDING)] and first.states[0].fingerprint == "v2"
     memory = RuleMemory("schema", True, {s.subject_key: s for s in first.states})
-    again = decide(schema, RuleResult([Finding("ds", "crm", True, "changed again", fingerprint="v3")]), memory,
-                   T0 + dt.timedelta(minutes=5), "e2")  # fmt: skip
+    again = decide(
+        schema,
+        RuleResult([Finding("ds", "crm", True, "changed again", fingerprint="v3")]),
+        memory,
+        T0 + dt.timedelta(minutes=5),
+        "e2",
+    )
     assert sent(again) == [(FIRING, SUPPRESSED)]  # recorded, not sent, inside the 10 minutes
     baseline = decide(schema, RuleResult(fingerprints={"other": "v1"}), memory, T0, "e3")
     assert baseline.alerts == [] and [s.fingerprint for s in baseline.states] == ["v1"]

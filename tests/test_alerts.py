@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import dlt
 import pytest
 
-from glasspane.alerts.config import AlertSettings
 from glasspane.alerts.messages import Message
+from glasspane.alerts.rule_config import AlertSettings
 from glasspane.alerts.slack import SlackDestination, SlackSender
 from glasspane.store import Store
 from tests import dlt_fixtures as fx
@@ -87,8 +87,11 @@ def test_a_failing_pipeline_alerts_once_over_three_collects_then_resolves(tmp_pa
 
 
 def test_the_message_is_block_kit_with_the_facts_and_a_deep_link_to_the_failed_run(tmp_path, demo_copy, slack, hook):
-    config = alerts_config(tmp_path, '[alerting]\ndashboard_url = "https://glasspane.example.com/"\n\n'
-                                     '[[alerts]]\nrule = "failed"\n', fast=False)  # fmt: skip
+    config = alerts_config(
+        tmp_path,
+        '[alerting]\ndashboard_url = "https://glasspane.example.com/"\n\n[[alerts]]\nrule = "failed"\n',
+        fast=False,
+    )
     evaluate_now(demo_copy, config)
     [message] = slack.messages()
     blocks = block_kit(message)
@@ -109,9 +112,12 @@ def test_the_message_is_block_kit_with_the_facts_and_a_deep_link_to_the_failed_r
 
 
 def test_late_by_a_fixed_max_age_and_by_the_learned_cadence(tmp_path, store, slack, hook):
-    config = alerts_config(tmp_path, '[[alerts]]\nname = "late_fixed"\nrule = "late"\nmax_age = "2s"\n\n'
-                                     '[[alerts]]\nname = "late_cadence"\nrule = "late"\nfactor = 2\n\n'
-                                     '[[alerts]]\nname = "late_patient"\nrule = "late"\nfactor = 1000\n')  # fmt: skip
+    config = alerts_config(
+        tmp_path,
+        '[[alerts]]\nname = "late_fixed"\nrule = "late"\nmax_age = "2s"\n\n'
+        '[[alerts]]\nname = "late_cadence"\nrule = "late"\nfactor = 2\n\n'
+        '[[alerts]]\nname = "late_patient"\nrule = "late"\nfactor = 1000\n',
+    )
     warehouse = tmp_path / "w.duckdb"
     p = fx.pipeline("orders", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "shop")
     for start in (0, 10, 20):
@@ -131,8 +137,11 @@ def test_late_by_a_fixed_max_age_and_by_the_learned_cadence(tmp_path, store, sla
 
     fx.run(p, fx.users(2, start=30), load_trace=False)  # it loads again, and the team relaxes the rules
     collect_into(store, source("wh", "duckdb", path=str(warehouse)))
-    relaxed = alerts_config(tmp_path, '[[alerts]]\nname = "late_fixed"\nrule = "late"\nmax_age = "1h"\n\n'
-                                      '[[alerts]]\nname = "late_cadence"\nrule = "late"\nfactor = 1000\n')  # fmt: skip
+    relaxed = alerts_config(
+        tmp_path,
+        '[[alerts]]\nname = "late_fixed"\nrule = "late"\nmax_age = "1h"\n\n'
+        '[[alerts]]\nname = "late_cadence"\nrule = "late"\nfactor = 1000\n',
+    )
     resolved = evaluate_now(store, relaxed).alerts
     assert sorted((a.rule_name, a.state, a.title) for a in resolved) == [
         ("late_cadence", "resolved", "orders is on time again"),
@@ -207,8 +216,11 @@ def test_schema_and_pii_changes_alert_once_with_what_changed(tmp_path, store, sl
 
 
 def test_more_alerts_than_max_messages_collapse_into_one_summary(tmp_path, demo_copy, slack, hook):
-    config = alerts_config(tmp_path, '[[alerts]]\nrule = "failed"\n\n[[alerts]]\nrule = "late"\nmax_age = "1s"\n\n'
-                                     "[alerting]\nmax_messages = 2\n", fast=False)  # fmt: skip
+    config = alerts_config(
+        tmp_path,
+        '[[alerts]]\nrule = "failed"\n\n[[alerts]]\nrule = "late"\nmax_age = "1s"\n\n[alerting]\nmax_messages = 2\n',
+        fast=False,
+    )
     report = evaluate_now(demo_copy, config)
     assert len(report.alerts) == 4  # hr_export failed; the other three loaded more than a second ago
     [summary] = slack.messages()
@@ -234,8 +246,9 @@ def test_5xx_and_429_are_retried_honouring_retry_after_and_the_attempts_recorded
     assert rows(demo_copy, "SELECT delivery, attempts, delivery_error FROM alerts") == [("delivered", 3, None)]
 
 
-def test_slack_down_is_recorded_and_the_alert_is_sent_at_the_next_evaluation(tmp_path, demo_copy, slack, hook,
-                                                                              monkeypatch):  # fmt: skip
+def test_slack_down_is_recorded_and_the_alert_is_sent_at_the_next_evaluation(
+    tmp_path, demo_copy, slack, hook, monkeypatch
+):
     config = alerts_config(tmp_path, '[[alerts]]\nrule = "failed"\n[alerting]\nmax_attempts = 2\n', fast=False)
     slack.stop()  # nothing listens on the webhook's port any more
     report = evaluate_now(demo_copy, config)
@@ -264,8 +277,11 @@ def test_a_refusal_is_not_retried_and_a_long_retry_after_gives_up_within_the_bud
     slack.answer(Answer(404, "no_service"))
     [refused] = evaluate_now(demo_copy, config).deliveries
     assert (refused.delivered, refused.attempts, refused.redeliver, refused.error) == (
-        False, 1, False, "HTTP 404: no_service",
-    )  # fmt: skip
+        False,
+        1,
+        False,
+        "HTTP 404: no_service",
+    )
     assert evaluate_now(demo_copy, config).messages == []  # a revoked webhook is not hammered
 
     store = clone(demo_copy, tmp_path / "second.lake")
@@ -282,8 +298,12 @@ def test_a_refusal_is_not_retried_and_a_long_retry_after_gives_up_within_the_bud
 def test_a_bot_token_posts_to_the_channel_through_the_web_api(slack):
     token = "xoxb-0000-secret-bot-token"
     destination = SlackDestination(token=token, channel="#data-alerts", api_url=slack.url("/api/"))
-    message = Message("m1", ("a1",), "[WARNING] late: orders is late", ({"type": "section", "text": {
-        "type": "mrkdwn", "text": "*orders is late*"}},))  # fmt: skip
+    message = Message(
+        "m1",
+        ("a1",),
+        "[WARNING] late: orders is late",
+        ({"type": "section", "text": {"type": "mrkdwn", "text": "*orders is late*"}},),
+    )
     slack.answer(Answer(429, '{"ok": false, "error": "ratelimited"}', {"Retry-After": "0"}))
     [delivery] = SlackSender(destination, AlertSettings(backoff_s=0.05)).send_all([message])
     assert delivery.delivered and delivery.attempts == 2
@@ -318,7 +338,9 @@ def test_two_evaluations_at_once_send_each_alert_once(tmp_path, demo_copy, slack
 
 def test_scopes_pick_their_sources_pipelines_and_tables(tmp_path, demo_copy, monkeypatch):
     monkeypatch.delenv("RUNTIME__SLACK_INCOMING_HOOK", raising=False)
-    config = alerts_config(tmp_path, """
+    config = alerts_config(
+        tmp_path,
+        """
 [[alerts]]
 name = "bucket_failures"
 rule = "failed"
@@ -356,7 +378,8 @@ name = "addresses_late"
 rule = "late"
 max_age = "1s"
 tables = ["customers__addresses"]
-""")  # fmt: skip
+""",
+    )
     found = sorted((a.rule_name, a.subject) for a in evaluate_now(demo_copy, config).alerts)
     assert found == [
         ("addresses_late", "crm_sync"),  # the pipeline that loads the nested table; the others are late too
@@ -370,9 +393,12 @@ tables = ["customers__addresses"]
 def test_failed_and_late_scoped_to_tables_cover_pipelines_seen_without_row_counts(tmp_path, store, monkeypatch):
     """Without traces no row count names a pipeline's tables: the schemas its runs load do."""
     monkeypatch.delenv("RUNTIME__SLACK_INCOMING_HOOK", raising=False)
-    config = alerts_config(tmp_path, '[[alerts]]\nname = "users_failed"\nrule = "failed"\ntables = ["users"]\n\n'
-                                     '[[alerts]]\nname = "orders_late"\nrule = "late"\nmax_age = "1s"\n'
-                                     'tables = ["orders"]\n')  # fmt: skip
+    config = alerts_config(
+        tmp_path,
+        '[[alerts]]\nname = "users_failed"\nrule = "failed"\ntables = ["users"]\n\n'
+        '[[alerts]]\nname = "orders_late"\nrule = "late"\nmax_age = "1s"\n'
+        'tables = ["orders"]\n',
+    )
     warehouse = tmp_path / "w.duckdb"
     crm = fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "crm")
     shop = fx.pipeline("shop", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "shop")

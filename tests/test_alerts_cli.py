@@ -10,7 +10,7 @@ import dlt
 import pytest
 import yaml
 
-from collectors.cli import build_parser
+from glasspane.cli.main import build_parser
 from glasspane.settings import PROJECT_DIR
 from glasspane.store import Store
 from tests import dlt_fixtures as fx
@@ -38,8 +38,10 @@ def place(tmp_path):
     fx.run(p, fx.users(2))
     fx.run_failing(p, "upstream API answered 500", load_trace=True)
     config = tmp_path / "glasspane.toml"
-    config.write_text(f'[[sources]]\nname = "wh"\nkind = "duckdb"\npath = "{warehouse}"\n\n'
-                      f'[[alerts]]\nrule = "failed"\n\n{FAST_DELIVERY}')  # fmt: skip
+    config.write_text(
+        f'[[sources]]\nname = "wh"\nkind = "duckdb"\npath = "{warehouse}"\n\n'
+        f'[[alerts]]\nrule = "failed"\n\n{FAST_DELIVERY}'
+    )
     return config
 
 
@@ -106,8 +108,9 @@ def test_a_bad_alert_rule_is_one_line_after_the_collect_it_never_blocks_and_exit
     assert done.returncode == 2  # a config mistake, shown to the scheduler: alerting is off until it is fixed
     assert "1 sources, 2 new runs, all ok" in done.stdout  # but everything was collected
     assert rows(Store(store), "SELECT status, count(*) FROM runs GROUP BY 1 ORDER BY 1") == [
-        ("completed", 1), ("failed", 1),
-    ]  # fmt: skip
+        ("completed", 1),
+        ("failed", 1),
+    ]
     assert done.stderr.strip() == (
         f"error: {place}: [[alerts]] rule 'failed': key 'severity': must be one of critical, warning, info "
         "(got 'panic'); alerts skipped"

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from collectors.cli import main
+from glasspane.cli.main import main
 from glasspane.health import volume_scores
 
 

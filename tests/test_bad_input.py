@@ -142,9 +142,14 @@ def test_config_errors_are_one_line_naming_file_and_source(tmp_path, text, messa
 
 @pytest.mark.parametrize(
     ("naming", "steps"),
-    [("direct", "_trace▶steps"), ("duck_case", "_trace__steps"), ("sql_ci_v1", "_trace__steps"),
-     ("sql_cs_v1", "_trace__steps"), ("snake_case", "_trace__steps")],
-)  # fmt: skip
+    [
+        ("direct", "_trace▶steps"),
+        ("duck_case", "_trace__steps"),
+        ("sql_ci_v1", "_trace__steps"),
+        ("sql_cs_v1", "_trace__steps"),
+        ("snake_case", "_trace__steps"),
+    ],
+)
 def test_trace_tables_and_dlt_tables_are_found_under_every_naming_convention(
     tmp_path, store, monkeypatch, naming, steps
 ):
@@ -165,8 +170,9 @@ def test_trace_tables_and_dlt_tables_are_found_under_every_naming_convention(
     assert rows(store, "SELECT count(*) > 0 FROM schema_versions") == [(True,)]
 
 
-@pytest.mark.parametrize(("table", "lost"), [("_dlt_version", "schema history"),
-                                             ("_dlt_pipeline_state", "pipeline names of loads")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("table", "lost"), [("_dlt_version", "schema history"), ("_dlt_pipeline_state", "pipeline names of loads")]
+)
 def test_a_dataset_missing_a_dlt_table_is_reported_in_one_line_and_its_runs_still_collected(
     tmp_path, store, table, lost
 ):
@@ -178,8 +184,10 @@ def test_a_dataset_missing_a_dlt_table_is_reported_in_one_line_and_its_runs_stil
         con.execute(f"DROP TABLE crm.{table}")
     summary = collect_into(store, source("wh", "duckdb", path=str(warehouse)))
     [outcome] = summary.outcomes
-    assert outcome.errors == [f"source 'wh': duckdb://{warehouse} dataset 'crm': no {table} table: its {lost} "
-                              "cannot be read; its runs are still collected"]  # fmt: skip
+    assert outcome.errors == [
+        f"source 'wh': duckdb://{warehouse} dataset 'crm': no {table} table: its {lost} "
+        "cannot be read; its runs are still collected"
+    ]
     assert rows(store, "SELECT count(*) FROM runs WHERE status = 'completed'") == [(2,)]
 
 
@@ -195,8 +203,12 @@ def hung_endpoint(monkeypatch) -> Iterator[list[socket.socket]]:
                 connections.append(server.accept()[0])
 
     threading.Thread(target=accept, daemon=True).start()
-    credentials = {"ENDPOINT_URL": f"http://127.0.0.1:{server.getsockname()[1]}", "AWS_ACCESS_KEY_ID": "testing",
-                   "AWS_SECRET_ACCESS_KEY": "testing", "REGION_NAME": "us-east-1"}  # fmt: skip
+    credentials = {
+        "ENDPOINT_URL": f"http://127.0.0.1:{server.getsockname()[1]}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "REGION_NAME": "us-east-1",
+    }
     for key, value in credentials.items():
         monkeypatch.setenv(f"SOURCES__HUNG__CREDENTIALS__{key}", value)
     yield connections
@@ -209,8 +221,7 @@ def test_a_hung_s3_endpoint_gives_up_within_its_timeout_and_the_other_sources_ar
     tmp_path, store, hung_endpoint
 ):
     bucket = tmp_path / "bucket"
-    fx.run(fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.filesystem(bucket.as_uri()), "crm"),
-           fx.users(2))  # fmt: skip
+    fx.run(fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.filesystem(bucket.as_uri()), "crm"), fx.users(2))
     started = time.monotonic()
     summary = collect_into(
         store,
@@ -246,6 +257,8 @@ def test_a_bucket_dataset_missing_dlt_version_files_is_reported_and_its_runs_sti
     fx.run(p, fx.users(2), load_trace=False)
     shutil.rmtree(bucket / "crm" / "_dlt_version")
     [outcome] = collect_into(store, source("lake", "filesystem", bucket_url=bucket.as_uri())).outcomes
-    assert outcome.errors == [f"source 'lake': {bucket.as_uri()}/crm: no _dlt_version files: its schema history "
-                              "cannot be read; its runs are still collected"]  # fmt: skip
+    assert outcome.errors == [
+        f"source 'lake': {bucket.as_uri()}/crm: no _dlt_version files: its schema history "
+        "cannot be read; its runs are still collected"
+    ]
     assert rows(store, "SELECT count(*) FROM runs") == [(1,)]

@@ -42,9 +42,16 @@ def private_key() -> str:
 def service_account(email: str, token_uri: str) -> str:
     """A service account key file's JSON, as dlt takes it for `credentials`."""
     return json.dumps(
-        {"type": "service_account", "project_id": "proj-a", "private_key_id": "k1", "private_key": private_key(),
-         "client_email": email, "client_id": "1", "token_uri": token_uri}
-    )  # fmt: skip
+        {
+            "type": "service_account",
+            "project_id": "proj-a",
+            "private_key_id": "k1",
+            "private_key": private_key(),
+            "client_email": email,
+            "client_id": "1",
+            "token_uri": token_uri,
+        }
+    )
 
 
 def fault(request: Recorded) -> tuple[int, dict] | None:
@@ -150,9 +157,12 @@ def test_bigquery_projects_give_every_dlt_dataset_with_runs_counts_pii_and_sizes
     assert summary.ok, summary.outcomes[0].errors
     assert summary.outcomes[0].datasets == 5
     assert rows(store, "SELECT location, dataset_name FROM datasets ORDER BY 1, 2") == [
-        ("bigquery://proj-a", "billing"), ("bigquery://proj-a", "crm"),
-        ("bigquery://proj-b", "events"), ("bigquery://proj-b", "marketing"), ("bigquery://proj-b", "support"),
-    ]  # every dlt dataset of both projects; not `scratch` or `staging`  # fmt: skip
+        ("bigquery://proj-a", "billing"),
+        ("bigquery://proj-a", "crm"),
+        ("bigquery://proj-b", "events"),
+        ("bigquery://proj-b", "marketing"),
+        ("bigquery://proj-b", "support"),
+    ]  # every dlt dataset of both projects; not `scratch` or `staging`
     assert rows(
         store, "SELECT location, dataset_name, pipeline_name, status, row_count FROM runs ORDER BY 1, 2, started_at"
     ) == [
@@ -166,28 +176,42 @@ def test_bigquery_projects_give_every_dlt_dataset_with_runs_counts_pii_and_sizes
     ]
     [(error,)] = rows(store, "SELECT error FROM runs WHERE status = 'failed'")
     assert error.startswith("RuntimeError: upstream API answered 500")
+    assert_pii_and_sizes(store)
+    assert_only_dlt_tables_were_queried_with_the_configured_credentials(bq, store, summary.outcomes[0].stats)
+
+
+def assert_pii_and_sizes(store) -> None:
+    """PII hints of every dataset, the PII a view inherits, and sizes from free table metadata."""
     assert rows(
         store, "SELECT dataset_name, table_name, column_name, pii_kind FROM columns WHERE pii ORDER BY 1, 2, 3"
     ) == [
         (dataset, table, column, kind)
         for dataset in ("billing", "crm", "events", "support")
-        for table, column, kind in (("users", "email", "email"), ("users", "phone", None),
-                                    ("users__addresses", "street", "address"))
-    ]  # fmt: skip
+        for table, column, kind in (
+            ("users", "email", "email"),
+            ("users", "phone", None),
+            ("users__addresses", "street", "address"),
+        )
+    ]
     assert rows(store, "SELECT count(*) FROM columns WHERE column_name = 'nickname'") == [(1,)]  # evolved
     assert rows(store, "SELECT dataset_name, table_name, column_name, pii_kind, relation FROM inherited_pii") == [
         ("crm", "contacts", "contact", "email", "direct")
     ]
     # sizes from free table metadata, one row per data table
-    assert rows(
-        store, "SELECT location, dataset_name, table_name, num_rows FROM table_sizes ORDER BY 1, 2, 3"
-    ) == [
-        ("bigquery://proj-a", "billing", "users", 4), ("bigquery://proj-a", "billing", "users__addresses", 4),
+    assert rows(store, "SELECT location, dataset_name, table_name, num_rows FROM table_sizes ORDER BY 1, 2, 3") == [
+        ("bigquery://proj-a", "billing", "users", 4),
+        ("bigquery://proj-a", "billing", "users__addresses", 4),
         ("bigquery://proj-a", "crm", "users", 5),
-        ("bigquery://proj-a", "crm", "users__addresses", 5), ("bigquery://proj-b", "events", "users", 5),
-        ("bigquery://proj-b", "events", "users__addresses", 5), ("bigquery://proj-b", "marketing", "campaigns", 3),
-        ("bigquery://proj-b", "support", "users", 2), ("bigquery://proj-b", "support", "users__addresses", 2),
-    ]  # fmt: skip
+        ("bigquery://proj-a", "crm", "users__addresses", 5),
+        ("bigquery://proj-b", "events", "users", 5),
+        ("bigquery://proj-b", "events", "users__addresses", 5),
+        ("bigquery://proj-b", "marketing", "campaigns", 3),
+        ("bigquery://proj-b", "support", "users", 2),
+        ("bigquery://proj-b", "support", "users__addresses", 2),
+    ]
+
+
+def assert_only_dlt_tables_were_queried_with_the_configured_credentials(bq, store, stats: dict) -> None:
     # credentials came from dlt's config: the token endpoint issued a token to the collector's
     # service account, and every call to BigQuery carried it
     assert COLLECTOR in bq.tokens.issued
@@ -196,7 +220,6 @@ def test_bigquery_projects_give_every_dlt_dataset_with_runs_counts_pii_and_sizes
     jobs = [json.loads(r.body) for r in bq.proxy.requests if is_query(r)]
     data_tables = ("users", "campaigns", "notes")
     assert jobs and not [j for j in jobs if any(t in j["configuration"]["query"]["query"] for t in data_tables)]
-    stats = summary.outcomes[0].stats
     assert stats["queries"] + stats["dry_runs"] == len(jobs)
     assert "bytes_billed" in stats and stats["api_calls"] > 0
     [(queries, billed)] = rows(store, "SELECT queries, bytes_billed FROM collect_costs")
@@ -243,17 +266,20 @@ def test_bigquery_recollect_without_new_loads_runs_no_query_and_then_reads_only_
     jobs = [json.loads(r.body)["configuration"]["query"]["query"] for r in bq.proxy.requests if is_query(r)]
     assert not [q for q in jobs if "users" in q]
     # a size that changed is a new row; the first one stays as history
-    assert rows(store, "SELECT num_rows, first_seen_at = ? FROM table_sizes WHERE table_name = 'users' ORDER BY 1",
-                [first_seen]) == [(3, True), (7, False)]  # fmt: skip
+    assert rows(
+        store, "SELECT num_rows, first_seen_at = ? FROM table_sizes WHERE table_name = 'users' ORDER BY 1", [first_seen]
+    ) == [(3, True), (7, False)]
     assert rows(
         store, "SELECT num_rows FROM table_size_snapshots WHERE table_name = 'users' ORDER BY collected_at"
     ) == [(3,), (3,), (7,)]
 
 
 def copy_dlt_tables(
-    bq: BigQueryWorld, source: str, target: str, names: tuple[str, ...] = ("_dlt_loads", "_dlt_version",
-                                                                        "_dlt_pipeline_state")
-) -> None:  # fmt: skip
+    bq: BigQueryWorld,
+    source: str,
+    target: str,
+    names: tuple[str, ...] = ("_dlt_loads", "_dlt_version", "_dlt_pipeline_state"),
+) -> None:
     """Copy dlt's tables of a dataset, with their real rows, through the streaming API (which the
     emulator's table metadata counts, as BigQuery's counts every insert)."""
     client = bq.client(target.split(".")[0])
@@ -288,9 +314,10 @@ def test_a_dataset_whose_dlt_loads_metadata_did_not_change_costs_no_query(bq, st
     # free calls only: the project's datasets, tables.get of _dlt_loads (rows and modified time),
     # and tables.list for the size snapshot (this copy holds no data table to get)
     assert [(r.method, r.path.split("/projects/")[1]) for r in bq.proxy.requests] == [
-        ("GET", "proj-e/datasets"), ("GET", "proj-e/datasets/copied/tables/_dlt_loads"),
+        ("GET", "proj-e/datasets"),
+        ("GET", "proj-e/datasets/copied/tables/_dlt_loads"),
         ("GET", "proj-e/datasets/copied/tables"),
-    ]  # fmt: skip
+    ]
     assert again.outcomes[0].stats == {"api_calls": 3}
 
 
@@ -299,8 +326,10 @@ def test_a_dataset_without_dlt_version_is_reported_in_one_line_and_its_runs_stil
     with credentials("bq", COLLECTOR, bq.tokens.url):
         summary = collect_into(store, warehouse(bq, project="proj-f"))
     [outcome] = summary.outcomes
-    assert outcome.errors == ["source 'bq': bigquery://proj-f dataset 'versionless': no _dlt_version table: its "
-                              "schema history cannot be read; its runs are still collected"]  # fmt: skip
+    assert outcome.errors == [
+        "source 'bq': bigquery://proj-f dataset 'versionless': no _dlt_version table: its "
+        "schema history cannot be read; its runs are still collected"
+    ]
     assert rows(store, "SELECT count(*) FROM runs WHERE dataset_name = 'versionless'") == [(1,)]
 
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from collectors.base import SourceError
-from collectors.bigquery_views import bigquery_view_definitions
-from glasspane.deletion import DeletionTargets, MatchColumn, TableMeta, build_plan
-from glasspane.lineage import Definition, location_lineage
+from collectors.bigquery_views import definitions_from_rows, views_sql
+from glasspane.governance.deletion.model import DeletionTargets, MatchColumn, TableMeta
+from glasspane.governance.deletion.plan import build_plan
+from glasspane.governance.lineage import Definition, location_lineage
 
 PROJECT = "glasspane-test"
 LOCATION = f"bigquery://{PROJECT}"
@@ -50,8 +51,9 @@ def bigquery():
     emulator = Path(sys.executable).with_name("bqemulator")
     server = subprocess.Popen(
         [str(emulator), "start", "--rest-port", str(rest), "--grpc-port", str(grpc), "--project", PROJECT],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -64,9 +66,10 @@ def bigquery():
                 assert server.poll() is None and time.monotonic() < deadline, "bqemulator did not start"
                 time.sleep(0.2)
         client = bq.Client(
-            project=PROJECT, credentials=AnonymousCredentials(),
+            project=PROJECT,
+            credentials=AnonymousCredentials(),
             client_options=ClientOptions(api_endpoint=f"http://127.0.0.1:{rest}"),
-        )  # fmt: skip
+        )
         client.create_dataset("crm")
         for name, columns in TABLES.items():
             client.query(f"CREATE TABLE crm.{name} ({columns})").result()
@@ -79,7 +82,8 @@ def bigquery():
 
 
 def test_view_definitions_come_from_information_schema(bigquery):
-    found = bigquery_view_definitions(bigquery, PROJECT, "crm")
+    # the collector's path: its query, run by its client, rows made into definitions
+    found = definitions_from_rows(list(bigquery.query(views_sql(PROJECT, "crm"), project=PROJECT).result()))
     assert [(d.name, d.kind, d.dialect, d.origin) for d in found] == [
         ("v_all", "view", "bigquery", "INFORMATION_SCHEMA.VIEWS"),
         ("v_hashed", "view", "bigquery", "INFORMATION_SCHEMA.VIEWS"),
@@ -101,7 +105,7 @@ def test_view_definitions_come_from_information_schema(bigquery):
 def test_names_that_are_not_bigquery_names_never_reach_a_query(bigquery):
     # (bqemulator answers an unknown dataset with no rows, where BigQuery raises NotFound: not testable here)
     with pytest.raises(SourceError) as bad:
-        bigquery_view_definitions(bigquery, PROJECT, "crm`; DROP TABLE x; --")
+        views_sql(PROJECT, "crm`; DROP TABLE x; --")
     assert str(bad.value) == (
         f"bigquery://{PROJECT}/crm`; DROP TABLE x; -- INFORMATION_SCHEMA.VIEWS: not a valid BigQuery project or "
         "dataset name"

@@ -8,17 +8,21 @@ import sys
 
 import dlt
 
-from collectors.cli import build_parser
+from glasspane.cli.main import build_parser
 from glasspane.settings import PROJECT_DIR
 from tests import dlt_fixtures as fx
 from tests.conftest import rows
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def cli(*args: str, env: dict[str, str] | None = None, module: str = "collectors") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "collectors", *args], cwd=PROJECT_DIR, capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-m", module, *args],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
 
 
 def test_collect_prints_a_summary_per_source_and_exits_1_when_one_fails(tmp_path, store):
@@ -43,6 +47,16 @@ def test_collect_prints_a_summary_per_source_and_exits_1_when_one_fails(tmp_path
     assert "1 sources, 0 new runs, all ok" in only.stdout
 
 
+def test_python_m_glasspane_runs_the_same_command_line_under_its_own_name(tmp_path):
+    config = tmp_path / "glasspane.toml"
+    config.write_text('[[sources]]\nname = "x"\nkind = "ftp"\n')
+    args = ("collect", "--config", str(config), "--store", str(tmp_path / "s.duckdb"))
+    shim, own = cli(*args), cli(*args, module="glasspane")
+    assert (own.returncode, own.stderr) == (shim.returncode, shim.stderr) == (2, shim.stderr)
+    assert "unknown kind 'ftp'" in own.stderr
+    assert cli("--help", module="glasspane").stdout.startswith("usage: python -m glasspane ")
+
+
 def test_config_and_argument_mistakes_exit_2_with_one_line(tmp_path):
     config = tmp_path / "glasspane.toml"
     config.write_text('[[sources]]\nname = "x"\nkind = "ftp"\n')
@@ -60,21 +74,29 @@ def test_an_unknown_top_level_table_exits_2_naming_it_and_the_nearest_key_and_le
     store = tmp_path / "s.duckdb"
     done = cli("collect", "--config", str(config), "--store", str(store))
     assert done.returncode == 2 and not store.exists()
-    assert done.stderr.strip() == (f"error: {config}: unknown top-level key or table 'source' (did you mean "
-                                   "'sources'? known: sources, alerts, alerting, access)")  # fmt: skip
+    assert done.stderr.strip() == (
+        f"error: {config}: unknown top-level key or table 'source' (did you mean "
+        "'sources'? known: sources, alerts, alerting, access)"
+    )
     config.write_text('[alert]\nrule = "failed"\n')
-    assert "unknown top-level key or table 'alert' (did you mean 'alerts'?" in cli("alerts", "--config", str(config),
-                                                                                   "--dry-run").stderr  # fmt: skip
+    assert (
+        "unknown top-level key or table 'alert' (did you mean 'alerts'?"
+        in cli("alerts", "--config", str(config), "--dry-run").stderr
+    )
 
 
 def test_without_config_or_dlts_pipelines_folder_there_is_nothing_to_collect_yet(tmp_path):
     store = tmp_path / "s.duckdb"
-    done = cli("collect", env={"DLT_DATA_DIR": str(tmp_path / "dlt_data"), "GLASSPANE_STORE": str(store),
-                               "GLASSPANE_CONFIG": ""})  # fmt: skip
+    done = cli(
+        "collect",
+        env={"DLT_DATA_DIR": str(tmp_path / "dlt_data"), "GLASSPANE_STORE": str(store), "GLASSPANE_CONFIG": ""},
+    )
     assert done.returncode == 0 and not store.exists()  # no source invented, no error stored
-    assert done.stdout.strip() == (f"no config file, and dlt's pipelines folder {tmp_path / 'dlt_data' / 'pipelines'}"
-                                   " does not exist yet: nothing to collect yet (run a dlt pipeline, or configure "
-                                   "sources in glasspane.toml)")  # fmt: skip
+    assert done.stdout.strip() == (
+        f"no config file, and dlt's pipelines folder {tmp_path / 'dlt_data' / 'pipelines'}"
+        " does not exist yet: nothing to collect yet (run a dlt pipeline, or configure "
+        "sources in glasspane.toml)"
+    )
 
 
 def test_without_config_the_default_is_dlts_pipelines_folder(tmp_path):
@@ -82,8 +104,9 @@ def test_without_config_the_default_is_dlts_pipelines_folder(tmp_path):
     p = fx.pipeline("local_one", data_dir / "pipelines", dlt.destinations.duckdb(str(tmp_path / "l.duckdb")), "d")
     fx.run(p, fx.users(1), load_trace=False)
     store = tmp_path / "s.duckdb"
-    done = cli("collect", "--quiet", env={"DLT_DATA_DIR": str(data_dir), "GLASSPANE_STORE": str(store),
-                                          "GLASSPANE_CONFIG": ""})  # fmt: skip
+    done = cli(
+        "collect", "--quiet", env={"DLT_DATA_DIR": str(data_dir), "GLASSPANE_STORE": str(store), "GLASSPANE_CONFIG": ""}
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"no config file: collecting dlt's pipelines folder {data_dir / 'pipelines'}" in done.stdout
     assert "local_pipelines  pipelines_dir  1" in done.stdout

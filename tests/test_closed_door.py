@@ -40,10 +40,23 @@ def other_addresses() -> list[str]:
 
 def test_a_bare_streamlit_run_listens_on_loopback_only(tmp_path):
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port)]  # fmt: skip
-    server = Process(command, f"http://127.0.0.1:{port}/_stcore/health", env={"GLASSPANE_STORE": str(tmp_path / "s")},
-                     cwd=PROJECT_DIR)  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+    ]
+    server = Process(
+        command,
+        f"http://127.0.0.1:{port}/_stcore/health",
+        env={"GLASSPANE_STORE": str(tmp_path / "s")},
+        cwd=PROJECT_DIR,
+    )
     try:
         assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1, and nothing else (no 0.0.0.0, no ::)
         for address in other_addresses():
@@ -72,8 +85,11 @@ def test_the_dashboard_script_binds_to_loopback_unless_told_otherwise(tmp_path, 
     env = {"GLASSPANE_STORE": str(tmp_path / "s"), "PYTHONPATH": str(PROJECT_DIR)}
     if address:
         env["GLASSPANE_ADDRESS"] = address
-    server = Process([str(script), "--server.headless", "true", "--server.port", str(port)],
-                     f"http://127.0.0.1:{port}/_stcore/health", env=env)  # fmt: skip
+    server = Process(
+        [str(script), "--server.headless", "true", "--server.port", str(port)],
+        f"http://127.0.0.1:{port}/_stcore/health",
+        env=env,
+    )
     try:
         assert listening_addresses(port) == listening
     finally:

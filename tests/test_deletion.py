@@ -14,8 +14,18 @@ import dlt
 import duckdb
 import pytest
 
-from collectors.forget import describe
-from glasspane.deletion import (
+from glasspane.cli.forget import describe
+from glasspane.governance.deletion.execute import (
+    DELETED,
+    FAILED,
+    NOT_RUN,
+    ROLLED_BACK,
+    SKIPPED,
+    execute,
+    is_planned_subject,
+    plan_for,
+)
+from glasspane.governance.deletion.model import (
     CLEARED,
     DELETE,
     DELETE_CHILDREN,
@@ -25,12 +35,11 @@ from glasspane.deletion import (
     MatchColumn,
     StagingDataset,
     TableMeta,
-    build_plan,
 )
-from glasspane.deletion_run import DELETED, FAILED, NOT_RUN, ROLLED_BACK, SKIPPED, execute, plan_for
+from glasspane.governance.deletion.plan import build_plan
+from glasspane.governance.subjects import SubjectError
 from glasspane.settings import PROJECT_DIR
 from glasspane.store import Store
-from glasspane.subjects import SubjectError
 from tests import dlt_fixtures as fx
 from tests import governance_fixtures as gf
 from tests.conftest import collect_into, rows, source
@@ -79,9 +88,13 @@ def counts(warehouse: gf.Warehouse, subject: str) -> dict[str, int]:
 
 def orphans(warehouse: gf.Warehouse) -> int:
     """Nested rows whose parent row is gone."""
-    pairs = [("customers__addresses", "customers"), ("customers__orders", "customers"),
-             ("customers__orders__items", "customers__orders"), ("events__tags", "events"),
-             ("events__tags__notes", "events__tags")]  # fmt: skip
+    pairs = [
+        ("customers__addresses", "customers"),
+        ("customers__orders", "customers"),
+        ("customers__orders__items", "customers__orders"),
+        ("events__tags", "events"),
+        ("events__tags__notes", "events__tags"),
+    ]
     sql = " + ".join(
         f"(SELECT count(*) FROM crm.{child} WHERE _dlt_parent_id NOT IN (SELECT _dlt_id FROM crm.{parent}))"
         for child, parent in pairs
@@ -139,19 +152,32 @@ def test_the_plan_lists_every_table_nested_rows_first_views_and_models(governed,
     )
     assert all(gf.SUBJECT not in (s.masked or "") and gf.SUBJECT not in s.reason for s in plan.steps)
     # estimates from loaded row counts: 2 orders and 4 items per customer, 2 notes per event
-    assert (by_table["crm.customers__orders"].estimated_rows, by_table["crm.customers__orders__items"].estimated_rows,
-            by_table["crm.events__tags__notes"].estimated_rows) == (2.0, 4.0, 2.0)  # fmt: skip
+    assert (
+        by_table["crm.customers__orders"].estimated_rows,
+        by_table["crm.customers__orders__items"].estimated_rows,
+        by_table["crm.events__tags__notes"].estimated_rows,
+    ) == (2.0, 4.0, 2.0)
     assert by_table["crm.customers"].estimate_note == "at least 1: email is not unique here"
 
 
 def test_executing_removes_every_row_of_the_subject_with_child_rows_and_nothing_else(governed, store):
     before = {subject: counts(governed, subject) for subject in OTHERS}
     assert counts(governed, gf.SUBJECT) == {
-        "customers": 1, "customers__addresses": 1, "customers__orders": 2, "customers__orders__items": 4,
-        "events": 2, "events__tags": 2, "events__tags__notes": 4, "customer_keys": 1, "event_counts": 1,
-        "v_customers": 1, "staging customers": 1, "staging customers__addresses": 1, "staging customers__orders": 2,
+        "customers": 1,
+        "customers__addresses": 1,
+        "customers__orders": 2,
+        "customers__orders__items": 4,
+        "events": 2,
+        "events__tags": 2,
+        "events__tags__notes": 4,
+        "customer_keys": 1,
+        "event_counts": 1,
+        "v_customers": 1,
+        "staging customers": 1,
+        "staging customers__addresses": 1,
+        "staging customers__orders": 2,
         "staging customers__orders__items": 4,
-    }  # fmt: skip
+    }
     plan = plan_for(store, "email", gf.SUBJECT)
     report = execute(plan, gf.SUBJECT, store, "dpo@test")
     assert report.complete, report.lines()
@@ -161,22 +187,41 @@ def test_executing_removes_every_row_of_the_subject_with_child_rows_and_nothing_
     assert {subject: counts(governed, subject) for subject in OTHERS} == before
     assert orphans(governed) == 0
 
-    audit = rows(store, "SELECT step, executed_by, column_kind, table_name, status, rows_deleted, subject_hash "
-                        "FROM deletion_audit ORDER BY step")  # fmt: skip
+    audit = rows(
+        store,
+        "SELECT step, executed_by, column_kind, table_name, status, rows_deleted, subject_hash "
+        "FROM deletion_audit ORDER BY step",
+    )
     assert [(a[3], a[4], a[5]) for a in audit] == [
-        ("customers__orders__items", DELETED, 4), ("customers__addresses", DELETED, 1),
-        ("customers__orders", DELETED, 2), ("customers", DELETED, 1), ("customers__orders__items", DELETED, 4),
-        ("customers__addresses", DELETED, 1), ("customers__orders", DELETED, 2), ("customers", DELETED, 1),
+        ("customers__orders__items", DELETED, 4),
+        ("customers__addresses", DELETED, 1),
+        ("customers__orders", DELETED, 2),
+        ("customers", DELETED, 1),
+        ("customers__orders__items", DELETED, 4),
+        ("customers__addresses", DELETED, 1),
+        ("customers__orders", DELETED, 2),
+        ("customers", DELETED, 1),
         ("events__tags__notes", DELETED, 4),
-        ("events__tags", DELETED, 2), ("events", DELETED, 2), ("customer_keys", DELETED, 1),
+        ("events__tags", DELETED, 2),
+        ("events", DELETED, 2),
+        ("customer_keys", DELETED, 1),
         ("event_counts", DELETED, 1),
-    ]  # fmt: skip
+    ]
     assert {(a[1], a[2], a[6]) for a in audit} == {("dpo@test", "email", plan.subject_hash)}
     assert_value_not_stored(store, gf.SUBJECT)
 
     again = plan_for(store, "email", gf.SUBJECT)  # the same subject hashes the same: its history is found
     assert again.subject_hash == plan.subject_hash
     assert execute(again, gf.SUBJECT, store, "dpo@test").rows_deleted == 0
+
+
+def test_only_the_planned_subject_typed_twice_passes_the_check_before_executing(governed, store):
+    plan = plan_for(store, "email", gf.SUBJECT)
+    assert is_planned_subject(plan, store, f"  {gf.SUBJECT} ", gf.SUBJECT)
+    assert not is_planned_subject(plan, store, gf.SUBJECT, OTHERS[0])  # the retyped value is someone else
+    assert not is_planned_subject(plan, store, gf.SUBJECT, "not an e-mail")
+    assert not is_planned_subject(plan, store, gf.SUBJECT, None)
+    assert not is_planned_subject(plan, store)
 
 
 def assert_value_not_stored(store: Store, value: str) -> None:
@@ -275,8 +320,10 @@ def test_the_plan_lists_the_load_packages_the_working_folder_keeps_and_executing
         ("normalized", str(pending), customers),
     ]
     loaded, waiting = plan.packages
-    assert (loaded.location, loaded.machine) == (f"duckdb://{warehouse.path}",
-                                                 f"local://{socket.gethostname()}{warehouse.pipelines}")  # fmt: skip
+    assert (loaded.location, loaded.machine) == (
+        f"duckdb://{warehouse.path}",
+        f"local://{socket.gethostname()}{warehouse.pipelines}",
+    )
     assert f"find {load / 'loaded'} -path '*_jobs/*' -type f -delete" in loaded.advice
     assert "delete_completed_jobs = true under [load]" in loaded.advice and "dlt pipeline crm sync" in loaded.advice
     assert waiting.advice.startswith("normalized, not loaded yet: the pipeline's next run loads these rows")
@@ -325,8 +372,9 @@ def test_an_unreachable_destination_stops_everything_before_anything_runs(govern
     again = forget("--column-kind", "email", "--value", gf.SUBJECT, "--store", str(store.path))
     assert "executed before" not in again.stdout  # a DPO would read that as "already deleted"
     [line] = [line for line in again.stdout.splitlines() if line.startswith("attempted before on ")]
-    assert line.endswith(f"by dpo@test, not completed: {len(plan.statements)} statements failed, not run or "
-                         "rolled back")  # fmt: skip
+    assert line.endswith(
+        f"by dpo@test, not completed: {len(plan.statements)} statements failed, not run or rolled back"
+    )
 
 
 def test_unknown_kinds_and_values_of_the_wrong_format_are_refused_without_echoing_the_value(governed, store):
@@ -395,15 +443,31 @@ def test_destinations_without_sql_are_listed_as_not_deletable_here_with_why(loca
 
 def forget(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "collectors", "forget", *args], cwd=PROJECT_DIR, capture_output=True, text=True,
-        input=stdin, env={**os.environ, "GLASSPANE__SUBJECT_SALT": "test-salt"}, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-m", "collectors", "forget", *args],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env={**os.environ, "GLASSPANE__SUBJECT_SALT": "test-salt"},
+        timeout=120,
+    )
 
 
 def test_forget_cli_dry_run_exports_and_executes(governed, store, tmp_path):
     sql_file, json_file = tmp_path / "plan.sql", tmp_path / "plan.json"
-    dry = forget("--column-kind", "email", "--value", "-", "--store", str(store.path), "--sql", str(sql_file),
-                 "--json", str(json_file), stdin=gf.SUBJECT + "\n")  # fmt: skip
+    dry = forget(
+        "--column-kind",
+        "email",
+        "--value",
+        "-",
+        "--store",
+        str(store.path),
+        "--sql",
+        str(sql_file),
+        "--json",
+        str(json_file),
+        stdin=gf.SUBJECT + "\n",
+    )
     assert dry.returncode == 0, dry.stderr
     assert gf.SUBJECT not in dry.stdout
     assert 'DELETE FROM "crm"."customers" WHERE "email" = $subject;' in dry.stdout
@@ -422,8 +486,9 @@ def test_forget_cli_dry_run_exports_and_executes(governed, store, tmp_path):
         "error: the value does not look like an e-mail address (name@domain.tld), as PII kind 'email' requires"
     )
 
-    done = forget("--column-kind", "email", "--value", gf.SUBJECT, "--store", str(store.path), "--execute",
-                  "--by", "dpo@test")  # fmt: skip
+    done = forget(
+        "--column-kind", "email", "--value", gf.SUBJECT, "--store", str(store.path), "--execute", "--by", "dpo@test"
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "done: 26 rows deleted by 13 statements" in done.stdout
     assert gf.SUBJECT not in done.stdout

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from glasspane.deletion import CLEARED
-from glasspane.deletion_run import DELETED, FAILED, NOT_RUN, ROLLED_BACK, execute, plan_for
+from collectors import registry
+from glasspane.governance.deletion.execute import DELETED, FAILED, NOT_RUN, ROLLED_BACK, execute, plan_for
+from glasspane.governance.deletion.model import CLEARED
 from tests import dlt_fixtures as fx
 from tests import governance_fixtures as gf
 from tests.conftest import collect_into, rows, source
@@ -90,28 +91,41 @@ def test_executing_on_bigquery_deletes_the_subject_with_nested_and_staged_rows_a
     assert [s.qualified_name for s in plan.steps if s.action == CLEARED] == ["crm.v_customers"]
     world.proxy.clear()
     with credentials("bq", COLLECTOR, world.tokens.url):
-        report = execute(plan, gf.SUBJECT, store, "dpo@test", [bq])
+        report = execute(plan, gf.SUBJECT, store, "dpo@test", registry.bigquery_opener([bq]))
     assert report.complete, report.lines()
     assert report.rows_deleted == 24
 
     assert set(counts(world, project, gf.SUBJECT).values()) == {0}
     assert {subject: counts(world, project, subject) for subject in OTHERS} == before
-    audit = rows(store, "SELECT location, dataset_name, table_name, status, rows_deleted, executed_by, subject_hash "
-                        "FROM deletion_audit ORDER BY step")  # fmt: skip
+    audit = rows(
+        store,
+        "SELECT location, dataset_name, table_name, status, rows_deleted, executed_by, subject_hash "
+        "FROM deletion_audit ORDER BY step",
+    )
     assert [(a[1], a[2], a[3], a[4]) for a in audit] == [
-        ("crm", "customers__orders__items", DELETED, 4), ("crm", "customers__addresses", DELETED, 1),
-        ("crm", "customers__orders", DELETED, 2), ("crm", "customers", DELETED, 1),
-        ("crm_staging", "customers__orders__items", DELETED, 4), ("crm_staging", "customers__addresses", DELETED, 1),
-        ("crm_staging", "customers__orders", DELETED, 2), ("crm_staging", "customers", DELETED, 1),
-        ("crm", "events__tags__notes", DELETED, 4), ("crm", "events__tags", DELETED, 2), ("crm", "events", DELETED, 2),
-    ]  # fmt: skip
+        ("crm", "customers__orders__items", DELETED, 4),
+        ("crm", "customers__addresses", DELETED, 1),
+        ("crm", "customers__orders", DELETED, 2),
+        ("crm", "customers", DELETED, 1),
+        ("crm_staging", "customers__orders__items", DELETED, 4),
+        ("crm_staging", "customers__addresses", DELETED, 1),
+        ("crm_staging", "customers__orders", DELETED, 2),
+        ("crm_staging", "customers", DELETED, 1),
+        ("crm", "events__tags__notes", DELETED, 4),
+        ("crm", "events__tags", DELETED, 2),
+        ("crm", "events", DELETED, 2),
+    ]
     assert {(a[0], a[5], a[6]) for a in audit} == {(f"bigquery://{project}", "dpo@test", plan.subject_hash)}
 
     # with the collector's credentials from dlt's config, in one transaction, the value only as a parameter
     jobs = [json.loads(r.body)["configuration"]["query"] for r in world.proxy.requests if is_query(r)]
     deletes = [j for j in jobs if j["query"].startswith("DELETE")]
-    assert [j["query"] for j in jobs] == ["BEGIN TRANSACTION", *(j["query"] for j in deletes), "COMMIT TRANSACTION",
-                                          "CALL BQ.ABORT_SESSION()"]  # fmt: skip
+    assert [j["query"] for j in jobs] == [
+        "BEGIN TRANSACTION",
+        *(j["query"] for j in deletes),
+        "COMMIT TRANSACTION",
+        "CALL BQ.ABORT_SESSION()",
+    ]
     assert len(deletes) == 11 and all(gf.SUBJECT not in j["query"] for j in deletes)
     assert {p["parameterValue"]["value"] for j in deletes for p in j["queryParameters"]} == {gf.SUBJECT}
     assert len({p["value"] for j in jobs[1:] for p in j["connectionProperties"]}) == 1  # one session
@@ -127,7 +141,7 @@ def test_a_failing_statement_on_bigquery_rolls_the_project_back(world, project, 
     # the table changed since the plan: the last statements fail after the customers' deletes ran
     world.client(project).query(f"ALTER TABLE `{project}.crm.events` RENAME COLUMN user_email TO contact").result()
     with credentials("bq", COLLECTOR, world.tokens.url):
-        report = execute(plan, gf.SUBJECT, store, "dpo@test", [bq])
+        report = execute(plan, gf.SUBJECT, store, "dpo@test", registry.bigquery_opener([bq]))
     assert not report.complete
     statuses = {o.step.qualified_name: (o.status, o.error) for o in report.outcomes}
     assert statuses["crm.customers"] == (ROLLED_BACK, "rolled back: crm.events__tags__notes failed")
@@ -147,7 +161,7 @@ def test_a_bigquery_project_that_cannot_be_used_stops_everything_before_anything
         down = source("bq", "bigquery", project=project, api_endpoint="http://127.0.0.1:9", timeout_s=1)
         sources, reason = [down], "gave up after retrying until the timeout: cannot reach BigQuery"
     with credentials("bq", COLLECTOR, world.tokens.url):
-        report = execute(plan, gf.SUBJECT, store, "dpo@test", sources)
+        report = execute(plan, gf.SUBJECT, store, "dpo@test", registry.bigquery_opener(sources))
     assert {o.status for o in report.outcomes} == {NOT_RUN}
     assert report.outcomes[0].error.startswith(f"nothing was executed: bigquery://{project}: {reason}")
     assert count(world, project, "crm", "customers", gf.SUBJECT) == 1
@@ -159,11 +173,24 @@ def test_the_cli_executes_on_bigquery_with_the_sources_in_the_config(world, proj
 
     collected(store, world, project)
     config = tmp_path / "glasspane.toml"
-    config.write_text(f'[[sources]]\nname = "bq"\nkind = "bigquery"\nproject = "{project}"\n'
-                      f'api_endpoint = "{world.proxy.endpoint}"\n')  # fmt: skip
+    config.write_text(
+        f'[[sources]]\nname = "bq"\nkind = "bigquery"\nproject = "{project}"\napi_endpoint = "{world.proxy.endpoint}"\n'
+    )
     with credentials("bq", COLLECTOR, world.tokens.url):
-        done = forget("--column-kind", "email", "--value", "-", "--store", str(store.path), "--config", str(config),
-                      "--execute", "--by", "dpo@test", stdin=gf.SUBJECT)  # fmt: skip
+        done = forget(
+            "--column-kind",
+            "email",
+            "--value",
+            "-",
+            "--store",
+            str(store.path),
+            "--config",
+            str(config),
+            "--execute",
+            "--by",
+            "dpo@test",
+            stdin=gf.SUBJECT,
+        )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "done: 24 rows deleted by 11 statements" in done.stdout and gf.SUBJECT not in done.stdout + done.stderr
     assert set(counts(world, project, gf.SUBJECT).values()) == {0}

@@ -10,7 +10,7 @@ import dlt
 import psycopg
 import pytest
 
-from glasspane.deletion_run import DELETED, FAILED, NOT_RUN, ROLLED_BACK, execute, plan_for
+from glasspane.governance.deletion.execute import DELETED, FAILED, NOT_RUN, ROLLED_BACK, execute, plan_for
 from tests import dlt_fixtures as fx
 from tests import governance_fixtures as gf
 from tests.conftest import collect_into, rows, source
@@ -51,8 +51,9 @@ def warehouse(server, tmp_path, store, request) -> str:
 
 def counts(url: str, subject: str) -> dict[str, int]:
     with contextlib.closing(psycopg.connect(url)) as con:
-        return {name: con.execute(sql.replace("{d}", "crm"), {"s": subject}).fetchone()[0]
-                for name, sql in COUNTS.items()}  # fmt: skip
+        return {
+            name: con.execute(sql.replace("{d}", "crm"), {"s": subject}).fetchone()[0] for name, sql in COUNTS.items()
+        }
 
 
 def test_executing_on_postgres_deletes_the_subject_with_nested_and_staged_rows_and_nothing_else(
@@ -60,9 +61,14 @@ def test_executing_on_postgres_deletes_the_subject_with_nested_and_staged_rows_a
 ):
     before = {subject: counts(warehouse, subject) for subject in OTHERS}
     assert counts(warehouse, gf.SUBJECT) == {
-        "crm.customers": 1, "crm.customers__addresses": 1, "crm.customers__orders__items": 4, "crm.events": 2,
-        "crm.events__tags__notes": 4, "crm_staging.customers": 1, "crm_staging.customers__orders": 2,
-    }  # fmt: skip
+        "crm.customers": 1,
+        "crm.customers__addresses": 1,
+        "crm.customers__orders__items": 4,
+        "crm.events": 2,
+        "crm.events__tags__notes": 4,
+        "crm_staging.customers": 1,
+        "crm_staging.customers__orders": 2,
+    }
     plan = plan_for(store, "email", gf.SUBJECT)
     location = f"postgresql://127.0.0.1:{server.port}/{warehouse.rsplit('/', 1)[1]}"
     assert {s.location for s in plan.statements} == {location}
@@ -73,15 +79,23 @@ def test_executing_on_postgres_deletes_the_subject_with_nested_and_staged_rows_a
 
     assert set(counts(warehouse, gf.SUBJECT).values()) == {0}
     assert {subject: counts(warehouse, subject) for subject in OTHERS} == before
-    audit = rows(store, "SELECT location, dataset_name || '.' || table_name, status, rows_deleted FROM deletion_audit "
-                        "ORDER BY step")  # fmt: skip
+    audit = rows(
+        store,
+        "SELECT location, dataset_name || '.' || table_name, status, rows_deleted FROM deletion_audit ORDER BY step",
+    )
     assert [a[1:] for a in audit] == [
-        ("crm.customers__orders__items", DELETED, 4), ("crm.customers__addresses", DELETED, 1),
-        ("crm.customers__orders", DELETED, 2), ("crm.customers", DELETED, 1),
-        ("crm_staging.customers__orders__items", DELETED, 4), ("crm_staging.customers__addresses", DELETED, 1),
-        ("crm_staging.customers__orders", DELETED, 2), ("crm_staging.customers", DELETED, 1),
-        ("crm.events__tags__notes", DELETED, 4), ("crm.events__tags", DELETED, 2), ("crm.events", DELETED, 2),
-    ]  # fmt: skip
+        ("crm.customers__orders__items", DELETED, 4),
+        ("crm.customers__addresses", DELETED, 1),
+        ("crm.customers__orders", DELETED, 2),
+        ("crm.customers", DELETED, 1),
+        ("crm_staging.customers__orders__items", DELETED, 4),
+        ("crm_staging.customers__addresses", DELETED, 1),
+        ("crm_staging.customers__orders", DELETED, 2),
+        ("crm_staging.customers", DELETED, 1),
+        ("crm.events__tags__notes", DELETED, 4),
+        ("crm.events__tags", DELETED, 2),
+        ("crm.events", DELETED, 2),
+    ]
     assert {a[0] for a in audit} == {location}
     assert_value_not_stored(store, gf.SUBJECT)
     assert find_in_text(store, server.password) == 0
@@ -91,8 +105,9 @@ def test_executing_on_postgres_deletes_the_subject_with_nested_and_staged_rows_a
 
 def find_in_text(store, text: str) -> int:
     """Audit rows mentioning `text` anywhere."""
-    return rows(store, "SELECT count(*) FROM deletion_audit WHERE contains(CAST(deletion_audit AS VARCHAR), ?)",
-                [text])[0][0]  # fmt: skip
+    return rows(
+        store, "SELECT count(*) FROM deletion_audit WHERE contains(CAST(deletion_audit AS VARCHAR), ?)", [text]
+    )[0][0]
 
 
 def test_a_failing_statement_on_postgres_rolls_the_database_back(warehouse, store):

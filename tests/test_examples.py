@@ -8,7 +8,7 @@ import shlex
 
 import yaml
 
-from collectors.cli import build_parser
+from glasspane.cli.main import build_parser
 from glasspane.settings import PROJECT_DIR
 from glasspane.store.lake import parse_location
 
@@ -40,8 +40,9 @@ def test_the_github_actions_workflows_run_commands_the_cli_accepts():
 
 def test_the_airflow_dag_collects_each_group_with_a_valid_command():
     tree = ast.parse((EXAMPLES / "airflow" / "glasspane_dag.py").read_text())
-    groups = next(ast.literal_eval(n.value) for n in tree.body
-                  if isinstance(n, ast.Assign) and n.targets[0].id == "SOURCE_GROUPS")  # fmt: skip
+    groups = next(
+        ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "SOURCE_GROUPS"
+    )
     function = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "collect_command")
     namespace: dict = {"GLASSPANE": "/opt/glasspane"}
     exec(compile(ast.Module([function], []), "dag", "exec"), namespace)  # the DAG's own function, not Airflow

@@ -24,10 +24,21 @@ def gcs() -> Iterator[str]:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     server = Process(
-        [str(_get_binary_path()), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1",
-         "-port", str(port), "-external-url", endpoint],
+        [
+            str(_get_binary_path()),
+            "-scheme",
+            "http",
+            "-backend",
+            "memory",
+            "-host",
+            "127.0.0.1",
+            "-port",
+            str(port),
+            "-external-url",
+            endpoint,
+        ],
         f"{endpoint}/storage/v1/b",
-    )  # fmt: skip
+    )
     yield endpoint
     server.stop()
 

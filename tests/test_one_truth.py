@@ -11,7 +11,7 @@ import dlt
 import pytest
 
 from glasspane.alerts.service import evaluate
-from glasspane.deletion_run import plan_for
+from glasspane.governance.deletion.execute import plan_for
 from glasspane.queries.pii import pii_inventory
 from glasspane.store import Store
 from glasspane.store.pii_decisions import DecidedColumn, record_decisions
@@ -53,8 +53,14 @@ def test_overview_runs_alerts_page_dry_run_and_evaluation_agree(every_rule_match
     store, config = every_rule_matches
     overview = app(store.path, monkeypatch).dataframe[0].value
     health = {name: states[0] for name, states in zip(overview["pipeline_name"], overview["health"], strict=True)}
-    assert health == {"hr_export": "failing", "orders": "late", "web_events": "anomalous", "crm_sync": "healthy",
-                      "billing_sync": "healthy", "signups": "healthy"}  # fmt: skip
+    assert health == {
+        "hr_export": "failing",
+        "orders": "late",
+        "web_events": "anomalous",
+        "crm_sync": "healthy",
+        "billing_sync": "healthy",
+        "signups": "healthy",
+    }
     assert dict(rows(store, "SELECT pipeline_name, health FROM pipelines")) == health  # and SQL users see it
     metrics = {m.label: m.value for m in app(store.path, monkeypatch).metric}
     assert (metrics["Failing"], metrics["Late"], metrics["Anomalous"], metrics["Healthy"]) == ("1", "1", "1", "3")
@@ -78,8 +84,13 @@ def test_overview_runs_alerts_page_dry_run_and_evaluation_agree(every_rule_match
     assert {p.split(".")[0] for p in volume} == {n for n, s in health.items() if s == "anomalous"}
     assert {r: on_page.get(r, set()) for r in by_health} == by_health
     assert on_page["schema"] == {"signups"} and on_page["pii"] == {"signups"}
-    assert [h.split(" · ")[-1] for h in headings] == ["1 match now", "1 match now", "1 match now",
-                                                      "1 match now", "1 match now"]  # fmt: skip
+    assert [h.split(" · ")[-1] for h in headings] == [
+        "1 match now",
+        "1 match now",
+        "1 match now",
+        "1 match now",
+        "1 match now",
+    ]
 
     def firing(alerts) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
@@ -97,8 +108,9 @@ def test_overview_runs_alerts_page_dry_run_and_evaluation_agree(every_rule_match
     assert {rule: set(subjects) for rule, subjects in stored} == expected
 
 
-def test_a_confirmed_column_counts_wherever_a_hint_counts_and_not_pii_ends_the_suspicion(demo_store, tmp_path,
-                                                                                       monkeypatch):  # fmt: skip
+def test_a_confirmed_column_counts_wherever_a_hint_counts_and_not_pii_ends_the_suspicion(
+    demo_store, tmp_path, monkeypatch
+):
     store = clone(demo_store, tmp_path / "pii.lake")
     monkeypatch.setenv("GLASSPANE__SUBJECT_SALT", "truth-salt")
     invoices = "dataset_name = 'billing' AND table_name = 'invoices' AND column_name = 'customer_email'"
@@ -124,8 +136,9 @@ def test_a_confirmed_column_counts_wherever_a_hint_counts_and_not_pii_ends_the_s
         inventory = pii_inventory(con)
     confirmed = inventory[inventory["basis"] == "confirmed"]
     assert set(zip(confirmed["table_name"], confirmed["column_name"], strict=True)) == {
-        ("invoices", "customer_email"), ("customers", "name")
-    }  # fmt: skip
+        ("invoices", "customer_email"),
+        ("customers", "name"),
+    }
     # inheritance through lineage: the demo's customer_contacts view selects the confirmed name
     inherited = rows(store, "SELECT table_name, pii_kind FROM inherited_pii WHERE column_name = 'name'")
     assert ("customer_contacts", "name") in inherited
@@ -159,8 +172,9 @@ def test_the_pii_rule_counts_decisions_made_before_it_saw_the_columns(store, tmp
     assert "users__addresses.city" not in alert.detail and "suspected" not in alert.title
     assert "users.email: tagged PII (email)" in alert.detail
 
-    record_decisions(store, [DecidedColumn(location, "signups", "users__addresses", "city", "address")],
-                     "confirmed", "dpo")  # fmt: skip
+    record_decisions(
+        store, [DecidedColumn(location, "signups", "users__addresses", "city", "address")], "confirmed", "dpo"
+    )
     [alert] = evaluate(store, config, None, dry_run=True).alerts
     assert "users__addresses.city: confirmed PII (address)" in alert.detail
 
@@ -182,8 +196,9 @@ def test_a_volume_alert_resolves_when_its_load_leaves_the_window_as_the_health_m
                 "'completed', ?, ?, FALSE)",
                 [f"shop/{load_id}", load_id, at, at],
             )
-            con.execute("INSERT INTO raw.table_counts VALUES (?, 'shop', 'orders', 's', 'loc', 'ds', ?)",
-                        [load_id, count])  # fmt: skip
+            con.execute(
+                "INSERT INTO raw.table_counts VALUES (?, 'shop', 'orders', 's', 'loc', 'ds', ?)", [load_id, count]
+            )
         summaries.refresh(con)
     config = alerts_config(tmp_path, '[[alerts]]\nrule = "volume"\nwindow_days = 1\n')
 

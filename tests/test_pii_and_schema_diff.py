@@ -5,7 +5,7 @@ from __future__ import annotations
 import dlt
 import pytest
 
-from glasspane.pii import suspect
+from glasspane.governance.pii import suspect
 from glasspane.queries.schema import diff_versions
 from tests import dlt_fixtures as fx
 from tests.conftest import collect_into, source

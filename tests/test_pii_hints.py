@@ -5,7 +5,7 @@ from __future__ import annotations
 import dlt
 import yaml
 
-from glasspane.pii_hints import HintedColumn, apply_hints_python, import_schema_yaml
+from glasspane.governance.pii_hints import HintedColumn, apply_hints_python, import_schema_yaml
 
 STREET = HintedColumn("crm", "people__addresses__lines", "street", "address", "text", "people")
 NAME = HintedColumn("crm", "people", "full_name", "name", "text", "people")
@@ -18,8 +18,12 @@ def test_apply_hints_reach_a_table_nested_two_levels_down(tmp_path):
 
     resource = people()
     exec(apply_hints_python([STREET, NAME]), {"people": resource})
-    pipeline = dlt.pipeline("hints", destination=dlt.destinations.duckdb(str(tmp_path / "w.duckdb")),
-                            dataset_name="crm", pipelines_dir=str(tmp_path / "p"))  # fmt: skip
+    pipeline = dlt.pipeline(
+        "hints",
+        destination=dlt.destinations.duckdb(str(tmp_path / "w.duckdb")),
+        dataset_name="crm",
+        pipelines_dir=str(tmp_path / "p"),
+    )
     pipeline.run(resource)
     tables = pipeline.default_schema.tables
     assert tables["people__addresses__lines"]["columns"]["street"]["x-annotation-pii"] == "address"
@@ -33,8 +37,10 @@ def test_import_schema_yaml_has_one_document_per_schema_in_dlts_shape():
     assert len(documents) == 2
     crm = yaml.safe_load(documents[0])
     assert crm["tables"]["people__addresses__lines"]["columns"]["street"] == {
-        "name": "street", "data_type": "text", "x-annotation-pii": "address",
-    }  # fmt: skip
+        "name": "street",
+        "data_type": "text",
+        "x-annotation-pii": "address",
+    }
     assert (
         yaml.safe_load("# " + documents[1])["tables"]["employees"]["columns"]["iban"]["x-annotation-pii"] == "financial"
     )

@@ -11,8 +11,8 @@ import duckdb
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from glasspane import pipeline_helper
-from glasspane.pipeline_helper import run_and_report
+from contrib import pipeline_helper
+from contrib.pipeline_helper import run_and_report
 from tests import dlt_fixtures as fx
 from tests.conftest import collect_into, rows, source
 from tests.slack_server import SlackServer
@@ -81,14 +81,16 @@ def test_slack_or_the_destination_failing_too_never_hides_the_pipelines_own_erro
 
 def test_the_helper_depends_on_dlt_only_so_it_can_be_vendored():
     tree = ast.parse(Path(pipeline_helper.__file__).read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}  # fmt: skip
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
     imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert imported <= {"__future__", "logging", "re", "typing", "dlt"}
 
 
-def test_after_a_load_failure_the_pending_package_is_loaded_when_the_destination_is_back(tmp_path, store, slack,
-                                                                                        caplog):  # fmt: skip
+def test_after_a_load_failure_the_pending_package_is_loaded_when_the_destination_is_back(
+    tmp_path, store, slack, caplog
+):
     warehouse = tmp_path / "w.duckdb"
     p = fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "crm")
     run_and_report(p, fx.users(2))

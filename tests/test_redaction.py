@@ -17,7 +17,7 @@ from dlt.extract.incremental.exceptions import IncrementalCursorInvalidCoercion
 
 from collectors.traces import safe_columns
 from glasspane.alerts.service import EvaluationReport
-from glasspane.dlt_meta import redact
+from glasspane.dlt_meta import redact, redact_line
 from tests import dlt_fixtures as fx
 from tests.alerting import alerts_config, evaluate_now
 from tests.conftest import collect_into, rows, source
@@ -101,8 +101,12 @@ def _coercion_fails() -> dlt.sources.DltResource:
 def _contract_fails() -> dlt.sources.DltResource:
     """A frozen data type refuses the variant column dlt would add: DataValidationError, naming the row's key."""
 
-    @dlt.resource(name="invoices", primary_key="code", columns={"total": {"data_type": "bigint"}},
-                  schema_contract={"data_type": "freeze"})  # fmt: skip
+    @dlt.resource(
+        name="invoices",
+        primary_key="code",
+        columns={"total": {"data_type": "bigint"}},
+        schema_contract={"data_type": "freeze"},
+    )
     def invoices():
         yield [{"code": "K1", "total": 5}, {"code": KEY, "total": VALUE}]
 
@@ -121,8 +125,10 @@ def test_values_in_dlt_errors_never_reach_the_store_but_table_and_column_do(tmp_
         "shop": (_coercion_fails(), "orders", "amount__v_text"),
         "billing": (_contract_fails(), "invoices", "total__v_text"),
     }
-    pipelines = {name: fx.pipeline(name, tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), name)
-                 for name in failing}  # fmt: skip
+    pipelines = {
+        name: fx.pipeline(name, tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), name)
+        for name in failing
+    }
     for name, p in pipelines.items():
         with contextlib.suppress(Exception):
             p.run(failing[name][0]())
@@ -140,8 +146,12 @@ def test_values_in_dlt_errors_never_reach_the_store_but_table_and_column_do(tmp_
     assert sorted(a.subject for a in report.alerts) == ["billing", "shop"]
     for name, (_, table, column) in failing.items():
         errors = rows(store, "SELECT DISTINCT error FROM runs WHERE pipeline_name = ? AND status = 'failed'", [name])
-        errors += rows(store, "SELECT error FROM run_steps WHERE error IS NOT NULL AND run_key IN "
-                              "(SELECT run_key FROM runs WHERE pipeline_name = ?)", [name])  # fmt: skip
+        errors += rows(
+            store,
+            "SELECT error FROM run_steps WHERE error IS NOT NULL AND run_key IN "
+            "(SELECT run_key FROM runs WHERE pipeline_name = ?)",
+            [name],
+        )
         for error in [e for (e,) in errors] + [detail_of(report, name)]:
             assert f"table `{table}`" in error and f"`{column}`" in error and "***" in error
     assert "Cannot coerce type `text` to `bigint` for value `***`" in detail_of(report, "shop")
@@ -154,8 +164,10 @@ CANARY = "Zq7-canary-9191"
 # Messages a resource or a destination raises with a row or a value in them; what must stay of each.
 GENERIC = {
     "Python dict repr of a row": (f"ValueError: bad row {{'id': 7, 'code': '{CANARY}'}}", "ValueError: bad row ***"),
-    "JSON of a row": (f'ValueError: rejected {{"id": 7, "note": "{CANARY}"}} at offset 3',
-                      "ValueError: rejected *** at offset 3"),
+    "JSON of a row": (
+        f'ValueError: rejected {{"id": 7, "note": "{CANARY}"}} at offset 3',
+        "ValueError: rejected *** at offset 3",
+    ),
     "tuple repr of a row": (f"ValueError: bad row (7, '{CANARY}', 3.5)", "ValueError: bad row ***"),
     "list repr of values": (f"ValueError: values ['{CANARY}', 'x'] rejected", "ValueError: values *** rejected"),
     "quoted value": (f'ValueError: bad value "{CANARY}" in `note`', 'ValueError: bad value "***" in `note`'),
@@ -166,7 +178,7 @@ GENERIC = {
         "ResourceExtractionError: In processing pipe `users`: extraction of resource `users` in generator `users` "
         "caused an exception: bad row ***",
     ),
-}  # fmt: skip
+}
 # Names stay: a source, a column or a file quoted after the word that says what it is.
 NAMES = [
     "source 'folder': /tmp/p/crm/trace.pickle: unreadable trace (UnpicklingError)",
@@ -186,6 +198,15 @@ def test_quoted_literals_and_reprs_of_rows_become_stars(case):
 @pytest.mark.parametrize("message", NAMES)
 def test_names_of_sources_columns_tables_and_files_are_kept(message):
     assert redact(message) == message
+
+
+def test_a_message_for_one_line_is_folded_redacted_and_cut_to_its_limit():
+    message = "rule 'late':\n  OperationalError: password=hunter2 for\tana@example.com\n" + "x" * 600
+    line = redact_line(message)
+    assert "\n" not in line and "\t" not in line and "  " not in line
+    assert "hunter2" not in line and "ana@example.com" not in line
+    assert line.startswith("rule 'late': OperationalError:") and len(line) == 500 and line.endswith("…")
+    assert redact_line("a\n b", limit=300) == "a b"
 
 
 def test_sql_definitions_keep_their_quoted_identifiers():

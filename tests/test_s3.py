@@ -98,9 +98,12 @@ def test_s3_bucket_gives_every_dataset_with_row_counts_failures_and_pii(s3, prox
     ) == [
         (dataset, table, column, kind)
         for dataset in ("custom", "events", "orders")
-        for table, column, kind in (("users", "email", "email"), ("users", "phone", None),
-                                    ("users__addresses", "street", "address"))
-    ]  # fmt: skip
+        for table, column, kind in (
+            ("users", "email", "email"),
+            ("users", "phone", None),
+            ("users__addresses", "street", "address"),
+        )
+    ]
     assert rows(store, "SELECT count(*) FROM columns WHERE column_name = 'nickname'") == [(1,)]  # evolved
 
     # footers are read with two small ranged reads each, never a data page; jsonl data files never
@@ -177,8 +180,10 @@ def test_several_schemas_in_one_dataset_and_a_schema_added_later_cost_one_listin
         assert collect_into(store, bucket).new_runs == 0
         assert listings() == ["multi/", "multi/shared/_dlt_loads/"]
     assert rows(store, "SELECT schema_name, row_count FROM runs ORDER BY schema_name") == [
-        ("accounts", 6), ("billing", None), ("crm", 4),  # billing: jsonl without a trace, no count
-    ]  # fmt: skip
+        ("accounts", 6),
+        ("billing", None),
+        ("crm", 4),  # billing: jsonl without a trace, no count
+    ]
 
 
 def test_a_folder_larger_than_a_page_is_listed_from_each_schemas_position(s3, proxy, tmp_path, store, monkeypatch):
@@ -245,8 +250,11 @@ def test_a_broken_source_is_named_with_its_reason_and_the_others_are_collected(s
     assert unreachable.startswith("source 'down': s3://lake/teams: cannot reach the storage endpoint")
     assert rows(store, "SELECT DISTINCT source, dataset_name FROM runs") == [("good", "events")]
     assert rows(store, "SELECT source, status FROM sources ORDER BY 1") == [
-        ("down", "error"), ("good", "error"), ("nobucket", "error"), ("wrongkey", "error"),
-    ]  # fmt: skip
+        ("down", "error"),
+        ("good", "error"),
+        ("nobucket", "error"),
+        ("wrongkey", "error"),
+    ]
 
 
 def test_credentials_never_reach_the_store_the_logs_or_the_errors(s3, teams, tmp_path, store, caplog, capfd):
@@ -280,9 +288,12 @@ def test_cli_reads_bucket_credentials_from_dlt_secrets_toml_and_prints_the_cost(
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
     done = subprocess.run(
         [sys.executable, "-m", "collectors", "collect", "--config", "glasspane.toml", "--store", "s.duckdb", "-q"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**env, "PYTHONPATH": str(PROJECT_DIR)},
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[1].split() == ["lake", "filesystem", "3", "6", "ok"]

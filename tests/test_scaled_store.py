@@ -32,9 +32,13 @@ SHARDS = (("lake_a", "lake_b"), ("lake_c", "lake_d"), ("lake_e", "lake_f"))
 def servers() -> Iterator[tuple[Postgres, MotoS3]]:
     pg, s3 = Postgres(), MotoS3()
     s3.client().create_bucket(Bucket=BUCKET)
-    env = {"PGPASSWORD": pg.password, "AWS_ACCESS_KEY_ID": s3.keys.access_key_id,
-           "AWS_SECRET_ACCESS_KEY": s3.keys.secret_access_key, "AWS_ENDPOINT_URL": s3.endpoint,
-           "AWS_REGION": "us-east-1"}  # fmt: skip
+    env = {
+        "PGPASSWORD": pg.password,
+        "AWS_ACCESS_KEY_ID": s3.keys.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": s3.keys.secret_access_key,
+        "AWS_ENDPOINT_URL": s3.endpoint,
+        "AWS_REGION": "us-east-1",
+    }
     try:
         with environment(**env):  # the store's credentials, as libpq and DuckDB read them
             yield pg, s3
@@ -61,8 +65,13 @@ def add_loads(bucket: Path, pipelines: Path, round_no: int) -> None:
 
 def config_for(folder: Path, bucket: Path) -> Path:
     config = folder / "glasspane.toml"
-    config.write_text("".join(f'[[sources]]\nname = "lake_{n}"\nkind = "filesystem"\nbucket_url = "{bucket.as_uri()}"\n'
-                              f'datasets = ["{n}"]\n\n' for n in DATASETS))  # fmt: skip
+    config.write_text(
+        "".join(
+            f'[[sources]]\nname = "lake_{n}"\nkind = "filesystem"\nbucket_url = "{bucket.as_uri()}"\n'
+            f'datasets = ["{n}"]\n\n'
+            for n in DATASETS
+        )
+    )
     return config
 
 
@@ -95,15 +104,36 @@ def test_three_sharded_collectors_and_readers_share_one_scaled_store_and_lose_no
     config = config_for(tmp_path, bucket)
     scaled.ensure_current()
     stop = tmp_path / "stop"
-    readers = [subprocess.Popen([sys.executable, "-c", READER, scaled.location.setting, str(stop)],
-                                cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", READER, scaled.location.setting, str(stop)],
+            cwd=PROJECT_DIR,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     try:
         for round_no in range(3):
             add_loads(bucket, pipelines, round_no)
-            command = [sys.executable, "-m", "collectors", "collect", "--config", str(config), "--store",
-                       scaled.location.setting, "--quiet", "--source"]  # fmt: skip
-            shards = [subprocess.Popen([*command, *shard], cwd=PROJECT_DIR, stdout=subprocess.PIPE,
-                                       stderr=subprocess.STDOUT, text=True) for shard in SHARDS]  # fmt: skip
+            command = [
+                sys.executable,
+                "-m",
+                "collectors",
+                "collect",
+                "--config",
+                str(config),
+                "--store",
+                scaled.location.setting,
+                "--quiet",
+                "--source",
+            ]
+            shards = [
+                subprocess.Popen(
+                    [*command, *shard], cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+                )
+                for shard in SHARDS
+            ]
             for shard in shards:
                 assert shard.wait(timeout=300) == 0, shard.stdout.read()
             expected = len(DATASETS) * (round_no + 1)
@@ -120,9 +150,22 @@ def test_three_sharded_collectors_and_readers_share_one_scaled_store_and_lose_no
 
 
 def test_two_dashboard_replicas_show_the_same_scaled_store(scaled, demo_store, tmp_path):
-    subprocess.run([sys.executable, "-m", "collectors", "store", "copy", "--store", str(demo_store.path), "--to",
-                    scaled.location.setting], cwd=PROJECT_DIR,
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "collectors",
+            "store",
+            "copy",
+            "--store",
+            str(demo_store.path),
+            "--to",
+            scaled.location.setting,
+        ],
+        cwd=PROJECT_DIR,
+        check=True,
+        capture_output=True,
+    )
     url = scaled.location.setting
     with dashboard(url) as first, dashboard(url) as second, chromium() as browser:
         page = browser.new_page()
@@ -142,21 +185,35 @@ def test_store_copy_moves_an_embedded_store_into_a_scaled_one_and_back(scaled, d
     source = clone(demo_store, tmp_path / "laptop.lake")
     back = tmp_path / "back.lake"
     for origin, target in ((str(source.path), url), (url, str(back))):
-        done = subprocess.run([sys.executable, "-m", "collectors", "store", "copy", "--store", origin, "--to", target],
-                              cwd=PROJECT_DIR, capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "collectors", "store", "copy", "--store", origin, "--to", target],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0, done.stderr
         assert "copied" in done.stdout and os.environ["PGPASSWORD"] not in done.stdout + done.stderr
     for view in ("runs", "pipelines", "columns", "locations", "table_counts"):
         assert rows(Store(back), f"SELECT * FROM {view} ORDER BY ALL") == rows(
-            source, f"SELECT * FROM {view} ORDER BY ALL"), view  # fmt: skip
+            source, f"SELECT * FROM {view} ORDER BY ALL"
+        ), view
 
 
 def test_a_store_url_with_a_password_is_refused_in_one_line_without_echoing_it(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "collectors", "alerts", "--dry-run", "--store",
-         "postgres://glasspane:Hunter2-s3cret@127.0.0.1:5/pane?data_path=s3://pane/x/"],
-        cwd=PROJECT_DIR, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "collectors",
+            "alerts",
+            "--dry-run",
+            "--store",
+            "postgres://glasspane:Hunter2-s3cret@127.0.0.1:5/pane?data_path=s3://pane/x/",
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
     assert "PGPASSWORD" in line and "Hunter2-s3cret" not in done.stdout + done.stderr

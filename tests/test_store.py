@@ -14,8 +14,17 @@ from tests.conftest import clone, rows
 def test_a_new_store_has_every_documented_view_and_reopening_migrates_nothing(store):
     store.ensure_current()
     views = {r[0] for r in rows(store, "SELECT view_name FROM duckdb_views() WHERE schema_name = 'main'")}
-    assert {"runs", "table_counts", "run_steps", "columns", "schema_versions", "sources", "collect_log",
-            "datasets", "pipelines"} <= views  # fmt: skip
+    assert {
+        "runs",
+        "table_counts",
+        "run_steps",
+        "columns",
+        "schema_versions",
+        "sources",
+        "collect_log",
+        "datasets",
+        "pipelines",
+    } <= views
     applied = rows(store, "SELECT name, applied_at FROM raw.migrations ORDER BY name")
     assert store.is_current()
     with store.writer():

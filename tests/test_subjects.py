@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from glasspane.subjects import SubjectError, check_value, format_note
+from glasspane.governance.subjects import SubjectError, check_value, format_note
 
 # (kind, values a user would type that fit, values that are typos or of another kind)
 FORMATTED = [
@@ -13,14 +13,20 @@ FORMATTED = [
     ("phone", ["+44 20 7946 0018", "(030) 1234-567"], ["call me", "12"]),
     ("ip_address", ["192.0.2.7", "2001:db8::1"], ["192.0.2.256"]),
     ("date_of_birth", ["1990-02-28"], ["1990-02-30", "28/02/1990"]),
-    ("iban", ["GB82 WEST 1234 5698 7654 32", "DE89370400440532013000"],
-     ["GB82 WEST 1234 5698 7654 33", "DE8937040044"]),  # one digit off: the mod-97 checksum fails
-    ("credit_card", ["4111 1111 1111 1111", "5500-0000-0000-0004"],
-     ["4111 1111 1111 1112", "4111 1111", "4111 1111 1111 111a"]),  # a typo fails the Luhn check
+    (
+        "iban",
+        ["GB82 WEST 1234 5698 7654 32", "DE89370400440532013000"],
+        ["GB82 WEST 1234 5698 7654 33", "DE8937040044"],
+    ),  # one digit off: the mod-97 checksum fails
+    (
+        "credit_card",
+        ["4111 1111 1111 1111", "5500-0000-0000-0004"],
+        ["4111 1111 1111 1112", "4111 1111", "4111 1111 1111 111a"],
+    ),  # a typo fails the Luhn check
     ("card_number", ["378282246310005"], ["378282246310006"]),
     ("ssn", ["123-45-6789", "123456789"], ["666-12-3456", "123-00-6789", "123-456789", "12-345-6789"]),
     ("uuid", ["123e4567-e89b-12d3-a456-426614174000"], ["123e4567e89b12d3a456426614174000", "not-a-uuid"]),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("kind", "good", "bad"), FORMATTED, ids=[k for k, _, _ in FORMATTED])

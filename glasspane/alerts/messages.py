@@ -23,8 +23,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from glasspane.alerts.config import SEVERITIES
-from glasspane.alerts.records import RESOLVED, Alert
+from glasspane.alerts.model import RESOLVED, Alert
+from glasspane.alerts.rule_config import SEVERITIES
 from glasspane.links import link
 
 ICONS = {"critical": "🔴", "warning": "🟠", "info": "🔵", RESOLVED: "✅"}
@@ -99,8 +99,9 @@ def alert_message(alert: Alert) -> Message:
     if alert.detail:
         detail = f"```{escape(alert.detail)}```" if alert.rule == "failed" else escape(alert.detail)
         blocks.append(SectionBlock(text=MarkdownTextObject(text=_cut(detail, TEXT_MAX))))
-    fields = [MarkdownTextObject(text=_cut(f"*{escape(label)}*\n{escape(value)}", FIELD_MAX))
-              for label, value in alert.facts]  # fmt: skip
+    fields = [
+        MarkdownTextObject(text=_cut(f"*{escape(label)}*\n{escape(value)}", FIELD_MAX)) for label, value in alert.facts
+    ]
     for start in range(0, len(fields), FIELDS_PER_SECTION):
         blocks.append(SectionBlock(fields=fields[start : start + FIELDS_PER_SECTION]))
     if alert.link and alert.rule == "volume" and alert.state != RESOLVED and "load=" in alert.link:

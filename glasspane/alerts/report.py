@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import json
 
-from glasspane.alerts.records import PENDING
+from glasspane.alerts.model import PENDING
 from glasspane.alerts.service import EvaluationReport
 
 

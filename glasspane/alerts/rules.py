@@ -17,18 +17,18 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from glasspane.alerts.config import AlertRule, duration_text
-from glasspane.alerts.records import Finding, RuleMemory, RuleResult
+from glasspane.alerts import reads as q
+from glasspane.alerts.alert_log import rule_memories
+from glasspane.alerts.model import Finding, RuleMemory, RuleResult
+from glasspane.alerts.rule_config import AlertRule, duration_text
 from glasspane.dlt_meta import first_line, redact
 from glasspane.formatting import thousands
+from glasspane.governance.pii import suspect
 from glasspane.health import LATE_FACTOR, volume_scores
 from glasspane.links import link
-from glasspane.pii import suspect
 from glasspane.pipeline_health import TABLE_KEY, newest_anomalies, newest_loads, pipeline_health
-from glasspane.queries import alerts as q
 from glasspane.queries.schema import version_columns
 from glasspane.schema_diff import Change, diff_columns
-from glasspane.store.alert_log import rule_memories
 
 MAX_LISTED = 12  # changes listed in one alert; the rest are counted
 LATE_ARRIVAL = dt.timedelta(days=1)
@@ -92,6 +92,31 @@ def _health(con: duckdb.DuckDBPyConnection, rule: AlertRule, factor: float, max_
     return health.loc[[key in covered for key in keys]]
 
 
+def _pipeline_finding(
+    row: Any,
+    matching: bool,
+    title: str,
+    facts: list[tuple[str, str]],
+    base_url: str,
+    at: Any,
+    detail: str | None = None,
+) -> Finding:
+    """A finding about one pipeline's health (the failed and late rules), linked to its runs."""
+    return Finding(
+        subject_key=f"{row.location}|{row.dataset_name}|{row.pipeline_name}",
+        subject=row.pipeline_name,
+        matching=matching,
+        title=title,
+        facts=tuple(facts),
+        detail=detail,
+        link=link("runs", base_url, pipeline=row.pipeline_name, run=row.last_run_key),
+        at=at if at is not None and not pd.isna(at) else None,
+        pipeline_name=row.pipeline_name,
+        dataset_name=row.dataset_name,
+        location=row.location,
+    )
+
+
 def failed_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory, base_url: str) -> RuleResult:
     """A pipeline is failing while its newest run failed."""
     result = RuleResult(complete=True)
@@ -101,26 +126,16 @@ def failed_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMem
         if failing:
             step = f" in the {row.failed_step} step" if isinstance(row.failed_step, str) else ""
             title = f"{row.pipeline_name} failed{step}"
-            facts = [*_pipeline_facts(row), ("Failed step", _text(row.failed_step)),
-                     ("Run started", when(row.run_started_at))]  # fmt: skip
+            facts = [
+                *_pipeline_facts(row),
+                ("Failed step", _text(row.failed_step)),
+                ("Run started", when(row.run_started_at)),
+            ]
         else:
             title = f"{row.pipeline_name} ran without failing again"
             facts = [*_pipeline_facts(row), ("Last run", when(row.last_run_at)), ("Status", _text(row.last_status))]
-        result.findings.append(
-            Finding(
-                subject_key=f"{row.location}|{row.dataset_name}|{row.pipeline_name}",
-                subject=row.pipeline_name,
-                matching=failing,
-                title=title,
-                facts=tuple(facts),
-                detail=error,
-                link=link("runs", base_url, pipeline=row.pipeline_name, run=row.last_run_key),
-                at=row.run_started_at if failing and not pd.isna(row.run_started_at) else None,
-                pipeline_name=row.pipeline_name,
-                dataset_name=row.dataset_name,
-                location=row.location,
-            )
-        )
+        at = row.run_started_at if failing else None
+        result.findings.append(_pipeline_finding(row, failing, title, facts, base_url, at, detail=error))
     return result
 
 
@@ -141,22 +156,13 @@ def late_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemor
             title = f"{row.pipeline_name} is no longer late: it ran again, but failed"
         else:
             title = f"{row.pipeline_name} is on time again"
-        facts = [*_pipeline_facts(row), ("Last success", when(row.last_success_at)), ("Expected", expected),
-                 ("Last run", f"{when(row.last_run_at)}, {_text(row.last_status)}")]  # fmt: skip
-        result.findings.append(
-            Finding(
-                subject_key=f"{row.location}|{row.dataset_name}|{row.pipeline_name}",
-                subject=row.pipeline_name,
-                matching=late,
-                title=title,
-                facts=tuple(facts),
-                link=link("runs", base_url, pipeline=row.pipeline_name, run=row.last_run_key),
-                at=row.last_success_at if not pd.isna(row.last_success_at) else None,
-                pipeline_name=row.pipeline_name,
-                dataset_name=row.dataset_name,
-                location=row.location,
-            )
-        )
+        facts = [
+            *_pipeline_facts(row),
+            ("Last success", when(row.last_success_at)),
+            ("Expected", expected),
+            ("Last run", f"{when(row.last_run_at)}, {_text(row.last_status)}"),
+        ]
+        result.findings.append(_pipeline_finding(row, late, title, facts, base_url, row.last_success_at))
     return result
 
 
@@ -181,13 +187,19 @@ def _volume_finding(row: Any, base_url: str) -> Finding:
     else:
         title = f"{row.table_name} in {row.pipeline_name} is back to normal: {rows} rows"
     facts = (
-        ("Pipeline", row.pipeline_name), ("Table", row.table_name), ("Rows in this load", thousands(row.row_count)),
-        ("Expected", expected), ("Normal range", band),
-        ("Kind", _text(row.kind)), ("Compared with", _text(row.season)),
+        ("Pipeline", row.pipeline_name),
+        ("Table", row.table_name),
+        ("Rows in this load", thousands(row.row_count)),
+        ("Expected", expected),
+        ("Normal range", band),
+        ("Kind", _text(row.kind)),
+        ("Compared with", _text(row.season)),
         ("Robust z", "—" if pd.isna(row.robust_z) else f"{row.robust_z:.1f}"),
-        ("Loaded at", when(loaded_at)), ("Load id", str(row.load_id)), ("Dataset", row.dataset_name),
+        ("Loaded at", when(loaded_at)),
+        ("Load id", str(row.load_id)),
+        ("Dataset", row.dataset_name),
         ("Location", row.location),
-    )  # fmt: skip
+    )
     trends = {"pipeline": row.pipeline_name, "table": row.table_name, "location": row.location, "load": row.load_id}
     return Finding(
         subject_key=row.subject_key,
@@ -250,7 +262,7 @@ def _aged_out(subject_key: str, loaded_at: pd.Timestamp, rule: AlertRule, base_u
             ("Last load judged", when(loaded_at)),
             ("Dataset", dataset),
             ("Location", location),
-        ),  # fmt: skip
+        ),
         link=link("trends", base_url, pipeline=pipeline, table=table),
         at=loaded_at.to_pydatetime(),
         fingerprint=loaded_at.isoformat(),
@@ -310,10 +322,31 @@ def _listing(lines: list[str]) -> str:
 
 def _schema_facts(row: Any) -> tuple[tuple[str, str], ...]:
     return (
-        ("Dataset", row.dataset_name), ("Schema", row.schema_name), ("Version", _text(row.version)),
-        ("Changed at", when(row.inserted_at)), ("Location", row.location),
+        ("Dataset", row.dataset_name),
+        ("Schema", row.schema_name),
+        ("Version", _text(row.version)),
+        ("Changed at", when(row.inserted_at)),
+        ("Location", row.location),
         ("Loaded by", ", ".join(row.pipelines) or "—"),
-    )  # fmt: skip
+    )
+
+
+def _schema_finding(row: Any, key: str, subject: str, title: str, lines: list[str], page: str) -> Finding:
+    """A finding about one new schema version (the schema and pii rules): its facts, listing and page."""
+    return Finding(
+        subject_key=key,
+        subject=subject,
+        matching=True,
+        title=title,
+        facts=_schema_facts(row),
+        detail=_listing(lines),
+        link=page,
+        at=row.inserted_at if not pd.isna(row.inserted_at) else None,
+        fingerprint=row.version_hash,
+        dataset_name=row.dataset_name,
+        location=row.location,
+        pipeline_name=row.pipelines[0] if len(row.pipelines) == 1 else None,
+    )
 
 
 def schema_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory, base_url: str) -> RuleResult:
@@ -340,23 +373,10 @@ def schema_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMem
         parts = [f"{len(added)} tables added"] if added else []
         parts += [f"{len(removed)} tables removed"] if removed else []
         parts += [f"{n} columns {what}" for what, n in counts.items() if n]
+        subject = f"{row.dataset_name}.{row.schema_name}" if row.schema_name != row.dataset_name else row.dataset_name
+        title = f"Schema of {row.dataset_name} changed: {', '.join(parts)}"
         result.findings.append(
-            Finding(
-                subject_key=key,
-                subject=f"{row.dataset_name}.{row.schema_name}"
-                if row.schema_name != row.dataset_name
-                else row.dataset_name,
-                matching=True,
-                title=f"Schema of {row.dataset_name} changed: {', '.join(parts)}",
-                facts=_schema_facts(row),
-                detail=_listing(lines),
-                link=link("schema", base_url, dataset=row.dataset_name),
-                at=row.inserted_at if not pd.isna(row.inserted_at) else None,
-                fingerprint=row.version_hash,
-                dataset_name=row.dataset_name,
-                location=row.location,
-                pipeline_name=row.pipelines[0] if len(row.pipelines) == 1 else None,
-            )  # fmt: skip
+            _schema_finding(row, key, subject, title, lines, link("schema", base_url, dataset=row.dataset_name))
         )
     return result
 
@@ -386,22 +406,9 @@ def pii_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemory
             continue
         parts = [f"{len(tagged)} tagged PII columns"] if tagged else []
         parts += [f"{len(suspected)} suspected PII columns without a hint"] if suspected else []
-        result.findings.append(
-            Finding(
-                subject_key=key,
-                subject=row.dataset_name,
-                matching=True,
-                title=f"New personal data in {row.dataset_name}: {', '.join(parts)}",
-                facts=_schema_facts(row),
-                detail=_listing(suspected + tagged),
-                link=link("pii", base_url, dataset=row.dataset_name),
-                at=row.inserted_at if not pd.isna(row.inserted_at) else None,
-                fingerprint=row.version_hash,
-                dataset_name=row.dataset_name,
-                location=row.location,
-                pipeline_name=row.pipelines[0] if len(row.pipelines) == 1 else None,
-            )
-        )
+        title = f"New personal data in {row.dataset_name}: {', '.join(parts)}"
+        page = link("pii", base_url, dataset=row.dataset_name)
+        result.findings.append(_schema_finding(row, key, row.dataset_name, title, suspected + tagged, page))
     return result
 
 

@@ -13,15 +13,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from glasspane.alerts.config import AlertConfig
-from glasspane.alerts.messages import Message, plan_messages
-from glasspane.alerts.records import PENDING, Alert, DeliveryRecord, SubjectState
-from glasspane.alerts.rules import evaluate_rule
-from glasspane.alerts.slack import SlackDestination, SlackSender
-from glasspane.alerts.state import decide
-from glasspane.dlt_meta import redact
-from glasspane.store import Store
-from glasspane.store.alert_log import (
+from glasspane.alerts.alert_log import (
     claim,
     mark_not_sent,
     outbox,
@@ -30,6 +22,14 @@ from glasspane.store.alert_log import (
     rule_memories,
     stored_alerts,
 )
+from glasspane.alerts.messages import Message, plan_messages
+from glasspane.alerts.model import PENDING, Alert, DeliveryRecord, SubjectState
+from glasspane.alerts.rule_config import AlertConfig
+from glasspane.alerts.rules import evaluate_rule
+from glasspane.alerts.slack import SlackDestination, SlackSender
+from glasspane.alerts.state import decide
+from glasspane.dlt_meta import redact_line
+from glasspane.store import Store
 
 CLAIM_MARGIN_S = 60  # a claim outlives the sending it covers by this much (a crashed sender's alerts are sent later)
 NO_DESTINATION = (
@@ -72,7 +72,7 @@ def _plan(con: duckdb.DuckDBPyConnection, config: AlertConfig, now: dt.datetime,
         try:
             result = evaluate_rule(con, rule, memory, config.settings.dashboard_url)
         except Exception as ex:  # one broken rule never hides the others
-            plan.errors.append(redact(" ".join(f"rule '{rule.name}': {type(ex).__name__}: {ex}".split()), 500) or "")
+            plan.errors.append(redact_line(f"rule '{rule.name}': {type(ex).__name__}: {ex}"))
             continue
         decision = decide(rule, result, memory, now, evaluation_id)
         plan.alerts += decision.alerts
@@ -91,8 +91,9 @@ def evaluate(
     now = dt.datetime.now(dt.UTC)
     evaluation_id = uuid.uuid4().hex
     settings = config.settings
-    report = EvaluationReport(evaluation_id, len(config.rules), dry_run=dry_run,
-                              destination=destination.describe() if destination else None)  # fmt: skip
+    report = EvaluationReport(
+        evaluation_id, len(config.rules), dry_run=dry_run, destination=destination.describe() if destination else None
+    )
     failed_since = now - dt.timedelta(seconds=settings.redeliver_within_s)
     claims_since = now - dt.timedelta(seconds=settings.delivery_budget_s + settings.timeout_s + CLAIM_MARGIN_S)
     store.ensure_current()
@@ -107,8 +108,17 @@ def evaluate(
 
     def evaluate_and_record(con: duckdb.DuckDBPyConnection) -> tuple[_Plan, list[Alert]]:
         plan = _plan(con, config, now, evaluation_id)
-        record_evaluation(con, evaluation_id, now, [r.name for r in config.rules], plan.alerts, plan.states,
-                          plan.release, report.destination, plan.errors)  # fmt: skip
+        record_evaluation(
+            con,
+            evaluation_id,
+            now,
+            [r.name for r in config.rules],
+            plan.alerts,
+            plan.states,
+            plan.release,
+            report.destination,
+            plan.errors,
+        )
         to_send = outbox(con, failed_since, claims_since)
         if destination is None:
             mark_not_sent(con, [a.alert_id for a in to_send if a.delivery == PENDING], NO_DESTINATION)

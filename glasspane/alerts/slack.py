@@ -21,10 +21,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from glasspane.alerts.config import AlertSettings
 from glasspane.alerts.messages import Message
-from glasspane.alerts.records import DeliveryRecord
-from glasspane.dlt_meta import redact
+from glasspane.alerts.model import DeliveryRecord
+from glasspane.alerts.rule_config import AlertSettings
+from glasspane.dlt_meta import redact_line
 
 SLACK_API_URL = "https://slack.com/api/"
 # slack-sdk logs request URLs (the webhook is a secret) at debug level: give it a logger that never speaks.
@@ -103,8 +103,15 @@ class SlackSender:
         attempts, wait = 0, self.settings.backoff_s
 
         def record(ok: bool, error: str | None = None, redeliver: bool = False) -> DeliveryRecord:
-            return DeliveryRecord(message.message_id, message.alert_ids, ok, self._clean(error), attempts,
-                                  dt.datetime.now(dt.UTC), redeliver)  # fmt: skip
+            return DeliveryRecord(
+                message.message_id,
+                message.alert_ids,
+                ok,
+                self._clean(error),
+                attempts,
+                dt.datetime.now(dt.UTC),
+                redeliver,
+            )
 
         while True:
             remaining = deadline - self.clock()
@@ -123,15 +130,21 @@ class SlackSender:
                 tries = f"{attempts} attempt" + ("s" if attempts > 1 else "")
                 return record(False, f"{answer.error} (gave up after {tries})", True)
             if self.clock() + pause > deadline:
-                return record(False, f"{answer.error} (a retry in {pause:g} s would pass the delivery time budget)",
-                              True)  # fmt: skip
+                return record(
+                    False, f"{answer.error} (a retry in {pause:g} s would pass the delivery time budget)", True
+                )
             self.sleep(pause)
 
     def _post(self, message: Message, timeout: float) -> _Answer:
         try:
             if self.destination.token:
-                client = WebClient(token=self.destination.token, base_url=self.destination.api_url, timeout=timeout,
-                                   logger=_SDK_LOGGER, retry_handlers=[])  # fmt: skip
+                client = WebClient(
+                    token=self.destination.token,
+                    base_url=self.destination.api_url,
+                    timeout=timeout,
+                    logger=_SDK_LOGGER,
+                    retry_handlers=[],
+                )
                 client.chat_postMessage(channel=self.destination.channel, text=message.text, blocks=message.blocks)
                 return _Answer(True, 200, None, None)
             hook = WebhookClient(self.destination.webhook, timeout=timeout, logger=_SDK_LOGGER, retry_handlers=[])
@@ -139,21 +152,29 @@ class SlackSender:
         except SlackApiError as ex:
             response = ex.response
             error = response.get("error") if isinstance(response.data, dict) else None
-            return _Answer(False, response.status_code, _retry_after(response.headers),
-                           f"HTTP {response.status_code}: {error or _first(response.data)}")  # fmt: skip
+            return _Answer(
+                False,
+                response.status_code,
+                _retry_after(response.headers),
+                f"HTTP {response.status_code}: {error or _first(response.data)}",
+            )
         except Exception as ex:  # no answer: refused, timed out, DNS
             return _Answer(False, None, None, f"no answer from Slack: {type(ex).__name__}: {_first(ex)}")
         if 200 <= response.status_code < 300:
             return _Answer(True, response.status_code, None, None)
-        return _Answer(False, response.status_code, _retry_after(response.headers),
-                       f"HTTP {response.status_code}: {_first(response.body)}")  # fmt: skip
+        return _Answer(
+            False,
+            response.status_code,
+            _retry_after(response.headers),
+            f"HTTP {response.status_code}: {_first(response.body)}",
+        )
 
     def _clean(self, error: str | None) -> str | None:
         if error is None:
             return None
         for secret in self.destination.secrets():
             error = error.replace(secret, "***")
-        return redact(" ".join(error.split()), limit=300)
+        return redact_line(error, limit=300)
 
 
 def _retry_after(headers: dict | None) -> float | None:

@@ -13,8 +13,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field, replace
 
-from glasspane.alerts.config import AlertRule, duration_text
-from glasspane.alerts.records import (
+from glasspane.alerts.model import (
     FIRING,
     NOT_SENT,
     OK,
@@ -26,6 +25,7 @@ from glasspane.alerts.records import (
     RuleResult,
     SubjectState,
 )
+from glasspane.alerts.rule_config import AlertRule, duration_text
 
 
 @dataclass
@@ -82,8 +82,11 @@ def decide(rule: AlertRule, result: RuleResult, memory: RuleMemory, now: dt.date
     for key, findings in by_subject.items():
         state = states.get(key) or SubjectState(rule.name, key, OK)
         for finding in findings:
-            state = (_stateful(rule, finding, state, now, evaluation_id, decision) if rule.stateful
-                     else _event(rule, finding, state, now, evaluation_id, decision))  # fmt: skip
+            state = (
+                _stateful(rule, finding, state, now, evaluation_id, decision)
+                if rule.stateful
+                else _event(rule, finding, state, now, evaluation_id, decision)
+            )
         states[key] = state
     for key, fingerprint in result.fingerprints.items():
         state = states.get(key) or SubjectState(rule.name, key, OK)
@@ -100,20 +103,32 @@ def decide(rule: AlertRule, result: RuleResult, memory: RuleMemory, now: dt.date
     return decision
 
 
+def _fire(
+    rule: AlertRule, finding: Finding, state: SubjectState, now: dt.datetime, evaluation_id: str, decision: Decision
+) -> tuple[Alert, bool]:
+    """A firing alert for the finding, held back (True) when the rule's interval since the last one has not passed."""
+    alert = new_alert(rule, finding, FIRING, now, evaluation_id)
+    held = _suppressed(rule, state, now)
+    if held:
+        _hold(alert, rule)
+    decision.alerts.append(alert)
+    return alert, held
+
+
 def _stateful(
     rule: AlertRule, finding: Finding, state: SubjectState, now: dt.datetime, evaluation_id: str, decision: Decision
 ) -> SubjectState:
     if finding.matching and state.status != FIRING:
-        alert = new_alert(rule, finding, FIRING, now, evaluation_id)
-        held = _suppressed(rule, state, now)
-        if held:
-            _hold(alert, rule)
-        decision.alerts.append(alert)
+        alert, held = _fire(rule, finding, state, now, evaluation_id, decision)
         return replace(
-            state, status=FIRING, since=finding.at or now, alert_id=alert.alert_id, notified=not held,
+            state,
+            status=FIRING,
+            since=finding.at or now,
+            alert_id=alert.alert_id,
+            notified=not held,
             last_notified_at=state.last_notified_at if held else now,
             fingerprint=finding.fingerprint or state.fingerprint,
-        )  # fmt: skip
+        )
     if not finding.matching and state.status == FIRING:
         alert = new_alert(rule, finding, RESOLVED, now, evaluation_id)
         alert.resolves = state.alert_id
@@ -123,21 +138,26 @@ def _stateful(
         elif not rule.notify_on_resolve:
             alert.delivery, alert.delivery_error = NOT_SENT, "notify_on_resolve is off for this rule"
         decision.alerts.append(alert)
-        return replace(state, status=OK, since=finding.at or now, alert_id=None, notified=False,
-                       fingerprint=finding.fingerprint or state.fingerprint)  # fmt: skip
+        return replace(
+            state,
+            status=OK,
+            since=finding.at or now,
+            alert_id=None,
+            notified=False,
+            fingerprint=finding.fingerprint or state.fingerprint,
+        )
     return replace(state, fingerprint=finding.fingerprint or state.fingerprint)
 
 
 def _event(
     rule: AlertRule, finding: Finding, state: SubjectState, now: dt.datetime, evaluation_id: str, decision: Decision
 ) -> SubjectState:
-    alert = new_alert(rule, finding, FIRING, now, evaluation_id)
-    held = _suppressed(rule, state, now)
-    if held:
-        _hold(alert, rule)
-    decision.alerts.append(alert)
+    alert, held = _fire(rule, finding, state, now, evaluation_id, decision)
     return replace(
-        state, since=now, alert_id=alert.alert_id, notified=not held,
+        state,
+        since=now,
+        alert_id=alert.alert_id,
+        notified=not held,
         last_notified_at=state.last_notified_at if held else now,
         fingerprint=finding.fingerprint or state.fingerprint,
-    )  # fmt: skip
+    )

@@ -9,9 +9,19 @@ from glasspane.queries.common import frame
 from glasspane.queries.governance import inherited_pii_rows
 
 INVENTORY_COLUMNS = [
-    "source", "location", "dataset_name", "schema_name", "table_name", "root_table", "column_name", "pii_kind",
-    "data_type", "first_seen_at", "basis", "note",
-]  # fmt: skip
+    "source",
+    "location",
+    "dataset_name",
+    "schema_name",
+    "table_name",
+    "root_table",
+    "column_name",
+    "pii_kind",
+    "data_type",
+    "first_seen_at",
+    "basis",
+    "note",
+]
 
 
 def pii_inventory(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -22,8 +22,9 @@ def pipelines_overview(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     health = pipeline_health(con)[[*PIPELINE_KEY, "health", "anomalous_tables"]]
     merged = health.merge(pipelines, on=PIPELINE_KEY, how="inner")
     merged = merged.assign(_order=health_order(merged["health"]))
-    merged = merged.sort_values(["_order", "last_run_at", "pipeline_name"], ascending=[True, False, True],
-                                na_position="last")  # fmt: skip
+    merged = merged.sort_values(
+        ["_order", "last_run_at", "pipeline_name"], ascending=[True, False, True], na_position="last"
+    )
     return merged.drop(columns="_order").reset_index(drop=True)
 
 

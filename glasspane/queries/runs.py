@@ -27,9 +27,12 @@ def filter_options(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
 
 
 def _where(
-    sources: tuple[str, ...], pipelines: tuple[str, ...], statuses: tuple[str, ...],
-    since: dt.datetime | None, until: dt.datetime | None,
-) -> Where:  # fmt: skip
+    sources: tuple[str, ...],
+    pipelines: tuple[str, ...],
+    statuses: tuple[str, ...],
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> Where:
     where = Where()
     if sources:  # every run a source observed, or whose data lives where it reads: not only runs credited to it
         where.clauses.append(

@@ -3,9 +3,7 @@ and where copies of loaded rows live outside the datasets (staging datasets, kep
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,7 +11,8 @@ import duckdb
 import pandas as pd
 
 from glasspane.dlt_meta import redact
-from glasspane.lineage import Definition, DefinitionLineage, Edge, location_lineage, propagate_pii
+from glasspane.governance.lineage import Definition, DefinitionLineage, Edge
+from glasspane.governance.lineage_refresh import derive_lineage
 from glasspane.records import DefinitionRecord, LoadPackageRecord, StagingDatasetRecord
 from glasspane.store.upsert import upsert
 
@@ -41,10 +40,22 @@ def write_definitions(
     if not definitions:
         return
     rows = pd.DataFrame(
-        [[source, location, dataset_name, d.name, d.kind, d.dialect,
-          redact(d.sql, limit=len(d.sql) + 1, literals=False), d.origin, collected_at] for d in definitions],
+        [
+            [
+                source,
+                location,
+                dataset_name,
+                d.name,
+                d.kind,
+                d.dialect,
+                redact(d.sql, limit=len(d.sql) + 1, literals=False),
+                d.origin,
+                collected_at,
+            ]
+            for d in definitions
+        ],
         columns=["source", "location", "dataset_name", "name", "kind", "dialect", "sql", "origin", "last_seen_at"],
-    )  # fmt: skip
+    )
     con.register("definition_rows", rows)
     try:
         con.execute(
@@ -95,17 +106,38 @@ def write_load_packages(
         """INSERT INTO raw.load_packages (source, dataset_key, location, pipeline_name, dataset_name, load_id,
                                           state, path, tables, collected_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [[source, dataset_key, p.location, p.pipeline_name, p.dataset_name, p.load_id, p.state, p.path,
-          sorted(p.tables), collected_at] for p in packages],
-    )  # fmt: skip
+        [
+            [
+                source,
+                dataset_key,
+                p.location,
+                p.pipeline_name,
+                p.dataset_name,
+                p.load_id,
+                p.state,
+                p.path,
+                sorted(p.tables),
+                collected_at,
+            ]
+            for p in packages
+        ],
+    )
 
 
 def refresh_lineage(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute column lineage and inherited PII from every stored definition (once per collect).
+    """Replace the lineage tables with those derived from every stored definition (once per collect).
 
     A definition that cannot be traced gets its reason in `definitions.lineage_error`; the others
-    are traced as usual.
+    are traced as usual. What is derived, and how, is governance's (`derive_lineage`); this only reads and stores.
     """
+    derived = derive_lineage(_definitions(con), _known_columns(con), _hinted_columns(con), _previous_results(con))
+    _replace(con, "raw.definition_status", derived.statuses)
+    _replace(con, "raw.column_lineage", derived.edges)
+    _replace(con, "raw.inherited_pii", derived.inherited)
+
+
+def _definitions(con: duckdb.DuckDBPyConnection) -> dict[str, list[Definition]]:
+    """Each location's definitions: one per name, a real view before a model file of that name."""
     definitions: dict[str, list[Definition]] = {}
     for location, dataset, name, kind, dialect, sql in con.execute(
         f"""SELECT location, dataset_name, name, kind, dialect, sql FROM raw.definitions
@@ -114,56 +146,28 @@ def refresh_lineage(con: duckdb.DuckDBPyConnection) -> None:
             ORDER BY location, dataset_name, name"""
     ).fetchall():
         definitions.setdefault(location, []).append(Definition(dataset, name, kind, dialect, sql))
+    return definitions
+
+
+def _known_columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[tuple[str, str], list[str]]]:
+    """Each location's tables and their columns, as dlt's schemas know them."""
     known: dict[str, dict[tuple[str, str], list[str]]] = {}
     for location, dataset, table, columns in con.execute(
         """SELECT location, dataset_name, table_name, list(DISTINCT column_name ORDER BY column_name)
            FROM columns GROUP BY ALL"""
     ).fetchall():
         known.setdefault(location, {})[(dataset, table)] = list(columns)
+    return known
+
+
+def _hinted_columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[tuple[str, str, str], str | None]]:
+    """Each location's PII columns (hinted or confirmed) and their kinds."""
     hinted: dict[str, dict[tuple[str, str, str], str | None]] = {}
     for location, dataset, table, column, kind in con.execute(
         "SELECT DISTINCT location, dataset_name, table_name, column_name, pii_kind FROM columns WHERE pii"
     ).fetchall():
         hinted.setdefault(location, {})[(dataset, table, column)] = kind
-
-    previous = _previous_results(con)
-    statuses, edges, inherited = [], [], []
-    for location, defs in definitions.items():
-        kinds = {(d.dataset_name.lower(), d.name.lower()): d.kind for d in defs}
-        dialect = Counter(d.dialect for d in defs).most_common(1)[0][0]
-        results = location_lineage(defs, known.get(location, {}), previous.get(location))
-        location_edges = [e for r in results for e in r.edges]
-        for r in results:
-            d = r.definition
-            statuses.append({"location": location, "dataset_name": d.dataset_name, "name": d.name, "kind": d.kind,
-                             "columns": r.columns, "error": r.error, "input_key": r.input_key})  # fmt: skip
-        for e in location_edges:
-            kind = kinds.get((e.dataset_name.lower(), e.table_name.lower()), "view")
-            edges.append({**dataclasses.asdict(e), "location": location, "definition_kind": kind})
-        for i in propagate_pii(location_edges, hinted.get(location, {}), dialect):
-            inherited.append(
-                {
-                    "location": location,
-                    "dataset_name": i.dataset_name,
-                    "table_name": i.table_name,
-                    "column_name": i.column_name,
-                    "pii_kind": i.pii_kind,
-                    "relation": i.relation,
-                    "pseudonymised": i.pseudonymised,
-                    "origin_dataset": i.origin[0],
-                    "origin_table": i.origin[1],
-                    "origin_column": i.origin[2],
-                    "via_dataset": i.via[0],
-                    "via_table": i.via[1],
-                    "via_column": i.via[2],
-                    "hops": i.hops,
-                    "value_expression": i.value_expression,
-                    "definition_kind": kinds.get((i.dataset_name.lower(), i.table_name.lower()), "view"),
-                }
-            )
-    _replace(con, "raw.definition_status", statuses)
-    _replace(con, "raw.column_lineage", edges)
-    _replace(con, "raw.inherited_pii", inherited)
+    return hinted
 
 
 def _previous_results(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, DefinitionLineage]]:

@@ -37,11 +37,30 @@ def record_decisions(store: Store, columns: list[DecidedColumn], decision: str, 
         raise ValueError("a decision needs the name of who made it")
     decided_at = dt.datetime.now(dt.UTC)
     rows = pd.DataFrame(
-        [[c.location, c.dataset_name, c.table_name, c.column_name, decision,
-          c.pii_kind if decision == "confirmed" else None, decided_by.strip(), decided_at] for c in columns],
-        columns=["location", "dataset_name", "table_name", "column_name", "decision", "pii_kind", "decided_by",
-                 "decided_at"],
-    )  # fmt: skip
+        [
+            [
+                c.location,
+                c.dataset_name,
+                c.table_name,
+                c.column_name,
+                decision,
+                c.pii_kind if decision == "confirmed" else None,
+                decided_by.strip(),
+                decided_at,
+            ]
+            for c in columns
+        ],
+        columns=[
+            "location",
+            "dataset_name",
+            "table_name",
+            "column_name",
+            "decision",
+            "pii_kind",
+            "decided_by",
+            "decided_at",
+        ],
+    )
 
     def decide(con: duckdb.DuckDBPyConnection) -> None:
         upsert(con, "raw.pii_decisions", rows, KEY)

@@ -17,8 +17,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from glasspane.pii import suspect
-from glasspane.pipeline_health import refresh_newest_loads
+from glasspane.governance.pii import suspect
+from glasspane.store.newest_loads import refresh_newest_loads
 
 RECENT_LOADS = 30  # row counts kept per pipeline for sparklines
 CADENCE_LOADS = 20  # completed loads whose gaps teach a pipeline's cadence

@@ -34,6 +34,14 @@ def record_mark(store: Store, load: MarkedLoad, mark: str, marked_by: str) -> No
     with store.writer() as con:
         con.execute(
             "INSERT INTO raw.volume_marks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [load.location, load.dataset_name, load.pipeline_name, load.table_name, str(load.load_id), mark,
-             marked_by.strip(), dt.datetime.now(dt.UTC)],
-        )  # fmt: skip
+            [
+                load.location,
+                load.dataset_name,
+                load.pipeline_name,
+                load.table_name,
+                str(load.load_id),
+                mark,
+                marked_by.strip(),
+                dt.datetime.now(dt.UTC),
+            ],
+        )

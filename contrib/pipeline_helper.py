@@ -42,8 +42,9 @@ def run_and_report(
             try:
                 send_slack_message(hook, failure_message(pipeline, trace, ex))
             except Exception as slack_error:  # the webhook is a secret: name the error, not the URL
-                logger.warning("could not post the failure of %s to Slack: %s", pipeline.pipeline_name,
-                               type(slack_error).__name__)  # fmt: skip
+                logger.warning(
+                    "could not post the failure of %s to Slack: %s", pipeline.pipeline_name, type(slack_error).__name__
+                )
         else:
             logger.warning("%s failed; no Slack webhook (runtime.slack_incoming_hook) to tell", pipeline.pipeline_name)
         if load_trace:
@@ -72,8 +73,9 @@ def _load_trace(pipeline: dlt.Pipeline, trace: Any) -> None:
         try:
             pipeline.run([each], table_name=TRACE_TABLE)
         except Exception as ex:  # dlt 1.31 cannot serialise the trace of a failed load step (AssertionError)
-            logger.warning("could not load a trace of %s into its destination: %s", pipeline.pipeline_name,
-                           _clean(_root_cause(ex)))  # fmt: skip
+            logger.warning(
+                "could not load a trace of %s into its destination: %s", pipeline.pipeline_name, _clean(_root_cause(ex))
+            )
 
 
 def _root_cause(ex: BaseException) -> str:

@@ -1,27 +1,22 @@
-"""The `python -m collectors` command line."""
+"""`collect`: read every configured source into the store, print a summary, and with `--alert` evaluate the rules."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from collectors import backtest, forget, registry, store_command
+from collectors import registry
 from collectors.runner import CollectSummary, Progress, collect
 from glasspane import settings
+from glasspane.cli.common import CONFIG_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_common
 from glasspane.config import Config, ConfigError, load_config
-from glasspane.dlt_meta import redact
-from glasspane.store import Store, StoreBusy
+from glasspane.dlt_meta import redact_line
+from glasspane.store import Store
 
 if TYPE_CHECKING:
-    from glasspane.alerts.config import AlertConfig
+    from glasspane.alerts.rule_config import AlertConfig
 
-EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
-STORE_HELP = (
-    f"pane store: a path, or postgres://host/db?data_path=URL (default: ${settings.STORE_ENV} or "
-    f"{settings.DEFAULT_STORE.name})"
-)
 NOTHING_TO_COLLECT = (
     "no config file, and dlt's pipelines folder {folder} does not exist yet: nothing to collect yet "
     "(run a dlt pipeline, or configure sources in glasspane.toml)"
@@ -81,8 +76,10 @@ def format_summary(summary: CollectSummary) -> str:
     lines += [f"error: {note}" for note in summary.notes]
     if summary.maintenance is not None:
         m = summary.maintenance
-        lines.append(f"store maintained: {m.files_before:,} data files → {m.files_after:,}, "
-                     f"{m.snapshots_expired:,} old snapshots expired")  # fmt: skip
+        lines.append(
+            f"store maintained: {m.files_before:,} data files → {m.files_after:,}, "
+            f"{m.snapshots_expired:,} old snapshots expired"
+        )
     failed = sum(o.status != "ok" for o in summary.outcomes)
     lines.append(
         f"{len(summary.outcomes)} sources, {summary.new_runs} new runs"
@@ -93,7 +90,7 @@ def format_summary(summary: CollectSummary) -> str:
 
 def _alert_rules(config: Config) -> tuple[AlertConfig | None, ConfigError | None]:
     """The alert rules of a config, or the mistake that keeps them from being used."""
-    from glasspane.alerts.config import alert_config
+    from glasspane.alerts.rule_config import alert_config
 
     try:
         return alert_config(config), None
@@ -135,90 +132,17 @@ def run_collect(args: argparse.Namespace) -> int:
         try:  # alerting never fails the collect
             print(format_report(evaluate(store, rules, resolve_destination(rules.settings))))
         except Exception as ex:
-            print(f"error: alerts: {redact(' '.join(str(ex).split()), 500)}", file=sys.stderr)
-    return EXIT_OK if summary.ok else EXIT_SOURCE_FAILED
+            print(f"error: alerts: {redact_line(str(ex))}", file=sys.stderr)
+    return EXIT_OK if summary.ok else EXIT_FAILED
 
 
-def run_alerts(args: argparse.Namespace) -> int:
-    """Evaluate the alert rules over the store and send what is new (or, with --dry-run, print it);
-    with --backtest or --from-csv, replay the rules instead (`collectors.backtest`)."""
-    if args.backtest or args.from_csv:
-        return backtest.run(args)
-    from glasspane.alerts.config import alert_config
-    from glasspane.alerts.report import format_report
-    from glasspane.alerts.service import evaluate
-    from glasspane.alerts.slack import resolve_destination
-
-    rules = alert_config(load_config(args.config))
-    store = Store.from_settings(args.store)
-    if not store.exists():
-        raise ConfigError(f"{store}: no pane store yet: collect first (python -m collectors collect --alert)")
-    report = evaluate(store, rules, resolve_destination(rules.settings), dry_run=args.dry_run)
-    print(format_report(report, as_json=args.json))
-    return EXIT_OK if report.ok else EXIT_SOURCE_FAILED
-
-
-def run_demo(args: argparse.Namespace) -> int:
-    """Build the demo data with real dlt pipelines, then collect it."""
-    from collectors.demo import build_demo
-
-    folder = Path(args.dir).resolve() if args.dir else settings.demo_dir(Store.from_settings(args.store).path)
-    print(f"building demo data in {folder} (real dlt runs, about half a minute)")
-    config_file = build_demo(folder, progress=lambda message: print(f"  {message}", flush=True))
-    args.config, args.source = str(config_file), None
-    code = run_collect(args)
-    print(f"re-collect the demo with: python -m collectors collect --config {config_file}")
-    return code
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser, with one sub-command per action."""
-    parser = argparse.ArgumentParser(prog="python -m collectors", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--store", help=STORE_HELP)
-        sub.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-
+def add_command(commands: argparse._SubParsersAction) -> None:
+    """Register the `collect` sub-command."""
     collect_cmd = commands.add_parser("collect", help="collect every configured source into the store")
-    collect_cmd.add_argument("--config", help=f"config file (default: ${settings.CONFIG_ENV} or glasspane.toml)")
+    collect_cmd.add_argument("--config", help=CONFIG_HELP)
     collect_cmd.add_argument(
         "--source", action="extend", nargs="+", metavar="NAME", help="collect only these sources (repeatable)"
     )
     collect_cmd.add_argument("--alert", action="store_true", help="then evaluate the alert rules and notify Slack")
-    common(collect_cmd)
+    add_common(collect_cmd)
     collect_cmd.set_defaults(handler=run_collect)
-
-    alerts_cmd = commands.add_parser("alerts", help="evaluate the alert rules over the store and notify Slack")
-    alerts_cmd.add_argument("--config", help=f"config file (default: ${settings.CONFIG_ENV} or glasspane.toml)")
-    alerts_cmd.add_argument("--dry-run", action="store_true", help="print what would be sent; send and store nothing")
-    alerts_cmd.add_argument("--json", action="store_true", help="also print each message's Block Kit JSON")
-    alerts_cmd.add_argument("--store", help=STORE_HELP)
-    alerts_cmd.add_argument(
-        "--backtest",
-        metavar="PERIOD",
-        help="replay the rules over the stored history of PERIOD (e.g. 90d): alerts they would "
-        "have sent, per rule and pipeline, and the noisiest series; sends nothing",
-    )
-    alerts_cmd.add_argument("--from-csv", metavar="FILE",
-                            help="score series from a CSV (series, loaded_at, row_count) by the volume rule; "
-                                 "with --json every point with its verdict")  # fmt: skip
-    alerts_cmd.set_defaults(handler=run_alerts)
-
-    demo_cmd = commands.add_parser("demo", help="build demo data with real dlt pipelines, then collect it")
-    demo_cmd.add_argument("--dir", help="where to build the demo places (default: .glasspane/demo beside the store)")
-    common(demo_cmd)
-    demo_cmd.set_defaults(handler=run_demo)
-    forget.add_command(commands, common)
-    store_command.add_command(commands, common)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; errors in config or arguments print one line and exit 2."""
-    args = build_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except (ConfigError, StoreBusy) as ex:
-        print(f"error: {ex}", file=sys.stderr)
-        return EXIT_USAGE

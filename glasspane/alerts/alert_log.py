@@ -1,4 +1,5 @@
-"""The store's side of alerting: each rule's memory, the alerts raised, and how delivery went."""
+"""What alerting keeps in the store: each rule's memory, the alerts raised, and how delivery went (read and
+written here, beside the rules; the tables are the store's migrations)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from glasspane.alerts.records import (
+from glasspane.alerts.model import (
     DELIVERED,
     FAILED,
     NOT_SENT,
@@ -130,9 +131,16 @@ def record_deliveries(con: duckdb.DuckDBPyConnection, evaluation_id: str, record
             """UPDATE raw.alerts SET delivery = ?, delivery_error = ?, delivered_at = ?,
                       attempts = attempts + ?, redeliver = ?, message_id = ?, claimed_at = NULL
                WHERE list_contains(?::VARCHAR[], alert_id)""",
-            [DELIVERED if r.delivered else FAILED, r.error, r.at if r.delivered else None, r.attempts,
-             r.redeliver and not r.delivered, r.message_id, list(r.alert_ids)],
-        )  # fmt: skip
+            [
+                DELIVERED if r.delivered else FAILED,
+                r.error,
+                r.at if r.delivered else None,
+                r.attempts,
+                r.redeliver and not r.delivered,
+                r.message_id,
+                list(r.alert_ids),
+            ],
+        )
     con.execute(
         "UPDATE raw.alert_evaluations SET messages = ?, delivered = ?, failed = ? WHERE evaluation_id = ?",
         [len(records), sum(r.delivered for r in records), sum(not r.delivered for r in records), evaluation_id],

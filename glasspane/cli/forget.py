@@ -1,4 +1,4 @@
-"""`python -m collectors forget`: a deletion plan for one data subject, exported or executed.
+"""`forget`: a deletion plan for one data subject, exported or executed.
 
 A dry run by default: it prints the plan with the subject's value shown as a parameter
 (`$subject`), and `--sql` / `--json` write it with the value in. `--execute` runs it on the DuckDB
@@ -12,21 +12,21 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from glasspane import settings
+from collectors import registry
+from glasspane.cli.common import CONFIG_HELP, EXIT_OK, EXIT_USAGE, add_common
 from glasspane.config import ConfigError, load_config
 from glasspane.store import Store
 
 if TYPE_CHECKING:  # governance loads when `forget` runs, not with every command
-    from glasspane.deletion import DeletionPlan
+    from glasspane.governance.deletion.model import DeletionPlan
 
-EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
+EXIT_INCOMPLETE = 1
 
 
-def add_command(commands: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_command(commands: argparse._SubParsersAction) -> None:
     """Register the `forget` sub-command."""
     forget = commands.add_parser(
         "forget",
@@ -35,23 +35,23 @@ def add_command(commands: argparse._SubParsersAction, common: Callable[[argparse
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     forget.add_argument("--column-kind", required=True, metavar="KIND", help="PII kind to match, e.g. email")
-    forget.add_argument("--value", required=True, help="the subject's value; '-' reads it from stdin (keeps it "
-                        "out of shell history)")  # fmt: skip
+    forget.add_argument(
+        "--value", required=True, help="the subject's value; '-' reads it from stdin (keeps it out of shell history)"
+    )
     forget.add_argument("--sql", metavar="FILE", help="write the plan as SQL (contains the value)")
     forget.add_argument("--json", metavar="FILE", help="write the plan as JSON (contains the value)")
     forget.add_argument("--execute", action="store_true", help="run the statements (DuckDB, BigQuery, Postgres)")
-    forget.add_argument("--config", help=f"config file, for BigQuery sources (default: ${settings.CONFIG_ENV} or "
-                        "glasspane.toml)")  # fmt: skip
+    forget.add_argument("--config", help=f"{CONFIG_HELP}; for BigQuery sources")
     forget.add_argument("--by", default=None, help="who asks for the deletion, for the audit (default: your user)")
-    common(forget)
+    add_common(forget)
     forget.set_defaults(handler=run_forget)
 
 
 def run_forget(args: argparse.Namespace) -> int:
     """Plan, print, export and (with --execute) run one subject's deletion."""
-    from glasspane.deletion_run import execute, history_lines, plan_for
+    from glasspane.governance.deletion.execute import execute, history_lines, plan_for
+    from glasspane.governance.subjects import SubjectError
     from glasspane.queries.governance import subject_history
-    from glasspane.subjects import SubjectError
 
     value = sys.stdin.readline() if args.value == "-" else args.value
     store = Store.from_settings(args.store)
@@ -80,15 +80,15 @@ def run_forget(args: argparse.Namespace) -> int:
     except ConfigError as ex:
         print(f"error: {ex}", file=sys.stderr)
         return EXIT_USAGE
-    report = execute(plan, value, store, args.by or getpass.getuser(), sources)
+    report = execute(plan, value, store, args.by or getpass.getuser(), registry.bigquery_opener(sources))
     print("\n".join(report.lines()))
     return EXIT_OK if report.complete else EXIT_INCOMPLETE
 
 
 def describe(plan: DeletionPlan) -> list[str]:
     """The plan for a terminal: statements with the value as a parameter, then what else to know."""
-    from glasspane.deletion import CLEARED, NOT_SUPPORTED, REBUILD, STATEMENT_ACTIONS
-    from glasspane.subjects import format_note
+    from glasspane.governance.deletion.model import CLEARED, NOT_SUPPORTED, REBUILD, STATEMENT_ACTIONS
+    from glasspane.governance.subjects import format_note
 
     lines = [
         f"Deletion plan {plan.plan_id[:12]} for one data subject (PII kind {plan.column_kind}); "
@@ -121,15 +121,21 @@ def describe(plan: DeletionPlan) -> list[str]:
         lines.append("\nnot covered (no PII hint):")
         lines += [f"  {x.dataset_name}.{x.table_name}.{x.column_name}: {x.reason}" for x in plan.lookalikes]
     if plan.packages:
-        lines.append("\nkept load packages (copies of loaded rows in pipeline working folders; the statements do not "
-                     "delete them):")  # fmt: skip
+        lines.append(
+            "\nkept load packages (copies of loaded rows in pipeline working folders; the statements do not "
+            "delete them):"
+        )
     for group in plan.package_groups():
         first, last = group[0], group[-1]
         ids = first.load_id if len(group) == 1 else f"{first.load_id} … {last.load_id}"
-        lines.append(f"  {first.pipeline_name}: {len(group)} {first.state} package(s) in {first.folder} "
-                     f"({first.machine}), load ids {ids}")  # fmt: skip
+        lines.append(
+            f"  {first.pipeline_name}: {len(group)} {first.state} package(s) in {first.folder} "
+            f"({first.machine}), load ids {ids}"
+        )
         lines.append(f"      {first.advice}")
     count = sum(s.action in STATEMENT_ACTIONS for s in plan.steps)
-    lines.append(f"\n{count} statements, about {plan.estimated_rows:g} rows (an estimate from metadata); "
-                 "statements show the value as a parameter, --sql/--json write it in.")  # fmt: skip
+    lines.append(
+        f"\n{count} statements, about {plan.estimated_rows:g} rows (an estimate from metadata); "
+        "statements show the value as a parameter, --sql/--json write it in."
+    )
     return lines

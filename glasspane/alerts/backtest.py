@@ -1,5 +1,5 @@
-"""`python -m collectors alerts --backtest 90d` and `--from-csv FILE`: how many alerts the rules
-would have sent, before anyone switches them on.
+"""How many alerts the rules would have sent, before anyone switches them on (`alerts --backtest 90d`
+and `alerts --from-csv FILE` on the command line).
 
 --backtest replays each configured rule over the stored history of the last PERIOD: volume by
 the volume rule (an alert is a load that starts an anomalous run), failed by runs that failed
@@ -11,7 +11,6 @@ brings (columns series, loaded_at, row_count) by the volume rule; --json prints 
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import re
@@ -23,12 +22,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from glasspane.alerts.config import AlertConfig, AlertRule, alert_config
+from glasspane.alerts import reads as q
+from glasspane.alerts.rule_config import AlertConfig, AlertRule
 from glasspane.anomalies import AnomalyRule, score_series
-from glasspane.config import ConfigError, load_config
+from glasspane.config import ConfigError
 from glasspane.health import volume_scores
-from glasspane.queries import alerts as q
-from glasspane.store import Store
 
 PERIOD = re.compile(r"^(\d+(?:\.\d+)?)\s*([hdw])$")
 UNIT_DAYS = {"h": 1 / 24, "d": 1.0, "w": 7.0}
@@ -83,8 +81,13 @@ def _in_tables(rule: AlertRule, table: str) -> bool:
     return not rule.tables or any(table == t or table.startswith(t + "__") for t in rule.tables)
 
 
-def _volume(con: duckdb.DuckDBPyConnection, rule: AlertRule, locations: tuple[str, ...], since: pd.Timestamp,
-            result: RuleBacktest) -> None:  # fmt: skip
+def _volume(
+    con: duckdb.DuckDBPyConnection,
+    rule: AlertRule,
+    locations: tuple[str, ...],
+    since: pd.Timestamp,
+    result: RuleBacktest,
+) -> None:
     scores = volume_scores(con, rule.anomaly, rule.pipelines, (), locations, since.to_pydatetime())
     covered = np.array([_in_tables(rule, t) for t in scores["table_name"]], dtype=bool)
     alerts = scores[scores["onset"].astype(bool).to_numpy() & covered]
@@ -93,16 +96,15 @@ def _volume(con: duckdb.DuckDBPyConnection, rule: AlertRule, locations: tuple[st
         result.per_series[f"{row.pipeline_name}.{row.table_name} ({row.location})"] += 1
 
 
-def _runs(con: duckdb.DuckDBPyConnection, rule: AlertRule, locations: tuple[str, ...], since: pd.Timestamp,
-          result: RuleBacktest) -> None:  # fmt: skip
+def _runs(
+    con: duckdb.DuckDBPyConnection,
+    rule: AlertRule,
+    locations: tuple[str, ...],
+    since: pd.Timestamp,
+    result: RuleBacktest,
+) -> None:
     """failed: a failed run after one that was not; late: a gap between successes longer than allowed."""
-    runs = con.execute(
-        """SELECT location, dataset_name, pipeline_name, status, started_at FROM runs
-           WHERE (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], pipeline_name))
-             AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], location))
-           ORDER BY location, dataset_name, pipeline_name, started_at""",
-        [list(rule.pipelines), list(rule.pipelines), list(locations), list(locations)],
-    ).df()
+    runs = q.run_history(con, rule.pipelines, locations)
     for (_, _, pipeline), part in runs.groupby(["location", "dataset_name", "pipeline_name"], sort=False):
         if rule.rule == "failed":
             failed = part["status"].eq("failed")
@@ -129,14 +131,14 @@ def _cadence(loaded: pd.Series, gaps: pd.Series) -> float:
     return max(recent.median(), same.median() if len(same) >= 2 else 0.0) if len(recent) else float("nan")
 
 
-def _schema(con: duckdb.DuckDBPyConnection, rule: AlertRule, locations: tuple[str, ...], since: pd.Timestamp,
-            result: RuleBacktest) -> None:  # fmt: skip
-    versions = con.execute(
-        """SELECT dataset_name, count(*) - 1 AS changes FROM schema_versions
-           WHERE inserted_at >= ? AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], location))
-           GROUP BY ALL""",
-        [since.to_pydatetime(), list(locations), list(locations)],
-    ).fetchall()
+def _schema(
+    con: duckdb.DuckDBPyConnection,
+    rule: AlertRule,
+    locations: tuple[str, ...],
+    since: pd.Timestamp,
+    result: RuleBacktest,
+) -> None:
+    versions = q.schema_changes_since(con, since.to_pydatetime(), locations)
     for dataset, changes in versions:
         result.per_pipeline[dataset] += max(int(changes), 0)
 
@@ -156,6 +158,21 @@ def format_backtest(results: list[RuleBacktest], days: float) -> str:
     if not results:
         lines.append("no alert rules configured")
     return "\n".join(lines)
+
+
+def backtest_json(results: list[RuleBacktest]) -> str:
+    """Alerts per rule and pipeline, and the noisiest series, as JSON."""
+    rows = [
+        {
+            "rule": r.name,
+            "kind": r.rule,
+            "alerts": r.alerts,
+            "per_pipeline": dict(r.per_pipeline),
+            "noisiest": dict(r.per_series.most_common(NOISIEST)),
+        }
+        for r in results
+    ]
+    return json.dumps(rows, indent=1)
 
 
 def read_series_csv(path: Path) -> pd.DataFrame:
@@ -228,25 +245,3 @@ def volume_rule_of(config: AlertConfig | None) -> AnomalyRule:
         if rule.rule == "volume":
             return rule.anomaly
     return AnomalyRule()
-
-
-def run(args: argparse.Namespace) -> int:
-    """The `alerts --backtest PERIOD` / `--from-csv FILE` command: print, send and store nothing."""
-    rules = alert_config(load_config(args.config))
-    if args.from_csv:
-        scored = score_csv(read_series_csv(Path(args.from_csv)), volume_rule_of(rules))
-        print(format_csv_scores(scored, as_json=args.json))
-        return 0
-    days = period_days(args.backtest)
-    store = Store.from_settings(args.store)
-    if not store.exists():
-        raise ConfigError(f"{store}: no pane store yet: collect first (python -m collectors collect)")
-    with store.reader() as con:
-        results = backtest_store(con, rules, days)
-    if args.json:
-        rows = [{"rule": r.name, "kind": r.rule, "alerts": r.alerts, "per_pipeline": dict(r.per_pipeline),
-                 "noisiest": dict(r.per_series.most_common(NOISIEST))} for r in results]  # fmt: skip
-        print(json.dumps(rows, indent=1))
-    else:
-        print(format_backtest(results, days))
-    return 0

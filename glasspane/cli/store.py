@@ -1,4 +1,4 @@
-"""`python -m collectors store`: move a pane store, and keep it small.
+"""`store`: move a pane store, and keep it small.
 
     store copy --to TARGET [--store SOURCE] [--replace]   copy every table into another store
     store maintain [--store S]                           merge files, expire old snapshots now
@@ -10,26 +10,28 @@ embedded store into a scaled one for an organisation, or a scaled one back onto 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
+from glasspane.cli.common import EXIT_OK, add_common, existing_store
 from glasspane.config import ConfigError
 from glasspane.store import Store
 
-EXIT_OK = 0
 
-
-def add_command(commands: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_command(commands: argparse._SubParsersAction) -> None:
     """Register the `store` sub-command and its actions."""
-    store = commands.add_parser("store", help="copy the pane store elsewhere, or maintain it", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    store = commands.add_parser(
+        "store",
+        help="copy the pane store elsewhere, or maintain it",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     actions = store.add_subparsers(dest="action", required=True)
     copy = actions.add_parser("copy", help="copy every table of the store (--store) into another store (--to)")
     copy.add_argument("--to", required=True, metavar="TARGET", help="a path, or postgres://host/db?data_path=URL")
     copy.add_argument("--replace", action="store_true", help="replace what the target store already holds")
-    common(copy)
+    add_common(copy)
     copy.set_defaults(handler=run_copy)
     maintain = actions.add_parser("maintain", help="merge small files, expire old snapshots, delete unneeded files")
-    common(maintain)
+    add_common(maintain)
     maintain.set_defaults(handler=run_maintain)
 
 
@@ -37,9 +39,7 @@ def run_copy(args: argparse.Namespace) -> int:
     """Copy the store into the target store, refusing to overwrite one that holds runs (unless --replace)."""
     from glasspane.store.copy import copy_store
 
-    source, target = Store.from_settings(args.store), Store(args.to)
-    if not source.exists():
-        raise ConfigError(f"{source}: no pane store there to copy")
+    source, target = existing_store(args.store, "no pane store there to copy"), Store(args.to)
     if source.location == target.location:
         raise ConfigError(f"{target}: the target is the store itself")
     if target.exists() and not args.replace:
@@ -57,10 +57,10 @@ def run_maintain(args: argparse.Namespace) -> int:
     """Maintain the store now and say what it did."""
     from glasspane.store.maintenance import maintain
 
-    store = Store.from_settings(args.store)
-    if not store.exists():
-        raise ConfigError(f"{store}: no pane store there")
+    store = existing_store(args.store, "no pane store there")
     report = maintain(store)
-    print(f"{store}: {report.files_before:,} data files → {report.files_after:,}; "
-          f"{report.snapshots_expired:,} snapshots expired, {report.files_deleted:,} files deleted")  # fmt: skip
+    print(
+        f"{store}: {report.files_before:,} data files → {report.files_after:,}; "
+        f"{report.snapshots_expired:,} snapshots expired, {report.files_deleted:,} files deleted"
+    )
     return EXIT_OK

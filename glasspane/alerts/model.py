@@ -1,4 +1,4 @@
-"""The records alerts pass around: what a rule found, what was decided, what the store keeps."""
+"""What an alert is, from finding to delivery: what a rule found, what was decided, what the store keeps."""
 
 from __future__ import annotations
 

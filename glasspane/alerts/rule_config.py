@@ -32,8 +32,16 @@ _KIND_KEYS: dict[str, tuple[str, ...]] = {
     "schema": (),
     "pii": (),
 }
-_SETTING_KEYS = ("dashboard_url", "slack_channel", "max_messages", "timeout_s", "max_attempts", "backoff_s",
-                 "delivery_budget_s", "redeliver_within")  # fmt: skip
+_SETTING_KEYS = (
+    "dashboard_url",
+    "slack_channel",
+    "max_messages",
+    "timeout_s",
+    "max_attempts",
+    "backoff_s",
+    "delivery_budget_s",
+    "redeliver_within",
+)
 _SECRET_WORDS = ("webhook", "hook", "token", "secret", "password")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$")
 _UNIT_S = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -64,12 +72,17 @@ class AlertRule:
     def describe(self) -> str:
         """The rule's condition and scope in one line, for people."""
         if self.rule == "late":
-            condition = (f"No successful load for {duration_text(self.max_age_s)}" if self.max_age_s is not None
-                         else f"No successful load for {self.factor:g} × the pipeline's learned cadence")  # fmt: skip
+            condition = (
+                f"No successful load for {duration_text(self.max_age_s)}"
+                if self.max_age_s is not None
+                else f"No successful load for {self.factor:g} × the pipeline's learned cadence"
+            )
         elif self.rule == "volume":
             a = self.anomaly
-            condition = (f"Rows per load outside median ± max({a.z_threshold:g} robust z, "
-                         f"{a.min_relative_change:.0%}) over {a.window_days} days; zero rows always")  # fmt: skip
+            condition = (
+                f"Rows per load outside median ± max({a.z_threshold:g} robust z, "
+                f"{a.min_relative_change:.0%}) over {a.window_days} days; zero rows always"
+            )
         else:
             condition = {
                 "failed": "The newest run of a pipeline failed",
@@ -135,8 +148,10 @@ def alert_config(config: Config) -> AlertConfig:
     names = [r.name for r in rules]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise ConfigError(f"{origin}: [[alerts]]: rule names must be unique, repeated: {', '.join(repeated)} "
-                          "(give each rule a 'name')")  # fmt: skip
+        raise ConfigError(
+            f"{origin}: [[alerts]]: rule names must be unique, repeated: {', '.join(repeated)} "
+            "(give each rule a 'name')"
+        )
     return AlertConfig(tuple(rules), settings)
 
 
@@ -164,13 +179,16 @@ def _rule(raw: Any, where: str, origin: str) -> AlertRule:
     known = _COMMON_KEYS + _KIND_KEYS[kind]
     unknown = sorted(set(raw) - set(known))
     if unknown:
-        raise ConfigError(f"{where}: unknown key {', '.join(map(repr, unknown))} for rule '{kind}' "
-                          f"(known: {', '.join(sorted(known))})")  # fmt: skip
+        raise ConfigError(
+            f"{where}: unknown key {', '.join(map(repr, unknown))} for rule '{kind}' "
+            f"(known: {', '.join(sorted(known))})"
+        )
     values: dict[str, Any] = dict(KIND_DEFAULTS[kind])
     if "severity" in raw:
         if raw["severity"] not in SEVERITIES:
-            raise ConfigError(f"{where}: key 'severity': must be one of {', '.join(SEVERITIES)} "
-                              f"(got {raw['severity']!r})")  # fmt: skip
+            raise ConfigError(
+                f"{where}: key 'severity': must be one of {', '.join(SEVERITIES)} (got {raw['severity']!r})"
+            )
         values["severity"] = raw["severity"]
     for key in ("sources", "pipelines", "tables"):
         if key in raw:
@@ -192,7 +210,7 @@ def _rule(raw: Any, where: str, origin: str) -> AlertRule:
             z_threshold=_number(raw.get("z_threshold", defaults.z_threshold), where, "z_threshold", 0.1),
             min_relative_change=_number(
                 raw.get("min_relative_change", defaults.min_relative_change), where, "min_relative_change", 0.0
-            ),  # fmt: skip
+            ),
             min_history=int(_number(raw.get("min_history", defaults.min_history), where, "min_history", 1, True)),
         )
     return AlertRule(name=name, rule=kind, **values)
@@ -224,8 +242,9 @@ def _duration(value: Any, where: str, key: str, positive: bool = False) -> float
     elif isinstance(value, str) and (match := _DURATION.match(value.lower())):
         seconds = float(match.group(1)) * _UNIT_S[match.group(2)]
     if seconds is None or seconds < 0 or (positive and seconds == 0):
-        raise ConfigError(f"{where}: key '{key}': must be a duration like \"90s\", \"15m\", \"2h\", \"1d\" "
-                          f"or seconds (got {value!r})")  # fmt: skip
+        raise ConfigError(
+            f'{where}: key \'{key}\': must be a duration like "90s", "15m", "2h", "1d" or seconds (got {value!r})'
+        )
     return seconds
 
 
@@ -236,8 +255,7 @@ def _settings(raw: Any, origin: str) -> AlertSettings:
     _refuse_secrets(raw, where)
     unknown = sorted(set(raw) - set(_SETTING_KEYS))
     if unknown:
-        raise ConfigError(f"{where}: unknown key {', '.join(map(repr, unknown))} "
-                          f"(known: {', '.join(_SETTING_KEYS)})")  # fmt: skip
+        raise ConfigError(f"{where}: unknown key {', '.join(map(repr, unknown))} (known: {', '.join(_SETTING_KEYS)})")
     values: dict[str, Any] = {}
     if "dashboard_url" in raw:
         url = raw["dashboard_url"]

@@ -110,8 +110,9 @@ def check_kind(kind: str, known: Sequence[str]) -> str:
     close = difflib.get_close_matches(wanted, list(by_lower), n=1)
     hint = f"; did you mean '{by_lower[close[0]]}'?" if close else ""
     listed = ", ".join(sorted(known)) or "none: tag PII columns with dlt's x-annotation-pii hint"
-    raise SubjectError(f"unknown PII kind '{kind.strip()}': no column in the store is tagged with it "
-                       f"(tagged kinds: {listed}){hint}")  # fmt: skip
+    raise SubjectError(
+        f"unknown PII kind '{kind.strip()}': no column in the store is tagged with it (tagged kinds: {listed}){hint}"
+    )
 
 
 def check_value(kind: str, value: str) -> str:
@@ -132,8 +133,10 @@ def format_note(kind: str) -> str:
     check = FORMATS.get(kind.lower())
     if check:
         return f"the value was checked to be {check[1]}"
-    return (f"no format check applies to PII kind '{kind}' (it has no single format): the value is matched "
-            "exactly as given, so check it before executing")  # fmt: skip
+    return (
+        f"no format check applies to PII kind '{kind}' (it has no single format): the value is matched "
+        "exactly as given, so check it before executing"
+    )
 
 
 def subject_hash(kind: str, value: str, salt: bytes) -> str:
@@ -151,8 +154,10 @@ def salt_for(store_path: Path | None) -> bytes:
     if configured:
         return str(configured).encode()
     if store_path is None:
-        raise SubjectError(f"a shared (PostgreSQL) store needs the secret {SALT_SECRET} set in .dlt/secrets.toml or "
-                           "the environment, so that every machine hashes subjects alike")
+        raise SubjectError(
+            f"a shared (PostgreSQL) store needs the secret {SALT_SECRET} set in .dlt/secrets.toml or "
+            "the environment, so that every machine hashes subjects alike"
+        )
     path = store_path.with_name(store_path.name + ".salt")
     try:
         return path.read_text().strip().encode()

@@ -1,5 +1,5 @@
 """Plan a subject's deletion from the store's metadata, and execute a plan where Glasspane can: DuckDB files,
-BigQuery projects and Postgres databases (`glasspane.deletion_targets`).
+BigQuery projects and Postgres databases (`glasspane.governance.deletion.targets`).
 
 Execution is all-or-nothing per destination (one transaction each; per region in BigQuery) and
 checks every destination it will touch before running anything: if one cannot be reached, nothing
@@ -17,18 +17,19 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from glasspane.config import SourceConfig
-from glasspane.deletion import DeletionPlan, Step, build_plan
-from glasspane.deletion_targets import Target, Unreachable, open_target, tables_of
 from glasspane.dlt_meta import redact
+from glasspane.governance.deletion.metadata import deletion_targets
+from glasspane.governance.deletion.model import DeletionPlan, Step
+from glasspane.governance.deletion.plan import build_plan
+from glasspane.governance.deletion.targets import BigQueryOpener, Target, Unreachable, open_target, tables_of
+from glasspane.governance.subjects import SubjectError, check_kind, check_value, salt_for, scrub, subject_hash
 from glasspane.queries import governance as queries
 from glasspane.store import Store
 from glasspane.store.governance import write_audit
-from glasspane.subjects import check_kind, check_value, salt_for, scrub, subject_hash
 
 DELETED, FAILED, ROLLED_BACK, NOT_RUN, SKIPPED = "deleted", "failed", "rolled_back", "not_run", "skipped"
 
@@ -43,8 +44,10 @@ def history_lines(history: Any, shown: Callable[[str], str] = str) -> list[str]:
         if row.complete:
             lines.append(f"executed before for this subject on {when}: {int(row.rows_deleted or 0)} rows deleted")
         else:
-            lines.append(f"attempted before on {when}, not completed: {row.not_completed} statements failed, "
-                         "not run or rolled back")  # fmt: skip
+            lines.append(
+                f"attempted before on {when}, not completed: {row.not_completed} statements failed, "
+                "not run or rolled back"
+            )
     return lines
 
 
@@ -86,16 +89,19 @@ class ExecutionReport:
             lines.append(f"{o.status:<11} {o.step.location} {o.step.qualified_name}: {detail}".rstrip())
         ran = sum(o.status == DELETED for o in self.outcomes)
         if self.plan.packages:
-            lines.append(f"not deleted from here: {len(self.plan.packages)} kept load packages in pipeline working "
-                         "folders hold copies of loaded rows; see the plan for what to do with them")  # fmt: skip
+            lines.append(
+                f"not deleted from here: {len(self.plan.packages)} kept load packages in pipeline working "
+                "folders hold copies of loaded rows; see the plan for what to do with them"
+            )
         if self.audit_error:
             lines.append(f"AUDIT NOT WRITTEN: {self.audit_error}")
         if self.complete:
             lines.append(f"done: {self.rows_deleted} rows deleted by {ran} statements")
         else:
             left = len(self.outcomes) - ran - sum(o.status == SKIPPED for o in self.outcomes)
-            lines.append(f"NOT COMPLETE: {ran} statements ran ({self.rows_deleted} rows deleted), "
-                         f"{left} did not: see above")  # fmt: skip
+            lines.append(
+                f"NOT COMPLETE: {ran} statements ran ({self.rows_deleted} rows deleted), {left} did not: see above"
+            )
         return lines
 
 
@@ -104,17 +110,26 @@ def plan_for(store: Store, column_kind: str, value: str) -> DeletionPlan:
     with store.reader() as con:
         kind = check_kind(column_kind, queries.known_pii_kinds(con))
         cleaned = check_value(kind, value)
-        targets = queries.deletion_targets(con, kind)
+        targets = deletion_targets(con, kind)
     return build_plan(targets, cleaned, subject_hash(kind, cleaned, salt_for(store.path)))
 
 
+def is_planned_subject(plan: DeletionPlan, store: Store, *typed: str | None) -> bool:
+    """True when every typed value is the subject the plan was made for (compared by salted hash)."""
+    try:
+        values = [check_value(plan.column_kind, t or "") for t in typed]
+    except SubjectError:
+        return False
+    salt = salt_for(store.path)
+    return bool(values) and all(subject_hash(plan.column_kind, v, salt) == plan.subject_hash for v in values)
+
+
 def execute(
-    plan: DeletionPlan, value: str, store: Store, executed_by: str, sources: Sequence[SourceConfig] = ()
+    plan: DeletionPlan, value: str, store: Store, executed_by: str, open_bigquery: BigQueryOpener | None = None
 ) -> ExecutionReport:
     """Run the plan's statements where it names them, then audit every statement in the store.
 
-    `sources` are the configured sources: a BigQuery project is executed on with the credentials of the
-    `bigquery` source that reads it.
+    `open_bigquery` opens the configured `bigquery` source that reads a project: its credentials execute there.
     """
     value = value.strip()
     report = ExecutionReport(plan, executed_by, dt.datetime.now(dt.UTC))
@@ -127,14 +142,18 @@ def execute(
         if location not in runnable:
             dialect = steps[0].dialect or "this destination"
             for step in steps:
-                outcomes[id(step)] = StepOutcome(step, NOT_RUN, error=f"execution from here supports DuckDB, BigQuery "
-                                                 f"and Postgres only: run the exported SQL in {dialect}")  # fmt: skip
+                outcomes[id(step)] = StepOutcome(
+                    step,
+                    NOT_RUN,
+                    error=f"execution from here supports DuckDB, BigQuery "
+                    f"and Postgres only: run the exported SQL in {dialect}",
+                )
     targets: dict[str, Target] = {}
     try:
         problem = None
         for location, steps in runnable.items():
             try:
-                targets[location] = open_target(location, steps, sources)
+                targets[location] = open_target(location, steps, open_bigquery)
             except Unreachable as ex:
                 problem = f"nothing was executed: {location}: {redact(scrub(str(ex), value), limit=500)}"
                 break

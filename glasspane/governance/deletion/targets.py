@@ -6,17 +6,18 @@ transaction with the subject's value bound as a query parameter, never written i
 
 Credentials come from dlt's config, never from the plan or the store: BigQuery uses the configured
 `bigquery` source that reads the project (`[sources.<name>.credentials]`, else Application Default
-Credentials, exactly as the collector does); Postgres uses dlt's own `[destination.postgres.credentials]`,
-the ones the pipeline loads with, and only when they point at the planned database.
+Credentials, exactly as the collector does), which the caller opens (`BigQueryOpener`); Postgres uses dlt's
+own `[destination.postgres.credentials]`, the ones the pipeline loads with, and only when they point at the
+planned database.
 """
 
 from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import duckdb
@@ -26,8 +27,7 @@ from dlt.common.configuration.specs import BaseConfiguration
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 from sqlglot import exp
 
-from glasspane.config import ConfigError, SourceConfig
-from glasspane.deletion import Step
+from glasspane.governance.deletion.model import Step
 
 _ALIAS = "glasspane_target"  # the DuckDB file is attached under this alias: no catalog/schema ambiguity
 POSTGRES_SECTION = "[destination.postgres.credentials]"
@@ -35,6 +35,24 @@ POSTGRES_SECTION = "[destination.postgres.credentials]"
 
 class Unreachable(Exception):
     """A destination a plan cannot run on; the message says why in one line, without credentials."""
+
+
+class BigQueryProject(Protocol):
+    """An opened connection to one BigQuery project: the configured `bigquery` source that reads it."""
+
+    name: str  # the source's name
+    access: Any  # its BigQuery access (clients, retry, timeout, table names)
+
+    def close(self) -> None:
+        """Release the connection."""
+
+    def describe(self, ex: BaseException) -> str:
+        """What went wrong calling BigQuery, in one line without credentials."""
+
+
+# Opens the source that reads a project: None when no configured source does; ConnectionError naming why it
+# cannot be opened. The caller supplies it (the command line and the app build it from the config's sources).
+BigQueryOpener = Callable[[str], BigQueryProject | None]
 
 
 class Target(ABC):
@@ -71,13 +89,13 @@ class Target(ABC):
         return str(ex).splitlines()[0] if str(ex) else type(ex).__name__
 
 
-def open_target(location: str, steps: list[Step], sources: Sequence[SourceConfig]) -> Target:
+def open_target(location: str, steps: list[Step], open_bigquery: BigQueryOpener | None = None) -> Target:
     """A checked connection to the destination of `location`; Unreachable when it cannot be used."""
     scheme = location.split("://", 1)[0].lower()
     if scheme == "duckdb":
         return DuckDBTarget(location, steps)
     if scheme == "bigquery":
-        return BigQueryTarget(location, steps, sources)
+        return BigQueryTarget(location, steps, open_bigquery)
     if scheme in ("postgres", "postgresql"):
         return PostgresTarget(location, steps)
     raise Unreachable(f"Glasspane does not execute on {scheme} destinations")
@@ -134,8 +152,9 @@ class DuckDBTarget(_ConnectionTarget):
             if "lock" in message.lower():
                 message = "locked by another process (a pipeline loading right now?); try again later"
             raise Unreachable(f"cannot open it for writing: {message}") from None
-        listed = self.con.execute("SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ?",
-                                  [_ALIAS])  # fmt: skip
+        listed = self.con.execute(
+            "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = ?", [_ALIAS]
+        )
         schemas = {r[0] for r in listed.fetchall()}
         missing = _missing(steps, schemas)
         if missing:
@@ -143,9 +162,12 @@ class DuckDBTarget(_ConnectionTarget):
             raise Unreachable(f"dataset {', '.join(missing)} not found in the file")
 
     def present(self) -> set[tuple[str, str]]:
-        return {(s, t) for s, t in self.con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = ?", [_ALIAS]
-        ).fetchall()}  # fmt: skip
+        return {
+            (s, t)
+            for s, t in self.con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = ?", [_ALIAS]
+            ).fetchall()
+        }
 
     def begin(self) -> None:
         self.con.begin()
@@ -163,21 +185,14 @@ class BigQueryTarget(Target):
     failure rolls the region back.
     """
 
-    def __init__(self, location: str, steps: list[Step], sources: Sequence[SourceConfig]):
+    def __init__(self, location: str, steps: list[Step], open_bigquery: BigQueryOpener | None):
         import requests
         from google.api_core.exceptions import GoogleAPIError, NotFound
         from google.auth.exceptions import GoogleAuthError
 
-        from collectors.base import SourceError
-        from collectors.bigquery_client import describe_bigquery_error
-
         self.errors = (GoogleAPIError, GoogleAuthError, requests.RequestException, TimeoutError)
         self.project = location.removeprefix("bigquery://").strip("/")
-        self.collector = _bigquery_collector(self.project, sources)
-        try:
-            self.collector.open()
-        except SourceError as ex:
-            raise Unreachable(ex.reason) from None
+        self.collector = _open_project(self.project, open_bigquery)
         self.access = self.collector.access
         self.regions: dict[str, str] = {}  # dataset -> where its jobs run
         self.tables: set[tuple[str, str]] = set()
@@ -185,15 +200,19 @@ class BigQueryTarget(Target):
         try:
             for dataset in sorted({s.dataset_name for s in steps}):
                 try:
-                    found = self.access.call(self.project, lambda c, d=dataset: c.get_dataset(
-                        f"{self.project}.{d}", retry=self.access.retry, timeout=self.access.timeout_s))  # fmt: skip
+                    found = self.access.call(
+                        self.project,
+                        lambda c, d=dataset: c.get_dataset(
+                            f"{self.project}.{d}", retry=self.access.retry, timeout=self.access.timeout_s
+                        ),
+                    )
                 except NotFound:
                     continue
                 self.regions[dataset] = found.location
                 self.tables |= {(dataset, t) for t in self.access.table_names(self.project, dataset)}
         except Exception as ex:
             self.collector.close()
-            raise Unreachable(describe_bigquery_error(ex, self.collector.name)) from None
+            raise Unreachable(self.collector.describe(ex)) from None
         missing = _missing(steps, set(self.regions))
         if missing:
             self.collector.close()
@@ -233,9 +252,7 @@ class BigQueryTarget(Target):
         self.collector.close()
 
     def describe(self, ex: BaseException) -> str:
-        from collectors.bigquery_client import describe_bigquery_error
-
-        return describe_bigquery_error(ex, self.collector.name)
+        return self.collector.describe(ex)
 
     def _job(self, sql: str, region: str, **config: Any) -> Any:
         """One query job (in the region's session, once there is one), waited for; its errors raise."""
@@ -245,28 +262,29 @@ class BigQueryTarget(Target):
         if session:
             config["connection_properties"] = [bigquery.ConnectionProperty("session_id", session)]
         job = self.access.client(self.project).query(
-            sql, job_config=bigquery.QueryJobConfig(**config), location=region, retry=self.access.retry,
-            timeout=self.access.timeout_s, job_retry=None,
-        )  # fmt: skip
+            sql,
+            job_config=bigquery.QueryJobConfig(**config),
+            location=region,
+            retry=self.access.retry,
+            timeout=self.access.timeout_s,
+            job_retry=None,
+        )
         job.result(retry=self.access.retry, timeout=self.access.timeout_s, job_retry=None)
         return job
 
 
-def _bigquery_collector(project: str, sources: Sequence[SourceConfig]) -> Any:
-    """The collector of the first configured `bigquery` source that reads the project (not yet opened)."""
-    from collectors import registry
-
-    for source in sources:
-        if source.kind != "bigquery":
-            continue
-        try:
-            collector = registry.build(source)
-        except ConfigError as ex:
-            raise Unreachable(str(ex)) from None
-        if project in collector.projects:
-            return collector
-    raise Unreachable(f"no bigquery source in the config reads project {project}: executing uses that source's "
-                      "credentials ([sources.<name>.credentials], else Application Default Credentials)")  # fmt: skip
+def _open_project(project: str, open_bigquery: BigQueryOpener | None) -> BigQueryProject:
+    """The opened source that reads the project; Unreachable when there is none or it cannot be opened."""
+    try:
+        opened = open_bigquery(project) if open_bigquery is not None else None
+    except ConnectionError as ex:
+        raise Unreachable(str(ex)) from None
+    if opened is None:
+        raise Unreachable(
+            f"no bigquery source in the config reads project {project}: executing uses that source's "
+            "credentials ([sources.<name>.credentials], else Application Default Credentials)"
+        )
+    return opened
 
 
 @configspec
@@ -318,8 +336,10 @@ def _postgres_credentials(location: str) -> PostgresCredentials:
     try:
         config = resolve_configuration(PostgresDestinationConfiguration(), sections=("destination", "postgres"))
     except ConfigFieldMissingException:
-        raise Unreachable(f"no Postgres credentials: set {POSTGRES_SECTION} in .dlt/secrets.toml "
-                          "(or DESTINATION__POSTGRES__CREDENTIALS), as the pipeline loads with") from None  # fmt: skip
+        raise Unreachable(
+            f"no Postgres credentials: set {POSTGRES_SECTION} in .dlt/secrets.toml "
+            "(or DESTINATION__POSTGRES__CREDENTIALS), as the pipeline loads with"
+        ) from None
     except Exception as ex:
         raise Unreachable(f"unusable Postgres credentials in {POSTGRES_SECTION} ({type(ex).__name__})") from None
     credentials: PostgresCredentials = config.credentials
@@ -328,6 +348,7 @@ def _postgres_credentials(location: str) -> PostgresCredentials:
     configured = ((credentials.host or "").lower(), int(credentials.port or 5432), credentials.database or "")
     if wanted != configured:
         host, port, database = configured
-        raise Unreachable(f"the credentials in {POSTGRES_SECTION} are for postgresql://{host}:{port}/{database}, "
-                          "not this database")  # fmt: skip
+        raise Unreachable(
+            f"the credentials in {POSTGRES_SECTION} are for postgresql://{host}:{port}/{database}, not this database"
+        )
     return credentials

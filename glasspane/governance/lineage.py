@@ -29,17 +29,45 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, ScopeType, build_scope, find_all_in_scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
+from glasspane.definition_sql import DefinitionError, error_line, parse_definition
+
 DIRECT, TRANSFORMED, FILTER = "direct", "transformed", "filter"
-VIEW, MODEL = "view", "model"
 
 _HASH_EXPRESSIONS: tuple[type[exp.Expr], ...] = (
-    exp.MD5, exp.MD5Digest, exp.MD5NumberLower64, exp.MD5NumberUpper64, exp.SHA, exp.SHA1Digest,
-    exp.SHA2, exp.SHA2Digest, exp.FarmFingerprint, exp.CityHash64, exp.StandardHash,
-)  # fmt: skip
+    exp.MD5,
+    exp.MD5Digest,
+    exp.MD5NumberLower64,
+    exp.MD5NumberUpper64,
+    exp.SHA,
+    exp.SHA1Digest,
+    exp.SHA2,
+    exp.SHA2Digest,
+    exp.FarmFingerprint,
+    exp.CityHash64,
+    exp.StandardHash,
+)
 _HASH_NAMES = frozenset(
-    {"hash", "xxhash32", "xxhash64", "murmurhash3_32", "murmur_hash", "crc32", "digest", "hmac", "sha384",
-     "sha512", "blake2b", "blake3", "keccak", "fingerprint", "md5_hex", "sha1_hex", "sha2_hex", "hash_md5"}
-)  # fmt: skip
+    {
+        "hash",
+        "xxhash32",
+        "xxhash64",
+        "murmurhash3_32",
+        "murmur_hash",
+        "crc32",
+        "digest",
+        "hmac",
+        "sha384",
+        "sha512",
+        "blake2b",
+        "blake3",
+        "keccak",
+        "fingerprint",
+        "md5_hex",
+        "sha1_hex",
+        "sha2_hex",
+        "hash_md5",
+    }
+)
 # Expressions whose output identifies their input: a row can be matched through them by value.
 # Anything else (`split_part(email, '@', 2)`, aggregates) could match other subjects' rows too.
 _ONE_TO_ONE: tuple[type[exp.Expr], ...] = (
@@ -68,17 +96,13 @@ TableKey = tuple[str, str]  # (dataset_name, table_name)
 ColumnKey = tuple[str, str, str]  # (dataset_name, table_name, column_name)
 
 
-class LineageError(ValueError):
-    """A definition whose lineage cannot be computed; the message is one line."""
-
-
 @dataclass(frozen=True)
 class Definition:
     """The SQL of a view or a materialised model, and where it lives."""
 
     dataset_name: str
     name: str
-    kind: str  # VIEW | MODEL
+    kind: str  # VIEW | MODEL (glasspane.definition_sql)
     dialect: str
     sql: str
 
@@ -114,28 +138,6 @@ class DefinitionLineage:
     input_key: str = ""  # a hash of everything the result depends on: equal keys, equal results
 
 
-def parse_definition(sql: str, dialect: str) -> tuple[exp.Query, list[str] | None]:
-    """The query of a definition (a SELECT, or CREATE VIEW/TABLE ... AS SELECT) and any declared column names.
-
-    Raises LineageError when the text is not one query sqlglot can read in this dialect.
-    """
-    try:
-        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
-    except Exception as ex:  # parse and tokenizer errors, unknown dialects: all mean the same to a user
-        raise LineageError(f"sqlglot cannot parse it as {dialect} SQL: {_first_line(ex)}") from None
-    if len(statements) != 1:
-        raise LineageError(f"expected one SELECT statement, found {len(statements)} statements")
-    statement = statements[0]
-    declared = None
-    if isinstance(statement, exp.Create):
-        if isinstance(statement.this, exp.Schema) and statement.this.expressions:
-            declared = [e.name for e in statement.this.expressions]
-        statement = statement.expression
-    if not isinstance(statement, exp.Query):
-        raise LineageError(f"not a query: {type(statement).__name__.upper()} statement (expected SELECT)")
-    return statement, declared
-
-
 def referenced_tables(query: exp.Query, default_dataset: str) -> set[TableKey]:
     """The tables and views a query reads (CTE names excluded), as (dataset, table)."""
     ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
@@ -166,7 +168,7 @@ def location_lineage(
         try:
             query, declared = parse_definition(definition.sql, definition.dialect)
             parsed[key] = (definition, query, declared, None)
-        except LineageError as ex:
+        except DefinitionError as ex:
             parsed[key] = (definition, None, None, str(ex))
     schemas: dict[str, MappingSchema] = {}
     results = []
@@ -211,19 +213,19 @@ def definition_lineage(
         stars = _unexpanded_stars(qualified, definition.dataset_name)
         if stars is not None:
             missing = ", ".join(sorted({f"{d}.{t}" for d, t in stars if (d, t) not in known})) or "a subquery"
-            raise LineageError(
+            raise DefinitionError(
                 f"SELECT * over a table whose columns are unknown: {missing} (not a collected dlt table or definition)"
             )
         scope = build_scope(qualified)
         if scope is None:
-            raise LineageError("not a query sqlglot can scope")
+            raise DefinitionError("not a query sqlglot can scope")
         nodes = lineage(
             None, qualified, schema=schema, dialect=definition.dialect, scope=scope, copy=False, trim_selects=False
         )
         names = list(nodes)
         if declared is not None:
             if len(declared) != len(names):
-                raise LineageError(f"declares {len(declared)} columns but selects {len(names)}")
+                raise DefinitionError(f"declares {len(declared)} columns but selects {len(names)}")
             nodes = dict(zip(declared, nodes.values(), strict=True))
         result.columns = list(nodes)
         seen: dict[tuple, Edge] = {}
@@ -235,10 +237,10 @@ def definition_lineage(
             if (edge.upstream_dataset, edge.upstream_table, edge.upstream_column) not in selected:
                 _merge_edge(seen, edge)  # only a filter: a selected column already says more
         result.edges = list(seen.values())
-    except LineageError as ex:
+    except DefinitionError as ex:
         result.error = str(ex)
     except Exception as ex:  # sqlglot's own failures on unusual SQL: recorded, never raised
-        result.error = f"sqlglot could not trace it: {type(ex).__name__}: {_first_line(ex)}"
+        result.error = f"sqlglot could not trace it: {type(ex).__name__}: {error_line(ex)}"
     return result
 
 
@@ -499,11 +501,6 @@ def _upstream_first(
     return order
 
 
-def _first_line(ex: BaseException) -> str:
-    text = " ".join(str(ex).split("\n")[0].split())
-    return text[:300] or type(ex).__name__
-
-
 # --- PII propagation --------------------------------------------------------------------------
 
 
@@ -553,8 +550,9 @@ def propagate_pii(
             for edge in downstream.get(at, []):
                 via = (edge.upstream_dataset, edge.upstream_table, edge.upstream_column)
                 if edge.kind == FILTER:
-                    listed = InheritedPII(edge.dataset_name, edge.table_name, None, pii_kind, FILTER, False, origin,
-                                          via, hops + 1, None)  # fmt: skip
+                    listed = InheritedPII(
+                        edge.dataset_name, edge.table_name, None, pii_kind, FILTER, False, origin, via, hops + 1, None
+                    )
                     found.setdefault((edge.dataset_name.lower(), edge.table_name.lower(), None, start), listed)
                     continue
                 target = _key(edge.dataset_name, edge.table_name, edge.column_name)

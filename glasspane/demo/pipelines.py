@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collectors.demo_governance import add_views_and_models
+from glasspane.demo.views_and_models import add_views_and_models
 
 HISTORY_DAYS = 35
 SEED = 7
@@ -46,15 +46,44 @@ class DemoPipeline:
 
 
 PIPELINES = (
-    DemoPipeline("crm_sync", "crm", "duckdb", {"KUBE_POD_NAME": "crm-sync-7f9c"}, 24,
-                 {"customers": 220, "customers__addresses": 260}, anomalies={4: 6.0}),
-    DemoPipeline("billing_sync", "billing", "duckdb", {"AWS_LAMBDA_FUNCTION_NAME": "billing-sync"}, 24,
-                 {"invoices": 800}, anomalies={12: 0.3}),
-    DemoPipeline("web_events", "events", "filesystem", {"GITHUB_ACTIONS": "true", "CI": "true"}, 6,
-                 {"page_views": 5200}, anomalies={9: 0.0}),
-    DemoPipeline("hr_export", "hr", "filesystem", {}, 24, {"employees": 40},
-                 failures_days_ago=(17, 16), layout="{schema_name}/{table_name}/{load_id}.{file_id}.{ext}"),
-)  # fmt: skip
+    DemoPipeline(
+        "crm_sync",
+        "crm",
+        "duckdb",
+        {"KUBE_POD_NAME": "crm-sync-7f9c"},
+        24,
+        {"customers": 220, "customers__addresses": 260},
+        anomalies={4: 6.0},
+    ),
+    DemoPipeline(
+        "billing_sync",
+        "billing",
+        "duckdb",
+        {"AWS_LAMBDA_FUNCTION_NAME": "billing-sync"},
+        24,
+        {"invoices": 800},
+        anomalies={12: 0.3},
+    ),
+    DemoPipeline(
+        "web_events",
+        "events",
+        "filesystem",
+        {"GITHUB_ACTIONS": "true", "CI": "true"},
+        6,
+        {"page_views": 5200},
+        anomalies={9: 0.0},
+    ),
+    DemoPipeline(
+        "hr_export",
+        "hr",
+        "filesystem",
+        {},
+        24,
+        {"employees": 40},
+        failures_days_ago=(17, 16),
+        layout="{schema_name}/{table_name}/{load_id}.{file_id}.{ext}",
+    ),
+)
 
 
 @contextlib.contextmanager
@@ -90,9 +119,10 @@ def crm_resource(dlt: Any, rng: random.Random, n: int, start: int) -> Any:
         primary_key="id",
         write_disposition="merge",
         columns={"email": {"x-annotation-pii": "email"}, "phone": {"x-annotation-pii": "phone"}},
-        nested_hints={"addresses": {"columns": {"street": {"name": "street", "data_type": "text",
-                                                           "x-annotation-pii": "address"}}}},
-    )  # fmt: skip
+        nested_hints={
+            "addresses": {"columns": {"street": {"name": "street", "data_type": "text", "x-annotation-pii": "address"}}}
+        },
+    )
     def customers() -> Iterator[dict[str, Any]]:
         for p in _people(rng, n, start):
             address = {"street": f"{rng.randint(1, 200)} Demo Street", "city": rng.choice(["Leeds", "Lyon"])}
@@ -114,8 +144,12 @@ def billing_resource(dlt: Any, rng: random.Random, n: int, start: int, evolved: 
     @dlt.resource(name="invoices", primary_key="invoice_id", write_disposition="append")
     def invoices() -> Iterator[dict[str, Any]]:
         for i in range(start, start + n):
-            row = {"invoice_id": i, "customer_id": rng.randint(1, 500), "amount": round(rng.uniform(10, 900), 2),
-                   "currency": rng.choice(["EUR", "GBP", "USD"])}  # fmt: skip
+            row = {
+                "invoice_id": i,
+                "customer_id": rng.randint(1, 500),
+                "amount": round(rng.uniform(10, 900), 2),
+                "currency": rng.choice(["EUR", "GBP", "USD"]),
+            }
             if evolved:
                 row["discount"] = round(rng.uniform(0, 0.2), 2)
                 row["customer_email"] = f"billing{i}@example.com"
@@ -130,9 +164,13 @@ def web_resource(dlt: Any, rng: random.Random, n: int) -> Any:
     @dlt.resource(name="page_views", write_disposition="append", columns={"ip_address": {"x-pii": True}})
     def page_views() -> Iterator[dict[str, Any]]:
         for i in range(n):
-            yield {"view_id": str(uuid.UUID(int=rng.getrandbits(128))), "path": rng.choice(["/", "/pricing", "/docs"]),
-                   "ip_address": f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
-                   "duration_ms": rng.randint(50, 30000), "seq": i}  # fmt: skip
+            yield {
+                "view_id": str(uuid.UUID(int=rng.getrandbits(128))),
+                "path": rng.choice(["/", "/pricing", "/docs"]),
+                "ip_address": f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+                "duration_ms": rng.randint(50, 30000),
+                "seq": i,
+            }
 
     return page_views
 
@@ -243,14 +281,21 @@ class DemoBuilder:
 
         if spec.place == "duckdb":
             return dlt.destinations.duckdb(str(self.warehouse))
-        return dlt.destinations.filesystem(self.bucket.as_uri(), layout=spec.layout) if spec.layout else \
-            dlt.destinations.filesystem(self.bucket.as_uri())  # fmt: skip
+        return (
+            dlt.destinations.filesystem(self.bucket.as_uri(), layout=spec.layout)
+            if spec.layout
+            else dlt.destinations.filesystem(self.bucket.as_uri())
+        )
 
     def _pipeline(self, spec: DemoPipeline) -> Any:
         import dlt
 
-        return dlt.pipeline(spec.name, destination=self._destination(spec), dataset_name=spec.dataset,
-                            pipelines_dir=str(self.pipelines_dir))  # fmt: skip
+        return dlt.pipeline(
+            spec.name,
+            destination=self._destination(spec),
+            dataset_name=spec.dataset,
+            pipelines_dir=str(self.pipelines_dir),
+        )
 
     def _data(self, spec: DemoPipeline, run: int) -> Any:
         import dlt
@@ -292,8 +337,9 @@ class DemoBuilder:
         traces, loads = [], []
         for days_ago in range(HISTORY_DAYS, 0, -1):
             for index in range(24 // spec.every_hours):
-                when = (self.now - dt.timedelta(days=days_ago)).replace(hour=2 + index * spec.every_hours,
-                                                                         minute=self.rng.randint(0, 20))  # fmt: skip
+                when = (self.now - dt.timedelta(days=days_ago)).replace(
+                    hour=2 + index * spec.every_hours, minute=self.rng.randint(0, 20)
+                )
                 if days_ago in spec.failures_days_ago and failed is not None:
                     traces.append(moved_trace(failed, when, f"{when.timestamp():.6f}", {}))
                     continue
@@ -303,8 +349,9 @@ class DemoBuilder:
                 loads.append((load_id, when + dt.timedelta(seconds=self.rng.randint(20, 240))))
         return traces, loads
 
-    def _write_loads(self, spec: DemoPipeline, schema_name: str, version_hash: str,
-                     loads: list[tuple[str, dt.datetime]]) -> None:  # fmt: skip
+    def _write_loads(
+        self, spec: DemoPipeline, schema_name: str, version_hash: str, loads: list[tuple[str, dt.datetime]]
+    ) -> None:
         """Write `_dlt_loads` rows exactly as dlt's destinations write them."""
         if spec.place == "duckdb":
             import duckdb
@@ -317,8 +364,13 @@ class DemoBuilder:
             return
         folder = self.bucket / spec.dataset / "_dlt_loads"
         for load_id, inserted in loads:
-            row = {"load_id": load_id, "schema_name": schema_name, "status": 0,
-                   "inserted_at": inserted.isoformat(), "schema_version_hash": version_hash}  # fmt: skip
+            row = {
+                "load_id": load_id,
+                "schema_name": schema_name,
+                "status": 0,
+                "inserted_at": inserted.isoformat(),
+                "schema_version_hash": version_hash,
+            }
             (folder / f"{schema_name}__{load_id}.jsonl").write_text(json.dumps(row, separators=(",", ":")))
 
 

@@ -1,0 +1,45 @@
+"""The store's summary of each table's newest load (`raw.newest_loads`), kept current within each write:
+the Overview and the alerts read anomalies from it instead of scoring every table's history again."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from glasspane.pipeline_health import DEFAULT_RULE, TABLE_KEY, newest_loads
+
+
+def refresh_newest_loads(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = None) -> None:
+    """Keep `raw.newest_loads` current after a collect: tables with a newer load in the window are scored
+    (by `health.volume_scores`), tables without one in the window are dropped, the others kept as they are."""
+    since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=DEFAULT_RULE.window_days)
+    current = con.execute(
+        """SELECT r.location, r.dataset_name, r.pipeline_name, t.table_name, max(r.started_at) AS loaded_at
+           FROM table_counts t JOIN runs r ON r.schema_name = t.schema_name AND r.load_id = t.load_id
+           WHERE r.started_at >= ? GROUP BY ALL""",
+        [since],
+    ).df()
+    stored = con.execute(f"SELECT {', '.join(TABLE_KEY)}, loaded_at FROM raw.newest_loads").df()
+    changed = current.merge(stored, on=[*TABLE_KEY, "loaded_at"], how="left", indicator=True)
+    changed = changed.loc[changed["_merge"] == "left_only", TABLE_KEY]
+    scores = con.execute("SELECT * FROM raw.newest_loads LIMIT 0").df()
+    if not changed.empty:
+        pipelines = tuple(changed["pipeline_name"].dropna().unique())
+        series = list(changed.itertuples(index=False, name=None))  # only these: judging a table is costly
+        found = newest_loads(con, DEFAULT_RULE, pipelines, (), now, series)
+        scores = found.merge(changed, on=TABLE_KEY, how="inner").assign(window_days=DEFAULT_RULE.window_days)
+    con.register("current_newest", current)
+    con.register("scored_newest", scores)
+    try:
+        con.execute(
+            """DELETE FROM raw.newest_loads n WHERE NOT EXISTS (
+                   SELECT 1 FROM current_newest c
+                   WHERE c.location = n.location AND c.dataset_name IS NOT DISTINCT FROM n.dataset_name
+                     AND c.pipeline_name IS NOT DISTINCT FROM n.pipeline_name AND c.table_name = n.table_name
+                     AND c.loaded_at = n.loaded_at)"""
+        )
+        con.execute("INSERT INTO raw.newest_loads BY NAME SELECT * FROM scored_newest")
+    finally:
+        con.unregister("current_newest")
+        con.unregister("scored_newest")
