@@ -1,0 +1,164 @@
+"""The house table: every table of the dashboard shows its data by one convention.
+
+- missing values as "—";
+- counts as integers with thousands separators, and one precision per quantity;
+- times labelled UTC (or shown as a distance: "3 hours ago");
+- status coloured like health, as a label;
+- locations by their distinguishing end (`file://…/demo/warehouse.duckdb`), the full URL in the row detail;
+- an error by its first line, in full in the row detail;
+- widths chosen so that the columns a page lists first fit at 1280 px without scrolling sideways.
+
+A page describes its columns (`Col`) in the order a reader needs them and calls `show`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from glasspane.pipeline_health import HEALTH_STATES
+from glasspane.ui import strings
+from glasspane.ui.theme import HEALTH_COLOURS, STATUS_PILLS
+
+MISSING = "—"
+SHOWN = "_shown"  # suffix of a display column derived from a data column (the data column stays unchanged)
+LOCATION_CHARS = 34
+
+# kind: (default width in px, what the cell shows)
+WIDTHS = {
+    "health": 104, "status": 100, "count": 84, "estimate": 84, "seconds": 76, "time": 136, "date": 96,
+    "ago": 116, "location": 230, "error": 300, "spark": 130, "check": 60, "link": 56,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Col:
+    """One shown column: its label, its kind (how values are shown) and, optionally, a width and a help text."""
+
+    label: str
+    kind: str = "text"
+    width: int | str | None = None
+    help: str | None = None
+
+
+def short_location(location: Any, limit: int = LOCATION_CHARS) -> str:
+    """A location by its distinguishing end, middle-ellipsised: `file://…/demo/warehouse.duckdb`."""
+    if _missing(location):
+        return MISSING
+    text = str(location)
+    if len(text) <= limit:
+        return text
+    scheme, sep, rest = text.partition("://")
+    head = f"{scheme}{sep}" if sep else ""
+    room = max(limit - len(head) - 1, 8)
+    tail = rest[-room:] if sep else text[-room:]
+    cut = tail.find("/")
+    if 0 <= cut < len(tail) - 1 and len(tail) - cut > room // 2:  # start the tail at a path boundary
+        tail = tail[cut:]
+    return f"{head}…{tail}"
+
+
+def first_line(text: Any, limit: int = 160) -> str | None:
+    """An error's first non-empty line, cut at `limit` characters; None when there is none."""
+    if _missing(text):
+        return None
+    line = next((part.strip() for part in str(text).splitlines() if part.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """'1 table', '3 tables', '1,204 runs'."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, list | tuple) and bool(pd.isna(value)))
+
+
+def _pill(value: Any) -> list[str]:
+    return [] if _missing(value) else [str(value)]
+
+
+DERIVED = {  # kinds whose cells show something derived from the value
+    "health": lambda v: v.map(_pill),
+    "status": lambda v: v.map(_pill),
+    "location": lambda v: v.map(short_location),
+    "error": lambda v: v.map(first_line),
+    "count": lambda v: pd.to_numeric(v, errors="coerce").round().astype("Int64"),
+    "estimate": lambda v: pd.to_numeric(v, errors="coerce").round().astype("Int64"),
+}
+
+
+def _prepared(frame: pd.DataFrame, columns: Mapping[str, Col]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The frame with display columns added where a kind changes what a cell shows; shown name per column."""
+    derived: dict[str, pd.Series] = {}
+    names = {}
+    for name, col in columns.items():
+        if name not in frame.columns:
+            continue
+        if col.kind in DERIVED:
+            names[name] = f"{name}{SHOWN}"
+            derived[names[name]] = DERIVED[col.kind](frame[name])
+        else:
+            names[name] = name
+    return (frame.assign(**derived) if derived else frame), names
+
+
+def _config(col: Col, values: pd.Series) -> Any:
+    """The Streamlit column config of one column, by its kind."""
+    width = col.width or WIDTHS.get(col.kind)
+    common = {"width": width, "help": col.help}
+    cc = st.column_config
+    if col.kind in ("health", "status"):
+        colours = HEALTH_COLOURS if col.kind == "health" else STATUS_PILLS
+        known = list(HEALTH_STATES) if col.kind == "health" else list(colours)
+        options = list(dict.fromkeys([*known, *(v for cell in values for v in cell)]))
+        labels = strings.HEALTH_LABELS if col.kind == "health" else {}
+        return cc.MultiselectColumn(
+            col.label,
+            options=options,
+            color=[colours.get(o, "#e5e7eb") for o in options],
+            format_func=lambda o: labels.get(o, o),
+            **common,
+        )
+    if col.kind in ("count", "estimate"):
+        return cc.NumberColumn(col.label, format="localized", **common)
+    if col.kind == "seconds":
+        return cc.NumberColumn(col.label, format="%.2f", **common)
+    if col.kind == "time":
+        return cc.DatetimeColumn(f"{col.label} (UTC)", format="YYYY-MM-DD HH:mm", timezone="UTC", **common)
+    if col.kind == "date":
+        return cc.DatetimeColumn(f"{col.label} (UTC)", format="YYYY-MM-DD", timezone="UTC", **common)
+    if col.kind == "ago":
+        return cc.DatetimeColumn(col.label, format="distance", **common)
+    if col.kind == "spark":
+        return cc.LineChartColumn(col.label, y_min=0, **common)  # zero-based: a small wobble looks small
+    if col.kind == "check":
+        return cc.CheckboxColumn(col.label, **common)
+    if col.kind == "list":
+        return cc.ListColumn(col.label, **common)
+    if col.kind == "link":
+        return cc.LinkColumn(col.label, display_text="open", **common)
+    return cc.TextColumn(col.label, **common)
+
+
+def show(frame: pd.DataFrame, columns: Mapping[str, Col], *, key: str | None = None, select: str | None = None) -> Any:
+    """`frame` as a house table showing `columns` in their order; `select` ("single-row", "multi-row") makes
+    rows selectable and returns Streamlit's selection event."""
+    table, names = _prepared(frame, columns)
+    config = {names[n]: _config(c, table[names[n]]) for n, c in columns.items() if n in names}
+    options: dict[str, Any] = {"on_select": "rerun", "selection_mode": select} if select else {}
+    return st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_order=list(config),
+        column_config=config,
+        placeholder=MISSING,
+        key=key,
+        **options,
+    )
