@@ -20,12 +20,13 @@ PAGES = [
 ]
 visitor = access.door()  # anonymous visitors sign in first; signed-in ones need a role
 navigation = st.navigation(PAGES)
+progress = st.container()  # Collect now's progress spans the page, above it
 
 with st.sidebar:
     st.caption(strings.TAGLINE)
     access.sidebar(visitor)
     with components.page_guard():
-        components.collect_button()
+        components.collect_button(area=progress)
         sources = data.query(source_queries.sources_status)
         if not sources.empty:
             failing = int((sources["status"] != "ok").sum())

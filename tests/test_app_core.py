@@ -71,7 +71,7 @@ def test_collect_now_in_the_app_collects_the_configured_sources(tmp_path, monkey
     at = app(tmp_path / "store.duckdb", monkeypatch)
     at.button(key="empty_collect").click().run()
     assert not at.exception
-    assert any("Collected 1 sources: 1 new runs." in s.value for s in at.success)
+    assert any("Collected 1 source: 1 new run." in s.value for s in at.success)
     at.run()
     assert list(at.dataframe[0].value["pipeline_name"]) == ["crm"]
 
