@@ -6,6 +6,7 @@ from glasspane.queries import sources as source_queries
 from glasspane.ui import access, components, data, strings
 
 st.set_page_config(page_title=strings.APP_TITLE, page_icon=strings.APP_ICON, layout="wide")
+st.html(strings.PAGE_STYLE)  # narrower margins: the first columns of every table fit at 1280 px
 
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),

@@ -31,7 +31,7 @@ def test_overview_shows_every_pipeline_failing_first(demo_store, monkeypatch):
     shown = tuple(metrics[k] for k in ("Failing", "Late", "Anomalous", "Never seen", "Healthy", "Locations"))
     assert shown == ("1", "0", "1", "0", "2", "3")  # web_events: its newest load is anomalous
     table = at.dataframe[0].value
-    assert table["pipeline_name"].iloc[0] == "hr_export" and list(table["health"].iloc[0]) == ["failing"]
+    assert table["pipeline_name"].iloc[0] == "hr_export" and list(table["health_shown"].iloc[0]) == ["failing"]
     assert set(table["pipeline_name"]) == {"hr_export", "web_events", "billing_sync", "crm_sync"}
 
 

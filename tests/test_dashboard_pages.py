@@ -62,7 +62,7 @@ def test_every_page_runs_on_the_demo_store_without_an_error(demo_store, monkeypa
 def test_overview_counts_health_and_lists_failing_first_with_sparklines(demo_store, monkeypatch):
     at = app(demo_store.path, monkeypatch)
     pipelines = table(at, "overview_table")
-    health = pipelines["health"].map(list)  # one coloured label per row
+    health = pipelines["health_shown"].map(list)  # one coloured label per row
     states = dict(zip(pipelines["pipeline_name"], health.map(tuple), strict=True))
     assert list(health[:1]) == [["failing"]]  # failing first, then anomalous, then healthy
     assert states == {"hr_export": ("failing",), "web_events": ("anomalous",), "crm_sync": ("healthy",),

@@ -2,6 +2,8 @@
 
 APP_TITLE = "Glasspane"
 APP_ICON = "🪟"
+# A constant (no data value ever reaches HTML): narrower margins, so tables get the width.
+PAGE_STYLE = '<style>[data-testid="stMainBlockContainer"]{padding:2.5rem 1.5rem 3rem 1.5rem}</style>'
 TAGLINE = "One pane of glass over every dlt pipeline: where data flows, whether it is healthy, what it is."
 
 EMPTY_STORE = (
@@ -143,10 +145,18 @@ HEALTH_HELP = {
     "never_seen": "No load of it has completed yet.",
     "healthy": "Its newest run completed, on time for its cadence.",
 }
-OVERVIEW_CAPTION = "Failing, late and anomalous pipelines first. Select a row to see its runs."
+OVERVIEW_CAPTION = (
+    "Failing, late and anomalous pipelines first. Select a row to see its runs, cadence and where it runs."
+)
+OVERVIEW_RUNS = "{runs} runs in all"
+OVERVIEW_ROWS_HELP = "Rows of its last load"
+LOCATION_HELP = "Where the data lives, by the part that tells locations apart; the full URL is in the detail."
+SPARK_HELP = "Rows of its recent loads, from zero: a small wobble looks small, a drop to zero looks like one."
 RUNS_TIMELINE = "Runs per location over time ({bucket} buckets), coloured by status; the dot's size is the run count."
 RUNS_HEALTH = "Health of {pipeline} ({dataset}): **{state}**{tables}"
 RUNS_HEALTH_TABLES = ": the newest load of {tables} is a volume anomaly"
+RUNS_HEALTH_FACTS = " · loads {cadence} · runs in {environment} · {runs}, {failed} failed"
+RUN_NO_STEPS = "No step timings for this run."
 ROWS_NONE_NO_TRACE = "No row counts for this run (no trace reached a collector)."
 ROWS_NONE_FAILED = "No row counts: the run failed in the {step} step, before dlt counted the rows of any table."
 ROWS_NONE_IN_TRACE = "No row counts: this run's trace reached a collector but reports no rows for any table."

@@ -13,25 +13,27 @@ A page describes its columns (`Col`) in the order a reader needs them and calls 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
 
+from glasspane.formatting import relative_time, thousands
 from glasspane.pipeline_health import HEALTH_STATES
-from glasspane.ui import strings
+from glasspane.ui import strings, url_state
 from glasspane.ui.theme import HEALTH_COLOURS, STATUS_PILLS
 
+T = TypeVar("T")
 MISSING = "—"
 SHOWN = "_shown"  # suffix of a display column derived from a data column (the data column stays unchanged)
-LOCATION_CHARS = 34
+LOCATION_CHARS = 32
 
 # kind: (default width in px, what the cell shows)
 WIDTHS = {
     "health": 104, "status": 100, "count": 84, "estimate": 84, "seconds": 76, "time": 136, "date": 96,
-    "ago": 116, "location": 230, "error": 300, "spark": 130, "check": 60, "link": 56,
+    "ago": 112, "location": 220, "error": 300, "spark": 110, "check": 60, "link": 56,
 }  # fmt: skip
 
 
@@ -46,20 +48,24 @@ class Col:
 
 
 def short_location(location: Any, limit: int = LOCATION_CHARS) -> str:
-    """A location by its distinguishing end, middle-ellipsised: `file://…/demo/warehouse.duckdb`."""
+    """A location by its distinguishing end, with its bucket, project or machine when they fit:
+    `file://…/demo/bucket`, `s3://bucket/…/events`; short ones (`bigquery://project/dataset`) whole."""
     if _missing(location):
         return MISSING
-    text = str(location)
+    text = str(location).rstrip("/")
     if len(text) <= limit:
         return text
     scheme, sep, rest = text.partition("://")
-    head = f"{scheme}{sep}" if sep else ""
-    room = max(limit - len(head) - 1, 8)
-    tail = rest[-room:] if sep else text[-room:]
-    cut = tail.find("/")
-    if 0 <= cut < len(tail) - 1 and len(tail) - cut > room // 2:  # start the tail at a path boundary
-        tail = tail[cut:]
-    return f"{head}…{tail}"
+    parts = (rest if sep else text).split("/")
+    host = f"{parts[0]}/" if sep and parts[0] and len(parts) > 2 and len(parts[0]) < limit // 2 else ""
+    head = f"{scheme}{sep}{host}…" if sep else "…"
+    tail = parts[-1]
+    for part in reversed(parts[1 if host else 0 : -1]):  # as many whole trailing names as fit
+        if len(head) + len(part) + len(tail) + 2 > limit:
+            break
+        tail = f"{part}/{tail}"
+    room = limit - len(head) - 1
+    return f"{head}/{tail if len(tail) <= room else '…' + tail[-(room - 1) :]}"
 
 
 def first_line(text: Any, limit: int = 160) -> str | None:
@@ -162,3 +168,55 @@ def show(frame: pd.DataFrame, columns: Mapping[str, Col], *, key: str | None = N
         key=key,
         **options,
     )
+
+
+def as_text(value: Any, kind: str = "text") -> str:
+    """One value as a detail shows it, by the same convention as the table cells."""
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value)) or MISSING
+    if _missing(value):
+        return MISSING
+    if kind in ("count", "estimate"):
+        return ("≈ " if kind == "estimate" else "") + thousands(value)
+    if kind == "seconds":
+        return f"{float(value):.2f}"
+    if kind in ("time", "date"):
+        moment = pd.Timestamp(value)
+        moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+        return f"{moment:%Y-%m-%d}" if kind == "date" else f"{moment:%Y-%m-%d %H:%M} UTC"
+    if kind == "ago":
+        return relative_time(value)
+    if kind == "check":
+        return "yes" if value else "no"
+    return str(value)
+
+
+def detail(row: pd.Series, columns: Mapping[str, Col]) -> None:
+    """A selected row's secondary columns as a two-column table: what, and its value (full, never cut)."""
+    facts = [(c.label, as_text(row[n], c.kind)) for n, c in columns.items() if n in row.index]
+    st.dataframe(pd.DataFrame(facts, columns=["Field", "Value"]), hide_index=True, width="stretch")
+
+
+def selected_row(event: Any, frame: pd.DataFrame) -> pd.Series | None:
+    """The row of `frame` selected in its table, if any (the first of several)."""
+    if event and event.selection.rows and event.selection.rows[0] < len(frame):
+        return frame.iloc[event.selection.rows[0]]
+    return None
+
+
+def linked_detail(
+    event: Any, frame: pd.DataFrame, id_column: str, param: str, load: Callable[[str], T | None], not_found: str
+) -> T | None:
+    """The detail of the row selected in a table, or named by the URL parameter `param`: the selection goes in
+    the URL, so the view is a link. A divider above it; a warning when the store has no such row."""
+    row = selected_row(event, frame)
+    if row is not None:
+        url_state.set_value(param, str(row[id_column]))
+    chosen = url_state.value(param)
+    if not chosen:
+        return None
+    st.divider()
+    found = load(chosen)
+    if found is None:
+        st.warning(not_found)
+    return found
