@@ -58,7 +58,10 @@ ALERTS_NONE = (
 )
 ALERTS_NO_MATCH = "No alerts match these filters. Widen the time range or clear a filter."
 ALERTS_NOT_EVALUATED = "Not evaluated yet: run `python -m collectors collect --alert` after your collects."
-ALERTS_LAST_EVALUATION = "Last evaluation {when}: {alerts} new alerts, {messages} messages, {delivered} delivered{via}."
+ALERTS_LAST_EVALUATION = "Last evaluation {when}: {alerts}, {messages}, {delivered} delivered{via}."
+ALERTS_NO_DESTINATION = " (no Slack destination configured)"
+ALERTS_DETAIL_HINT = "Select one to see its facts."
+ALERTS_OPEN_VIEW = "Open the view this alert is about"
 ALERTS_ONE_EVALUATION = "Showing the alerts of one evaluation (the link of a Slack summary)."
 ALERTS_SHOW_ALL = "Show all alerts"
 ALERTS_NOT_FOUND = "The alert in this link is not in the store (it may come from another store)."
