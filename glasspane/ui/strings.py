@@ -40,6 +40,7 @@ TIME_RANGES = {
     "7d": "Last 7 days",
     "30d": "Last 30 days",
     "90d": "Last 90 days",
+    "365d": "Last 365 days",
     "all": "All time",
 }
 
@@ -184,6 +185,8 @@ TRENDS_ANOMALIES_CAPTION = (
     "Select a load, then mark it: *Expected* leaves it out of baselines and alerts; *New normal* moves the baseline "
     "to it. Marks are stored with who and when, and count for alerts, health and this chart alike."
 )
+TRENDS_BAND_HELP = "The range of rows per load that is not anomalous, in whole rows."
+TRENDS_OTHER_TABLES = " Pick another above."
 TRENDS_MARK_EXPECTED = "Expected"
 TRENDS_MARK_NEW_NORMAL = "New normal"
 TRENDS_MARK_CLEAR = "Clear mark"
