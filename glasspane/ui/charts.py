@@ -118,7 +118,7 @@ def counts_bar(counts: pd.DataFrame, field: str, title: str) -> alt.Chart:
 def schema_versions(versions: pd.DataFrame) -> alt.Chart:
     """A schema's stored versions in order, one step each, its height the number of columns (from zero, with
     room above the highest): version numbers label the axis, so versions stored within a minute stay apart."""
-    top = int(versions["columns"].max() or 0) + 1
+    top = int(versions["columns"].max() or 0) + 2  # room above the highest step: nothing drawn on the edge
     return (
         alt.Chart(versions)
         .mark_line(point=alt.OverlayMarkDef(size=70), interpolate="step-after", color=LINE)
@@ -127,7 +127,7 @@ def schema_versions(versions: pd.DataFrame) -> alt.Chart:
             y=alt.Y(
                 "columns:Q",
                 title="Columns",
-                scale=alt.Scale(domain=[0, top], nice=True),
+                scale=alt.Scale(domain=[0, top], nice=False),
                 axis=alt.Axis(tickMinStep=1, format="d"),
             ),
             tooltip=[

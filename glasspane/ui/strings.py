@@ -199,6 +199,14 @@ TRENDS_MARK_NOT_FOUND = "Load {load} of this table is not in the chosen time ran
 SCHEMA_EMPTY = "No stored schema yet: collect a source whose pipelines have loaded at least once."
 SCHEMA_ONE_VERSION = "This schema has one stored version so far: nothing to compare yet."
 SCHEMA_NO_CHANGES = "These two versions have the same tables, columns, types and hints."
+SCHEMA_MISSING_VERSIONS = (
+    "{missing} not stored: dlt numbers every change it makes to a schema, but a destination keeps only "
+    "the version a completed load used, so intermediate numbers never reach it."
+)
+SCHEMA_COMPARE = "Compare two versions"
+SCHEMA_FEED_DAYS = "New columns in the last … days"
+SCHEMA_FEED_DLT = "Show dlt's own columns (_dlt_*)"
+SCHEMA_FEED_DLT_HELP = "dlt adds _dlt_id, _dlt_load_id and the like to every table; hidden unless asked for."
 SCHEMA_FEED = "New columns in the last {days} days, across every source"
 SCHEMA_FEED_EMPTY = "No column appeared in the last {days} days."
 CHANGE_LABELS = {

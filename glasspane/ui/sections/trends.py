@@ -14,7 +14,7 @@ from glasspane.store.volume_marks import CLEARED, MarkedLoad, record_mark
 from glasspane.ui import access as door
 from glasspane.ui import charts, data, strings, url_state
 from glasspane.ui.sections.filters import time_range
-from glasspane.ui.tables import Col, detail, plural, selected_row, show
+from glasspane.ui.tables import Col, detail, plural, selected_row, short_location, show
 
 BUTTONS = {
     "expected": strings.TRENDS_MARK_EXPECTED,
@@ -53,7 +53,7 @@ def choice() -> dict | None:
     if not pipelines:
         st.info(strings.TRENDS_EMPTY)
         return None
-    cols = st.columns([2, 2, 2, 1])
+    cols = st.columns([2, 2, 3, 1])
     with cols[0]:
         pipeline = url_state.selectbox("Pipeline", pipelines, "pipeline", pipelines[0])
     tables = data.query(q.trend_tables, pipelines=[pipeline])
@@ -63,7 +63,8 @@ def choice() -> dict | None:
     here = tables[tables["table_name"] == table]
     locations = list(dict.fromkeys(here["location"]))
     with cols[2]:
-        location = url_state.selectbox("Location", locations, "location", locations[0] if locations else None)
+        first = locations[0] if locations else None
+        location = url_state.selectbox("Location", locations, "location", first, short_location)
     with cols[3]:
         _, since = time_range(("7d", "30d", "90d", "365d", "all"))
     return {"pipeline_name": pipeline, "table_name": table, "location": location, "since": since, "tables": names}
