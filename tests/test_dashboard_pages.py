@@ -236,7 +236,7 @@ def test_suspected_pii_can_be_confirmed_and_exported_as_dlt_hints_that_dlt_appli
     )
     assert decided == [("people", "full_name", "confirmed", "name", signin.STEWARD),
                        ("people__addresses", "city", "confirmed", "address", signin.STEWARD)]  # fmt: skip
-    assert any("Recorded 2 decision(s)" in s.value for s in at.success)
+    assert any("Recorded 2 decisions" in s.value for s in at.success)
     inventory = table(at, "pii_inventory")
     assert set(inventory.loc[inventory["basis"] == "confirmed", "column_name"]) == {"full_name", "city"}
 
