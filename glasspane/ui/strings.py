@@ -88,7 +88,9 @@ LINEAGE_CAPTION = (
 )
 LINEAGE_TRUNCATED = "{hidden} more edges are not drawn: lower the hops to see the nearest ones."
 LINEAGE_ISOLATED = "This column has no lineage within {hops} hops."
-LINEAGE_PROBLEMS = "{count} definitions could not be traced; their lineage is missing."
+LINEAGE_PROBLEMS = "{definitions} could not be traced; their lineage is missing."
+INHERITED_PII = "Inherited PII"
+PII_FILTERS = "Filtered or joined on PII"
 INHERITED_PII_CAPTION = (
     "Columns of views and models that copy or transform a PII column: personal data too. Hashed ones are "
     "pseudonymised, which is still personal data."
@@ -99,6 +101,7 @@ GOVERNANCE_NO_PII = (
     "No column in the store is tagged as PII. Tag personal data in your dlt resources with "
     '`x-annotation-pii` (e.g. `columns={"email": {"x-annotation-pii": "email"}}`), then collect again.'
 )
+GOVERNANCE_DELETE = "Delete a data subject"
 GOVERNANCE_INTRO = (
     "Plan the deletion of one data subject: every table holding the value in a PII column of this kind, "
     "with dlt's nested child rows and materialised models. Planning never touches a destination."
@@ -117,7 +120,7 @@ PLAN_NOT_COVERED = "Not covered: these columns look like {kind} by name but carr
 PLAN_STALE = "The value changed since this plan was made: plan again."
 DOWNLOAD_SQL = "Download SQL"
 DOWNLOAD_JSON = "Download JSON"
-EXECUTE_CONFIRM = "I confirm: permanently delete these rows in {count} destination(s). This cannot be undone."
+EXECUTE_CONFIRM = "I confirm: permanently delete these rows in {destinations}. This cannot be undone."
 EXECUTE_RETYPE = "Type the subject's value again"
 EXECUTE_BUTTON = "Execute deletion"
 EXECUTE_SURE = "Last check: delete this subject's rows now, as {who}? The audit will name you."
@@ -132,8 +135,9 @@ EXECUTE_NOTHING = (
     "Nothing in this plan can be executed from here (DuckDB files, BigQuery and Postgres only): run the exported SQL."
 )
 EXECUTE_CONFIG = "Cannot read the config for BigQuery credentials: {error}"
-EXECUTE_DONE = "Deleted {rows} rows with {statements} statements. Every statement is in the audit below."
+EXECUTE_DONE = "Deleted {rows} with {statements}. Every statement is in the audit below."
 EXECUTE_INCOMPLETE = "Not complete: some statements did not run. Each one is listed below, with why."
+AUDIT = "Deletion audit"
 AUDIT_EMPTY = "No deletion has been executed yet."
 
 # Overview, Runs, Trends, Schema history, PII and Locations pages (issue 4).
@@ -265,7 +269,7 @@ PLAN_PACKAGES_CAPTION = (
     "too. Executing never deletes files: do what each row says, on the machine that folder is on. Pending packages "
     "are not loaded yet: load or abort them before executing, or their rows come back."
 )
-EXECUTE_PACKAGES_LEFT = "Not deleted from here: {count} kept load package(s) still hold copies of loaded rows (above)."
+EXECUTE_PACKAGES_LEFT = "Not deleted from here: the copies of loaded rows in {packages} (above)."
 
 # Access control (issue 13).
 ACCESS_SIGN_IN = "Sign in with your organisation's account to see Glasspane."
