@@ -32,9 +32,20 @@ LOCATION_CHARS = 32
 
 # kind: (default width in px, what the cell shows)
 WIDTHS = {
-    "health": 104, "status": 100, "count": 84, "estimate": 84, "seconds": 76, "time": 136, "date": 96,
-    "ago": 112, "location": 220, "error": 300, "spark": 110, "check": 60, "link": 56,
-}  # fmt: skip
+    "health": 104,
+    "status": 100,
+    "count": 84,
+    "estimate": 84,
+    "seconds": 76,
+    "time": 136,
+    "date": 96,
+    "ago": 112,
+    "location": 220,
+    "error": 300,
+    "spark": 110,
+    "check": 60,
+    "link": 56,
+}
 
 
 @dataclass(frozen=True)
