@@ -108,3 +108,17 @@ def test_collect_now_without_config_or_dlt_pipelines_folder_has_nothing_to_colle
     [info] = [i.value for i in at.info if i.value.startswith("Nothing to collect yet")]
     assert str(tmp_path / "dlt_home" / "pipelines") in info
     assert rows(Store(tmp_path / "store.duckdb"), "SELECT count(*) FROM sources") == [(0,)]  # no invented source
+
+
+def test_the_dashboard_does_not_import_the_collectors():
+    """The UI runs collects as `python -m collectors` processes: no module of it imports `collectors`."""
+    import ast
+
+    imported = set()
+    for path in [*(PROJECT_DIR / "glasspane" / "ui").rglob("*.py"), *(PROJECT_DIR / "pages").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {(path.name, a.name.split(".")[0]) for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add((path.name, node.module.split(".")[0]))
+    assert {name for name, module in imported if module == "collectors"} == set()

@@ -57,6 +57,7 @@ def test_every_page_on_an_empty_store_says_what_to_do(tmp_path, monkeypatch, pag
 def test_every_page_runs_on_the_demo_store_without_an_error(demo_store, monkeypatch, page):
     at = app(demo_store.path, monkeypatch, f"pages/{page}.py")
     assert not at.error, [e.value for e in at.error]
+    assert at.dataframe and {d.proto.placeholder for d in at.dataframe} == {"—"}  # every table: — for missing
 
 
 def test_overview_counts_health_and_lists_failing_first_with_sparklines(demo_store, monkeypatch):
