@@ -39,7 +39,7 @@ WIDTHS = {
     "seconds": 76,
     "time": 136,
     "date": 96,
-    "ago": 112,
+    "ago": 124,
     "location": 220,
     "error": 300,
     "spark": 110,
