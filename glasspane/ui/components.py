@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import subprocess
 import sys
@@ -70,13 +71,19 @@ def _stream(command: list[str], running: str, done: str, area: DeltaGenerator | 
     (the page's main column when None); its exit code and lines."""
     lines: list[str] = []
     with area or st.container(), st.status(running, expanded=True) as status:
+        unbuffered = {**os.environ, "PYTHONUNBUFFERED": "1"}  # each line as soon as it is printed
         process = subprocess.Popen(
-            command, cwd=settings.PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command,
+            cwd=settings.PROJECT_DIR,
+            env=unbuffered,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         assert process.stdout is not None
         for line in process.stdout:
             if line.strip():
-                lines.append(line.rstrip())
+                lines.append(redact(line.rstrip()))  # the command redacts too: never a credential on the page
                 st.text(lines[-1])
         code = process.wait()
         status.update(
