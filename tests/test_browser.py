@@ -258,3 +258,23 @@ def test_a_slack_expected_link_marks_the_load_after_a_confirmation(page, served,
     b.screenshot(page, "trends-marked")
     marks = rows(demo_copy, "SELECT load_id, mark, marked_by FROM volume_marks")
     assert marks == [(load_id, "expected", getpass.getuser())]
+
+
+def test_a_decided_suspicion_is_not_left_ticked(page, served):
+    from playwright.sync_api import expect
+
+    from glasspane.ui import strings
+
+    b.open_page(page, f"{served}/pii")
+    suspected = page.locator('[data-testid="stDataFrame"]').nth(1)
+    suspected.scroll_into_view_if_needed()
+    box = suspected.bounding_box()
+    page.mouse.click(box["x"] + 16, box["y"] + 35 + 17)  # the first row's tick box, under the header
+    b.settle(page)
+    page.get_by_role("button", name=strings.PII_DISMISS).click()
+    b.settle(page)
+    expect(page.get_by_text("Recorded 1 decision as not_pii.")).to_be_visible()
+    page.get_by_role("button", name=strings.PII_DISMISS).click()  # nothing is ticked any more
+    b.settle(page)
+    expect(page.get_by_text(strings.PII_SELECT_FIRST)).to_be_visible()
+    b.screenshot(page, "pii-decided")

@@ -93,7 +93,9 @@ def suspected_table(suspected: pd.DataFrame) -> None:
         st.caption(strings.PII_SUSPECTED_NONE)
         return
     st.caption(strings.PII_SUSPECTED_CAPTION)
-    event = show(suspected, SUSPECTED, key="suspected_table", select="multi-row")
+    decided = st.session_state.get("pii_decided_runs", 0)  # a new table after each decision: nothing left ticked
+    key = "suspected_table" if not decided else f"suspected_table_{decided}"
+    event = show(suspected, SUSPECTED, key=key, select="multi-row")
     chosen = suspected.iloc[event.selection.rows] if event and event.selection.rows else suspected.iloc[0:0]
     _, confirm_col, dismiss_col = st.columns([3, 1, 1], vertical_alignment="bottom")
     decision = None
@@ -104,15 +106,15 @@ def suspected_table(suspected: pd.DataFrame) -> None:
     if decision and chosen.empty:
         st.warning(strings.PII_SELECT_FIRST)
     elif decision and (visitor := door.allow(access.DECIDE_PII)) is not None:
-        decided = [
+        columns = [
             DecidedColumn(r.location, r.dataset_name, r.table_name, r.column_name, r.suspected_kind)
             for r in chosen.itertuples()
         ]
-        record_decisions(data.current_store(), decided, decision, visitor.who or "")
+        record_decisions(data.current_store(), columns, decision, visitor.who or "")
         st.session_state["pii_flash"] = strings.PII_DECIDED.format(
             count=plural(len(chosen), "decision"), decision=decision
         )
-        del st.session_state["suspected_table"]  # decided rows are not left ticked
+        st.session_state["pii_decided_runs"] = decided + 1
         st.rerun()
     if not chosen.empty:
         detail(chosen.iloc[0], COLUMN_DETAIL)
