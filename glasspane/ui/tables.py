@@ -96,8 +96,8 @@ def _missing(value: Any) -> bool:
     return value is None or (not isinstance(value, list | tuple) and bool(pd.isna(value)))
 
 
-def _pill(value: Any) -> list[str]:
-    return [] if _missing(value) else [str(value)]
+def _pill(value: Any) -> list[str] | None:
+    return None if _missing(value) else [str(value)]  # None: the table's "—", as for any missing value
 
 
 DERIVED = {  # kinds whose cells show something derived from the value
@@ -133,7 +133,7 @@ def _config(col: Col, values: pd.Series) -> Any:
     if col.kind in ("health", "status"):
         colours = HEALTH_COLOURS if col.kind == "health" else STATUS_PILLS
         known = list(HEALTH_STATES) if col.kind == "health" else list(colours)
-        options = list(dict.fromkeys([*known, *(v for cell in values for v in cell)]))
+        options = list(dict.fromkeys([*known, *(v for cell in values.dropna() for v in cell)]))
         labels = strings.HEALTH_LABELS if col.kind == "health" else {}
         return cc.MultiselectColumn(
             col.label,
