@@ -25,17 +25,17 @@ OTHER_STEPS = {
 }
 STATEMENTS = {
     "step": Col("#", width=40),
-    "table": Col("Table", width=230),
-    "action": Col("Action", width=90),
+    "table": Col("Table", width=200),
+    "action": Col("Action", width=120),
     "rows": Col("Rows ≈", "estimate", width=80),
-    "why": Col("Why", width=280),
+    "why": Col("Why", width=240),
     "location": Col("Location", "location"),
 }
 OUTCOMES = {
     "table": Col("Table", width=230),
     "status": Col("Status", "status"),
     "rows": Col("Rows deleted", "count", width=100),
-    "error": Col("Error", "error", width=280),
+    "error": Col("Error", "error", width=250),
     "location": Col("Location", "location"),
 }
 LOOKALIKES = {"column": Col("Column", width=260), "why": Col("Why", width=400), "location": Col("Location", "location")}
@@ -44,7 +44,7 @@ PACKAGES = {
     "package": Col("Package folder", "location", width=260),
     "state": Col("State", "status"),
     "tables": Col("Tables", width=160),
-    "what": Col("What to do", width=300),
+    "what": Col("What to do", width=270),
     "machine": Col("Machine", width=120),
 }
 AUDIT = {
