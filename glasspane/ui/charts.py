@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 
 from glasspane.health import AnomalyRule
-from glasspane.ui.tables import short_location
+from glasspane.ui.tables import short_locations
 from glasspane.ui.theme import ANOMALY, BAND, LINE, MUTED, NEW_NORMAL, STATUS_COLOURS
 
 
@@ -15,7 +15,7 @@ def runs_timeline(buckets: pd.DataFrame, bucket_label: str) -> alt.Chart:
     a dot per time bucket and status sized by runs."""
     statuses = sorted(set(buckets["status"]) | set(STATUS_COLOURS))
     colours = [STATUS_COLOURS.get(s, MUTED) for s in statuses]
-    data = buckets.assign(place=buckets["location"].map(short_location))
+    data = buckets.assign(place=short_locations(buckets["location"]))
     places = sorted(data["place"].unique())
     return (
         alt.Chart(data)

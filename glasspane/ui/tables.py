@@ -28,7 +28,7 @@ from glasspane.ui.theme import HEALTH_COLOURS, STATUS_PILLS
 T = TypeVar("T")
 MISSING = "—"
 SHOWN = "_shown"  # suffix of a display column derived from a data column (the data column stays unchanged)
-LOCATION_CHARS = 32
+LOCATION_CHARS = 28
 
 # kind: (default width in px, what the cell shows)
 WIDTHS = {
@@ -64,10 +64,10 @@ def short_location(location: Any, limit: int = LOCATION_CHARS) -> str:
     if _missing(location):
         return MISSING
     text = str(location).rstrip("/")
-    if len(text) <= limit:
-        return text
     scheme, sep, rest = text.partition("://")
     parts = (rest if sep else text).split("/")
+    if len(text) <= limit or (len(parts) <= 2 and len(text) <= limit + 8):  # a project and a dataset: whole
+        return text
     host = f"{parts[0]}/" if sep and parts[0] and len(parts) > 2 and len(parts[0]) < limit // 2 else ""
     head = f"{scheme}{sep}{host}…" if sep else "…"
     tail = parts[-1]
@@ -77,6 +77,24 @@ def short_location(location: Any, limit: int = LOCATION_CHARS) -> str:
         tail = f"{part}/{tail}"
     room = limit - len(head) - 1
     return f"{head}/{tail if len(tail) <= room else '…' + tail[-(room - 1) :]}"
+
+
+def short_locations(locations: pd.Series) -> pd.Series:
+    """`short_location` of each, longer where two different locations would otherwise look alike."""
+    shown = [short_location(loc) for loc in locations]
+    for limit in (LOCATION_CHARS * 2, LOCATION_CHARS * 4, None):
+        originals: dict[str, set[str]] = {}
+        for text, location in zip(shown, locations, strict=True):
+            if not _missing(location):
+                originals.setdefault(text, set()).add(str(location))
+        clashing = {text for text, places in originals.items() if len(places) > 1}
+        if not clashing:
+            break
+        shown = [
+            (str(loc) if limit is None else short_location(loc, limit)) if text in clashing else text
+            for text, loc in zip(shown, locations, strict=True)
+        ]
+    return pd.Series(shown, index=locations.index)
 
 
 def first_line(text: Any, limit: int = 160) -> str | None:
@@ -103,7 +121,7 @@ def _pill(value: Any) -> list[str] | None:
 DERIVED = {  # kinds whose cells show something derived from the value
     "health": lambda v: v.map(_pill),
     "status": lambda v: v.map(_pill),
-    "location": lambda v: v.map(short_location),
+    "location": short_locations,
     "error": lambda v: v.map(first_line),
     "count": lambda v: pd.to_numeric(v, errors="coerce").round().astype("Int64"),
     "estimate": lambda v: pd.to_numeric(v, errors="coerce").round().astype("Int64"),
