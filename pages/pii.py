@@ -9,7 +9,7 @@ shell.inside_app()
 
 st.title("PII")
 with components.page_guard():
-    pii.flash()
+    components.flash("pii_flash")
     components.stop_if_empty()
     inventory, suspected, any_pii = pii.filters()
     pii.counts(inventory, suspected)

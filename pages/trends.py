@@ -13,7 +13,7 @@ with components.page_guard():
     chosen = trends.choice()
     if chosen is None:
         st.stop()
-    trends.flash()
+    components.flash("trends_flash")
     points = trends.trend(chosen)
     if points is None:
         st.stop()

@@ -38,6 +38,12 @@ def page_guard() -> Iterator[None]:
             st.code(redact("".join(traceback.format_exception(ex)), limit=20_000), language="text")
 
 
+def flash(key: str) -> None:
+    """Show, once, the confirmation an action stored under `key` before it reran the page."""
+    if message := st.session_state.pop(key, None):
+        st.success(message)
+
+
 def store_is_empty() -> bool:
     """True when the store holds no run yet."""
     return data.query(pipeline_queries.is_empty)

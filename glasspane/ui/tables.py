@@ -110,6 +110,11 @@ def plural(count: int, one: str, many: str | None = None) -> str:
     return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
+def counted(shown: int, total: int, one: str) -> str:
+    """How many rows a capped list shows: '213 runs', '1 alert', '500 newest of 1,204 alerts'."""
+    return f"{shown:,} newest of {plural(total, one)}" if total > shown else plural(total, one)
+
+
 def _missing(value: Any) -> bool:
     return value is None or (not isinstance(value, list | tuple) and bool(pd.isna(value)))
 

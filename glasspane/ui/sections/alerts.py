@@ -12,7 +12,7 @@ from glasspane.formatting import literal, relative_time, thousands
 from glasspane.queries import alerts as q
 from glasspane.ui import data, strings, url_state
 from glasspane.ui.sections.filters import time_range
-from glasspane.ui.tables import Col, linked_detail, plural, show
+from glasspane.ui.tables import Col, counted, linked_detail, plural, show
 
 MAX_ROWS = 500
 ALERTS = {
@@ -87,8 +87,7 @@ def alerts_list(chosen: dict, evaluated: bool) -> None:
     if alerts.empty:
         st.info(strings.ALERTS_NO_MATCH if evaluated else strings.ALERTS_NONE)
     else:
-        shown = f"{thousands(len(alerts))} newest of {thousands(total)}" if total > len(alerts) else thousands(total)
-        st.caption(f"{shown} {'alert' if total == 1 else 'alerts'}. {strings.ALERTS_DETAIL_HINT}")
+        st.caption(f"{counted(len(alerts), total, 'alert')}. {strings.ALERTS_DETAIL_HINT}")
         event = show(alerts, ALERTS, key="alerts_table", select="single-row")
     detail = linked_detail(
         event,

@@ -120,12 +120,6 @@ def suspected_table(suspected: pd.DataFrame) -> None:
         detail(chosen.iloc[0], COLUMN_DETAIL)
 
 
-def flash() -> None:
-    """The confirmation of decisions stored by the previous run."""
-    if message := st.session_state.pop("pii_flash", None):
-        st.success(message)
-
-
 def export(inventory: pd.DataFrame) -> None:
     """Confirmed PII as dlt hints: an import schema (YAML) or `apply_hints` (Python), to paste or download."""
     st.subheader(strings.PII_EXPORT)

@@ -10,7 +10,7 @@ from glasspane.queries import runs as q
 from glasspane.records import VIA_TRACE, VIA_TRACE_TABLE
 from glasspane.ui import charts, data, strings, url_state
 from glasspane.ui.sections.filters import time_range
-from glasspane.ui.tables import Col, linked_detail, plural, show
+from glasspane.ui.tables import Col, counted, linked_detail, plural, show
 
 MAX_ROWS = 1000
 BUCKETS = {
@@ -89,8 +89,7 @@ def runs_list(chosen: dict) -> None:
         timeline = data.query(q.run_timeline, bucket_s=bucket_s, **params)
         st.altair_chart(charts.runs_timeline(timeline, bucket_label.capitalize()), width="stretch")
         st.caption(strings.RUNS_TIMELINE.format(bucket=bucket_label))
-        shown = f"{thousands(len(runs))} newest of {thousands(total)}" if total > len(runs) else thousands(total)
-        st.caption(f"{shown} {'run' if total == 1 else 'runs'}. {strings.RUNS_DETAIL_HINT}")
+        st.caption(f"{counted(len(runs), total, 'run')}. {strings.RUNS_DETAIL_HINT}")
         event = show(runs, RUNS, key="runs_table", select="single-row")
     detail = linked_detail(
         event, runs, "run_key", "run", lambda key: data.query(q.run_detail, run_key=key), strings.RUN_NOT_FOUND

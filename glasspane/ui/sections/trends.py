@@ -152,12 +152,6 @@ def _mark(row: pd.Series, mark: str, who: str) -> None:
     st.rerun()
 
 
-def flash() -> None:
-    """The confirmation of a mark stored by the previous run."""
-    if message := st.session_state.pop("trends_flash", None):
-        st.success(message)
-
-
 def other_tables(chosen: dict) -> None:
     """How many tables the pipeline loads; a hint to pick another only when there is another."""
     count = len(chosen["tables"])
