@@ -17,12 +17,11 @@ from glasspane.ui.tables import Col, counted, linked_detail, plural, show
 MAX_ROWS = 500
 ALERTS = {
     "alerted_at": Col("When", "time"),
-    "severity": Col("Severity", "status", width=90),
-    "rule_name": Col("Rule", width=90),
-    "subject": Col("Subject", width=150),
-    "state": Col("State", "status", width=90),
-    "delivery": Col("Delivery", "status", width=100),
-    "title": Col("Alert", width=300),
+    "severity": Col("Severity", "status", width=84),
+    "subject": Col("Subject", width=140),
+    "state": Col("State", "status", width=84),
+    "delivery": Col("Delivery", "status", width=96),
+    "title": Col("Alert", width=280),
     "link": Col("View", "link"),
 }
 MATCHES = {
