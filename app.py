@@ -2,10 +2,15 @@
 
 import streamlit as st
 
+from collectors.registry import bigquery_opener
 from glasspane.queries import sources as source_queries
 from glasspane.ui import access, components, data, strings
+from glasspane.ui.sections import governance
+
+governance.open_bigquery_with(bigquery_opener)  # deletions execute with a configured BigQuery source's credentials
 
 st.set_page_config(page_title=strings.APP_TITLE, page_icon=strings.APP_ICON, layout="wide")
+st.html(strings.PAGE_STYLE)  # narrower margins: the first columns of every table fit at 1280 px
 
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
@@ -20,12 +25,13 @@ PAGES = [
 ]
 visitor = access.door()  # anonymous visitors sign in first; signed-in ones need a role
 navigation = st.navigation(PAGES)
+progress = st.container()  # Collect now's progress spans the page, above it
 
 with st.sidebar:
     st.caption(strings.TAGLINE)
     access.sidebar(visitor)
     with components.page_guard():
-        components.collect_button()
+        components.collect_button(area=progress)
         sources = data.query(source_queries.sources_status)
         if not sources.empty:
             failing = int((sources["status"] != "ok").sum())

@@ -104,9 +104,8 @@ def test_an_operator_collects_now(tmp_path, monkeypatch):
     store = Store(tmp_path / "s.duckdb")
     at = visit(store, monkeypatch, signin.OPERATOR)
     at.button(key="empty_collect").click().run()
-    assert not at.error and [s.value for s in at.success] == [
-        strings.COLLECT_DONE.format(sources=0, new_runs=0, failed=0)
-    ]
+    done = strings.COLLECT_DONE.format(sources="0 sources", new_runs="0 new runs")
+    assert not at.error and [s.value for s in at.success] == [done]
     assert rows(store, REFUSALS) == []
 
 
@@ -167,7 +166,7 @@ def test_without_sign_in_on_loopback_the_local_user_collects(tmp_path, monkeypat
         at = visit(store, monkeypatch, None, signed=False)
         assert strings.ACCESS_LOCAL.format(who=getpass.getuser()) in [c.value for c in at.caption]
         at.button(key="empty_collect").click().run()
-    assert [s.value for s in at.success] == [strings.COLLECT_DONE.format(sources=0, new_runs=0, failed=0)]
+    assert [s.value for s in at.success] == [strings.COLLECT_DONE.format(sources="0 sources", new_runs="0 new runs")]
     assert rows(store, REFUSALS) == []
 
 

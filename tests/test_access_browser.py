@@ -118,7 +118,9 @@ def test_each_role_signs_in_and_may_do_only_its_own_actions(world):
         operator = browser.new_context(viewport={"width": 1400, "height": 2000}).new_page()
         sign_in(operator, url, signin.OPERATOR)
         operator.get_by_role("button", name=strings.COLLECT_BUTTON).click()
-        expect(operator.get_by_text(strings.COLLECT_DONE.format(sources=0, new_runs=0, failed=0))).to_be_visible()
+        expect(
+            operator.get_by_text(strings.COLLECT_DONE.format(sources="0 sources", new_runs="0 new runs"))
+        ).to_be_visible()
 
         executor = browser.new_context(viewport={"width": 1400, "height": 2000}).new_page()
         sign_in(executor, url, signin.EXECUTOR)

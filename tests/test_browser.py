@@ -47,17 +47,89 @@ def page(browser) -> Iterator:
     tab.close()
 
 
-def test_every_page_renders_with_its_title_and_no_error(page, served):
+SIZES = [(1280, 800), (1440, 900)]
+MISSING_WORDS = {"None", "nan", "NaN", "NaT", "<NA>", "None None None"}
+# Per table: how wide its scroller is and how wide its content, its header labels and its cells' texts.
+TABLES_JS = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')].map(t => {
+    const scroller = t.querySelector('.dvn-scroller');
+    return {
+        visible: scroller.clientWidth, content: scroller.scrollWidth,
+        heads: [...t.querySelectorAll('th')].map(h => h.innerText),
+        rows: [...t.querySelectorAll('[role="row"]')].slice(1).map(r =>
+            [...r.querySelectorAll('[role="gridcell"]')].map(c => c.innerText)),
+    };
+})"""
+
+
+TABLES = {  # how many tables each page shows on the demo, at least
+    "overview": 1, "runs": 1, "trends": 1, "schema": 3, "pii": 2, "locations": 1, "alerts": 2, "lineage": 3,
+    "governance": 1,
+}  # fmt: skip
+
+
+def tables_on(page, path: str) -> list[dict]:
+    """Every table of the page once its cells are rendered (Glide renders them a moment after the canvas)."""
     from playwright.sync_api import expect
 
-    b.open_page(page, served)
-    for path, title in TITLES.items():
+    grids = page.locator('[data-testid="stDataFrame"]')
+    if TABLES[path]:
+        expect(grids.nth(TABLES[path] - 1)).to_be_attached(timeout=30_000)
+    for index in range(grids.count()):
+        expect(grids.nth(index).locator("th").first).to_be_attached(timeout=30_000)
+    return page.evaluate(TABLES_JS)
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_every_page_reads_at_a_glance(browser, served, width, height):
+    """Each page at a laptop's and a desktop's size: its title and no error, no table wider than the page,
+    no missing value shown as None or nan; a screenshot of each under test-artifacts/."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": width, "height": height})
+    try:
+        b.open_page(page, served)
+        for path, title in TITLES.items():
+            b.open_page(page, link(path, served))
+            expect(page.locator("h1").first).to_have_text(title)
+            assert page.locator('[data-testid="stException"]').count() == 0, path
+            assert page.get_by_text("This page could not be shown").count() == 0, path
+            if path == "governance":  # a plan's tables (planning never touches a destination)
+                page.get_by_label("The subject's value", exact=True).and_(page.locator("input")).fill(
+                    "someone@example.com"
+                )
+                page.get_by_role("button", name="Plan deletion").click()
+                b.settle(page)
+            for table in tables_on(page, path):
+                assert table["content"] <= table["visible"] + 1, (path, width, table["heads"])  # no sideways scroll
+                shown = {cell for row in table["rows"] for cell in row}
+                assert not shown & MISSING_WORDS, (path, table["heads"], shown & MISSING_WORDS)
+            shot = b.screenshot(page, f"page-{path}-{width}x{height}")
+            assert shot.stat().st_size > 10_000  # a real rendering, not a blank page
+    finally:
+        page.close()
+
+
+def test_locations_are_told_apart_where_they_are_shortened(page, served, demo_copy):
+    """Overview, Runs and Locations show a location by its distinguishing end: two locations never look alike."""
+    sql = "SELECT location FROM locations UNION SELECT location FROM pipelines"
+    locations = {loc for (loc,) in rows(demo_copy, sql)}
+    assert len(locations) > 1
+    for path in ("overview", "runs", "locations"):
         b.open_page(page, link(path, served))
-        expect(page.locator("h1").first).to_have_text(title)
-        assert page.locator('[data-testid="stException"]').count() == 0, path
-        assert page.get_by_text("This page could not be shown").count() == 0, path
-        shot = b.screenshot(page, f"page-{path}")
-        assert shot.stat().st_size > 10_000  # a real rendering, not a blank page
+        table = tables_on(page, path)[0]
+        column = table["heads"].index("Location")
+        shown = {row[column] for row in table["rows"]}
+        assert len(shown) == len({loc for loc in locations if any(_ends_alike(s, loc) for s in shown)}), path
+        for text in shown:  # each shown text is the end of one real location, and only of that one
+            assert sum(_ends_alike(text, loc) for loc in locations) == 1, (path, text)
+
+
+def _ends_alike(shown: str, location: str) -> bool:
+    """True when `shown` is `location` itself or its middle-ellipsised form."""
+    if "…" not in shown:
+        return shown == location
+    head, _, tail = shown.partition("…")
+    return location.startswith(head) and location.endswith(tail.lstrip("…"))
 
 
 def test_overview_shows_health_counts_and_the_sparklines(page, served):
@@ -102,7 +174,7 @@ def test_deep_links_open_the_exact_view(page, served):
     b.open_page(page, f"{served}/pii?kind=email")
     expect(page.locator('[data-testid="stMultiSelect"]').filter(has_text="PII kind")).to_contain_text("email")
     b.screenshot(page, "pii-email")
-    with page.expect_download() as download:  # the CSV is written when clicked, for the filtered view
+    with page.expect_download(timeout=60_000) as download:  # the CSV of the filtered view, ready with the page
         page.get_by_role("button", name="Download CSV").click()
     exported = pd.read_csv(download.value.path())
     shown = page.locator('[data-testid="stMetric"]').filter(has_text="PII columns")
@@ -192,3 +264,23 @@ def test_a_slack_expected_link_marks_the_load_after_a_confirmation(page, served,
     b.screenshot(page, "trends-marked")
     marks = rows(demo_copy, "SELECT load_id, mark, marked_by FROM volume_marks")
     assert marks == [(load_id, "expected", getpass.getuser())]
+
+
+def test_a_decided_suspicion_is_not_left_ticked(page, served):
+    from playwright.sync_api import expect
+
+    from glasspane.ui import strings
+
+    b.open_page(page, f"{served}/pii")
+    suspected = page.locator('[data-testid="stDataFrame"]').nth(1)
+    suspected.scroll_into_view_if_needed()
+    box = suspected.bounding_box()
+    page.mouse.click(box["x"] + 16, box["y"] + 35 + 17)  # the first row's tick box, under the header
+    b.settle(page)
+    page.get_by_role("button", name=strings.PII_DISMISS).click()
+    b.settle(page)
+    expect(page.get_by_text("Recorded 1 decision as not_pii.")).to_be_visible()
+    page.get_by_role("button", name=strings.PII_DISMISS).click()  # nothing is ticked any more
+    b.settle(page)
+    expect(page.get_by_text(strings.PII_SELECT_FIRST)).to_be_visible()
+    b.screenshot(page, "pii-decided")

@@ -57,12 +57,13 @@ def test_every_page_on_an_empty_store_says_what_to_do(tmp_path, monkeypatch, pag
 def test_every_page_runs_on_the_demo_store_without_an_error(demo_store, monkeypatch, page):
     at = app(demo_store.path, monkeypatch, f"pages/{page}.py")
     assert not at.error, [e.value for e in at.error]
+    assert at.dataframe and {d.proto.placeholder for d in at.dataframe} == {"—"}  # every table: — for missing
 
 
 def test_overview_counts_health_and_lists_failing_first_with_sparklines(demo_store, monkeypatch):
     at = app(demo_store.path, monkeypatch)
     pipelines = table(at, "overview_table")
-    health = pipelines["health"].map(list)  # one coloured label per row
+    health = pipelines["health_shown"].map(list)  # one coloured label per row
     states = dict(zip(pipelines["pipeline_name"], health.map(tuple), strict=True))
     assert list(health[:1]) == [["failing"]]  # failing first, then anomalous, then healthy
     assert states == {"hr_export": ("failing",), "web_events": ("anomalous",), "crm_sync": ("healthy",),
@@ -236,7 +237,7 @@ def test_suspected_pii_can_be_confirmed_and_exported_as_dlt_hints_that_dlt_appli
     )
     assert decided == [("people", "full_name", "confirmed", "name", signin.STEWARD),
                        ("people__addresses", "city", "confirmed", "address", signin.STEWARD)]  # fmt: skip
-    assert any("Recorded 2 decision(s)" in s.value for s in at.success)
+    assert any("Recorded 2 decisions" in s.value for s in at.success)
     inventory = table(at, "pii_inventory")
     assert set(inventory.loc[inventory["basis"] == "confirmed", "column_name"]) == {"full_name", "city"}
 

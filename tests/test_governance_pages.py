@@ -86,7 +86,7 @@ def test_lineage_page_with_a_broken_definition_says_which(governed_store):
         con.execute("CREATE VIEW crm.v_unknown AS SELECT * FROM crm.customers, range(3)")
     assert collect_into(store, *sources(warehouse)).ok
     at = page("lineage")
-    assert [w.value for w in at.warning] == ["1 definitions could not be traced; their lineage is missing."]
+    assert [w.value for w in at.warning] == ["1 definition could not be traced; their lineage is missing."]
     problems = at.dataframe[-1].value
     assert list(problems["name"]) == ["v_unknown"]
     assert problems["lineage_error"].iloc[0].startswith("SELECT * over a table whose columns are unknown")
@@ -178,7 +178,7 @@ def test_governance_page_lists_the_kept_load_packages_and_says_executing_leaves_
     assert [s.value for s in at.success] == [
         "Deleted 26 rows with 13 statements. Every statement is in the audit below."
     ]
-    assert at.info[-1].value == strings.EXECUTE_PACKAGES_LEFT.format(count=1)
+    assert at.info[-1].value == strings.EXECUTE_PACKAGES_LEFT.format(packages="1 kept load package")
     assert any((warehouse.pipelines / "crm" / "load" / "loaded").glob("*/completed_jobs/customers.*"))
 
 

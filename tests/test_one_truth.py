@@ -52,7 +52,7 @@ def every_rule_matches(demo_store, tmp_path, monkeypatch):
 def test_overview_runs_alerts_page_dry_run_and_evaluation_agree(every_rule_matches, monkeypatch):
     store, config = every_rule_matches
     overview = app(store.path, monkeypatch).dataframe[0].value
-    health = {name: states[0] for name, states in zip(overview["pipeline_name"], overview["health"], strict=True)}
+    health = {name: states[0] for name, states in zip(overview["pipeline_name"], overview["health_shown"], strict=True)}
     assert health == {
         "hr_export": "failing",
         "orders": "late",

@@ -6,31 +6,34 @@ import altair as alt
 import pandas as pd
 
 from glasspane.health import AnomalyRule
+from glasspane.ui.tables import short_locations
 from glasspane.ui.theme import ANOMALY, BAND, LINE, MUTED, NEW_NORMAL, STATUS_COLOURS
 
 
 def runs_timeline(buckets: pd.DataFrame, bucket_label: str) -> alt.Chart:
-    """Runs per location over time, one row per location, a dot per time bucket and status sized by runs."""
+    """Runs per location over time, one row per location (by its distinguishing end; the full URL on hover),
+    a dot per time bucket and status sized by runs."""
     statuses = sorted(set(buckets["status"]) | set(STATUS_COLOURS))
     colours = [STATUS_COLOURS.get(s, MUTED) for s in statuses]
-    locations = sorted(buckets["location"].unique())
+    data = buckets.assign(place=short_locations(buckets["location"]))
+    places = sorted(data["place"].unique())
     return (
-        alt.Chart(buckets)
+        alt.Chart(data)
         .mark_circle(opacity=0.75)
         .encode(
-            x=alt.X("bucket:T", title=None),
-            y=alt.Y("location:N", title=None, sort=locations, axis=alt.Axis(labelLimit=320)),
+            x=alt.X("bucket:T", title="UTC"),
+            y=alt.Y("place:N", title=None, sort=places, axis=alt.Axis(labelLimit=300)),
             color=alt.Color("status:N", scale=alt.Scale(domain=statuses, range=colours), title="Status"),
-            size=alt.Size("runs:Q", title="Runs", scale=alt.Scale(range=[30, 400])),
+            size=alt.Size("runs:Q", scale=alt.Scale(range=[30, 400]), legend=None),  # the caption says so
             tooltip=[
                 alt.Tooltip("location:N", title="Location"),
-                alt.Tooltip("bucket:T", title=bucket_label, format="%Y-%m-%d %H:%M"),
+                alt.Tooltip("bucket:T", title=f"{bucket_label} (UTC)", format="%Y-%m-%d %H:%M"),
                 alt.Tooltip("status:N", title="Status"),
                 alt.Tooltip("runs:Q", title="Runs", format=","),
                 alt.Tooltip("pipelines:Q", title="Pipelines", format=","),
             ],
         )
-        .properties(height=max(120, 28 * len(locations)))
+        .properties(height=max(120, 28 * len(places)))
     )
 
 
@@ -51,9 +54,9 @@ def volume_trend(points: pd.DataFrame, title: str) -> alt.LayerChart:
         upper=points["upper"].where(judged),
     )
     brush = alt.selection_interval(encodings=["x"], name=RANGE_SELECTION)
-    x = alt.X("loaded_at:T", title=None)
+    x = alt.X("loaded_at:T", title="Loaded (UTC)")
     tooltip = [
-        alt.Tooltip("loaded_at:T", title="Loaded", format="%Y-%m-%d %H:%M"),
+        alt.Tooltip("loaded_at:T", title="Loaded (UTC)", format="%Y-%m-%d %H:%M"),
         alt.Tooltip("load_id:N", title="Load id"),
         alt.Tooltip("row_count:Q", title="Rows", format=","),
         alt.Tooltip("baseline:Q", title="Baseline", format=","),
@@ -64,21 +67,23 @@ def volume_trend(points: pd.DataFrame, title: str) -> alt.LayerChart:
         alt.Tooltip("marked_by:N", title="Marked by"),
     ]
     base = alt.Chart(data)
-    band = base.mark_area(color=BAND, opacity=0.6).encode(x=x, y=alt.Y("lower:Q", title="Rows per load"), y2="upper:Q")
+    band = base.mark_area(color=BAND, opacity=0.6).encode(
+        x=x, y=alt.Y("lower:Q", title="Rows per load", scale=alt.Scale(zero=True)), y2="upper:Q"
+    )
     baseline = base.mark_line(color=MUTED, strokeDash=[4, 3]).encode(x=x, y="baseline:Q")
     line = base.mark_line(color=LINE).encode(x=x, y="row_count:Q")
+    palette = alt.Scale(domain=list(STATUS_DOTS), range=list(STATUS_DOTS.values()))
     dots = (
         base.mark_circle()
         .encode(
             x=x,
             y="row_count:Q",
-            color=alt.Color("status:N", scale=alt.Scale(domain=list(STATUS_DOTS), range=list(STATUS_DOTS.values())),
-                            title=None),
+            color=alt.Color("status:N", scale=palette, title=None),
             size=alt.condition(alt.datum.anomalous, alt.value(140), alt.value(30)),
             tooltip=tooltip,
         )
         .add_params(brush)
-    )  # fmt: skip
+    )
     return alt.layer(band, baseline, line, dots).properties(height=340, title=title)
 
 
@@ -102,7 +107,7 @@ def counts_bar(counts: pd.DataFrame, field: str, title: str) -> alt.Chart:
         alt.Chart(counts)
         .mark_bar(color=LINE)
         .encode(
-            x=alt.X("columns:Q", title="PII columns"),
+            x=alt.X("columns:Q", title="PII columns", axis=alt.Axis(tickMinStep=1, format="d")),
             y=alt.Y(f"{field}:N", title=None, sort="-x", axis=alt.Axis(labelLimit=240)),
             tooltip=[alt.Tooltip(f"{field}:N", title=title), alt.Tooltip("columns:Q", title="PII columns")],
         )
@@ -111,16 +116,23 @@ def counts_bar(counts: pd.DataFrame, field: str, title: str) -> alt.Chart:
 
 
 def schema_versions(versions: pd.DataFrame) -> alt.Chart:
-    """A schema's versions over time: one step per version, its height the number of columns."""
+    """A schema's stored versions in order, one step each, its height the number of columns (from zero, with
+    room above the highest): version numbers label the axis, so versions stored within a minute stay apart."""
+    top = int(versions["columns"].max() or 0) + 2  # room above the highest step: nothing drawn on the edge
     return (
         alt.Chart(versions)
         .mark_line(point=alt.OverlayMarkDef(size=70), interpolate="step-after", color=LINE)
         .encode(
-            x=alt.X("inserted_at:T", title=None, axis=alt.Axis(format="%Y-%m-%d %H:%M", labelAngle=0)),
-            y=alt.Y("columns:Q", title="Columns"),
+            x=alt.X("version:O", title="Version", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y(
+                "columns:Q",
+                title="Columns",
+                scale=alt.Scale(domain=[0, top], nice=False),
+                axis=alt.Axis(tickMinStep=1, format="d"),
+            ),
             tooltip=[
                 alt.Tooltip("version:Q", title="Version"),
-                alt.Tooltip("inserted_at:T", title="Stored", format="%Y-%m-%d %H:%M"),
+                alt.Tooltip("inserted_at:T", title="Stored (UTC)", format="%Y-%m-%d %H:%M:%S"),
                 alt.Tooltip("tables:Q", title="Tables"),
                 alt.Tooltip("columns:Q", title="Columns"),
                 alt.Tooltip("pii_columns:Q", title="PII columns"),

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import subprocess
 import sys
-import threading
-import time
 import traceback
 from collections.abc import Iterator
+from typing import Any
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from glasspane import access, settings
+from glasspane.config import ConfigError, load_config
 from glasspane.dlt_meta import redact
 from glasspane.queries import pipelines as pipeline_queries
 from glasspane.ui import access as door
 from glasspane.ui import data, strings
+from glasspane.ui.tables import plural
 
 
 @contextlib.contextmanager
@@ -34,6 +38,12 @@ def page_guard() -> Iterator[None]:
             st.code(redact("".join(traceback.format_exception(ex)), limit=20_000), language="text")
 
 
+def flash(key: str) -> None:
+    """Show, once, the confirmation an action stored under `key` before it reran the page."""
+    if message := st.session_state.pop(key, None):
+        st.success(message)
+
+
 def store_is_empty() -> bool:
     """True when the store holds no run yet."""
     return data.query(pipeline_queries.is_empty)
@@ -47,83 +57,95 @@ def stop_if_empty() -> None:
 
 
 def empty_state() -> None:
-    """What to do when there is nothing to show: collect, or load the demo."""
+    """What to do when there is nothing to show: collect, or load the demo (progress spans the page)."""
     st.info(strings.EMPTY_STORE)
     left, right, _ = st.columns([1, 1, 3])
+    progress = st.container()
     with left:
-        collect_button(key="empty_collect")
+        collect_button(key="empty_collect", area=progress)
     with right:
-        demo_button()
+        demo_button(area=progress)
 
 
-def collect_button(key: str = "collect") -> None:
+def _collectors(*arguments: str) -> list[str]:
+    """The command line of `python -m collectors` on the store the dashboard shows."""
+    return [sys.executable, "-m", "collectors", *arguments, "--quiet", "--store", settings.store_location()]
+
+
+def _stream(command: list[str], running: str, done: str, area: DeltaGenerator | None) -> tuple[int, list[str]]:
+    """Run `command` in its own process, each line it prints shown as it comes, in a box as wide as `area`
+    (the page's main column when None); its exit code and lines."""
+    lines: list[str] = []
+    with area or st.container(), st.status(running, expanded=True) as status:
+        unbuffered = {**os.environ, "PYTHONUNBUFFERED": "1"}  # each line as soon as it is printed
+        process = subprocess.Popen(
+            command,
+            cwd=settings.PROJECT_DIR,
+            env=unbuffered,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.strip():
+                lines.append(redact(line.rstrip()))  # the command redacts too: never a credential on the page
+                st.text(lines[-1])
+        code = process.wait()
+        status.update(
+            label=done if code == 0 else running, state="complete" if code == 0 else "error", expanded=code != 0
+        )
+    return code, lines
+
+
+def collect_button(key: str = "collect", area: DeltaGenerator | None = None) -> None:
     """'Collect now': collect the sources of the config the dashboard reads (the demo's after 'Load demo
-    data'; dlt's pipelines folder without one) with progress."""
+    data'; dlt's pipelines folder without one) in a `python -m collectors collect` process, with its
+    progress one line per source across `area`."""
     if not st.button(strings.COLLECT_BUTTON, key=key, help=strings.COLLECT_HELP, type="primary"):
         return
     if door.allow(access.COLLECT) is None:
         return
-    from collectors import registry
-    from collectors.runner import Progress, collect
-    from glasspane.config import ConfigError, load_config
-
     try:
         config = load_config()
-        collectors = registry.build_all(config)
     except ConfigError as ex:
         st.error(str(ex))
         return
-    if not collectors and config.is_default:  # no config, and no dlt pipelines folder: never a stored error
-        st.info(strings.COLLECT_NOTHING.format(folder=settings.default_pipelines_dir()))
+    if config.is_default and not config.sources:  # no config, and no dlt pipelines folder: never a stored error
+        (area or st).info(strings.COLLECT_NOTHING.format(folder=settings.default_pipelines_dir()))
         return
-    latest = {"progress": Progress(message=strings.COLLECT_RUNNING)}
-    result: dict[str, object] = {}
+    config_file = ["--config", str(config.path)] if config.path else []
+    code, lines = _stream(_collectors("collect", *config_file), strings.COLLECT_RUNNING, strings.COLLECT_FINISHED, area)
+    _collect_outcome(code, lines, area or st)
 
-    def work() -> None:
-        try:
-            result["summary"] = collect(collectors, data.current_store(), progress=lambda p: latest.update(progress=p))
-        except Exception as ex:  # shown below, never as a traceback
-            result["error"] = ex
 
-    bar = st.progress(0.0, text=strings.COLLECT_RUNNING)
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    while thread.is_alive():
-        progress = latest["progress"]
-        bar.progress(min(1.0, progress.done / max(progress.total, 1)), text=progress.message or strings.COLLECT_RUNNING)
-        time.sleep(0.1)
-    bar.empty()
-    if "error" in result:
-        st.error(strings.PAGE_ERROR.format(reason=result["error"]))
+SUMMARY = re.compile(r"^(\d+) sources?, (\d+) new runs?(?:, (\d+) failed)?")
+
+
+def _collect_outcome(code: int, lines: list[str], area: DeltaGenerator | Any) -> None:
+    """What a collect did, from the summary its command printed: counts, then each error on a line."""
+    errors = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
+    summary = next((m for line in reversed(lines) if (m := SUMMARY.match(line))), None)
+    if summary is None:
+        area.error(strings.PAGE_ERROR.format(reason=errors[-1] if errors else f"exit code {code}"))
         return
-    summary = result["summary"]
-    failed = [o for o in summary.outcomes if o.status != "ok"]
-    values = {"sources": len(summary.outcomes), "new_runs": summary.new_runs, "failed": len(failed)}
-    if failed:
-        st.warning(strings.COLLECT_FAILED.format(**values))
-        for outcome in failed:
-            for error in outcome.errors:
-                st.text(error)
+    sources, new_runs, failed = (int(n or 0) for n in summary.groups())
+    values = {"sources": plural(sources, "source"), "new_runs": plural(new_runs, "new run"), "failed": failed}
+    if failed or errors:
+        area.warning(strings.COLLECT_FAILED.format(**values))
+        for error in errors:
+            area.text(error)
     else:
-        st.success(strings.COLLECT_DONE.format(**values))
+        area.success(strings.COLLECT_DONE.format(**values))
 
 
-def demo_button() -> None:
+def demo_button(area: DeltaGenerator | None = None) -> None:
     """'Load demo data': build the demo with real dlt pipelines in a separate process, then collect it."""
     if not st.button(strings.DEMO_BUTTON, help=strings.DEMO_HELP):
         return
     if door.allow(access.COLLECT) is None:  # the demo writes the store, as a collect does
         return
-    command = [sys.executable, "-m", "collectors", "demo", "--quiet", "--store", settings.store_location()]
-    with st.status(strings.DEMO_RUNNING, expanded=True) as status:
-        process = subprocess.Popen(
-            command, cwd=settings.PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.strip():
-                st.text(line.rstrip())
-        if process.wait() == 0:
-            status.update(label=strings.DEMO_DONE, state="complete", expanded=False)
-            st.rerun()
-        status.update(label=strings.DEMO_FAILED, state="error")
+    code, _ = _stream(_collectors("demo"), strings.DEMO_RUNNING, strings.DEMO_DONE, area)
+    if code == 0:
+        st.rerun()
+    (area or st).error(strings.DEMO_FAILED)

@@ -38,8 +38,8 @@ def to_dot(
         for node in (source, target):
             nodes.setdefault(node, f"n{len(nodes)}")
         label = "hashed" if row.hashed else ("" if row.kind == "direct" else row.kind)
-        links.append(f"  {nodes[source]} -> {nodes[target]} [style={EDGE_STYLES.get(row.kind, 'solid')}"
-                     + (f", label={quote(label)}" if label else "") + "];")  # fmt: skip
+        style = f"style={EDGE_STYLES.get(row.kind, 'solid')}" + (f", label={quote(label)}" if label else "")
+        links.append(f"  {nodes[source]} -> {nodes[target]} [{style}];")
     lines = [
         "digraph lineage {",
         "  rankdir=LR;",

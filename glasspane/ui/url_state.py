@@ -17,7 +17,13 @@ def _sync(key: str, param: str) -> None:
         st.query_params[param] = str(value)
 
 
-def multiselect(label: str, options: Sequence[str], param: str, help: str | None = None) -> list[str]:
+def multiselect(
+    label: str,
+    options: Sequence[str],
+    param: str,
+    help: str | None = None,
+    format_func: Callable[[str], str] = str,
+) -> list[str]:
     """A multiselect whose choice is the URL parameter `param` (repeated: `?p=a&p=b`).
 
     Values in the URL that the store does not know are kept as options: a shared link to a
@@ -28,7 +34,9 @@ def multiselect(label: str, options: Sequence[str], param: str, help: str | None
         st.session_state[key] = list(dict.fromkeys(st.query_params.get_all(param)))
     chosen = st.session_state[key]
     all_options = list(dict.fromkeys([*options, *chosen]))
-    return st.multiselect(label, all_options, key=key, on_change=_sync, args=(key, param), help=help)
+    return st.multiselect(
+        label, all_options, key=key, on_change=_sync, args=(key, param), help=help, format_func=format_func
+    )
 
 
 def selectbox(

@@ -1,0 +1,1 @@
+"""Named sections of the dashboard's pages: a page composes them, each section reads and shows one thing."""
