@@ -82,8 +82,9 @@ def main() -> None:
     config = AlertConfig(default_rules())
     with tempfile.TemporaryDirectory() as folder:
         store = Store(Path(folder) / "bench.duckdb")
-        runs = timed(f"build {args.pipelines} pipelines × {args.days} days", lambda: build(store, args.pipelines,
-                                                                                               args.days))  # fmt: skip
+        runs = timed(
+            f"build {args.pipelines} pipelines × {args.days} days", lambda: build(store, args.pipelines, args.days)
+        )
         print(f"{runs:,} runs, {2 * runs:,} table counts, store {store.path.stat().st_size / 1e6:.0f} MB")
         first = timed("first evaluation (baselines)", lambda: evaluate(store, config, None))
         counts = {rule: sum(a.rule_name == rule for a in first.alerts) for rule in ("failed", "late", "volume")}

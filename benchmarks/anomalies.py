@@ -280,8 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--series", type=int, default=150)
-    parser.add_argument("--write-csv", metavar="FILE", help="also write the series (series, loaded_at, row_count, "
-                        "label) for `python -m collectors alerts --from-csv FILE`")  # fmt: skip
+    parser.add_argument(
+        "--write-csv",
+        metavar="FILE",
+        help="also write the series (series, loaded_at, row_count, "
+        "label) for `python -m collectors alerts --from-csv FILE`",
+    )
     args = parser.parse_args(argv)
     series = generate(args.seed, args.series)
     if args.write_csv:

@@ -47,9 +47,12 @@ def run_process(code_or_args: list[str], env: dict[str, str] | None = None) -> M
     """Run a Python process to its end; its wall time and peak RSS (from the kernel's rusage)."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, *code_or_args], cwd=PROJECT, env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [sys.executable, *code_or_args],
+        cwd=PROJECT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     output = process.stdout.read() if process.stdout else b""
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
@@ -158,16 +161,36 @@ def bench_tree(folder: Path, template: Path, datasets: int, loads: int) -> list[
         row("`dlt.dataset(...)` per dataset", f"{naive.seconds:.2f} s, {naive.peak_mib:,.0f} MiB", "", None),
         row("one DuckDB `read_json` glob", f"{glob.seconds:.2f} s, {glob.peak_mib:,.0f} MiB", "", None),
         row("Glasspane full collect", f"{full.seconds:.2f} s, {full.peak_mib:,.0f} MiB", "", None),
-        row("full collect vs `dlt.dataset`", f"{naive.seconds / full.seconds:.1f}× faster", "≥ 20× faster",
-            naive.seconds / full.seconds >= 20),
-        row("full collect vs `read_json` glob", f"{full.seconds / glob.seconds:.1f}× its time", "≤ 3×",
-            full.seconds / glob.seconds <= 3),
-        row("peak memory vs `dlt.dataset`", f"{full.peak_mib / naive.peak_mib:.2f}×", "≤ 0.33×",
-            full.peak_mib / naive.peak_mib <= 1 / 3),
-        row("no-change collect", f"{unchanged.seconds:.2f} s = {unchanged.seconds / full.seconds:.0%} of full",
-            "≤ 5 %", unchanged.seconds / full.seconds <= 0.05),
-        row("one new load in each dataset", f"{one_new.seconds:.2f} s = {one_new.seconds / full.seconds:.0%} of full",
-            "≤ 10 %", one_new.seconds / full.seconds <= 0.10),
+        row(
+            "full collect vs `dlt.dataset`",
+            f"{naive.seconds / full.seconds:.1f}× faster",
+            "≥ 20× faster",
+            naive.seconds / full.seconds >= 20,
+        ),
+        row(
+            "full collect vs `read_json` glob",
+            f"{full.seconds / glob.seconds:.1f}× its time",
+            "≤ 3×",
+            full.seconds / glob.seconds <= 3,
+        ),
+        row(
+            "peak memory vs `dlt.dataset`",
+            f"{full.peak_mib / naive.peak_mib:.2f}×",
+            "≤ 0.33×",
+            full.peak_mib / naive.peak_mib <= 1 / 3,
+        ),
+        row(
+            "no-change collect",
+            f"{unchanged.seconds:.2f} s = {unchanged.seconds / full.seconds:.0%} of full",
+            "≤ 5 %",
+            unchanged.seconds / full.seconds <= 0.05,
+        ),
+        row(
+            "one new load in each dataset",
+            f"{one_new.seconds:.2f} s = {one_new.seconds / full.seconds:.0%} of full",
+            "≤ 10 %",
+            one_new.seconds / full.seconds <= 0.10,
+        ),
         "",
     ]
 
@@ -240,8 +263,12 @@ def bench_sizes(folder: Path, template: Path, sizes: list[int]) -> list[str]:
         )
         if n == len(sizes) - 1:
             cold, warm = (float(t) for t in run_process_output(["-c", PII_DECISION, str(path)]).split())
-            decision = row(f"a PII decision on the {built.runs:,}-run store", f"{cold:.3f} s (first), {warm:.3f} s",
-                           "≤ 0.3 s", max(cold, warm) <= 0.3)
+            decision = row(
+                f"a PII decision on the {built.runs:,}-run store",
+                f"{cold:.3f} s (first), {warm:.3f} s",
+                "≤ 0.3 s",
+                max(cold, warm) <= 0.3,
+            )
         synthetic_store.remove(path)
     return [*lines, "", "| measure | figure | goal | |", "|---|---:|---|---|", decision, ""]
 

@@ -32,7 +32,7 @@ def _views(tables: int, columns: int, views: int, rng: random.Random) -> list[tu
         lambda t: (
             f"WITH a AS (SELECT id, email, _dlt_id FROM t{t}) SELECT a.id, sha256(a.email) AS h, k.c1 "
             f"FROM a JOIN t{t}__children k ON k._dlt_parent_id = a._dlt_id"
-        ),  # fmt: skip
+        ),
         lambda t: f"SELECT id, {', '.join(f'c{i}' for i in range(1, columns - 2))} FROM t{t} WHERE email LIKE '%@x'",
     ]
     found = [(f"v{i}", rng.choice(shapes)(rng.randrange(tables))) for i in range(int(views * 0.8))]
@@ -45,17 +45,50 @@ def build(store: Store, tables: int, columns: int, views: int) -> None:
     rng = random.Random(7)
     now = dt.datetime.now(dt.UTC)
     with store.writer() as con:
-        con.execute("INSERT INTO raw.schema_versions VALUES ('bench', ?, 'crm', 'crm', 'h1', 1, 11, ?, '{}')",
-                    [LOCATION, now])  # fmt: skip
+        con.execute(
+            "INSERT INTO raw.schema_versions VALUES ('bench', ?, 'crm', 'crm', 'h1', 1, 11, ?, '{}')", [LOCATION, now]
+        )
         rows = []
         for t in range(tables):
             for name in ["id", "email", "_dlt_id", "_dlt_load_id", *(f"c{i}" for i in range(1, columns - 3))]:
                 pii = name == "email"
-                rows.append(("bench", LOCATION, "crm", "crm", "h1", f"t{t}", name, "text", True, pii,
-                             "email" if pii else None, "{}", None, f"t{t}"))  # fmt: skip
+                rows.append(
+                    (
+                        "bench",
+                        LOCATION,
+                        "crm",
+                        "crm",
+                        "h1",
+                        f"t{t}",
+                        name,
+                        "text",
+                        True,
+                        pii,
+                        "email" if pii else None,
+                        "{}",
+                        None,
+                        f"t{t}",
+                    )
+                )
             for name in ("c1", "_dlt_parent_id", "_dlt_id"):
-                rows.append(("bench", LOCATION, "crm", "crm", "h1", f"t{t}__children", name, "text", True, False,
-                             None, "{}", f"t{t}", f"t{t}"))  # fmt: skip
+                rows.append(
+                    (
+                        "bench",
+                        LOCATION,
+                        "crm",
+                        "crm",
+                        "h1",
+                        f"t{t}__children",
+                        name,
+                        "text",
+                        True,
+                        False,
+                        None,
+                        "{}",
+                        f"t{t}",
+                        f"t{t}",
+                    )
+                )
         con.executemany("INSERT INTO raw.schema_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         con.executemany(
             "INSERT INTO raw.definitions VALUES ('bench', ?, 'crm', ?, 'view', 'duckdb', ?, 'duckdb_views()', ?, ?)",
@@ -91,8 +124,10 @@ def main() -> None:
         plan = plan_for(store, "email", "someone@example.com")
         planned = time.perf_counter() - started
     print(f"warehouse: {args.tables} tables x {args.columns} columns (+ a nested child each), {args.views} views")
-    print(f"refresh_lineage: {refreshed:.2f} s ({args.views / refreshed:.0f} definitions/s), {edges} edges, "
-          f"{inherited} inherited PII columns, {failed} definitions not traced")  # fmt: skip
+    print(
+        f"refresh_lineage: {refreshed:.2f} s ({args.views / refreshed:.0f} definitions/s), {edges} edges, "
+        f"{inherited} inherited PII columns, {failed} definitions not traced"
+    )
     print(f"refresh_lineage again, nothing changed: {again:.2f} s (unchanged definitions are reused)")
     print(f"plan_for: {planned:.2f} s, {len(plan.statements)} statements, {len(plan.steps)} steps")
 

@@ -72,8 +72,12 @@ class Organisation:
 
     def add_load(self, load: int) -> int:
         """One more load in every dataset (the first call also writes dlt's version and state files)."""
-        items = [item for p in range(self.projects) for d in range(self.datasets)
-                 for item in self._dataset_files(p, d, load, static=load == 0)]  # fmt: skip
+        items = [
+            item
+            for p in range(self.projects)
+            for d in range(self.datasets)
+            for item in self._dataset_files(p, d, load, static=load == 0)
+        ]
         with ThreadPoolExecutor(16) as pool:
             list(pool.map(lambda kv: self._put(*kv), items))
         return self.projects * self.datasets
@@ -81,14 +85,29 @@ class Organisation:
 
 def write_config(folder: Path, projects: int) -> Path:
     config = folder / "org.toml"
-    config.write_text("".join(f'[[sources]]\nname = "p{p:02d}"\nkind = "filesystem"\nbucket_url = "s3://{BUCKET}/p{p:02d}"\n\n'
-                              for p in range(projects)))  # fmt: skip
+    config.write_text(
+        "".join(
+            f'[[sources]]\nname = "p{p:02d}"\nkind = "filesystem"\nbucket_url = "s3://{BUCKET}/p{p:02d}"\n\n'
+            for p in range(projects)
+        )
+    )
     return config
 
 
 def collect(config: Path, store: str, sources: list[str]) -> subprocess.Popen:
-    command = [sys.executable, "-m", "collectors", "collect", "--config", str(config), "--store", store, "--quiet",
-               "--source", *sources]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "collectors",
+        "collect",
+        "--config",
+        str(config),
+        "--store",
+        store,
+        "--quiet",
+        "--source",
+        *sources,
+    ]
     return subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -120,9 +139,13 @@ def main() -> None:
     try:
         s3.client().create_bucket(Bucket=STORE_BUCKET)
         credentials = s3.credentials(proxy.endpoint)
-        env = {"PGPASSWORD": pg.password, "AWS_ACCESS_KEY_ID": s3.keys.access_key_id,
-               "AWS_SECRET_ACCESS_KEY": s3.keys.secret_access_key, "AWS_ENDPOINT_URL": s3.endpoint,
-               "AWS_REGION": "us-east-1"}  # fmt: skip
+        env = {
+            "PGPASSWORD": pg.password,
+            "AWS_ACCESS_KEY_ID": s3.keys.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": s3.keys.secret_access_key,
+            "AWS_ENDPOINT_URL": s3.endpoint,
+            "AWS_REGION": "us-east-1",
+        }
         for p in range(args.projects):
             env.update({f"SOURCES__P{p:02d}__CREDENTIALS__{k.upper()}": v for k, v in credentials.items()})
         with tempfile.TemporaryDirectory() as tmp, environment(**env):
@@ -164,8 +187,10 @@ def main() -> None:
             proxy.clear()
             unchanged = timed(config, store, [names])
             listings = proxy.count("GET", lambda r: "list-type" in r.query or r.path.rstrip("/") == f"/{BUCKET}")
-            lines.append(f"| no-change collect of all {datasets:,} datasets | {unchanged:.1f} s, {listings:,} listings "
-                         f"| ≤ {datasets + 1:,} listings | {verdict(listings <= datasets + 1)} |")  # fmt: skip
+            lines.append(
+                f"| no-change collect of all {datasets:,} datasets | {unchanged:.1f} s, {listings:,} listings "
+                f"| ≤ {datasets + 1:,} listings | {verdict(listings <= datasets + 1)} |"
+            )
             print(lines[-1], flush=True)
             lines += ["", *pages(Store(store), folder, args.repeat)]
     finally:
@@ -180,8 +205,12 @@ def rounds(org: Organisation, config: Path, store: str, shards: list[list[str]],
     stop = folder / "stop-readers"
     from tests.test_scaled_store import READER  # the readers the scaled-store test runs: query until told to stop
 
-    readers = [subprocess.Popen([sys.executable, "-c", READER, store, str(stop)], cwd=PROJECT, stdout=subprocess.PIPE,
-                                text=True) for _ in range(2)]  # fmt: skip
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", READER, store, str(stop)], cwd=PROJECT, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     lost = duplicated = 0
     seconds = []
     try:
@@ -223,8 +252,10 @@ def pages(scaled: Store, folder: Path, repeat: int) -> list[str]:
             for _ in range(repeat):
                 page_bench.time_view(view, timing, 600)
             medians.setdefault(view.label, {})[label] = timing.median
-    rows = [f"| {view} | {t['scaled']:.3f} s | {t['embedded']:.3f} s | {t['scaled'] / t['embedded']:.1f}× |"
-            for view, t in medians.items()]  # fmt: skip
+    rows = [
+        f"| {view} | {t['scaled']:.3f} s | {t['embedded']:.3f} s | {t['scaled'] / t['embedded']:.1f}× |"
+        for view, t in medians.items()
+    ]
     header = ["| page | scaled | embedded | scaled / embedded |", "|---|---:|---:|---:|"]
     return [f"**Pages** (cold AppTest runs, median of {repeat}):", "", *header, *rows]
 

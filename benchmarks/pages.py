@@ -189,8 +189,9 @@ def views_for(store: Path) -> list[View]:
 
 def render(headers: list[str], rows: list[list[str]], markdown: bool) -> str:
     """A text table, or a Markdown one (numbers right-aligned)."""
-    numeric = [i > 0 and all(re.match(r"^[\d.,]+ ?(s|×)?$", r[i]) or r[i] == "–" for r in rows)
-               for i in range(len(headers))]  # fmt: skip
+    numeric = [
+        i > 0 and all(re.match(r"^[\d.,]+ ?(s|×)?$", r[i]) or r[i] == "–" for r in rows) for i in range(len(headers))
+    ]
     if markdown:
         lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
@@ -250,8 +251,9 @@ def main() -> None:
         if ratio and ratio > TARGET:
             over.append(view)
         flag = f"over {TARGET:g}×" if ratio and ratio > TARGET else ""
-        rows.append([view, *(_seconds(t) if t is not None else "–" for t in times), f"{ratio:.1f}×" if ratio else "–",
-                     flag])  # fmt: skip
+        rows.append(
+            [view, *(_seconds(t) if t is not None else "–" for t in times), f"{ratio:.1f}×" if ratio else "–", flag]
+        )
     print(f"\nCold page runs (AppTest, median of {args.repeat}):\n")
     print(render(headers, rows, args.markdown))
 

@@ -47,103 +47,200 @@ WORKING_FOLDER_SHARE = 0.1  # pipelines that also run on a machine a pipelines_d
 STEPS_DAYS = 30  # step timings are kept for the runs of the last days only
 COLLECT_LOG_DAYS = 7  # hourly collects logged
 
-FAMILIES = ("shopify", "stripe", "hubspot", "salesforce", "zendesk", "github", "jira", "google_ads", "facebook_ads",
-            "postgres_replica", "mongodb_events", "segment", "intercom", "notion", "airtable", "mailchimp",
-            "netsuite", "workday", "greenhouse", "freshdesk")  # fmt: skip
+FAMILIES = (
+    "shopify",
+    "stripe",
+    "hubspot",
+    "salesforce",
+    "zendesk",
+    "github",
+    "jira",
+    "google_ads",
+    "facebook_ads",
+    "postgres_replica",
+    "mongodb_events",
+    "segment",
+    "intercom",
+    "notion",
+    "airtable",
+    "mailchimp",
+    "netsuite",
+    "workday",
+    "greenhouse",
+    "freshdesk",
+)
 TEAMS = ("sales", "marketing", "finance", "product", "ops", "growth")
 ENVIRONMENTS = (  # (environment label, dlt's exec_info, ci_run)
-    ("github_actions", ["docker", "github_actions"], True), ("airflow", ["airflow", "kubernetes"], False),
-    ("kubernetes", ["kubernetes", "docker"], False), ("aws_lambda", ["aws_lambda"], False),
-    ("dagster", ["dagster", "docker"], False), ("gcp_cloud_function", ["gcp_cloud_function"], False),
+    ("github_actions", ["docker", "github_actions"], True),
+    ("airflow", ["airflow", "kubernetes"], False),
+    ("kubernetes", ["kubernetes", "docker"], False),
+    ("aws_lambda", ["aws_lambda"], False),
+    ("dagster", ["dagster", "docker"], False),
+    ("gcp_cloud_function", ["gcp_cloud_function"], False),
     ("docker", ["docker"], False),
-)  # fmt: skip
+)
 ERRORS = (  # (failed step, error as the trace collectors store it: the innermost exception, type and message)
-    ("extract", "ResourceExtractionError: In processing pipe {table}: extraction of resource {table} in generator "
-                "get_{table} caused an exception: 401 Client Error: Unauthorized for url: https://api.{family}.com/v2/{table}"),
-    ("extract", "ResourceExtractionError: In processing pipe {table}: extraction of resource {table} caused an "
-                "exception: 429 Client Error: Too Many Requests for url: https://api.{family}.com/v2/{table}?page=41"),
-    ("extract", "ConnectionError: HTTPSConnectionPool(host='api.{family}.com', port=443): Max retries exceeded with "
-                "url: /v2/{table} (Caused by NewConnectionError: Failed to establish a new connection)"),
-    ("normalize", "DataValidationError: In schema: {schema}: In Schema: {schema} Table: {table} Column: status. "
-                  "Contract on data_type with mode freeze is violated. Can't add variant column status__v_bigint"),
+    (
+        "extract",
+        "ResourceExtractionError: In processing pipe {table}: extraction of resource {table} in generator "
+        "get_{table} caused an exception: 401 Client Error: Unauthorized for url: https://api.{family}.com/v2/{table}",
+    ),
+    (
+        "extract",
+        "ResourceExtractionError: In processing pipe {table}: extraction of resource {table} caused an "
+        "exception: 429 Client Error: Too Many Requests for url: https://api.{family}.com/v2/{table}?page=41",
+    ),
+    (
+        "extract",
+        "ConnectionError: HTTPSConnectionPool(host='api.{family}.com', port=443): Max retries exceeded with "
+        "url: /v2/{table} (Caused by NewConnectionError: Failed to establish a new connection)",
+    ),
+    (
+        "normalize",
+        "DataValidationError: In schema: {schema}: In Schema: {schema} Table: {table} Column: status. "
+        "Contract on data_type with mode freeze is violated. Can't add variant column status__v_bigint",
+    ),
     ("load", "DatabaseTransientException: 503 Service Unavailable: the backend is temporarily unable to serve"),
-    ("load", "LoadClientJobFailed: Job for {table}.parquet failed terminally in load {load_id} with message "
-             "Access Denied: Table {dataset}.{table}: Permission tables.updateData denied on table {table}"),
-)  # fmt: skip
+    (
+        "load",
+        "LoadClientJobFailed: Job for {table}.parquet failed terminally in load {load_id} with message "
+        "Access Denied: Table {dataset}.{table}: Permission tables.updateData denied on table {table}",
+    ),
+)
 
 # Data tables pipelines load, grouped by root table (children follow their parent), with their columns:
 # (table, column, data_type, PII kind a tagging pipeline hints, evolution). Evolution: `pk` primary key,
 # `added` from the second schema version, `removed` only in the first, `retyped` bigint then double.
 # Some personal-looking columns never carry a hint (city, zip, shipping_address, ip, customer_email, ...).
 CATALOG = (
-    ("customers", "id", "bigint", None, "pk"), ("customers", "email", "text", "email", ""),
-    ("customers", "first_name", "text", "name", ""), ("customers", "last_name", "text", None, ""),
-    ("customers", "phone", "text", "phone", ""), ("customers", "country", "text", None, ""),
-    ("customers", "created_at", "timestamp", None, ""), ("customers", "birth_date", "date", "date_of_birth", "added"),
+    ("customers", "id", "bigint", None, "pk"),
+    ("customers", "email", "text", "email", ""),
+    ("customers", "first_name", "text", "name", ""),
+    ("customers", "last_name", "text", None, ""),
+    ("customers", "phone", "text", "phone", ""),
+    ("customers", "country", "text", None, ""),
+    ("customers", "created_at", "timestamp", None, ""),
+    ("customers", "birth_date", "date", "date_of_birth", "added"),
     ("customers", "loyalty_tier", "text", None, "added"),
-    ("customers__addresses", "street", "text", "address", ""), ("customers__addresses", "city", "text", None, ""),
-    ("customers__addresses", "zip", "text", None, ""), ("customers__addresses", "country", "text", None, ""),
-    ("orders", "id", "bigint", None, "pk"), ("orders", "customer_id", "bigint", None, ""),
-    ("orders", "total", "bigint", None, "retyped"), ("orders", "currency", "text", None, ""),
-    ("orders", "status", "text", None, ""), ("orders", "created_at", "timestamp", None, ""),
-    ("orders", "shipping_address", "text", None, ""), ("orders", "legacy_channel", "text", None, "removed"),
-    ("orders__items", "sku", "text", None, ""), ("orders__items", "quantity", "bigint", None, ""),
+    ("customers__addresses", "street", "text", "address", ""),
+    ("customers__addresses", "city", "text", None, ""),
+    ("customers__addresses", "zip", "text", None, ""),
+    ("customers__addresses", "country", "text", None, ""),
+    ("orders", "id", "bigint", None, "pk"),
+    ("orders", "customer_id", "bigint", None, ""),
+    ("orders", "total", "bigint", None, "retyped"),
+    ("orders", "currency", "text", None, ""),
+    ("orders", "status", "text", None, ""),
+    ("orders", "created_at", "timestamp", None, ""),
+    ("orders", "shipping_address", "text", None, ""),
+    ("orders", "legacy_channel", "text", None, "removed"),
+    ("orders__items", "sku", "text", None, ""),
+    ("orders__items", "quantity", "bigint", None, ""),
     ("orders__items", "price", "double", None, ""),
-    ("orders__items__discounts", "code", "text", None, ""), ("orders__items__discounts", "amount", "double", None, ""),
-    ("users", "id", "bigint", None, "pk"), ("users", "username", "text", "name", ""),
-    ("users", "email", "text", "email", ""), ("users", "ip_address", "text", "ip_address", ""),
-    ("users", "signup_at", "timestamp", None, ""), ("users", "last_login_ip", "text", None, "added"),
+    ("orders__items__discounts", "code", "text", None, ""),
+    ("orders__items__discounts", "amount", "double", None, ""),
+    ("users", "id", "bigint", None, "pk"),
+    ("users", "username", "text", "name", ""),
+    ("users", "email", "text", "email", ""),
+    ("users", "ip_address", "text", "ip_address", ""),
+    ("users", "signup_at", "timestamp", None, ""),
+    ("users", "last_login_ip", "text", None, "added"),
     ("users__roles", "role", "text", None, ""),
-    ("events", "id", "text", None, "pk"), ("events", "user_id", "bigint", None, ""),
-    ("events", "event_type", "text", None, ""), ("events", "occurred_at", "timestamp", None, ""),
-    ("events", "ip", "text", None, ""), ("events", "user_agent", "text", None, "added"),
-    ("events__properties", "key", "text", None, ""), ("events__properties", "value", "text", None, ""),
-    ("tickets", "id", "bigint", None, "pk"), ("tickets", "subject", "text", None, ""),
-    ("tickets", "status", "text", None, ""), ("tickets", "requester_email", "text", "email", ""),
+    ("events", "id", "text", None, "pk"),
+    ("events", "user_id", "bigint", None, ""),
+    ("events", "event_type", "text", None, ""),
+    ("events", "occurred_at", "timestamp", None, ""),
+    ("events", "ip", "text", None, ""),
+    ("events", "user_agent", "text", None, "added"),
+    ("events__properties", "key", "text", None, ""),
+    ("events__properties", "value", "text", None, ""),
+    ("tickets", "id", "bigint", None, "pk"),
+    ("tickets", "subject", "text", None, ""),
+    ("tickets", "status", "text", None, ""),
+    ("tickets", "requester_email", "text", "email", ""),
     ("tickets", "created_at", "timestamp", None, ""),
-    ("tickets__comments", "author_name", "text", None, ""), ("tickets__comments", "body", "text", None, ""),
+    ("tickets__comments", "author_name", "text", None, ""),
+    ("tickets__comments", "body", "text", None, ""),
     ("tickets__comments", "created_at", "timestamp", None, ""),
-    ("payments", "id", "bigint", None, "pk"), ("payments", "order_id", "bigint", None, ""),
-    ("payments", "amount", "bigint", None, "retyped"), ("payments", "card_number", "text", "financial", ""),
-    ("payments", "iban", "text", None, "added"), ("payments", "paid_at", "timestamp", None, ""),
-    ("invoices", "id", "bigint", None, "pk"), ("invoices", "customer_id", "bigint", None, ""),
-    ("invoices", "amount", "double", None, ""), ("invoices", "currency", "text", None, ""),
-    ("invoices", "customer_email", "text", None, ""), ("invoices", "due_at", "timestamp", None, ""),
-    ("invoices__lines", "description", "text", None, ""), ("invoices__lines", "amount", "double", None, ""),
-    ("products", "id", "bigint", None, "pk"), ("products", "name", "text", None, ""),
-    ("products", "price", "double", None, ""), ("products", "category", "text", None, ""),
+    ("payments", "id", "bigint", None, "pk"),
+    ("payments", "order_id", "bigint", None, ""),
+    ("payments", "amount", "bigint", None, "retyped"),
+    ("payments", "card_number", "text", "financial", ""),
+    ("payments", "iban", "text", None, "added"),
+    ("payments", "paid_at", "timestamp", None, ""),
+    ("invoices", "id", "bigint", None, "pk"),
+    ("invoices", "customer_id", "bigint", None, ""),
+    ("invoices", "amount", "double", None, ""),
+    ("invoices", "currency", "text", None, ""),
+    ("invoices", "customer_email", "text", None, ""),
+    ("invoices", "due_at", "timestamp", None, ""),
+    ("invoices__lines", "description", "text", None, ""),
+    ("invoices__lines", "amount", "double", None, ""),
+    ("products", "id", "bigint", None, "pk"),
+    ("products", "name", "text", None, ""),
+    ("products", "price", "double", None, ""),
+    ("products", "category", "text", None, ""),
     ("products", "updated_at", "timestamp", None, ""),
-    ("products__variants", "sku", "text", None, ""), ("products__variants", "color", "text", None, ""),
-    ("employees", "employee_id", "bigint", None, "pk"), ("employees", "full_name", "text", "name", ""),
-    ("employees", "birth_date", "date", "date_of_birth", ""), ("employees", "department", "text", None, ""),
-    ("employees", "iban", "text", None, ""), ("employees", "salary", "double", None, "added"),
-    ("campaigns", "id", "bigint", None, "pk"), ("campaigns", "name", "text", None, ""),
-    ("campaigns", "budget", "double", None, ""), ("campaigns", "started_at", "timestamp", None, ""),
-    ("campaigns__ad_stats", "day", "date", None, ""), ("campaigns__ad_stats", "impressions", "bigint", None, ""),
-    ("campaigns__ad_stats", "clicks", "bigint", None, ""), ("campaigns__ad_stats", "spend", "double", None, ""),
-    ("sessions", "id", "text", None, "pk"), ("sessions", "user_id", "bigint", None, ""),
-    ("sessions", "started_at", "timestamp", None, ""), ("sessions", "duration_s", "bigint", None, ""),
-    ("sessions", "latitude", "double", None, "added"), ("sessions", "longitude", "double", None, "added"),
-)  # fmt: skip
+    ("products__variants", "sku", "text", None, ""),
+    ("products__variants", "color", "text", None, ""),
+    ("employees", "employee_id", "bigint", None, "pk"),
+    ("employees", "full_name", "text", "name", ""),
+    ("employees", "birth_date", "date", "date_of_birth", ""),
+    ("employees", "department", "text", None, ""),
+    ("employees", "iban", "text", None, ""),
+    ("employees", "salary", "double", None, "added"),
+    ("campaigns", "id", "bigint", None, "pk"),
+    ("campaigns", "name", "text", None, ""),
+    ("campaigns", "budget", "double", None, ""),
+    ("campaigns", "started_at", "timestamp", None, ""),
+    ("campaigns__ad_stats", "day", "date", None, ""),
+    ("campaigns__ad_stats", "impressions", "bigint", None, ""),
+    ("campaigns__ad_stats", "clicks", "bigint", None, ""),
+    ("campaigns__ad_stats", "spend", "double", None, ""),
+    ("sessions", "id", "text", None, "pk"),
+    ("sessions", "user_id", "bigint", None, ""),
+    ("sessions", "started_at", "timestamp", None, ""),
+    ("sessions", "duration_s", "bigint", None, ""),
+    ("sessions", "latitude", "double", None, "added"),
+    ("sessions", "longitude", "double", None, "added"),
+)
 # dlt's own tables in every schema (`_trace*` only where the pipeline loads its trace).
 DLT_TABLES = (
-    ("_dlt_version", "version", "bigint"), ("_dlt_version", "engine_version", "bigint"),
-    ("_dlt_version", "inserted_at", "timestamp"), ("_dlt_version", "schema_name", "text"),
-    ("_dlt_version", "version_hash", "text"), ("_dlt_version", "schema", "text"),
-    ("_dlt_loads", "load_id", "text"), ("_dlt_loads", "schema_name", "text"), ("_dlt_loads", "status", "bigint"),
-    ("_dlt_loads", "inserted_at", "timestamp"), ("_dlt_loads", "schema_version_hash", "text"),
-    ("_dlt_pipeline_state", "version", "bigint"), ("_dlt_pipeline_state", "engine_version", "bigint"),
-    ("_dlt_pipeline_state", "pipeline_name", "text"), ("_dlt_pipeline_state", "state", "text"),
-    ("_dlt_pipeline_state", "created_at", "timestamp"), ("_dlt_pipeline_state", "version_hash", "text"),
-    ("_dlt_pipeline_state", "_dlt_load_id", "text"), ("_dlt_pipeline_state", "_dlt_id", "text"),
-    ("_trace", "transaction_id", "text"), ("_trace", "pipeline_name", "text"), ("_trace", "started_at", "timestamp"),
-    ("_trace", "finished_at", "timestamp"), ("_trace", "engine_version", "bigint"),
-    ("_trace", "_dlt_load_id", "text"), ("_trace", "_dlt_id", "text"),
-    ("_trace__steps", "span_id", "text"), ("_trace__steps", "step", "text"),
-    ("_trace__steps", "started_at", "timestamp"), ("_trace__steps", "finished_at", "timestamp"),
-    ("_trace__steps", "step_exception", "text"), ("_trace__steps", "_dlt_parent_id", "text"),
-    ("_trace__steps", "_dlt_list_idx", "bigint"), ("_trace__steps", "_dlt_id", "text"),
-)  # fmt: skip
+    ("_dlt_version", "version", "bigint"),
+    ("_dlt_version", "engine_version", "bigint"),
+    ("_dlt_version", "inserted_at", "timestamp"),
+    ("_dlt_version", "schema_name", "text"),
+    ("_dlt_version", "version_hash", "text"),
+    ("_dlt_version", "schema", "text"),
+    ("_dlt_loads", "load_id", "text"),
+    ("_dlt_loads", "schema_name", "text"),
+    ("_dlt_loads", "status", "bigint"),
+    ("_dlt_loads", "inserted_at", "timestamp"),
+    ("_dlt_loads", "schema_version_hash", "text"),
+    ("_dlt_pipeline_state", "version", "bigint"),
+    ("_dlt_pipeline_state", "engine_version", "bigint"),
+    ("_dlt_pipeline_state", "pipeline_name", "text"),
+    ("_dlt_pipeline_state", "state", "text"),
+    ("_dlt_pipeline_state", "created_at", "timestamp"),
+    ("_dlt_pipeline_state", "version_hash", "text"),
+    ("_dlt_pipeline_state", "_dlt_load_id", "text"),
+    ("_dlt_pipeline_state", "_dlt_id", "text"),
+    ("_trace", "transaction_id", "text"),
+    ("_trace", "pipeline_name", "text"),
+    ("_trace", "started_at", "timestamp"),
+    ("_trace", "finished_at", "timestamp"),
+    ("_trace", "engine_version", "bigint"),
+    ("_trace", "_dlt_load_id", "text"),
+    ("_trace", "_dlt_id", "text"),
+    ("_trace__steps", "span_id", "text"),
+    ("_trace__steps", "step", "text"),
+    ("_trace__steps", "started_at", "timestamp"),
+    ("_trace__steps", "finished_at", "timestamp"),
+    ("_trace__steps", "step_exception", "text"),
+    ("_trace__steps", "_dlt_parent_id", "text"),
+    ("_trace__steps", "_dlt_list_idx", "bigint"),
+    ("_trace__steps", "_dlt_id", "text"),
+)
 
 
 @dataclass(frozen=True)
@@ -163,10 +260,12 @@ class Summary:
 
     def describe(self) -> str:
         """One line for a terminal."""
-        return (f"{self.pipelines:,} pipelines × {self.days} days: {self.runs:,} runs ({self.failed_runs:,} failed), "
-                f"{self.table_counts:,} table counts, {self.observations:,} run observations, "
-                f"{self.schema_columns:,} schema columns; built in {self.seconds:.1f} s, "
-                f"{self.size_bytes / 1e6:,.0f} MB")  # fmt: skip
+        return (
+            f"{self.pipelines:,} pipelines × {self.days} days: {self.runs:,} runs ({self.failed_runs:,} failed), "
+            f"{self.table_counts:,} table counts, {self.observations:,} run observations, "
+            f"{self.schema_columns:,} schema columns; built in {self.seconds:.1f} s, "
+            f"{self.size_bytes / 1e6:,.0f} MB"
+        )
 
 
 def plan(runs: int, pipelines: int | None = None) -> tuple[int, int]:
@@ -181,16 +280,21 @@ def _places() -> pd.DataFrame:
     rows = []
     for env in ("prod", "staging"):
         rows += [("bigquery", f"bigquery://acme-{team}-{env}", f"bigquery_{env}", "bigquery") for team in TEAMS]
-    rows += [("s3", f"s3://acme-lake-{i % 3}/dlt/{TEAMS[i % 6]}{i // 6 or ''}", f"lake_{i}", "filesystem")
-             for i in range(10)]  # fmt: skip
-    rows += [("duckdb", f"duckdb:///srv/warehouse/{name}.duckdb", f"warehouse_{name}", "duckdb")
-             for name in (*TEAMS, "reporting", "sandbox")]  # fmt: skip
+    rows += [
+        ("s3", f"s3://acme-lake-{i % 3}/dlt/{TEAMS[i % 6]}{i // 6 or ''}", f"lake_{i}", "filesystem") for i in range(10)
+    ]
+    rows += [
+        ("duckdb", f"duckdb:///srv/warehouse/{name}.duckdb", f"warehouse_{name}", "duckdb")
+        for name in (*TEAMS, "reporting", "sandbox")
+    ]
     rows += [("file", f"file:///data/exports/{team}", f"exports_{team}", "filesystem") for team in TEAMS]
-    rows += [("local", f"local://gateway-{i}/var/lib/dlt/pipelines", f"gateway_{i}", "pipelines_dir")
-             for i in range(1, 5)]  # fmt: skip
+    rows += [
+        ("local", f"local://gateway-{i}/var/lib/dlt/pipelines", f"gateway_{i}", "pipelines_dir") for i in range(1, 5)
+    ]
     frame = pd.DataFrame(rows, columns=["kind", "location", "source", "source_kind"])
-    frame["destination_type"] = frame["kind"].map({"bigquery": "bigquery", "s3": "filesystem", "file": "filesystem",
-                                                   "duckdb": "duckdb"})  # fmt: skip
+    frame["destination_type"] = frame["kind"].map(
+        {"bigquery": "bigquery", "s3": "filesystem", "file": "filesystem", "duckdb": "duckdb"}
+    )
     frame.insert(0, "place", range(len(frame)))
     return frame
 
@@ -272,11 +376,21 @@ def _fill_pipelines(con: duckdb.DuckDBPyConnection, pipelines: int, days: int, s
         FROM shaped s
         JOIN g_places pl ON pl.place = s.place
         LEFT JOIN g_places g ON g.place = s.gateway""",
-        {"pipelines": pipelines, "days": days, "seed": seed, "families": list(FAMILIES),
-         **{name: con.execute(f"SELECT list(place ORDER BY place) FROM g_places WHERE {where}").fetchone()[0]
-            for name, where in (("destinations", "kind <> 'local'"), ("duckdb_places", "kind = 'duckdb'"),
-                                ("machines", "kind = 'local'"))}},
-    )  # fmt: skip
+        {
+            "pipelines": pipelines,
+            "days": days,
+            "seed": seed,
+            "families": list(FAMILIES),
+            **{
+                name: con.execute(f"SELECT list(place ORDER BY place) FROM g_places WHERE {where}").fetchone()[0]
+                for name, where in (
+                    ("destinations", "kind <> 'local'"),
+                    ("duckdb_places", "kind = 'duckdb'"),
+                    ("machines", "kind = 'local'"),
+                )
+            },
+        },
+    )
     con.execute(  # a window of consecutive tables from a root table on, wrapping around the catalog
         """CREATE TEMP TABLE g_tables AS
            WITH tables AS (SELECT DISTINCT table_name, table_ordinal, parent_table, root_table, depth FROM g_catalog),
@@ -670,10 +784,19 @@ def build(path: str | Path, pipelines: int, days: int, seed: int = 0) -> Summary
         con.register("places_frame", _places())
         con.register("catalog_frame", _catalog())
         con.register("errors_frame", _errors())
-        con.register("dlt_frame", pd.DataFrame([(*t, i) for i, t in enumerate(DLT_TABLES)],
-                                               columns=["table_name", "column_name", "data_type", "n"]))  # fmt: skip
-        con.register("env_frame", pd.DataFrame([(i + 1, *e) for i, e in enumerate(ENVIRONMENTS)],
-                                               columns=["env_no", "environment", "exec_info", "ci_run"]))  # fmt: skip
+        con.register(
+            "dlt_frame",
+            pd.DataFrame(
+                [(*t, i) for i, t in enumerate(DLT_TABLES)], columns=["table_name", "column_name", "data_type", "n"]
+            ),
+        )
+        con.register(
+            "env_frame",
+            pd.DataFrame(
+                [(i + 1, *e) for i, e in enumerate(ENVIRONMENTS)],
+                columns=["env_no", "environment", "exec_info", "ci_run"],
+            ),
+        )
         con.execute(
             """CREATE TEMP TABLE g_places AS SELECT * FROM places_frame;
                CREATE TEMP TABLE g_catalog AS SELECT * FROM catalog_frame;
@@ -697,8 +820,18 @@ def build(path: str | Path, pipelines: int, days: int, seed: int = 0) -> Summary
                       (SELECT count(*) FROM raw.table_counts), (SELECT count(*) FROM raw.run_observations),
                       (SELECT count(*) FROM raw.schema_columns)"""
         ).fetchone()
-    return Summary(store.path, pipelines, days, runs, failed, counts, observations, columns,
-                   time.perf_counter() - started, disk_bytes(store.path))  # fmt: skip
+    return Summary(
+        store.path,
+        pipelines,
+        days,
+        runs,
+        failed,
+        counts,
+        observations,
+        columns,
+        time.perf_counter() - started,
+        disk_bytes(store.path),
+    )
 
 
 def main() -> None:

@@ -299,8 +299,12 @@ def score_series(
         level_run = found is None and kind[i] is None and run_kind in ("spike", "drop", "double") and raw[i] > 0
         if level_run and abs(y[i] - float(np.median(y[episode]))) < abs(residual):
             found = run_kind  # nearer the run's level than the baseline: the run goes on
-        if mark == "new normal" or (found and _continues(episode, found, kind, y, i, threshold) and
-                                    found not in ("zero", "flatline") and _settled(episode, model, rule)):  # fmt: skip
+        if mark == "new normal" or (
+            found
+            and _continues(episode, found, kind, y, i, threshold)
+            and found not in ("zero", "flatline")
+            and _settled(episode, model, rule)
+        ):
             start = episode[0] if episode and mark != "new normal" else i
             run = [*episode, i] if mark != "new normal" else [i]
             offset = float(np.median(out["residual"][run]))
@@ -384,9 +388,10 @@ def _recurring(
         ]
         if same and all(
             np.sign(residuals[j]) == np.sign(residual)
-            and abs(residuals[j]) > thresholds[j] / 2 and 1 / 3 < residuals[j] / residual < 3
+            and abs(residuals[j]) > thresholds[j] / 2
+            and 1 / 3 < residuals[j] / residual < 3
             for j in same
-        ):  # fmt: skip
+        ):
             return True
     return False
 

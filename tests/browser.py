@@ -13,9 +13,14 @@ from tests.servers import Process, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 # Streamlit has finished the script run and is connected: what a person would wait for.
 READY = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
 LOADING = '[data-testid="stSkeleton"]'  # the placeholder of an element whose code is still loading
@@ -26,8 +31,19 @@ ARTIFACTS = PROJECT_DIR / "test-artifacts"
 def dashboard(store_path: Path, **env: str) -> Iterator[str]:
     """The dashboard served headless over `store_path`; yields its base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_DIR / "app.py"), "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(PROJECT_DIR / "app.py"),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+    ]
     server = Process(
         command, f"http://127.0.0.1:{port}/_stcore/health", env={"GLASSPANE_STORE": str(store_path), **env}
     )

@@ -34,8 +34,21 @@ def signed_dashboard(folder: Path, store: Store, provider: OidcProvider) -> Iter
     secrets.write_text("[auth]\n" + "".join(f'{key} = "{value}"\n' for key, value in auth.items()))
     config = folder / "glasspane.toml"
     config.write_text(signin.ACCESS)
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-               str(port), "--server.address", "127.0.0.1", "--secrets.files", str(secrets)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--secrets.files",
+        str(secrets),
+    ]
     env = {"GLASSPANE_STORE": str(store.path), "GLASSPANE_CONFIG": str(config), "GLASSPANE__SUBJECT_SALT": "s"}
     server = Process(command, f"http://127.0.0.1:{port}/_stcore/health", env=env, cwd=PROJECT_DIR)
     try:
@@ -133,5 +146,9 @@ def test_each_role_signs_in_and_may_do_only_its_own_actions(world):
     assert provider.issued == [signin.VIEWER, signin.STEWARD, signin.OPERATOR, signin.EXECUTOR]
     assert gf.count(warehouse.path, subject_rows, [gf.SUBJECT]) == 0
     assert rows(store, "SELECT DISTINCT executed_by FROM deletion_audit") == [(signin.EXECUTOR,)]
-    assert rows(store, REFUSALS) == [(signin.VIEWER, "collect now"), (signin.VIEWER, "execute deletion"),
-                                     (signin.STEWARD, "collect now"), (signin.STEWARD, "execute deletion")]  # fmt: skip
+    assert rows(store, REFUSALS) == [
+        (signin.VIEWER, "collect now"),
+        (signin.VIEWER, "execute deletion"),
+        (signin.STEWARD, "collect now"),
+        (signin.STEWARD, "execute deletion"),
+    ]

@@ -31,8 +31,11 @@ def test_lists_every_alert_and_each_rule_with_what_it_matches_now(alerted, monke
     at = app(store.path, monkeypatch, PAGE)
     table = at.dataframe[0].value
     assert sorted(zip(table["rule_name"], table["subject"], strict=True)) == [
-        ("failed", "hr_export"), ("stale", "billing_sync"), ("stale", "crm_sync"), ("stale", "web_events"),
-    ]  # fmt: skip
+        ("failed", "hr_export"),
+        ("stale", "billing_sync"),
+        ("stale", "crm_sync"),
+        ("stale", "web_events"),
+    ]
     assert set(table["delivery"]) == {"not_sent"}
     assert "4 new alerts, 0 messages, 0 delivered (no Slack destination configured)" in at.caption[0].value
     headings = [m.value for m in at.markdown if m.value.startswith("**")]
@@ -66,9 +69,12 @@ def test_the_link_of_a_slack_summary_shows_that_evaluation_only(alerted, monkeyp
 
 def test_an_alerts_deep_link_opens_the_exact_run(alerted, monkeypatch):
     store, _ = alerted
-    [(link, error)] = rows(store, "SELECT a.link, r.error FROM alerts a JOIN runs r ON r.pipeline_name = a.subject "
-                                  "AND r.status = 'failed' WHERE a.rule_name = 'failed' ORDER BY r.started_at DESC "
-                                  "LIMIT 1")  # fmt: skip
+    [(link, error)] = rows(
+        store,
+        "SELECT a.link, r.error FROM alerts a JOIN runs r ON r.pipeline_name = a.subject "
+        "AND r.status = 'failed' WHERE a.rule_name = 'failed' ORDER BY r.started_at DESC "
+        "LIMIT 1",
+    )
     url = urlsplit(link)
     assert url.path == "/runs"
     at = app(store.path, monkeypatch, "pages/runs.py", **dict(parse_qsl(url.query)))

@@ -17,9 +17,16 @@ from tests import browser as b
 from tests.conftest import clone, rows
 
 TITLES = {
-    "overview": "Overview", "runs": "Runs", "trends": "Row-count trends", "schema": "Schema history", "pii": "PII",
-    "locations": "Locations", "alerts": "Alerts", "lineage": "Lineage", "governance": "Governance",
-}  # fmt: skip
+    "overview": "Overview",
+    "runs": "Runs",
+    "trends": "Row-count trends",
+    "schema": "Schema history",
+    "pii": "PII",
+    "locations": "Locations",
+    "alerts": "Alerts",
+    "lineage": "Lineage",
+    "governance": "Governance",
+}
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +69,16 @@ TABLES_JS = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]'
 
 
 TABLES = {  # how many tables each page shows on the demo, at least
-    "overview": 1, "runs": 1, "trends": 1, "schema": 3, "pii": 2, "locations": 1, "alerts": 2, "lineage": 3,
+    "overview": 1,
+    "runs": 1,
+    "trends": 1,
+    "schema": 3,
+    "pii": 2,
+    "locations": 1,
+    "alerts": 2,
+    "lineage": 3,
     "governance": 1,
-}  # fmt: skip
+}
 
 
 def tables_on(page, path: str) -> list[dict]:
@@ -152,8 +166,10 @@ def test_changing_a_filter_narrows_the_runs_and_lands_in_the_url(page, served, d
     b.settle(page)
     page.keyboard.press("Escape")
     assert "pipeline=hr_export" in page.url
-    [(count,)] = rows(demo_copy, "SELECT count(*) FROM runs WHERE pipeline_name = 'hr_export' "
-                                 "AND started_at >= now() - INTERVAL 30 DAY")  # fmt: skip
+    [(count,)] = rows(
+        demo_copy,
+        "SELECT count(*) FROM runs WHERE pipeline_name = 'hr_export' AND started_at >= now() - INTERVAL 30 DAY",
+    )
     expect(page.get_by_text(re.compile(rf"^{count} runs\."))).to_be_visible()
     b.screenshot(page, "runs-filtered")
 

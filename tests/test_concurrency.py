@@ -36,8 +36,10 @@ def test_readers_and_the_app_are_not_blocked_while_another_process_writes(tmp_pa
 
     writer = subprocess.Popen(
         [sys.executable, "-c", HOLD_WRITER, str(store.path), "10"],
-        cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert writer.stdout.readline().strip() == "writing"
     reads = 0
     deadline = time.monotonic() + 2
@@ -67,9 +69,13 @@ def test_a_real_collect_in_another_process_never_breaks_a_reader(tmp_path, store
 
     env = {**os.environ, "GLASSPANE_CONFIG": str(config), "GLASSPANE_STORE": str(store.path)}
     collect = subprocess.Popen(
-        [sys.executable, "-m", "collectors", "collect", "--quiet"], cwd=PROJECT_DIR, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "collectors", "collect", "--quiet"],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     seen = set()
     while collect.poll() is None:
         seen.add(rows(store, "SELECT count(*) FROM runs")[0][0])

@@ -35,10 +35,15 @@ def chart_data(at, index: int = 0) -> pd.DataFrame:
 
 
 KEY_COLUMNS = {  # a column that only this table of its page has
-    "overview_table": "cadence", "trend_anomalies": "robust_z", "schema_versions": "version_hash",
-    "schema_changes": "change", "schema_feed": "schema_version", "pii_inventory": "basis",
-    "suspected_table": "reason", "locations_table": "collect_status",
-}  # fmt: skip
+    "overview_table": "cadence",
+    "trend_anomalies": "robust_z",
+    "schema_versions": "version_hash",
+    "schema_changes": "change",
+    "schema_feed": "schema_version",
+    "pii_inventory": "basis",
+    "suspected_table": "reason",
+    "locations_table": "collect_status",
+}
 
 
 def table(at, name: str) -> pd.DataFrame:
@@ -66,8 +71,12 @@ def test_overview_counts_health_and_lists_failing_first_with_sparklines(demo_sto
     health = pipelines["health_shown"].map(list)  # one coloured label per row
     states = dict(zip(pipelines["pipeline_name"], health.map(tuple), strict=True))
     assert list(health[:1]) == [["failing"]]  # failing first, then anomalous, then healthy
-    assert states == {"hr_export": ("failing",), "web_events": ("anomalous",), "crm_sync": ("healthy",),
-                      "billing_sync": ("healthy",)}  # fmt: skip
+    assert states == {
+        "hr_export": ("failing",),
+        "web_events": ("anomalous",),
+        "crm_sync": ("healthy",),
+        "billing_sync": ("healthy",),
+    }
     assert list(health.map(tuple)) == [("failing",), ("anomalous",), ("healthy",), ("healthy",)]
     crm = pipelines[pipelines["pipeline_name"] == "crm_sync"].iloc[0]
     assert crm["environment"] == "kubernetes" and crm["cadence"] == "every 1 d"
@@ -208,8 +217,12 @@ def people(tmp_path) -> Iterator[tuple[Store, Any]]:
         return people_resource
 
     warehouse = tmp_path / "people.duckdb"
-    p = dlt.pipeline("people_sync", destination=dlt.destinations.duckdb(str(warehouse)), dataset_name="hr",
-                     pipelines_dir=str(tmp_path / "pipelines"))  # fmt: skip
+    p = dlt.pipeline(
+        "people_sync",
+        destination=dlt.destinations.duckdb(str(warehouse)),
+        dataset_name="hr",
+        pipelines_dir=str(tmp_path / "pipelines"),
+    )
     p.run(make())
     store = Store(tmp_path / "store.duckdb")
     assert collect_into(store, source("wh", "duckdb", path=str(warehouse))).ok
@@ -235,8 +248,10 @@ def test_suspected_pii_can_be_confirmed_and_exported_as_dlt_hints_that_dlt_appli
     decided = rows(
         store, "SELECT table_name, column_name, decision, pii_kind, decided_by FROM pii_decisions ORDER BY 1"
     )
-    assert decided == [("people", "full_name", "confirmed", "name", signin.STEWARD),
-                       ("people__addresses", "city", "confirmed", "address", signin.STEWARD)]  # fmt: skip
+    assert decided == [
+        ("people", "full_name", "confirmed", "name", signin.STEWARD),
+        ("people__addresses", "city", "confirmed", "address", signin.STEWARD),
+    ]
     assert any("Recorded 2 decisions" in s.value for s in at.success)
     inventory = table(at, "pii_inventory")
     assert set(inventory.loc[inventory["basis"] == "confirmed", "column_name"]) == {"full_name", "city"}
@@ -321,8 +336,15 @@ def test_the_runs_list_shows_the_newest_runs_however_many_match(demo_store):
 
 def test_a_source_filter_keeps_every_run_whose_data_lives_where_the_source_reads(demo_store, monkeypatch):
     # today's failed hr_export run was seen only in its working folder, but its data lives in the demo bucket
-    at = app(demo_store.path, monkeypatch, "pages/runs.py", source="demo_bucket", pipeline="hr_export",
-             status="failed", range="all")  # fmt: skip
+    at = app(
+        demo_store.path,
+        monkeypatch,
+        "pages/runs.py",
+        source="demo_bucket",
+        pipeline="hr_export",
+        status="failed",
+        range="all",
+    )
     listed = at.dataframe[0].value
     sql = "SELECT run_key, seen_by FROM runs WHERE pipeline_name = 'hr_export' AND status = 'failed'"
     failed = rows(demo_store, sql)

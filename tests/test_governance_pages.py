@@ -74,8 +74,11 @@ def test_lineage_page_draws_a_columns_neighbourhood_from_the_url(governed_store)
     inherited = at.dataframe[1].value
     hashed = inherited[inherited["pseudonymised"]]
     assert sorted(hashed["table_name"] + "." + hashed["column_name"]) == [
-        "customer_keys.email_md5", "event_counts.email_md5", "v_addresses.email_sha", "v_customers.email_md5",
-    ]  # fmt: skip
+        "customer_keys.email_md5",
+        "event_counts.email_md5",
+        "v_addresses.email_sha",
+        "v_customers.email_md5",
+    ]
     filters = at.dataframe[2].value
     assert list(filters["table_name"]) == ["v_corp_events"]
 
@@ -202,8 +205,11 @@ def dashboard(governed_store):
     env = {**os.environ, "GLASSPANE_STORE": str(governed_store[1].path)}
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port)],
-        cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -229,9 +235,16 @@ def test_in_a_browser_the_graph_renders_and_an_anonymous_visitor_plans_but_canno
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
-        )  # fmt: skip
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
         try:
             browser_page = browser.new_page(viewport={"width": 1400, "height": 2000})
             browser_page.goto(dashboard)

@@ -19,8 +19,14 @@ from glasspane.store import Store, StoreBusy, is_duckdb_file, summaries
 from tests import dlt_fixtures as fx
 from tests.conftest import clone, collect_into, rows, source
 
-SUMMARIES = ("raw.location_aliases", "raw.latest_columns", "raw.suspected_names", "raw.pipeline_stats",
-             "raw.pipeline_tables", "raw.pipeline_schemas")  # fmt: skip
+SUMMARIES = (
+    "raw.location_aliases",
+    "raw.latest_columns",
+    "raw.suspected_names",
+    "raw.pipeline_stats",
+    "raw.pipeline_tables",
+    "raw.pipeline_schemas",
+)
 KEYS = {  # what identifies a row of each table a collect upserts
     "raw.runs": "run_key",
     "raw.run_observations": "source, run_key, via",
@@ -56,14 +62,18 @@ def test_summaries_a_collect_refreshes_piecewise_equal_a_full_rebuild(demo_store
 def legacy_copy(store: Store, path, drop: tuple[str, ...] = ()) -> None:
     """A DuckDB-file store as versions before DuckLake wrote it, with the contents of `store`."""
     with store.reader() as con:
-        tables = {t: con.execute(f"SELECT * FROM raw.{t}").df() for (t,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'store' AND schema_name = 'raw'").fetchall()}
+        tables = {
+            t: con.execute(f"SELECT * FROM raw.{t}").df()
+            for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'store' AND schema_name = 'raw'"
+            ).fetchall()
+        }
     with duckdb.connect(str(path)) as legacy:
         legacy.execute("CREATE SCHEMA raw")
         for table, frame in tables.items():
             legacy.register("frame", frame.drop(columns=[c for c in drop if c in frame.columns]))
             legacy.execute(f"CREATE TABLE raw.{table} AS SELECT * FROM frame")
-            legacy.unregister("frame")  # fmt: skip
+            legacy.unregister("frame")
 
 
 def test_a_duckdb_file_store_from_earlier_versions_moves_into_the_new_store_on_first_open(demo_store, tmp_path):
@@ -95,8 +105,13 @@ def test_an_earlier_store_file_held_open_elsewhere_gets_one_line_and_moves_later
     holder = subprocess.Popen([sys.executable, "-c", HOLD_OPEN, str(path)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "open"
-        done = subprocess.run([sys.executable, "-m", "collectors", "alerts", "--dry-run", "--store", str(path)],
-                              cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "collectors", "alerts", "--dry-run", "--store", str(path)],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         holder.kill()
         holder.wait()
@@ -119,8 +134,11 @@ def lake_tree(tmp_path):
             fx.run(p, fx.users(3, start=start))
     config = tmp_path / "glasspane.toml"
     config.write_text(
-        "".join(f'[[sources]]\nname = "lake_{n}"\nkind = "filesystem"\nbucket_url = "{bucket.as_uri()}"\n'
-                f'datasets = ["{n}"]\n\n' for n in ("a", "b", "c", "d"))  # fmt: skip
+        "".join(
+            f'[[sources]]\nname = "lake_{n}"\nkind = "filesystem"\nbucket_url = "{bucket.as_uri()}"\n'
+            f'datasets = ["{n}"]\n\n'
+            for n in ("a", "b", "c", "d")
+        )
     )
     return config
 
@@ -141,8 +159,12 @@ COLLECT_IN_SMALL_WRITES = textwrap.dedent(
 def test_a_collect_killed_at_any_moment_leaves_a_store_the_next_collect_completes(lake_tree, tmp_path, store):
     expected = 12  # 4 datasets × 3 runs (their trace loads are not runs)
     for delay in (0.0, 0.4, 0.8, 1.2, 1.6, 2.4):
-        child = subprocess.Popen([sys.executable, "-c", COLLECT_IN_SMALL_WRITES, str(lake_tree), str(store.path)],
-                                 cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        child = subprocess.Popen(
+            [sys.executable, "-c", COLLECT_IN_SMALL_WRITES, str(lake_tree), str(store.path)],
+            cwd=PROJECT_DIR,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert child.stdout.readline().strip() == "started"
         time.sleep(delay)
         os.kill(child.pid, signal.SIGKILL)
@@ -150,8 +172,22 @@ def test_a_collect_killed_at_any_moment_leaves_a_store_the_next_collect_complete
         if store.exists():
             assert duplicates(store) == dict.fromkeys(KEYS, 0), delay
             assert rows(store, "SELECT count(*) FROM runs")[0][0] <= expected
-    done = subprocess.run([sys.executable, "-m", "collectors", "collect", "--config", str(lake_tree), "--store",
-                           str(store.path), "--quiet"], cwd=PROJECT_DIR, capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "collectors",
+            "collect",
+            "--config",
+            str(lake_tree),
+            "--store",
+            str(store.path),
+            "--quiet",
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     counted = rows(store, "SELECT count(*), count(DISTINCT run_key) FROM runs")
     assert counted == [(expected, expected)], (counted, done.stdout)
@@ -160,15 +196,32 @@ def test_a_collect_killed_at_any_moment_leaves_a_store_the_next_collect_complete
 
 
 def test_collects_of_different_sources_at_the_same_time_both_land(lake_tree, store):
-    command = [sys.executable, "-m", "collectors", "collect", "--config", str(lake_tree), "--store", str(store.path),
-               "--quiet", "--source"]  # fmt: skip
-    shards = [subprocess.Popen([*command, *names], cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True) for names in (["lake_a", "lake_b"], ["lake_c", "lake_d"])]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "collectors",
+        "collect",
+        "--config",
+        str(lake_tree),
+        "--store",
+        str(store.path),
+        "--quiet",
+        "--source",
+    ]
+    shards = [
+        subprocess.Popen(
+            [*command, *names], cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for names in (["lake_a", "lake_b"], ["lake_c", "lake_d"])
+    ]
     for shard in shards:
         assert shard.wait(timeout=300) == 0, shard.stdout.read()
     assert rows(store, "SELECT source, count(*) FROM runs GROUP BY 1 ORDER BY 1") == [
-        ("lake_a", 3), ("lake_b", 3), ("lake_c", 3), ("lake_d", 3),
-    ]  # fmt: skip
+        ("lake_a", 3),
+        ("lake_b", 3),
+        ("lake_c", 3),
+        ("lake_d", 3),
+    ]
     assert duplicates(store) == dict.fromkeys(KEYS, 0)
 
 
@@ -190,8 +243,12 @@ def test_maintenance_merges_small_files_and_removes_what_a_killed_writer_left(la
     two_hours_ago = time.time() - 7200
     os.utime(orphan, (two_hours_ago, two_hours_ago))
     before = rows(store, "SELECT * FROM runs ORDER BY run_key")
-    done = subprocess.run([sys.executable, "-m", "collectors", "store", "maintain", "--store", str(store.path)],
-                          cwd=PROJECT_DIR, capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "collectors", "store", "maintain", "--store", str(store.path)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert "data files" in done.stdout and not orphan.exists()
     assert rows(store, "SELECT * FROM runs ORDER BY run_key") == before
@@ -205,7 +262,8 @@ def test_store_copy_moves_every_table_and_refuses_to_overwrite(demo_store, tmp_p
     assert done.returncode == 0, done.stderr
     for view in ("runs", "pipelines", "columns", "alerts", "locations"):
         assert rows(Store(target), f"SELECT * FROM {view} ORDER BY ALL") == rows(
-            source, f"SELECT * FROM {view} ORDER BY ALL"), view  # fmt: skip
+            source, f"SELECT * FROM {view} ORDER BY ALL"
+        ), view
     again = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True)
     assert again.returncode == 2 and "add --replace" in again.stderr
 

@@ -114,18 +114,36 @@ class Pending:
         """Queue one dataset's batch and its new cursor."""
         self.sources.add(source)
         self.datasets.append(
-            {"source": source, "dataset_key": key, "location": location, "dataset_name": dataset_name,
-             "destination_type": batch.destination_type, "cursor": json.dumps(batch.cursor, default=str)}
-        )  # fmt: skip
+            {
+                "source": source,
+                "dataset_key": key,
+                "location": location,
+                "dataset_name": dataset_name,
+                "destination_type": batch.destination_type,
+                "cursor": json.dumps(batch.cursor, default=str),
+            }
+        )
         self.runs += [(source, r) for r in batch.runs]
         self.counts += [(source, c) for c in batch.table_counts]
         self.steps += batch.steps
         columns = len(self.columns)
         for v in batch.schema_versions:
-            version_key = {"source": source, "location": v.location, "dataset_name": v.dataset_name,
-                           "schema_name": v.schema_name, "version_hash": v.version_hash}  # fmt: skip
-            self.versions.append({**version_key, "version": v.version, "engine_version": v.engine_version,
-                                  "inserted_at": v.inserted_at, "schema": v.schema})  # fmt: skip
+            version_key = {
+                "source": source,
+                "location": v.location,
+                "dataset_name": v.dataset_name,
+                "schema_name": v.schema_name,
+                "version_hash": v.version_hash,
+            }
+            self.versions.append(
+                {
+                    **version_key,
+                    "version": v.version,
+                    "engine_version": v.engine_version,
+                    "inserted_at": v.inserted_at,
+                    "schema": v.schema,
+                }
+            )
             self.columns += [{**version_key, **dataclasses.asdict(c)} for c in v.columns]
         name = dataset_name or key
         if batch.definitions is not None:
@@ -209,13 +227,22 @@ def write_pending(
     )
     if pending.datasets:
         _write_datasets(con, pending.datasets, at)
-    upsert(con, "raw.run_observations",
-            _frame((r for _, r in pending.runs), _RUN_FIELDS,
-                   {"source": [s for s, _ in pending.runs], "collected_at": [at] * len(pending.runs)}),
-            ["source", "run_key", "via"])  # fmt: skip
-    upsert(con, "raw.table_count_observations",
-            _frame((c for _, c in pending.counts), _COUNT_FIELDS, {"source": [s for s, _ in pending.counts]}),
-            ["source", "schema_name", "load_id", "table_name", "via"])  # fmt: skip
+    upsert(
+        con,
+        "raw.run_observations",
+        _frame(
+            (r for _, r in pending.runs),
+            _RUN_FIELDS,
+            {"source": [s for s, _ in pending.runs], "collected_at": [at] * len(pending.runs)},
+        ),
+        ["source", "run_key", "via"],
+    )
+    upsert(
+        con,
+        "raw.table_count_observations",
+        _frame((c for _, c in pending.counts), _COUNT_FIELDS, {"source": [s for s, _ in pending.counts]}),
+        ["source", "schema_name", "load_id", "table_name", "via"],
+    )
     upsert(con, "raw.run_steps", _frame(pending.steps, _STEP_FIELDS), ["run_key", "step"])
     version_key = ["source", "location", "dataset_name", "schema_name", "version_hash"]
     upsert(con, "raw.schema_versions", pd.DataFrame(pending.versions), version_key)
@@ -333,9 +360,18 @@ def write_outcome(con: duckdb.DuckDBPyConnection, collect_id: str, outcome: Sour
     error = "; ".join(outcome.errors) if outcome.errors else None
     con.execute(
         "INSERT INTO raw.collect_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [collect_id, outcome.source, outcome.started_at, outcome.finished_at, outcome.status,
-         outcome.datasets, outcome.new_runs, outcome.errors, json.dumps(outcome.stats)],
-    )  # fmt: skip
+        [
+            collect_id,
+            outcome.source,
+            outcome.started_at,
+            outcome.finished_at,
+            outcome.status,
+            outcome.datasets,
+            outcome.new_runs,
+            outcome.errors,
+            json.dumps(outcome.stats),
+        ],
+    )
     con.execute(
         """MERGE INTO raw.sources s
            USING (SELECT ? AS source, ? AS kind, ? AS location, ?::TIMESTAMPTZ AS at, ?::TIMESTAMPTZ AS success,
@@ -348,6 +384,15 @@ def write_outcome(con: duckdb.DuckDBPyConnection, collect_id: str, outcome: Sour
            WHEN NOT MATCHED THEN INSERT (source, kind, location, first_collect_at, last_collect_at, last_success_at,
                                          status, error, datasets, runs)
                 VALUES (n.source, n.kind, n.location, n.at, n.at, n.success, n.status, n.error, n.datasets, n.runs)""",
-        [outcome.source, outcome.kind, outcome.location, outcome.finished_at, outcome.finished_at if ok else None,
-         outcome.status, error, outcome.datasets, outcome.source],
-    )  # fmt: skip
+        [
+            outcome.source,
+            outcome.kind,
+            outcome.location,
+            outcome.finished_at,
+            outcome.finished_at if ok else None,
+            outcome.status,
+            error,
+            outcome.datasets,
+            outcome.source,
+        ],
+    )

@@ -125,8 +125,12 @@ def _storage_secret(con: duckdb.DuckDBPyConnection, location: StoreLocation) -> 
         return
     env = os.environ
     options = {"TYPE": "s3"}
-    for key, name in (("KEY_ID", "AWS_ACCESS_KEY_ID"), ("SECRET", "AWS_SECRET_ACCESS_KEY"),
-                      ("SESSION_TOKEN", "AWS_SESSION_TOKEN"), ("REGION", "AWS_REGION")):  # fmt: skip
+    for key, name in (
+        ("KEY_ID", "AWS_ACCESS_KEY_ID"),
+        ("SECRET", "AWS_SECRET_ACCESS_KEY"),
+        ("SESSION_TOKEN", "AWS_SESSION_TOKEN"),
+        ("REGION", "AWS_REGION"),
+    ):
         if env.get(name):
             options[key] = env[name]
     endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")

@@ -58,6 +58,7 @@ def maintain(store: Store, now: dt.datetime | None = None) -> MaintenanceReport:
     store.ensure_current()
     with store.reader() as con:
         before = _live_files(con)
+
     def call(sql: str, *params: object) -> int:  # each step commits alone: DuckLake keeps compaction apart
         return len(store.write(lambda con: con.execute(sql, list(params)).fetchall()))
 

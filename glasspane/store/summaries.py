@@ -81,9 +81,11 @@ def refresh_touched(con: duckdb.DuckDBPyConnection, schemas: set[tuple[str, str,
     schemas stored under a working-folder location that now resolves elsewhere (`alias_changes`)."""
     if con.execute("SELECT count(*) FROM touched_pipelines").fetchone()[0]:
         for table in ("raw.pipeline_stats", "raw.pipeline_tables", "raw.pipeline_schemas"):
-            con.execute(f"DELETE FROM {table} t USING touched_pipelines p "
-                        "WHERE t.location = p.location AND t.dataset_name = p.dataset_name "
-                        "AND t.pipeline_name = p.pipeline_name")  # fmt: skip
+            con.execute(
+                f"DELETE FROM {table} t USING touched_pipelines p "
+                "WHERE t.location = p.location AND t.dataset_name = p.dataset_name "
+                "AND t.pipeline_name = p.pipeline_name"
+            )
         _insert_pipelines(con, scope=_IN_TOUCHED)
         refresh_newest_loads(con)
     con.register("schema_rows", pd.DataFrame(sorted(schemas), columns=["location", "dataset_name", "schema_name"]))
