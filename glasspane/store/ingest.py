@@ -291,6 +291,22 @@ def _write_datasets(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], 
         con.unregister("dataset_rows")
 
 
+def _merge_counts(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild the merged `raw.table_counts` rows of the touched loads from every source's observations."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE merged_counts AS
+        SELECT schema_name, load_id, table_name,
+               arg_min(source, {PRIORITY_SQL}) AS source,
+               arg_min(location, {PRIORITY_SQL}) AS location,
+               arg_min(dataset_name, {PRIORITY_SQL}) AS dataset_name,
+               arg_min(row_count, {PRIORITY_SQL}) AS row_count
+        FROM raw.table_count_observations o SEMI JOIN touched_loads t
+             ON o.schema_name = t.schema_name AND o.load_id = t.load_id
+        GROUP BY ALL"""
+    )
+    replace_keys(con, "raw.table_counts", "merged_counts", ["schema_name", "load_id", "table_name"])
+
+
 def _merge_runs(con: duckdb.DuckDBPyConnection, run_keys: set[str], counted: set[tuple[str, str]]) -> dict[str, int]:
     """Rebuild the merged `raw.runs` and `raw.table_counts` rows for what a write touched; return the
     runs new to the store per source (credited to the source with the best evidence)."""
@@ -310,18 +326,7 @@ def _merge_runs(con: duckdb.DuckDBPyConnection, run_keys: set[str], counted: set
     con.unregister("keys")
     con.unregister("loads")
     if counted:
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE merged_counts AS
-            SELECT schema_name, load_id, table_name,
-                   arg_min(source, {PRIORITY_SQL}) AS source,
-                   arg_min(location, {PRIORITY_SQL}) AS location,
-                   arg_min(dataset_name, {PRIORITY_SQL}) AS dataset_name,
-                   arg_min(row_count, {PRIORITY_SQL}) AS row_count
-            FROM raw.table_count_observations o SEMI JOIN touched_loads t
-                 ON o.schema_name = t.schema_name AND o.load_id = t.load_id
-            GROUP BY ALL"""
-        )
-        replace_keys(con, "raw.table_counts", "merged_counts", ["schema_name", "load_id", "table_name"])
+        _merge_counts(con)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE merged AS
         WITH obs AS (
