@@ -196,6 +196,11 @@ def _insert_pipelines(con: duckdb.DuckDBPyConnection, scope: str) -> None:
         LEFT JOIN cadence USING (location, dataset_name, pipeline_name)
         LEFT JOIN recent USING (location, dataset_name, pipeline_name)"""
     )
+    _insert_tables_and_schemas(con, scope)
+
+
+def _insert_tables_and_schemas(con: duckdb.DuckDBPyConnection, scope: str) -> None:
+    """Insert the tables each pipeline loads and the schemas its runs load (`scope` as in `_insert_pipelines`)."""
     con.execute(
         f"""INSERT INTO raw.pipeline_tables BY NAME
         WITH r AS (
