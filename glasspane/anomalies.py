@@ -228,116 +228,161 @@ def score_series(
     an alert), kind (zero, drop, spike, double, flatline; "new normal" when a level is
     adopted; "calendar" or "holiday" when a recurring day excuses it; "expected" when marked).
     """
-    marks = marks or {}
     stamps = pd.to_datetime(pd.Series(loaded_at), utc=True)
     t = stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6
-    raw = np.asarray(row_count, dtype=np.float64)
-    y = np.log1p(np.maximum(raw, 0))
-    n = len(t)
-    usable = np.array([marks.get(i) != "expected" for i in range(n)], dtype=bool)  # may serve in baselines
-    out = {name: np.full(n, np.nan) for name in ("baseline", "lower", "upper", "robust_z", "residual", "threshold")}
-    history = np.zeros(n, dtype=np.int64)
-    season = np.full(n, None, dtype=object)
-    kind = np.full(n, None, dtype=object)
-    anomalous = np.zeros(n, dtype=bool)
-    onset = np.zeros(n, dtype=bool)
-    held = np.zeros(n, dtype=bool)  # anomalous and not adopted
-    holidays = set(rule.holidays)
-    model: _Model | None = None
-    episode: list[int] = []  # positions of the current anomalous run
-    refit_s = 0.0
-    for i in range(n):
+    scorer = _Scorer(t, np.asarray(row_count, dtype=np.float64), rule, marks or {})
+    for i in range(len(t)):
+        scorer.judge(i)
+    return scorer.result()
+
+
+class _Scorer:
+    """Judging one series load by load: what the earlier loads left (baselines' loads, the anomalous run, the model)."""
+
+    def __init__(self, t: np.ndarray, raw: np.ndarray, rule: AnomalyRule, marks: dict[int, str]):
+        n = len(t)
+        self.t, self.raw, self.rule, self.marks = t, raw, rule, marks
+        self.y = np.log1p(np.maximum(raw, 0))
+        self.usable = np.array([marks.get(i) != "expected" for i in range(n)], dtype=bool)  # may serve in baselines
+        names = ("baseline", "lower", "upper", "robust_z", "residual", "threshold")
+        self.out = {name: np.full(n, np.nan) for name in names}
+        self.history = np.zeros(n, dtype=np.int64)
+        self.season = np.full(n, None, dtype=object)
+        self.kind = np.full(n, None, dtype=object)
+        self.anomalous = np.zeros(n, dtype=bool)
+        self.onset = np.zeros(n, dtype=bool)
+        self.held = np.zeros(n, dtype=bool)  # anomalous and not adopted
+        self.holidays = set(rule.holidays)
+        self.model: _Model | None = None
+        self.episode: list[int] = []  # positions of the current anomalous run
+        self.refit_s = 0.0
+        self.group_has_zero = False  # the baseline's group of the load being judged holds a zero load
+
+    def judge(self, i: int) -> None:
+        """Judge load i against the loads before it, and carry the run and the baselines on."""
+        t, usable, held = self.t, self.usable, self.held
         # anomalous loads stay out of baselines for a while, and while their run lasts
         prior = np.nonzero(usable[:i] & ~(held[:i] & (t[:i] > t[i] - QUARANTINE_S)))[0]
-        if episode and t[i] - t[0] >= rule.window_days * DAY_S:
-            prior = prior[~np.isin(prior, episode)]
-        if model is None or t[i] - model.fitted_at >= refit_s or model.history == 0:
-            model = _fit(t[prior], y[prior], raw[prior], t[i], rule) if len(prior) else None
+        if self.episode and t[i] - t[0] >= self.rule.window_days * DAY_S:
+            prior = prior[~np.isin(prior, self.episode)]
+        model = self.model
+        if model is None or t[i] - model.fitted_at >= self.refit_s or model.history == 0:
+            self.model = _fit(t[prior], self.y[prior], self.raw[prior], t[i], self.rule) if len(prior) else None
             # the seasons and spread are learned again once a day: at each load of a daily series, at the
             # day's first load of a series loading more often (a fit costs far more than judging a load)
-            refit_s = DAY_S if model and len(prior) > 1 and np.median(np.diff(t[prior])) <= DAY_S / 2 else 0.0
-        mark = marks.get(i)
-        if model is None:
-            has_rows = len(prior) > 0 and bool(np.all(raw[prior] > 0))
-            if raw[i] == 0 and has_rows and mark is None:
-                anomalous[i], kind[i] = True, "zero"
-                onset[i] = not (episode and kind[episode[-1]] == "zero")
-                episode = [*episode, i] if not onset[i] else [i]
-            else:
-                episode = []
-                kind[i] = mark if mark else None
-            continue
-        level, spread, size, group_has_zero, grouping = _baseline(model, t[i], rule)
+            sub_daily = self.model and len(prior) > 1 and np.median(np.diff(t[prior])) <= DAY_S / 2
+            self.refit_s = DAY_S if sub_daily else 0.0
+        mark = self.marks.get(i)
+        if self.model is None:
+            self._judge_unlearned(i, prior, mark)
+            return
+        residual, threshold, expected_rows = self._band(i, self.model)
+        found = self._finding(i, residual, threshold, expected_rows)
+        if mark == "expected":
+            self.kind[i] = "expected"
+            return
+        self._follow(i, found, residual, threshold, expected_rows, mark)
+
+    def _judge_unlearned(self, i: int, prior: np.ndarray, mark: str | None) -> None:
+        """Without a model (too little history) only a zero load among loads with rows is anomalous."""
+        raw, kind, episode = self.raw, self.kind, self.episode
+        has_rows = len(prior) > 0 and bool(np.all(raw[prior] > 0))
+        if raw[i] == 0 and has_rows and mark is None:
+            self.anomalous[i], kind[i] = True, "zero"
+            self.onset[i] = not (episode and kind[episode[-1]] == "zero")
+            self.episode = [*episode, i] if not self.onset[i] else [i]
+        else:
+            self.episode = []
+            kind[i] = mark if mark else None
+
+    def _band(self, i: int, model: _Model) -> tuple[float, float, float]:
+        """Load i's baseline and band: stored per load; returns (residual, threshold, expected rows)."""
+        rule, out = self.rule, self.out
+        level, spread, size, self.group_has_zero, grouping = _baseline(model, self.t[i], rule)
         expected_rows = math.expm1(level)
         counting = 1 / (expected_rows + 1)  # the variance of a count in log space, for small counts
         noise = math.sqrt(spread**2 * (1 + math.pi / (2 * size)) + counting)
         threshold = max(rule.z_threshold * noise, math.log1p(rule.min_relative_change))
-        residual = y[i] - level
+        residual = self.y[i] - level
         out["baseline"][i], out["residual"][i], out["threshold"][i] = expected_rows, residual, threshold
         out["lower"][i], out["upper"][i] = max(math.expm1(level - threshold), 0.0), math.expm1(level + threshold)
         out["robust_z"][i] = abs(residual) / spread if spread > 0 else np.nan
-        history[i], season[i] = model.history, grouping
+        self.history[i], self.season[i] = model.history, grouping
+        return residual, threshold, expected_rows
+
+    def _finding(self, i: int, residual: float, threshold: float, expected_rows: float) -> str | None:
+        """What load i is, judged alone: flatline, zero, spike, double, drop, or None (month-end peaks and
+        holidays excused)."""
+        raw, rule = self.raw, self.rule
         far = abs(raw[i] - expected_rows) >= rule.min_rows
         found = None
-        if _flatline(raw, i, rule) and model.repeat_rate < rule.flatline_repeat_rate:
+        if _flatline(raw, i, rule) and self.model.repeat_rate < rule.flatline_repeat_rate:
             found = "flatline"
-        elif raw[i] == 0 and far and (residual < -threshold or (not group_has_zero and expected_rows >= 1)):
+        elif raw[i] == 0 and far and (residual < -threshold or (not self.group_has_zero and expected_rows >= 1)):
             found = "zero"
         elif far and abs(residual) > threshold:
             found = "spike" if residual > 0 else "drop"
-        if found == "spike" and _doubled(raw, usable, i, residual, threshold):
+        if found == "spike" and _doubled(raw, self.usable, i, residual, threshold):
             found = "double"
-        if found in ("spike", "drop", "double") and _recurring(t, out["residual"], out["threshold"], i, residual, rule):
-            found, kind[i] = None, "calendar"
-        date = pd.Timestamp(t[i], unit="s")
-        if found in ("drop", "zero") and f"{date:%m-%d}" in holidays:
-            found, kind[i], out["residual"][i] = None, "holiday", np.nan  # no month's pattern either
-        if mark == "expected":
-            kind[i] = "expected"
-            continue
+        out = self.out
+        if found in ("spike", "drop", "double") and _recurring(
+            self.t, out["residual"], out["threshold"], i, residual, rule
+        ):
+            found, self.kind[i] = None, "calendar"
+        date = pd.Timestamp(self.t[i], unit="s")
+        if found in ("drop", "zero") and f"{date:%m-%d}" in self.holidays:
+            found, self.kind[i], out["residual"][i] = None, "holiday", np.nan  # no month's pattern either
+        return found
+
+    def _follow(
+        self, i: int, found: str | None, residual: float, threshold: float, expected_rows: float, mark: str | None
+    ) -> None:
+        """Carry the anomalous run on with load i: go on, adopt its level, end it, or start one."""
+        raw, y, kind, episode, rule = self.raw, self.y, self.kind, self.episode, self.rule
         run_kind = kind[episode[-1]] if episode else None
         level_run = found is None and kind[i] is None and run_kind in ("spike", "drop", "double") and raw[i] > 0
         if level_run and abs(y[i] - float(np.median(y[episode]))) < abs(residual):
             found = run_kind  # nearer the run's level than the baseline: the run goes on
+        continues = found is not None and _continues(episode, found, kind, y, i, threshold)
         if mark == "new normal" or (
-            found
-            and _continues(episode, found, kind, y, i, threshold)
-            and found not in ("zero", "flatline")
-            and _settled(episode, model, rule)
+            continues and found not in ("zero", "flatline") and _settled(episode, self.model, rule)
         ):
             start = episode[0] if episode and mark != "new normal" else i
             run = [*episode, i] if mark != "new normal" else [i]
-            offset = float(np.median(out["residual"][run]))
+            offset = float(np.median(self.out["residual"][run]))
             y[:start] += offset  # earlier loads move to the new level; their seasons stay
-            held[run] = False
-            kind[i], episode, model = "new normal", [], None
-            continue
+            self.held[run] = False
+            kind[i], self.episode, self.model = "new normal", [], None
+            return
         if found is None:
-            usable[i] = kind[i] is None  # holidays and month-end peaks stay out of the baselines
+            self.usable[i] = kind[i] is None  # holidays and month-end peaks stay out of the baselines
             if raw[i] > 0 or expected_rows >= 1:  # an empty load where none are expected keeps a run going
-                episode = []
-            continue
-        anomalous[i], kind[i], held[i] = True, found, True
+                self.episode = []
+            return
+        self.anomalous[i], kind[i], self.held[i] = True, found, True
         if found == "flatline":  # stuck counts say nothing of the series
-            usable[max(i - rule.flatline_loads + 1, 0) : i + 1] = False
+            self.usable[max(i - rule.flatline_loads + 1, 0) : i + 1] = False
         if episode and _continues(episode, found, kind, y, i, threshold):
             episode.append(i)
         else:
-            onset[i], episode = True, [i]
-    result = pd.DataFrame(
-        {
-            "baseline": out["baseline"],
-            "lower": out["lower"],
-            "upper": out["upper"],
-            "robust_z": out["robust_z"],
-            "history": history,
-            "season": season,
-            "anomalous": anomalous,
-            "onset": onset,
-            "kind": kind,
-        }
-    )
-    return result
+            self.onset[i], self.episode = True, [i]
+
+    def result(self) -> pd.DataFrame:
+        """The verdicts, one row per load."""
+        out = self.out
+        return pd.DataFrame(
+            {
+                "baseline": out["baseline"],
+                "lower": out["lower"],
+                "upper": out["upper"],
+                "robust_z": out["robust_z"],
+                "history": self.history,
+                "season": self.season,
+                "anomalous": self.anomalous,
+                "onset": self.onset,
+                "kind": self.kind,
+            }
+        )
 
 
 def _baseline(model: _Model, moment: float, rule: AnomalyRule) -> tuple[float, float, int, bool, str]:
