@@ -17,6 +17,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from fsspec.asyn import AsyncFileSystem
+
 from collectors.meter import Meter
 
 S3_PROTOCOLS = ("s3", "s3a")
@@ -48,12 +50,16 @@ def narrowing_prefix(first: str, last: str) -> str:
 class Bucket:
     """An fsspec filesystem rooted at a bucket URL's path, with listings that skip what was seen."""
 
-    def __init__(self, fs: Any, root: str):
+    def __init__(self, fs: Any, root: str, timeout_s: float | None = None):
         self.fs = fs
         self.root = root.rstrip("/")
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
         self.is_s3 = protocol in S3_PROTOCOLS
         self.is_gcs = protocol in GCS_PROTOCOLS
+        # each call of GCS, Azure or another asynchronous filesystem gives up after `timeout_s`, retries included
+        # (S3's client is given timeouts of its own, and says which endpoint timed out)
+        deadline = timeout_s and isinstance(fs, AsyncFileSystem) and not self.is_s3
+        self._deadline = {"timeout": timeout_s} if deadline else {}
         self._listings: dict[str, list[Entry]] = {}  # other filesystems: folder -> its files
         self._lock = threading.Lock()
 
@@ -70,7 +76,7 @@ class Bucket:
         meter.add(list_calls=1)
         return sorted(
             str(e["name"]).rstrip("/").rsplit("/", 1)[-1]
-            for e in self.fs.ls(folder, detail=True, refresh=True)
+            for e in self.fs.ls(folder, detail=True, refresh=True, **self._deadline)
             if e.get("type") == "directory"
         )
 
@@ -101,7 +107,9 @@ class Bucket:
         base = f"{folder.rstrip('/')}/"
         directory, _, name_prefix = prefix.rpartition("/")
         try:  # adlfs and gcsfs list only names starting with `prefix`; others list the folder
-            found = self.fs.find(base + directory if directory else folder, prefix=name_prefix, detail=True)
+            found = self.fs.find(
+                base + directory if directory else folder, prefix=name_prefix, detail=True, **self._deadline
+            )
         except FileNotFoundError:
             return []
         entries = [Entry(path[len(base) :], int(info.get("size") or 0)) for path, info in found.items()]
@@ -121,7 +129,7 @@ class Bucket:
         elif start_after:
             params["StartAfter"] = base + start_after
         meter.add(list_calls=1)
-        page = self.fs.call_s3("list_objects_v2", **params)
+        page = self.fs.call_s3("list_objects_v2", **params, **self._deadline)
         entries = [Entry(o["Key"][len(base) :], int(o.get("Size") or 0)) for o in page.get("Contents", [])]
         prefixes = [p["Prefix"][len(base) :] for p in page.get("CommonPrefixes", [])]
         return entries, prefixes, page.get("NextContinuationToken", "") if page.get("IsTruncated") else ""
@@ -149,7 +157,7 @@ class Bucket:
         if start_after:
             params["startOffset"] = base + start_after  # inclusive: the key itself is dropped below
         meter.add(list_calls=1)
-        page = sync(self.fs.loop, self.fs._call_list_objects, bucket, **params)
+        page = sync(self.fs.loop, self.fs._call_list_objects, bucket, **params, **self._deadline)
         entries = [
             Entry(o["name"][len(base) :], int(o.get("size") or 0))
             for o in page.get("items", [])
@@ -163,7 +171,7 @@ class Bucket:
             if folder not in self._listings:
                 meter.add(list_calls=1)
                 try:
-                    listed = self.fs.ls(folder, detail=True, refresh=True)
+                    listed = self.fs.ls(folder, detail=True, refresh=True, **self._deadline)
                 except FileNotFoundError:
                     listed = []
                 self._listings[folder] = sorted(
@@ -177,12 +185,13 @@ class Bucket:
     def read(self, path: str, meter: Meter) -> bytes:
         """A whole (small) file in one request."""
         # s3fs would first ask for the size (a HEAD) to read big files in parallel chunks
-        data = self.fs.cat_file(path, max_concurrency=1) if self.is_s3 else self.fs.cat_file(path)
+        options = {"max_concurrency": 1} if self.is_s3 else {}
+        data = self.fs.cat_file(path, **options, **self._deadline)
         meter.add(get_calls=1, bytes_read=len(data))
         return data
 
     def read_range(self, path: str, start: int, end: int, meter: Meter) -> bytes:
         """Bytes `start`..`end` of a file in one ranged request."""
-        data = self.fs.cat_file(path, start=start, end=end)
+        data = self.fs.cat_file(path, start=start, end=end, **self._deadline)
         meter.add(get_calls=1, bytes_read=len(data))
         return data

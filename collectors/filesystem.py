@@ -108,6 +108,8 @@ def describe_bucket_error(ex: BaseException, source: str) -> str:
     if isinstance(ex, PermissionError):
         where = f"[sources.{source}.credentials] in .dlt/secrets.toml or SOURCES__{source.upper()}__CREDENTIALS__*"
         return f"access denied: check the source's credentials, {where} ({message})"
+    if "FSTimeoutError" in names:  # an asynchronous filesystem's call outlived the source's timeout_s
+        return "cannot reach the storage endpoint (no answer within the source's timeout_s)"
     if "Connect" in names or "Timeout" in names:
         return f"cannot reach the storage endpoint ({message})"
     return f"{type(ex).__name__}: {message}"
@@ -162,7 +164,7 @@ class FilesystemCollector(Collector):
                 fs.retries = 1  # s3fs would retry botocore's retries again, five times
         except Exception as ex:
             raise SourceError(self.location, f"cannot open bucket ({type(ex).__name__}: {ex})") from None
-        self.bucket = Bucket(fs, root)
+        self.bucket = Bucket(fs, root, self.timeout_s)
         self._first_pages = {}
 
     def url(self, path: str) -> str:

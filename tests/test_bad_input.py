@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import shutil
 import socket
 import threading
@@ -192,8 +194,8 @@ def test_a_dataset_missing_a_dlt_table_is_reported_in_one_line_and_its_runs_stil
 
 
 @pytest.fixture
-def hung_endpoint(monkeypatch) -> Iterator[list[socket.socket]]:
-    """An S3 endpoint on loopback that accepts connections and never answers; yields the connections."""
+def hung_endpoint() -> Iterator[tuple[int, list[socket.socket]]]:
+    """An endpoint on loopback that accepts connections and never answers; yields its port and the connections."""
     server = socket.create_server(("127.0.0.1", 0))
     connections: list[socket.socket] = []
 
@@ -203,37 +205,75 @@ def hung_endpoint(monkeypatch) -> Iterator[list[socket.socket]]:
                 connections.append(server.accept()[0])
 
     threading.Thread(target=accept, daemon=True).start()
+    yield server.getsockname()[1], connections
+    server.close()
+    for connection in connections:
+        connection.close()
+
+
+def _s3(port: int, monkeypatch, request) -> str:
     credentials = {
-        "ENDPOINT_URL": f"http://127.0.0.1:{server.getsockname()[1]}",
+        "ENDPOINT_URL": f"http://127.0.0.1:{port}",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "REGION_NAME": "us-east-1",
     }
     for key, value in credentials.items():
         monkeypatch.setenv(f"SOURCES__HUNG__CREDENTIALS__{key}", value)
-    yield connections
-    server.close()
-    for connection in connections:
-        connection.close()
+    return "s3://lake/teams"
 
 
-def test_a_hung_s3_endpoint_gives_up_within_its_timeout_and_the_other_sources_are_stored(
-    tmp_path, store, hung_endpoint
+def _gcs(port: int, monkeypatch, request) -> str:
+    from tests.servers import TokenServer
+    from tests.test_bigquery import COLLECTOR, service_account
+
+    tokens = TokenServer()  # the key is exchanged for a token on loopback; the storage calls then hang
+    request.addfinalizer(tokens.stop)
+    monkeypatch.setenv("SOURCES__HUNG__CREDENTIALS", service_account(COLLECTOR, tokens.url))
+    monkeypatch.setenv("SOURCES__HUNG__KWARGS", json.dumps({"endpoint_url": f"http://127.0.0.1:{port}"}))
+    monkeypatch.setenv("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+    return "gs://lake/teams"
+
+
+def _azure(port: int, monkeypatch, request) -> str:
+    key = base64.b64encode(b"not a real key").decode()
+    connection = (
+        f"DefaultEndpointsProtocol=http;AccountName=hung;AccountKey={key};BlobEndpoint=http://127.0.0.1:{port}/hung;"
+    )
+    monkeypatch.setenv("SOURCES__HUNG__KWARGS", json.dumps({"connection_string": connection}))
+    monkeypatch.setenv("SOURCES__HUNG__CREDENTIALS__AZURE_STORAGE_ACCOUNT_NAME", "hung")
+    monkeypatch.setenv("SOURCES__HUNG__CREDENTIALS__AZURE_STORAGE_ACCOUNT_KEY", key)
+    return "az://lake/teams"
+
+
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [
+        (_s3, "cannot reach the storage endpoint (Read timeout on "),
+        (_gcs, "cannot reach the storage endpoint (no answer within the source's timeout_s)"),
+        (_azure, "cannot reach the storage endpoint (no answer within the source's timeout_s)"),
+    ],
+    ids=["s3", "gcs", "azure"],
+)
+def test_a_hung_bucket_endpoint_gives_up_within_its_timeout_and_the_other_sources_are_stored(
+    tmp_path, store, hung_endpoint, monkeypatch, request, setup, reason
 ):
+    port, connections = hung_endpoint
+    url = setup(port, monkeypatch, request)
     bucket = tmp_path / "bucket"
     fx.run(fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.filesystem(bucket.as_uri()), "crm"), fx.users(2))
     started = time.monotonic()
     summary = collect_into(
         store,
-        source("hung", "filesystem", bucket_url="s3://lake/teams", timeout_s=3),
+        source("hung", "filesystem", bucket_url=url, timeout_s=3),
         source("local", "filesystem", bucket_url=bucket.as_uri()),
     )
     elapsed = time.monotonic() - started
-    assert elapsed < 3 + 5  # its timeout, plus starting the S3 client: never the minutes botocore would wait
+    assert elapsed < 3 + 5  # its timeout, plus starting the client: never the minutes a client would wait
     errors = {o.source: o.errors for o in summary.outcomes}
     [hung] = errors["hung"]
-    assert hung.startswith("source 'hung': s3://lake/teams: cannot reach the storage endpoint (Read timeout on ")
-    assert errors["local"] == [] and 0 < len(hung_endpoint) <= 3  # a bounded number of tries
+    assert hung.startswith(f"source 'hung': {url}: {reason}")
+    assert errors["local"] == [] and 0 < len(connections) <= 3  # a bounded number of tries
     assert rows(store, "SELECT count(*) FROM runs WHERE source = 'local'") == [(1,)]
 
 
