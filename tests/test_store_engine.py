@@ -193,6 +193,7 @@ def test_a_collect_killed_at_any_moment_leaves_a_store_the_next_collect_complete
     assert counted == [(expected, expected)], (counted, done.stdout)
     assert duplicates(store) == dict.fromkeys(KEYS, 0)
     assert rows(store, "SELECT sum(runs) FROM pipelines") == [(expected,)]
+    assert orphans(store) == []  # what the killed writers left was deleted by the next write
 
 
 def test_collects_of_different_sources_at_the_same_time_both_land(lake_tree, store):
@@ -252,6 +253,53 @@ def test_maintenance_merges_small_files_and_removes_what_a_killed_writer_left(la
     assert done.returncode == 0, done.stderr
     assert "data files" in done.stdout and not orphan.exists()
     assert rows(store, "SELECT * FROM runs ORDER BY run_key") == before
+
+
+def orphans(store: Store) -> list[str]:
+    """The data files on disk that no snapshot of the store knows (what a killed writer leaves)."""
+    with store.writer() as con:
+        listed = con.execute("CALL ducklake_delete_orphaned_files('store', dry_run => true, older_than => now())")
+        return [path for (path,) in listed.fetchall()]
+
+
+def test_the_next_write_after_a_killed_writer_deletes_the_files_it_left(lake_tree, store):
+    child = subprocess.Popen(
+        [sys.executable, "-c", COLLECT_IN_SMALL_WRITES, str(lake_tree), str(store.path)],
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout.readline().strip() == "started"
+    data = store.path.with_name(store.path.name + ".files")
+    deadline = time.monotonic() + 60
+    while not list(data.rglob("*.parquet")) and time.monotonic() < deadline:  # killed once it writes data
+        time.sleep(0.01)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    left = data / "raw" / "runs" / "left-by-a-killed-writer.parquet"  # and one that is surely not committed
+    left.parent.mkdir(parents=True, exist_ok=True)
+    left.write_bytes(b"PAR1")
+    assert left.exists() and store.path.with_name(store.path.name + ".lock").read_text() == "writing"
+    store.write(lambda con: None)  # the first write after the kill (an empty one)
+    assert not left.exists() and orphans(store) == []
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "collectors",
+            "collect",
+            "--config",
+            str(lake_tree),
+            "--store",
+            str(store.path),
+            "--quiet",
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert rows(store, "SELECT count(*), count(DISTINCT run_key) FROM runs") == [(12, 12)]
 
 
 def test_store_copy_moves_every_table_and_refuses_to_overwrite(demo_store, tmp_path):

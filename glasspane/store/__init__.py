@@ -28,6 +28,7 @@ import duckdb
 from glasspane import settings
 from glasspane.store import summaries
 from glasspane.store.lake import (
+    ALIAS,
     StoreLocation,
     attach,
     is_duckdb_file,
@@ -41,6 +42,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"  # tables: applied once ea
 VIEWS_DIR = Path(__file__).parent / "views"  # views: re-created when the code's schema changes
 LEGACY_SUFFIX = ".pre-lake"  # a DuckDB-file store, kept after its contents were copied into the lake
 WRITE_ATTEMPTS = 8
+WRITING = "writing"  # in an embedded store's lock file while a write is under way
 _CONFLICTS = ("conflict", "database is locked", "could not serialize", "deadlock", "concurrent")
 T = TypeVar("T")
 _verified: dict[StoreLocation, int] = {}  # stores known to carry this code's schema, at a version
@@ -185,8 +187,10 @@ class Store:
 
         If the block raises, nothing it did is committed.
         """
-        with self._local_lock():
+        with self._local_lock() as killed:
             legacy = self._prepare()
+            if killed and legacy is None:
+                self._sweep()
             con = open_writer(self.location)
             try:
                 con.begin()
@@ -216,11 +220,25 @@ class Store:
         prepare_catalog_file(self.path)
         return moved if moved.exists() else None  # else: nothing to move, or an earlier first write stopped
 
+    def _sweep(self) -> None:
+        """Delete the data files a killed writer left behind. Only while holding the lock of an embedded
+        store: no other write is under way then, so every file the catalog does not know is an orphan."""
+        con = open_writer(self.location)
+        try:
+            con.execute(f"CALL ducklake_delete_orphaned_files('{ALIAS}', older_than => now())").fetchall()
+        except duckdb.Error:  # a sweep that fails leaves the files to maintenance; the write goes on
+            pass
+        finally:
+            con.close()
+
     @contextlib.contextmanager
-    def _local_lock(self) -> Iterator[None]:
-        """Writers of an embedded store on this machine take turns (SQLite commits one at a time)."""
+    def _local_lock(self) -> Iterator[bool]:
+        """Writers of an embedded store on this machine take turns (SQLite commits one at a time).
+
+        Yields True when the previous writer was killed mid-write: the lock file says so until a
+        writer ends, however it ends, short of being killed."""
         if self.path is None:
-            yield
+            yield False
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path.with_name(self.path.name + ".lock"), "a+") as handle:
@@ -233,9 +251,18 @@ class Store:
                     if time.monotonic() > deadline:
                         raise StoreBusy(f"{self.path}: another collect is still writing the store") from None
                     time.sleep(0.05)
+            handle.seek(0)
+            killed = handle.read() == WRITING
+            handle.seek(0)
+            handle.truncate()
+            handle.write(WRITING)
+            handle.flush()
             try:
-                yield
+                yield killed
             finally:
+                handle.seek(0)
+                handle.truncate()
+                handle.flush()
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
