@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import dlt
 import duckdb
@@ -156,6 +157,12 @@ COLLECT_IN_SMALL_WRITES = textwrap.dedent(
 )
 
 
+def collect_command(config: Path, store: Store) -> subprocess.CompletedProcess:
+    """`python -m collectors collect` of this config into this store, as a user runs it."""
+    command = ["-m", "collectors", "collect", "--config", str(config), "--store", str(store.path), "--quiet"]
+    return subprocess.run([sys.executable, *command], cwd=PROJECT_DIR, capture_output=True, text=True)
+
+
 def test_a_collect_killed_at_any_moment_leaves_a_store_the_next_collect_completes(lake_tree, tmp_path, store):
     expected = 12  # 4 datasets × 3 runs (their trace loads are not runs)
     for delay in (0.0, 0.4, 0.8, 1.2, 1.6, 2.4):
@@ -172,22 +179,7 @@ def test_a_collect_killed_at_any_moment_leaves_a_store_the_next_collect_complete
         if store.exists():
             assert duplicates(store) == dict.fromkeys(KEYS, 0), delay
             assert rows(store, "SELECT count(*) FROM runs")[0][0] <= expected
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "collectors",
-            "collect",
-            "--config",
-            str(lake_tree),
-            "--store",
-            str(store.path),
-            "--quiet",
-        ],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-    )
+    done = collect_command(lake_tree, store)
     assert done.returncode == 0, done.stdout + done.stderr
     counted = rows(store, "SELECT count(*), count(DISTINCT run_key) FROM runs")
     assert counted == [(expected, expected)], (counted, done.stdout)
@@ -282,22 +274,7 @@ def test_the_next_write_after_a_killed_writer_deletes_the_files_it_left(lake_tre
     assert left.exists() and store.path.with_name(store.path.name + ".lock").read_text() == "writing"
     store.write(lambda con: None)  # the first write after the kill (an empty one)
     assert not left.exists() and orphans(store) == []
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "collectors",
-            "collect",
-            "--config",
-            str(lake_tree),
-            "--store",
-            str(store.path),
-            "--quiet",
-        ],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-    )
+    done = collect_command(lake_tree, store)
     assert done.returncode == 0, done.stdout + done.stderr
     assert rows(store, "SELECT count(*), count(DISTINCT run_key) FROM runs") == [(12, 12)]
 
