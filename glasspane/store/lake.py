@@ -106,6 +106,10 @@ def _load_extensions(con: duckdb.DuckDBPyConnection, location: StoreLocation) ->
     names = list(_EXTENSIONS[location.kind])
     if location.data_path.split("://", 1)[0] in ("s3", "gs", "gcs", "r2", "http", "https"):
         names.append("httpfs")
+    _load(con, names)
+
+
+def _load(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
     for name in names:
         try:
             con.execute(f"LOAD {name}")
@@ -302,7 +306,7 @@ def _sqlite_snapshot(location: StoreLocation) -> int:
         reader = _catalog_readers.get(path)
         if reader is None:
             reader = duckdb.connect(":memory:")
-            _load_extensions(reader, location)
+            _load(reader, ["sqlite"])  # the catalog's tables only: DuckLake itself is not needed to read them
             reader.execute(f"ATTACH {_quote(str(path))} AS catalog (TYPE sqlite, READ_ONLY)")
             _catalog_readers[path] = reader
         try:
