@@ -256,7 +256,6 @@ class _Scorer:
         self.model: _Model | None = None
         self.episode: list[int] = []  # positions of the current anomalous run
         self.refit_s = 0.0
-        self.group_has_zero = False  # the baseline's group of the load being judged holds a zero load
 
     def judge(self, i: int) -> None:
         """Judge load i against the loads before it, and carry the run and the baselines on."""
@@ -276,8 +275,8 @@ class _Scorer:
         if self.model is None:
             self._judge_unlearned(i, prior, mark)
             return
-        residual, threshold, expected_rows = self._band(i, self.model)
-        found = self._finding(i, residual, threshold, expected_rows)
+        residual, threshold, expected_rows, group_has_zero = self._band(i, self.model)
+        found = self._finding(i, residual, threshold, expected_rows, group_has_zero)
         if mark == "expected":
             self.kind[i] = "expected"
             return
@@ -295,10 +294,11 @@ class _Scorer:
             self.episode = []
             kind[i] = mark if mark else None
 
-    def _band(self, i: int, model: _Model) -> tuple[float, float, float]:
-        """Load i's baseline and band: stored per load; returns (residual, threshold, expected rows)."""
+    def _band(self, i: int, model: _Model) -> tuple[float, float, float, bool]:
+        """Load i's baseline and band, stored per load; returns (residual, threshold, expected rows, whether the
+        baseline's group holds a zero load)."""
         rule, out = self.rule, self.out
-        level, spread, size, self.group_has_zero, grouping = _baseline(model, self.t[i], rule)
+        level, spread, size, group_has_zero, grouping = _baseline(model, self.t[i], rule)
         expected_rows = math.expm1(level)
         counting = 1 / (expected_rows + 1)  # the variance of a count in log space, for small counts
         noise = math.sqrt(spread**2 * (1 + math.pi / (2 * size)) + counting)
@@ -308,9 +308,11 @@ class _Scorer:
         out["lower"][i], out["upper"][i] = max(math.expm1(level - threshold), 0.0), math.expm1(level + threshold)
         out["robust_z"][i] = abs(residual) / spread if spread > 0 else np.nan
         self.history[i], self.season[i] = model.history, grouping
-        return residual, threshold, expected_rows
+        return residual, threshold, expected_rows, group_has_zero
 
-    def _finding(self, i: int, residual: float, threshold: float, expected_rows: float) -> str | None:
+    def _finding(
+        self, i: int, residual: float, threshold: float, expected_rows: float, group_has_zero: bool
+    ) -> str | None:
         """What load i is, judged alone: flatline, zero, spike, double, drop, or None (month-end peaks and
         holidays excused)."""
         raw, rule = self.raw, self.rule
@@ -318,7 +320,7 @@ class _Scorer:
         found = None
         if _flatline(raw, i, rule) and self.model.repeat_rate < rule.flatline_repeat_rate:
             found = "flatline"
-        elif raw[i] == 0 and far and (residual < -threshold or (not self.group_has_zero and expected_rows >= 1)):
+        elif raw[i] == 0 and far and (residual < -threshold or (not group_has_zero and expected_rows >= 1)):
             found = "zero"
         elif far and abs(residual) > threshold:
             found = "spike" if residual > 0 else "drop"
