@@ -163,16 +163,22 @@ def collect_command(config: Path, store: Store) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *command], cwd=PROJECT_DIR, capture_output=True, text=True)
 
 
+def start_small_writes(config: Path, store: Store) -> subprocess.Popen:
+    """A collect in a process of its own, writing one record at a time (to be killed); started when it returns."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", COLLECT_IN_SMALL_WRITES, str(config), str(store.path)],
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout.readline().strip() == "started"
+    return child
+
+
 def test_a_collect_killed_at_any_moment_leaves_a_store_the_next_collect_completes(lake_tree, tmp_path, store):
     expected = 12  # 4 datasets × 3 runs (their trace loads are not runs)
     for delay in (0.0, 0.4, 0.8, 1.2, 1.6, 2.4):
-        child = subprocess.Popen(
-            [sys.executable, "-c", COLLECT_IN_SMALL_WRITES, str(lake_tree), str(store.path)],
-            cwd=PROJECT_DIR,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert child.stdout.readline().strip() == "started"
+        child = start_small_writes(lake_tree, store)
         time.sleep(delay)
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
@@ -255,13 +261,7 @@ def orphans(store: Store) -> list[str]:
 
 
 def test_the_next_write_after_a_killed_writer_deletes_the_files_it_left(lake_tree, store):
-    child = subprocess.Popen(
-        [sys.executable, "-c", COLLECT_IN_SMALL_WRITES, str(lake_tree), str(store.path)],
-        cwd=PROJECT_DIR,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout.readline().strip() == "started"
+    child = start_small_writes(lake_tree, store)
     data = store.path.with_name(store.path.name + ".files")
     deadline = time.monotonic() + 60
     while not list(data.rglob("*.parquet")) and time.monotonic() < deadline:  # killed once it writes data
