@@ -17,8 +17,8 @@ from glasspane.dlt_meta import redact_line
 from glasspane.records import DatasetBatch
 from glasspane.store import Store
 from glasspane.store.cursors import KnownSources, read_known
-from glasspane.store.ingest import Pending, SourceOutcome, mark_failure, write_pending
 from glasspane.store.maintenance import MaintenanceReport, maintain_if_due
+from glasspane.store.pending import Pending, SourceOutcome, mark_failure
 
 MAX_PARALLEL_SOURCES = 4
 FLUSH_RECORDS = 20_000  # records written per transaction: bounds a collect's memory
@@ -222,6 +222,8 @@ class _Writer:
                     self._write(Pending(part.collected_at, outcomes=part.outcomes))
 
     def _write(self, part: Pending) -> None:
+        from glasspane.store.ingest import write_pending  # the writing side: only a collect with news needs it
+
         new = self.store.write(lambda con: write_pending(con, part, self.collect_id, self.new_runs, self.failures))
         self.new_runs.update(new)
         self.wrote |= part.sources

@@ -26,7 +26,6 @@ from typing import TypeVar
 import duckdb
 
 from glasspane import settings
-from glasspane.store import summaries
 from glasspane.store.lake import (
     ALIAS,
     StoreLocation,
@@ -325,6 +324,8 @@ def migrate(con: duckdb.DuckDBPyConnection, legacy: Path | None = None) -> None:
         from glasspane.store.copy import copy_legacy
 
         copy_legacy(con, legacy)
+    from glasspane.store import summaries  # pandas and the health model: only a migration needs them here
+
     summaries.refresh(con)
     if not con.execute("SELECT count(*) FROM raw.meta WHERE key = 'maintained_at'").fetchone()[0]:
         con.execute("INSERT INTO raw.meta VALUES ('maintained_at', now()::TIMESTAMPTZ::TEXT)")  # as good as new

@@ -23,16 +23,20 @@ def read_known(store: Store, names: list[str]) -> KnownSources:
     if not store.exists():
         return known
     store.ensure_current()
+    wanted = _string_list(names)  # a literal: binding a parameter makes DuckDB import pandas (0.3 s)
     with store.reader() as con:
         rows = con.execute(
-            "SELECT source, dataset_key, cursor FROM raw.datasets WHERE list_contains(?::VARCHAR[], source)", [names]
+            f"SELECT source, dataset_key, cursor FROM raw.datasets WHERE list_contains({wanted}, source)"
         ).fetchall()
         known.statuses = dict(
-            con.execute(
-                "SELECT source, status FROM raw.sources WHERE list_contains(?::VARCHAR[], source)", [names]
-            ).fetchall()
+            con.execute(f"SELECT source, status FROM raw.sources WHERE list_contains({wanted}, source)").fetchall()
         )
     for source, key, cursor in rows:
         known.cursors[source][key] = json.loads(cursor) if cursor else {}
         known.raw_cursors[(source, key)] = cursor
     return known
+
+
+def _string_list(texts: list[str]) -> str:
+    """A SQL list literal of strings, each quoted as SQL quotes them."""
+    return "[" + ", ".join("'" + t.replace("'", "''") + "'" for t in texts) + "]::VARCHAR[]"
