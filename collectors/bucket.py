@@ -7,7 +7,9 @@ only what is new. How well a backend does this:
 - Azure (adlfs) and others: fsspec offers no start-after (Azure's `startFrom` is not exposed by
   adlfs), so a metadata folder is listed in full once per collect and filtered here; data-file
   listings are narrowed to a name prefix (adlfs' `name_starts_with`), the common prefix of the
-  first and last key wanted. `file://` lists the folder and filters.
+  first and last key wanted.
+- A local folder (`file://` or a path) is listed with `os.scandir` and read with `open`: fsspec's
+  local filesystem costs about five times the CPU per file, and a local read waits on no network.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from fsspec.asyn import AsyncFileSystem
 from collectors.meter import Meter
 
 S3_PROTOCOLS = ("s3", "s3a")
+LOCAL_PROTOCOLS = ("file", "local")
 GCS_PROTOCOLS = ("gs", "gcs")
 PAGE_SIZE = 1000
 
@@ -56,6 +59,7 @@ class Bucket:
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
         self.is_s3 = protocol in S3_PROTOCOLS
         self.is_gcs = protocol in GCS_PROTOCOLS
+        self.is_local = protocol in LOCAL_PROTOCOLS
         # each call of GCS, Azure or another asynchronous filesystem gives up after `timeout_s`, retries included
         # (S3's client is given timeouts of its own, and says which endpoint timed out)
         deadline = timeout_s and isinstance(fs, AsyncFileSystem) and not self.is_s3
@@ -74,6 +78,9 @@ class Bucket:
             _, prefixes = self._s3_pages(folder, "", "", "/", meter)
             return sorted(p.rstrip("/") for p in prefixes)
         meter.add(list_calls=1)
+        if self.is_local:
+            with os.scandir(folder) as found:
+                return sorted(e.name for e in found if e.is_dir())
         return sorted(
             str(e["name"]).rstrip("/").rsplit("/", 1)[-1]
             for e in self.fs.ls(folder, detail=True, refresh=True, **self._deadline)
@@ -106,6 +113,9 @@ class Bucket:
         meter.add(list_calls=1)
         base = f"{folder.rstrip('/')}/"
         directory, _, name_prefix = prefix.rpartition("/")
+        if self.is_local:
+            entries = _local_files(base + directory if directory else folder, len(base))
+            return sorted(e for e in entries if e.name.startswith(prefix) and e.name > start_after)
         try:  # adlfs and gcsfs list only names starting with `prefix`; others list the folder
             found = self.fs.find(
                 base + directory if directory else folder, prefix=name_prefix, detail=True, **self._deadline
@@ -167,31 +177,62 @@ class Bucket:
         return entries, prefixes, bool(page.get("nextPageToken"))
 
     def _listing(self, folder: str, meter: Meter) -> list[Entry]:
+        """The files of `folder`, listed once per collect (other folders are listed meanwhile)."""
         with self._lock:
-            if folder not in self._listings:
-                meter.add(list_calls=1)
-                try:
-                    listed = self.fs.ls(folder, detail=True, refresh=True, **self._deadline)
-                except FileNotFoundError:
-                    listed = []
-                self._listings[folder] = sorted(
-                    Entry(str(e["name"]).rstrip("/").rsplit("/", 1)[-1], int(e.get("size") or 0))
-                    for e in listed
-                    if e.get("type") != "directory"
-                )
-            return self._listings[folder]
+            if folder in self._listings:
+                return self._listings[folder]
+        meter.add(list_calls=1)
+        if self.is_local:
+            entries = _local_files(folder, len(folder.rstrip("/")) + 1, recursive=False)
+        else:
+            try:
+                listed = self.fs.ls(folder, detail=True, refresh=True, **self._deadline)
+            except FileNotFoundError:
+                listed = []
+            entries = [
+                Entry(str(e["name"]).rstrip("/").rsplit("/", 1)[-1], int(e.get("size") or 0))
+                for e in listed
+                if e.get("type") != "directory"
+            ]
+        with self._lock:
+            return self._listings.setdefault(folder, sorted(entries))
 
     # --- reading -------------------------------------------------------------------------
     def read(self, path: str, meter: Meter) -> bytes:
         """A whole (small) file in one request."""
         # s3fs would first ask for the size (a HEAD) to read big files in parallel chunks
-        options = {"max_concurrency": 1} if self.is_s3 else {}
-        data = self.fs.cat_file(path, **options, **self._deadline)
+        if self.is_local:
+            with open(path, "rb") as file:
+                data = file.read()
+        else:
+            options = {"max_concurrency": 1} if self.is_s3 else {}
+            data = self.fs.cat_file(path, **options, **self._deadline)
         meter.add(get_calls=1, bytes_read=len(data))
         return data
 
     def read_range(self, path: str, start: int, end: int, meter: Meter) -> bytes:
         """Bytes `start`..`end` of a file in one ranged request."""
-        data = self.fs.cat_file(path, start=start, end=end, **self._deadline)
+        if self.is_local:
+            with open(path, "rb") as file:
+                file.seek(start)
+                data = file.read(end - start)
+        else:
+            data = self.fs.cat_file(path, start=start, end=end, **self._deadline)
         meter.add(get_calls=1, bytes_read=len(data))
         return data
+
+
+def _local_files(folder: str, strip: int, recursive: bool = True) -> list[Entry]:
+    """Files under a local `folder` (in its subfolders too when `recursive`), named from character `strip` on."""
+    entries: list[Entry] = []
+    try:
+        with os.scandir(folder) as found:
+            for item in found:
+                if item.is_dir():
+                    if recursive:
+                        entries += _local_files(item.path, strip)
+                else:
+                    entries.append(Entry(item.path[strip:], item.stat().st_size))
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    return entries

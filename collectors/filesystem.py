@@ -13,7 +13,8 @@ folder holds at most a page of keys (1,000), is all a collect with nothing new l
 come from the keys themselves, so a schema added later is found in the same walk. Only when there
 are new loads does a collect list `_dlt_version/` and `_dlt_pipeline_state/` the same way and read
 the new files, their `_trace` rows and (for loads without a trace) their parquet footers.
-Files are read through fsspec with dlt's own filesystem configuration and credentials.
+A remote bucket is read through fsspec with dlt's own filesystem configuration and credentials; a local
+folder needs neither, so a collect of local folders alone never loads dlt unless something is new.
 """
 
 from __future__ import annotations
@@ -21,15 +22,15 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from dlt.common.configuration import resolve_configuration
-from dlt.common.storages.configuration import FilesystemConfiguration
-from dlt.common.storages.fsspec_filesystem import fsspec_from_config
+from fsspec.implementations.local import LocalFileSystem
 
 from collectors.base import Collector, Dataset, SourceError
 from collectors.bucket import Bucket, Entry, Page, narrowing_prefix
@@ -115,12 +116,12 @@ def describe_bucket_error(ex: BaseException, source: str) -> str:
     return f"{type(ex).__name__}: {message}"
 
 
-def _parallel(fn: Callable[[T], Any], items: Iterable[T]) -> list[Any]:
-    items = list(items)
-    if len(items) <= 1:
-        return [fn(i) for i in items]
-    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-        return list(pool.map(fn, items))
+def local_folder(bucket_url: str) -> str | None:
+    """The absolute folder of a local bucket URL (a path, or `file://`); None for a remote bucket."""
+    url = urlsplit(bucket_url)
+    if url.scheme == "file":
+        return os.path.abspath(url.netloc + url.path)
+    return os.path.abspath(os.path.expanduser(bucket_url)) if not url.scheme else None
 
 
 class FilesystemCollector(Collector):
@@ -141,31 +142,57 @@ class FilesystemCollector(Collector):
         self.timeout_s = float(self.option("timeout_s", DEFAULT_TIMEOUT_S))
         self.bucket: Bucket | None = None
         self._first_pages: dict[str, Page] = {}  # dataset key -> first page of its `_dlt_loads/`, from discovery
+        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def location(self) -> str:
         return filesystem_location(self.bucket_url)
 
     def open(self) -> None:
+        local = local_folder(self.bucket_url)
         try:
-            config = resolve_configuration(
-                FilesystemConfiguration(bucket_url=self.bucket_url), sections=("sources", self.name)
-            )
-            if config.protocol == "s3":  # each call gives up within timeout_s, retries included
-                per_try = self.timeout_s / (2 * S3_ATTEMPTS + 1)  # connecting or waiting, each try, and backoff
-                botocore = {
-                    "connect_timeout": per_try,
-                    "read_timeout": per_try,
-                    "retries": {"max_attempts": S3_ATTEMPTS, "mode": "standard"},
-                }
-                config.kwargs = {**(config.kwargs or {}), "config_kwargs": botocore}
-            fs, root = fsspec_from_config(config)
-            if config.protocol == "s3":
-                fs.retries = 1  # s3fs would retry botocore's retries again, five times
+            fs, root = (LocalFileSystem(), local) if local is not None else self._remote()
         except Exception as ex:
             raise SourceError(self.location, f"cannot open bucket ({type(ex).__name__}: {ex})") from None
         self.bucket = Bucket(fs, root, self.timeout_s)
         self._first_pages = {}
+        # a local folder is read file after file (its datasets are read in parallel already);
+        # a remote bucket's files are read at once, in one pool the source's datasets share
+        self._pool = None if local is not None else ThreadPoolExecutor(max_workers=READ_THREADS)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def _remote(self) -> tuple[Any, str]:
+        """fsspec filesystem and root of a remote bucket, with dlt's configuration and credentials."""
+        from dlt.common.configuration import resolve_configuration
+        from dlt.common.storages.configuration import FilesystemConfiguration
+        from dlt.common.storages.fsspec_filesystem import fsspec_from_config
+
+        config = resolve_configuration(
+            FilesystemConfiguration(bucket_url=self.bucket_url), sections=("sources", self.name)
+        )
+        if config.protocol == "s3":  # each call gives up within timeout_s, retries included
+            per_try = self.timeout_s / (2 * S3_ATTEMPTS + 1)  # connecting or waiting, each try, and backoff
+            botocore = {
+                "connect_timeout": per_try,
+                "read_timeout": per_try,
+                "retries": {"max_attempts": S3_ATTEMPTS, "mode": "standard"},
+            }
+            config.kwargs = {**(config.kwargs or {}), "config_kwargs": botocore}
+        fs, root = fsspec_from_config(config)
+        if config.protocol == "s3":
+            fs.retries = 1  # s3fs would retry botocore's retries again, five times
+        return fs, root
+
+    def _parallel(self, fn: Callable[[T], Any], items: Iterable[T]) -> list[Any]:
+        """`fn` over `items`, in the source's read pool when it has one."""
+        items = list(items)
+        if self._pool is None or len(items) <= 1:
+            return [fn(i) for i in items]
+        return list(self._pool.map(fn, items))
 
     def url(self, path: str) -> str:
         """A path as the user would write it, for messages."""
@@ -181,7 +208,7 @@ class FilesystemCollector(Collector):
             folders = self.bucket.folders(self.bucket.root, meter)
             wanted = list(self.option("datasets") or [])
             candidates = [f for f in folders if not wanted or f in wanted]
-            pages = _parallel(lambda f: self.bucket.page(self.bucket.path(f, "_dlt_loads"), "", meter), candidates)
+            pages = self._parallel(lambda f: self.bucket.page(self.bucket.path(f, "_dlt_loads"), "", meter), candidates)
         except Exception as ex:
             raise SourceError(self.location, describe_bucket_error(ex, self.name)) from None
         finally:
@@ -281,7 +308,7 @@ class FilesystemCollector(Collector):
         could not be read stays ahead of the position, so it is read again next time.
         """
         todo = [(name.partition("__")[0], name) for name in self._walk(folder, positions, meter, first)]
-        results = _parallel(lambda item: self._try_read(f"{folder}/{item[1]}", meter), todo)
+        results = self._parallel(lambda item: self._try_read(f"{folder}/{item[1]}", meter), todo)
         good: dict[str, list[str]] = defaultdict(list)
         bad: dict[str, list[str]] = defaultdict(list)
         rows = []
@@ -347,7 +374,7 @@ class FilesystemCollector(Collector):
             named = table.replace("__", separator)
             files = roots if table == TRACE_ROOT else self._table_files(base, layout, named, uploads, meter)
             paths = [f"{base}/{e.name}" for entries in files.values() for e in entries]
-            for rows in _parallel(lambda p: self._read_rows(p, meter), paths):
+            for rows in self._parallel(lambda p: self._read_rows(p, meter), paths):
                 tables.setdefault(table, []).extend(canonical_rows(rows))
                 if table == TRACE_ROOT:
                     separator = next((s for s in NESTING_SEPARATORS for row in rows for c in row if s in c), separator)
@@ -391,7 +418,7 @@ class FilesystemCollector(Collector):
                 return None
 
         totals: dict[tuple[str, str], int] = defaultdict(int)
-        for (load_id, table, _), rows in zip(files, _parallel(count, files), strict=True):
+        for (load_id, table, _), rows in zip(files, self._parallel(count, files), strict=True):
             if rows is not None:
                 totals[(load_id, table)] += rows
         return [
