@@ -93,7 +93,7 @@ class Pending:
                     "schema": v.schema,
                 }
             )
-            self.columns += [{**version_key, **dataclasses.asdict(c)} for c in v.columns]
+            self.columns += [{**version_key, **vars(c)} for c in v.columns]  # flat fields: no deep copy
         name = dataset_name or key
         if batch.definitions is not None:
             self.definitions.append((source, location, name, batch.definitions))
