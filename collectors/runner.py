@@ -17,7 +17,7 @@ from glasspane.dlt_meta import redact_line
 from glasspane.records import DatasetBatch
 from glasspane.store import Store
 from glasspane.store.cursors import KnownSources, read_known
-from glasspane.store.maintenance import MaintenanceReport, maintain_if_due
+from glasspane.store.maintenance import MaintenanceReport, is_due, maintain_if_due
 from glasspane.store.pending import Pending, SourceOutcome, mark_failure
 
 MAX_PARALLEL_SOURCES = 4
@@ -156,6 +156,7 @@ def collect(
     that finds nothing new and no new error writes nothing.
     """
     known = read_known(store, [c.name for c in collectors])
+    due = store.exists() and is_due(store)  # asked now, while the reader is current: after writing costs an attach
     tracker = _Tracker(progress)
     writer = _Writer(store, tracker)
     results: queue.Queue = queue.Queue()
@@ -184,7 +185,7 @@ def collect(
         mark_failure(outcome, writer.failures)
     summary = CollectSummary(writer.collect_id, outcomes)
     try:
-        summary.maintenance = maintain_if_due(store)
+        summary.maintenance = maintain_if_due(store, due)
     except Exception as ex:  # maintenance never fails a collect: the next one tries again
         summary.notes.append(f"store maintenance: {redact_line(str(ex), limit=300)}")
     tracker.add(message="done")

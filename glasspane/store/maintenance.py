@@ -75,10 +75,11 @@ def maintain(store: Store, now: dt.datetime | None = None) -> MaintenanceReport:
     return MaintenanceReport(before, after, expired, deleted)
 
 
-def maintain_if_due(store: Store) -> MaintenanceReport | None:
-    """Maintenance when it is due; a collision with a concurrent writer leaves it to the next collect."""
+def maintain_if_due(store: Store, due: bool | None = None) -> MaintenanceReport | None:
+    """Maintenance when it is due (`due`, when the caller asked `is_due` before its own writes: asking
+    after them costs a fresh attach); a collision with a concurrent writer leaves it to the next collect."""
     try:
-        return maintain(store) if is_due(store) else None
+        return maintain(store) if (is_due(store) if due is None else due) else None
     except duckdb.Error as ex:
         if is_conflict(ex):
             return None
