@@ -7,12 +7,16 @@ import datetime as dt
 
 import duckdb
 
+from glasspane.anomalies import AnomalyRule
 from glasspane.pipeline_health import DEFAULT_RULE, TABLE_KEY, newest_loads
 
 
-def refresh_newest_loads(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = None) -> None:
+def refresh_newest_loads(
+    con: duckdb.DuckDBPyConnection, now: dt.datetime | None = None, rule: AnomalyRule = DEFAULT_RULE
+) -> None:
     """Keep `raw.newest_loads` current after a collect: tables with a newer load in the window are scored
-    (by `health.volume_scores`), tables without one in the window are dropped, the others kept as they are."""
+    (by `health.volume_scores`), tables without one in the window are dropped, the others kept as they are.
+    `rule` must keep the default's `window_days`; only a synthetic store is judged by another."""
     since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=DEFAULT_RULE.window_days)
     current = con.execute(
         """SELECT r.location, r.dataset_name, r.pipeline_name, t.table_name, max(r.started_at) AS loaded_at
@@ -27,7 +31,7 @@ def refresh_newest_loads(con: duckdb.DuckDBPyConnection, now: dt.datetime | None
     if not changed.empty:
         pipelines = tuple(changed["pipeline_name"].dropna().unique())
         series = list(changed.itertuples(index=False, name=None))  # only these: judging a table is costly
-        found = newest_loads(con, DEFAULT_RULE, pipelines, (), now, series)
+        found = newest_loads(con, rule, pipelines, (), now, series)
         scores = found.merge(changed, on=TABLE_KEY, how="inner").assign(window_days=DEFAULT_RULE.window_days)
     con.register("current_newest", current)
     con.register("scored_newest", scores)

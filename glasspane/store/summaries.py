@@ -17,6 +17,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from glasspane.anomalies import DEFAULT_RULE, AnomalyRule
 from glasspane.governance.pii import suspect
 from glasspane.store.newest_loads import refresh_newest_loads
 
@@ -27,8 +28,8 @@ _IN_TOUCHED = "SEMI JOIN touched_pipelines USING (location, dataset_name, pipeli
 _SCHEMA_IN_TOUCHED = "SEMI JOIN touched_schemas USING (location, dataset_name, schema_name)"
 
 
-def refresh(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild every summary from the merged runs, row counts and stored schemas."""
+def refresh(con: duckdb.DuckDBPyConnection, rule: AnomalyRule = DEFAULT_RULE) -> None:
+    """Rebuild every summary from the merged runs, row counts and stored schemas (newest loads judged by `rule`)."""
     con.execute(
         """DELETE FROM raw.location_aliases;
         INSERT INTO raw.location_aliases BY NAME SELECT alias, location FROM raw.location_aliases_live;
@@ -39,7 +40,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
     for table in ("raw.pipeline_stats", "raw.pipeline_tables", "raw.pipeline_schemas"):
         con.execute(f"DELETE FROM {table}")
     _insert_pipelines(con, scope="")
-    refresh_newest_loads(con)
+    refresh_newest_loads(con, rule=rule)
 
 
 def refresh_aliases(con: duckdb.DuckDBPyConnection) -> None:
