@@ -20,7 +20,7 @@ from pathlib import Path
 
 from glasspane.governance.deletion.execute import plan_for
 from glasspane.store import Store, summaries
-from glasspane.store.governance import refresh_lineage
+from glasspane.store.lineage import refresh_lineage
 
 LOCATION = "duckdb:///bench/warehouse.duckdb"
 

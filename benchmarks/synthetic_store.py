@@ -36,8 +36,8 @@ from glasspane.records import (
     VIA_TRACE_TABLE,
 )
 from glasspane.store import Store, summaries
-from glasspane.store.governance import refresh_lineage
 from glasspane.store.ingest import MERGED_RUN_COLUMNS, PRIORITY_SQL
+from glasspane.store.lineage import refresh_lineage
 
 # Cadence (hours between loads) and the share of pipelines that run at it.
 CADENCES = ((1, 0.02), (2, 0.035), (4, 0.08), (6, 0.15), (12, 0.32), (24, 0.395))

@@ -321,3 +321,17 @@ def test_summaries_follow_runs_that_a_second_source_moves_to_their_destination(t
         summaries.refresh(con)
     assert snapshot_of(store, SUMMARIES) == piecewise
     assert rows(store, "SELECT pipeline_name, location FROM pipelines") == [("crm", f"duckdb://{warehouse}")]
+
+
+def test_a_collect_that_finds_nothing_new_loads_neither_dlt_pandas_lineage_deletion_nor_streamlit(lake_tree, store):
+    assert collect_command(lake_tree, store).returncode == 0
+    config, path = str(lake_tree), str(store.path)
+    command = ["-X", "importtime", "-m", "collectors", "collect", "--config", config, "--store", path, "--quiet"]
+    again = subprocess.run([sys.executable, *command], cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert again.returncode == 0 and "0 new runs" in again.stdout
+    lines = again.stderr.splitlines()
+    imported = {line.rsplit("|", 1)[-1].strip() for line in lines if line.startswith("import time:")}
+    assert "duckdb" in imported and "glasspane.store" in imported  # the record is read as it should be
+    heavy = {"dlt", "pandas", "pyarrow", "sqlglot", "streamlit", "glasspane.governance.lineage"}
+    assert imported & heavy == set()
+    assert not [m for m in imported if m.startswith("glasspane.governance.deletion")]

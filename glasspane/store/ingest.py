@@ -30,7 +30,7 @@ from glasspane.records import (
     TableCountRecord,
 )
 from glasspane.store import summaries
-from glasspane.store.governance import refresh_lineage, write_definitions, write_load_packages, write_staging
+from glasspane.store.governance import write_definitions, write_load_packages, write_staging
 from glasspane.store.pending import Pending, SourceOutcome, mark_failure
 from glasspane.store.table_sizes import write_table_sizes
 from glasspane.store.upsert import replace_keys, upsert
@@ -131,6 +131,8 @@ def write_pending(
     touched_schemas = {(v["location"], v["dataset_name"], v["schema_name"]) for v in pending.versions}
     summaries.refresh_touched(con, touched_schemas)
     if pending.definitions or touched_schemas:
+        from glasspane.store.lineage import refresh_lineage  # sqlglot: only when what lineage reads changed
+
         refresh_lineage(con)
     for outcome in pending.outcomes:
         written = dataclasses.replace(outcome, errors=list(outcome.errors))

@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from glasspane.store import Store
-from glasspane.store.governance import refresh_lineage
+from glasspane.store.lineage import refresh_lineage
 from glasspane.store.upsert import upsert
 
 DECISIONS = ("confirmed", "not_pii")
