@@ -14,6 +14,7 @@ from glasspane.alerts.service import evaluate
 from glasspane.governance.deletion.execute import plan_for
 from glasspane.queries.pii import pii_inventory
 from glasspane.store import Store
+from glasspane.store.lineage import refresh_lineage
 from glasspane.store.pii_decisions import DecidedColumn, record_decisions
 from tests import dlt_fixtures as fx
 from tests.alerting import alerts_config
@@ -108,6 +109,14 @@ def test_overview_runs_alerts_page_dry_run_and_evaluation_agree(every_rule_match
     assert {rule: set(subjects) for rule, subjects in stored} == expected
 
 
+LINEAGE_TABLES = ("raw.definition_status", "raw.column_lineage", "raw.inherited_pii")
+
+
+def lineage_rows(store: Store, table: str, where: str = "TRUE") -> list[tuple]:
+    """A lineage table's rows (where `where` holds), in a stable order."""
+    return rows(store, f"SELECT * FROM {table} WHERE {where} ORDER BY ALL")
+
+
 def test_a_confirmed_column_counts_wherever_a_hint_counts_and_not_pii_ends_the_suspicion(
     demo_store, tmp_path, monkeypatch
 ):
@@ -117,6 +126,10 @@ def test_a_confirmed_column_counts_wherever_a_hint_counts_and_not_pii_ends_the_s
     [(warehouse,)] = rows(store, f"SELECT location FROM columns WHERE {invoices}")
     before = plan_for(store, "email", "someone@example.com")
     assert [(x.table_name, x.column_name) for x in before.lookalikes] == [("invoices", "customer_email")]
+    copy = "SELECT * REPLACE ('duckdb:///elsewhere.duckdb' AS location) FROM {}"  # lineage of another location
+    store.write(lambda con: [con.execute(f"INSERT INTO {t} {copy.format(t)}") for t in LINEAGE_TABLES])
+    elsewhere = {table: lineage_rows(store, table, f"location <> '{warehouse}'") for table in LINEAGE_TABLES}
+    assert all(elsewhere.values())
 
     record_decisions(
         store,
@@ -142,6 +155,12 @@ def test_a_confirmed_column_counts_wherever_a_hint_counts_and_not_pii_ends_the_s
     # inheritance through lineage: the demo's customer_contacts view selects the confirmed name
     inherited = rows(store, "SELECT table_name, pii_kind FROM inherited_pii WHERE column_name = 'name'")
     assert ("customer_contacts", "name") in inherited
+    # a decision re-derives its own location's lineage only: the others' rows stay, and its own are what
+    # deriving every location again gives
+    assert {table: lineage_rows(store, table, f"location <> '{warehouse}'") for table in LINEAGE_TABLES} == elsewhere
+    scoped = {table: lineage_rows(store, table, f"location = '{warehouse}'") for table in LINEAGE_TABLES}
+    store.write(refresh_lineage)
+    assert {table: lineage_rows(store, table, f"location = '{warehouse}'") for table in LINEAGE_TABLES} == scoped
     # the deletion plan covers the column now, and no longer calls it "not covered"
     after = plan_for(store, "email", "someone@example.com")
     assert "invoices" in {s.table_name for s in after.statements if s.dataset_name == "billing"}

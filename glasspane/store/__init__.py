@@ -300,6 +300,11 @@ def _give_statistics(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
         con.execute(f"DELETE FROM {table}")
 
 
+def string_list(texts: list[str]) -> str:
+    """A SQL list literal of strings, each quoted as SQL quotes them (binding a list makes DuckDB load pandas)."""
+    return "[" + ", ".join("'" + t.replace("'", "''") + "'" for t in texts) + "]::VARCHAR[]"
+
+
 def migrate(con: duckdb.DuckDBPyConnection, legacy: Path | None = None) -> None:
     """Apply every migration the store has not seen, copy in a DuckDB-file store, re-create the views
     and rebuild the summaries when the store was written by other code. Nothing happens when current."""

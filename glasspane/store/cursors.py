@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from glasspane.store import Store
+from glasspane.store import Store, string_list
 
 
 @dataclass
@@ -23,7 +23,7 @@ def read_known(store: Store, names: list[str]) -> KnownSources:
     if not store.exists():
         return known
     store.ensure_current()
-    wanted = _string_list(names)  # a literal: binding a parameter makes DuckDB import pandas (0.3 s)
+    wanted = string_list(names)  # a literal: binding a parameter makes DuckDB import pandas (0.3 s)
     with store.reader() as con:
         rows = con.execute(
             f"SELECT source, dataset_key, cursor FROM raw.datasets WHERE list_contains({wanted}, source)"
@@ -35,8 +35,3 @@ def read_known(store: Store, names: list[str]) -> KnownSources:
         known.cursors[source][key] = json.loads(cursor) if cursor else {}
         known.raw_cursors[(source, key)] = cursor
     return known
-
-
-def _string_list(texts: list[str]) -> str:
-    """A SQL list literal of strings, each quoted as SQL quotes them."""
-    return "[" + ", ".join("'" + t.replace("'", "''") + "'" for t in texts) + "]::VARCHAR[]"

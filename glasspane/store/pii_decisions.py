@@ -64,6 +64,6 @@ def record_decisions(store: Store, columns: list[DecidedColumn], decision: str, 
 
     def decide(con: duckdb.DuckDBPyConnection) -> None:
         upsert(con, "raw.pii_decisions", rows, KEY)
-        refresh_lineage(con)
+        refresh_lineage(con, {c.location for c in columns})
 
     store.write(decide)
