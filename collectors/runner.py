@@ -22,6 +22,7 @@ from glasspane.store.pending import Pending, SourceOutcome, mark_failure
 
 MAX_PARALLEL_SOURCES = 4
 FLUSH_RECORDS = 20_000  # records written per transaction: bounds a collect's memory
+QUEUED_BATCHES = 16  # datasets read and waiting for the writer: reading never runs far ahead of writing
 
 
 @dataclass
@@ -78,7 +79,28 @@ class _Tracker:
             self.callback(snapshot)
 
 
-def _collect_source(collector: Collector, cursors: dict[str, dict], tracker: _Tracker, out: queue.Queue) -> None:
+class _Handoff:
+    """Batches from the reading threads to the writing one. At most `size` wait: a reader that gets ahead
+    waits, so a collect's memory stays bounded however much it reads. Once closed (the writer stopped),
+    what readers hand over is dropped instead of waited for."""
+
+    def __init__(self, size: int):
+        self.queue: queue.Queue = queue.Queue(maxsize=size)
+        self.closed = threading.Event()
+
+    def put(self, item: object) -> None:
+        while not self.closed.is_set():
+            try:
+                self.queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def get(self) -> object:
+        return self.queue.get()
+
+
+def _collect_source(collector: Collector, cursors: dict[str, dict], tracker: _Tracker, out: _Handoff) -> None:
     """Read one source, handing each dataset's batch to `out` as it is read, then the source's outcome."""
     started = dt.datetime.now(dt.UTC)
     errors: list[str] = []
@@ -159,24 +181,27 @@ def collect(
     due = store.exists() and is_due(store)  # asked now, while the reader is current: after writing costs an attach
     tracker = _Tracker(progress)
     writer = _Writer(store, tracker)
-    results: queue.Queue = queue.Queue()
+    results = _Handoff(QUEUED_BATCHES)
     outcomes: list[SourceOutcome] = []
     with ThreadPoolExecutor(max_workers=max(1, max_parallel_sources)) as pool:
         for collector in collectors:
             pool.submit(_collect_source, collector, known.cursors[collector.name], tracker, results)
-        while len(outcomes) < len(collectors):
-            item = results.get()
-            if isinstance(item, SourceOutcome):
-                outcomes.append(item)
-                touched = {*writer.wrote, *writer.pending.sources, *writer.failures}
-                if item.source in touched or item.status != "ok" or known.statuses.get(item.source) != "ok":
-                    writer.pending.outcomes.append(item)
-                    writer.flush()
-            elif _changed(known, *item):
-                source, dataset, batch = item
-                writer.pending.add(source, dataset.key, dataset.location, dataset.dataset_name, batch)
-                if writer.pending.records >= flush_records:
-                    writer.flush()
+        try:
+            while len(outcomes) < len(collectors):
+                item = results.get()
+                if isinstance(item, SourceOutcome):
+                    outcomes.append(item)
+                    touched = {*writer.wrote, *writer.pending.sources, *writer.failures}
+                    if item.source in touched or item.status != "ok" or known.statuses.get(item.source) != "ok":
+                        writer.pending.outcomes.append(item)
+                        writer.flush()
+                elif _changed(known, *item):
+                    source, dataset, batch = item
+                    writer.pending.add(source, dataset.key, dataset.location, dataset.dataset_name, batch)
+                    if writer.pending.records >= flush_records:
+                        writer.flush()
+        finally:
+            results.closed.set()  # should writing have failed, no reader waits to hand over
     writer.flush()
     order = {c.name: i for i, c in enumerate(collectors)}
     outcomes.sort(key=lambda o: order[o.source])
