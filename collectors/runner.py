@@ -7,10 +7,11 @@ import json
 import queue
 import threading
 import uuid
-from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from collectors.base import Collector, Dataset, SourceError
 from glasspane.dlt_meta import redact_line
@@ -23,6 +24,7 @@ from glasspane.store.pending import Pending, SourceOutcome, mark_failure
 MAX_PARALLEL_SOURCES = 4
 FLUSH_RECORDS = 20_000  # records written per transaction: bounds a collect's memory
 QUEUED_BATCHES = 16  # datasets read and waiting for the writer: reading never runs far ahead of writing
+T, R = TypeVar("T"), TypeVar("R")
 
 
 @dataclass
@@ -100,6 +102,18 @@ class _Handoff:
         return self.queue.get()
 
 
+def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: list[T], window: int) -> Iterator[R]:
+    """`fn` over `items` in `pool`, in order, with at most `window` started and not yet taken: while the
+    taker waits (for the writer), no more is read."""
+    started: deque[Future[R]] = deque()
+    for item in items:
+        started.append(pool.submit(fn, item))
+        if len(started) >= window:
+            yield started.popleft().result()
+    while started:
+        yield started.popleft().result()
+
+
 def _collect_source(collector: Collector, cursors: dict[str, dict], tracker: _Tracker, out: _Handoff) -> None:
     """Read one source, handing each dataset's batch to `out` as it is read, then the source's outcome."""
     started = dt.datetime.now(dt.UTC)
@@ -119,8 +133,9 @@ def _collect_source(collector: Collector, cursors: dict[str, dict], tracker: _Tr
             finally:
                 tracker.add(done=1, message=f"{collector.name}: {dataset.key}")
 
-        with ThreadPoolExecutor(max_workers=max(1, collector.max_parallel)) as pool:
-            for dataset, batch, error in pool.map(one, datasets):
+        parallel = max(1, collector.max_parallel)
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            for dataset, batch, error in _bounded_map(pool, one, datasets, parallel):
                 if error:
                     errors.append(error)
                 if batch is not None:

@@ -335,3 +335,34 @@ def test_a_collect_that_finds_nothing_new_loads_neither_dlt_pandas_lineage_delet
     heavy = {"dlt", "pandas", "pyarrow", "sqlglot", "streamlit", "glasspane.governance.lineage"}
     assert imported & heavy == set()
     assert not [m for m in imported if m.startswith("glasspane.governance.deletion")]
+
+
+class SlowStore(Store):
+    """A store whose writes take a while, as over a far network: it counts the datasets each write commits."""
+
+    def __init__(self, path: Path):
+        super().__init__(path)
+        self.written = 0
+
+    def write(self, fn, attempts: int = 5):
+        time.sleep(0.2)
+        result = super().write(fn, attempts)
+        self.written = rows(self, "SELECT count(*) FROM raw.datasets")[0][0]
+        return result
+
+
+def test_reading_waits_for_a_slow_store_instead_of_holding_every_dataset_read(tmp_path):
+    from benchmarks.collect import grow, make_template, write_config
+    from collectors import registry
+    from collectors.runner import QUEUED_BATCHES, collect
+    from glasspane.config import load_config
+
+    root = tmp_path / "tree"
+    grow(make_template(tmp_path), root, 60, 1, 0)  # copies of one real dlt run's metadata
+    store = SlowStore(tmp_path / "slow.lake")
+    ahead = []  # datasets read and not yet committed, each time one more is read
+    progress = lambda p: ahead.append(p.done - store.written)  # noqa: E731
+    summary = collect(registry.build_all(load_config(write_config(tmp_path, root))), store, progress, flush_records=1)
+    assert summary.ok and rows(store, "SELECT count(*) FROM raw.datasets") == [(60,)]
+    readers = 8  # a filesystem source reads this many datasets at once
+    assert max(ahead) <= QUEUED_BATCHES + readers + 2
