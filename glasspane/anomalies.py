@@ -266,8 +266,9 @@ class _Scorer:
         # the places of the month (day, days and business days to its end; with the hour for sub-daily series)
         sub_daily = n > 1 and float(np.median(np.diff(t))) < SUB_DAILY_S
         hours = (t % DAY_S) // 3600 if sub_daily else np.zeros(n)
-        self.places = _places(t) * 24 + hours.astype(np.int64)[:, None]
-        self.peers_at = [_positions_by_value(self.places[:, p]) for p in range(3)]
+        places = _places(t) * 24 + hours.astype(np.int64)[:, None]
+        self.peers_at = [_positions_by_value(places[:, p]) for p in range(3)]
+        self.places, self.seconds = places.tolist(), t.tolist()  # read load by load: plain lists are faster
         days = pd.to_datetime(t, unit="s").strftime("%m-%d") if n else pd.Index([])
         self.holiday = np.isin(np.asarray(days), list(rule.holidays))
         self.not_a_peer = self.holiday | np.array([marks.get(i) == "expected" for i in range(n)], dtype=bool)
@@ -353,11 +354,10 @@ class _Scorer:
         """Per place of the month (same day of the month, days or business days before its end; same hour
         for sub-daily series), the loads there 20 to `month_days` days before load i that were judged and
         say what the place holds (no holiday, zero or stuck load, nor one found below the place's level)."""
-        t, residuals, kind, skip = self.t, self.out["residual"], self.kind, self.not_a_peer
+        t, residuals, kind, skip = self.seconds, self.out["residual"], self.kind, self.not_a_peer
         first, last = t[i] - self.rule.month_days * DAY_S, t[i] - 20 * DAY_S
         found = []
-        for p in range(3):
-            place = int(self.places[i, p])
+        for p, place in enumerate(self.places[i]):
             if place < 0:
                 continue
             peers = [
@@ -408,7 +408,8 @@ class _Scorer:
         months ending on a weekday is their last business day too): they may recur there, not here."""
         places = self.places
         for q in range(3):
-            if q != p and np.all(places[peers, q] == places[peers[0], q]) and places[peers[0], q] != places[i, q]:
+            shared = {places[j][q] for j in peers}
+            if q != p and len(shared) == 1 and places[i][q] not in shared:
                 return True
         return False
 
