@@ -20,10 +20,15 @@ Each load's row count is judged, oldest first, against comparable earlier loads,
 - **Band.** baseline ± max(z × noise, log(1 + min_relative_change)); a load outside it (and at
   least `min_rows` rows away, with `min_history` earlier loads) is anomalous. A zero load is
   anomalous when the comparable loads hold no zero and expect rows.
-- **Calendar.** A load outside the band is not anomalous when the loads at the same place of the
-  earlier months (same day of the month, days or business days before its end, within
-  `month_days`) were off the same way by a similar amount (month-end peaks), or when the day is
-  in `holidays` and it is low.
+- **Calendar.** The loads at the same place of the earlier months (same day of the month, days or
+  business days before its end, within `month_days`; no holiday, zero, stuck load or one found
+  below the place's level) recur there when the latest and most of them were off the same way (a
+  month-end peak). A load outside the band is then not anomalous when off the same way by a
+  similar amount; a load below their median level by the band (the series' noise, or theirs when
+  larger) is a drop, even inside the everyday band when every earlier month (two at least) was off
+  beyond it and no other place they share, which this load is not at, explains them (the 30th of
+  months whose 30th was their last business day). A low load on a day in `holidays` is not
+  anomalous.
 - **Runs.** A run of anomalous loads in one direction at one level is one alert (its first load
   is the onset); a load nearer the run's level than the baseline keeps it going. After
   `adopt_after` such loads (once the history spans `window_days`) the level is adopted: earlier
@@ -206,12 +211,15 @@ def _group_medians(
     return medians, deviation[usable], float(np.mean(predicted))
 
 
-def _position(seconds: float) -> tuple[int, int, int]:
-    """(day of month, days to the month's end, business days to the month's end) of a moment."""
-    day = pd.Timestamp(seconds, unit="s")
-    end = day + pd.offsets.MonthEnd(0)
-    business = int(np.busday_count(day.date() + pd.Timedelta(days=1), (end + pd.Timedelta(days=1)).date()))
-    return day.day, (end.normalize() - day.normalize()).days, business if day.weekday() < 5 else -1
+def _places(t: np.ndarray) -> np.ndarray:
+    """Per moment (UTC seconds): day of the month, days to the month's end, business days to its end
+    (-1 at weekends)."""
+    days = np.floor(t / DAY_S).astype(np.int64).astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    end = (months + 1).astype("datetime64[D]") - 1
+    day = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
+    business = np.where(np.is_busday(days), np.busday_count(days + 1, end + 1), -1)
+    return np.stack([day, (end - days).astype(np.int64), business], axis=1)
 
 
 def score_series(
@@ -244,7 +252,7 @@ class _Scorer:
         self.t, self.raw, self.rule, self.marks = t, raw, rule, marks
         self.y = np.log1p(np.maximum(raw, 0))
         self.usable = np.array([marks.get(i) != "expected" for i in range(n)], dtype=bool)  # may serve in baselines
-        names = ("baseline", "lower", "upper", "robust_z", "residual", "threshold")
+        names = ("baseline", "lower", "upper", "robust_z", "residual", "threshold", "spread")
         self.out = {name: np.full(n, np.nan) for name in names}
         self.history = np.zeros(n, dtype=np.int64)
         self.season = np.full(n, None, dtype=object)
@@ -252,10 +260,18 @@ class _Scorer:
         self.anomalous = np.zeros(n, dtype=bool)
         self.onset = np.zeros(n, dtype=bool)
         self.held = np.zeros(n, dtype=bool)  # anomalous and not adopted
-        self.holidays = set(rule.holidays)
         self.model: _Model | None = None
         self.episode: list[int] = []  # positions of the current anomalous run
         self.refit_s = 0.0
+        # the places of the month (day, days and business days to its end; with the hour for sub-daily series)
+        sub_daily = n > 1 and float(np.median(np.diff(t))) < SUB_DAILY_S
+        hours = (t % DAY_S) // 3600 if sub_daily else np.zeros(n)
+        places = _places(t) * 24 + hours.astype(np.int64)[:, None]
+        self.peers_at = [_positions_by_value(places[:, p]) for p in range(3)]
+        self.places, self.seconds = places.tolist(), t.tolist()  # read load by load: plain lists are faster
+        days = pd.to_datetime(t, unit="s").strftime("%m-%d") if n else pd.Index([])
+        self.holiday = np.isin(np.asarray(days), list(rule.holidays))
+        self.not_a_peer = self.holiday | np.array([marks.get(i) == "expected" for i in range(n)], dtype=bool)
 
     def judge(self, i: int) -> None:
         """Judge load i against the loads before it, and carry the run and the baselines on."""
@@ -305,6 +321,7 @@ class _Scorer:
         threshold = max(rule.z_threshold * noise, math.log1p(rule.min_relative_change))
         residual = self.y[i] - level
         out["baseline"][i], out["residual"][i], out["threshold"][i] = expected_rows, residual, threshold
+        out["spread"][i] = spread
         out["lower"][i], out["upper"][i] = max(math.expm1(level - threshold), 0.0), math.expm1(level + threshold)
         out["robust_z"][i] = abs(residual) / spread if spread > 0 else np.nan
         self.history[i], self.season[i] = model.history, grouping
@@ -326,15 +343,83 @@ class _Scorer:
             found = "spike" if residual > 0 else "drop"
         if found == "spike" and _doubled(raw, self.usable, i, residual, threshold):
             found = "double"
+        if found in (None, "spike", "drop", "double"):
+            found = self._calendar(i, found, residual)
         out = self.out
-        if found in ("spike", "drop", "double") and _recurring(
-            self.t, out["residual"], out["threshold"], i, residual, rule
-        ):
-            found, self.kind[i] = None, "calendar"
-        date = pd.Timestamp(self.t[i], unit="s")
-        if found in ("drop", "zero") and f"{date:%m-%d}" in self.holidays:
+        if found in ("drop", "zero") and self.holiday[i]:
             found, self.kind[i], out["residual"][i] = None, "holiday", np.nan  # no month's pattern either
         return found
+
+    def _month_peers(self, i: int) -> list[tuple[int, list[int]]]:
+        """Per place of the month (same day of the month, days or business days before its end; same hour
+        for sub-daily series), the loads there 20 to `month_days` days before load i that were judged and
+        say what the place holds (no holiday, zero or stuck load, nor one found below the place's level)."""
+        t, residuals, kind, skip = self.seconds, self.out["residual"], self.kind, self.not_a_peer
+        first, last = t[i] - self.rule.month_days * DAY_S, t[i] - 20 * DAY_S
+        found = []
+        for p, place in enumerate(self.places[i]):
+            if place < 0:
+                continue
+            peers = [
+                j
+                for j in self.peers_at[p][place]
+                if first <= t[j] <= last and residuals[j] == residuals[j] and not skip[j] and kind[j] != "zero"
+            ]
+            if peers:
+                found.append((p, peers))
+        return found
+
+    def _calendar(self, i: int, found: str | None, residual: float) -> str | None:
+        """Load i at a place of the month whose latest and most of its earlier months were off
+        the same way (a month-end peak): a drop when below the level they recur at by the band, else
+        excused ("calendar") when off as much the same way. A load the band would pass is judged so only
+        where every earlier month (two at least) was off beyond the band, upwards."""
+        residuals, thresholds = self.out["residual"], self.out["threshold"]
+        excused = False
+        for p, peers in self._month_peers(i):
+            up = residuals[peers[-1]] > 0
+            agree = [j for j in peers if abs(residuals[j]) > thresholds[j] / 2 and (residuals[j] > 0) == up]
+            if not agree or agree[-1] != peers[-1] or 2 * len(agree) <= len(peers):
+                continue
+            if found is None and not (
+                up
+                and len(agree) == len(peers) >= 2
+                and all(abs(residuals[j]) > thresholds[j] for j in peers)
+                and not self._elsewhere(i, p, peers)
+            ):
+                continue
+            off = residuals[agree]
+            level = float(np.median(off))
+            recurring_rows = math.expm1(self.y[i] - residual + level)
+            far = recurring_rows - self.raw[i] >= self.rule.min_rows
+            if level > 0 and far and residual < level - self._recurring_band(i, off, level):
+                self.not_a_peer[i] = True
+                return "zero" if self.raw[i] == 0 else "drop"
+            excused |= found is not None and bool(
+                np.all((np.sign(off) == np.sign(residual)) & (off / residual > 1 / 3) & (off / residual < 3))
+            )
+        if excused:
+            self.kind[i] = "calendar"
+            return None
+        return found
+
+    def _elsewhere(self, i: int, p: int, peers: list[int]) -> bool:
+        """The loads at load i's place p of the month share another place load i is not at (the 30th of
+        months ending on a weekday is their last business day too): they may recur there, not here."""
+        places = self.places
+        for q in range(3):
+            shared = {places[j][q] for j in peers}
+            if q != p and len(shared) == 1 and places[i][q] not in shared:
+                return True
+        return False
+
+    def _recurring_band(self, i: int, off: np.ndarray, level: float) -> float:
+        """The band around a recurring level (log space): the series' noise, or the recurring loads' own
+        spread when larger, for the median of len(off) loads; the counting noise at that level."""
+        spread = max(float(self.out["spread"][i]), float(np.std(off, ddof=1)) if len(off) > 1 else 0.0)
+        expected = self.y[i] - self.out["residual"][i] + level
+        noise = math.sqrt(spread**2 * (1 + 1 / len(off)) + 1 / (math.expm1(expected) + 1))
+        return max(self.rule.z_threshold * noise, math.log1p(self.rule.min_relative_change))
 
     def _follow(
         self, i: int, found: str | None, residual: float, threshold: float, expected_rows: float, mark: str | None
@@ -364,6 +449,7 @@ class _Scorer:
         self.anomalous[i], kind[i], self.held[i] = True, found, True
         if found == "flatline":  # stuck counts say nothing of the series
             self.usable[max(i - rule.flatline_loads + 1, 0) : i + 1] = False
+            self.not_a_peer[max(i - rule.flatline_loads + 1, 0) : i + 1] = True
         if episode and _continues(episode, found, kind, y, i, threshold):
             episode.append(i)
         else:
@@ -414,33 +500,11 @@ def _doubled(raw: np.ndarray, usable: np.ndarray, i: int, residual: float, thres
     return raw[i] >= 20 and bool(np.any(raw[recent] * 2 == raw[i]))
 
 
-def _recurring(
-    t: np.ndarray, residuals: np.ndarray, thresholds: np.ndarray, i: int, residual: float, rule: AnomalyRule
-) -> bool:
-    """Every load at the same place of the earlier months (same day of the month, or days or
-    business days before its end; same hour for sub-daily series) was off as much, the same way."""
-    earlier = np.nonzero((t >= t[i] - rule.month_days * DAY_S) & (t <= t[i] - 20 * DAY_S))[0]
-    if not len(earlier):
-        return False
-    sub_daily = np.median(np.diff(t[earlier])) < SUB_DAILY_S if len(earlier) > 1 else False
-    if sub_daily:
-        earlier = earlier[(t[earlier] % DAY_S) // 3600 == (t[i] % DAY_S) // 3600]
-    here = _position(t[i])
-    places = [_position(t[j]) for j in earlier]
-    for p in range(3):
-        if here[p] < 0:
-            continue
-        same = [
-            j for j, place in zip(earlier, places, strict=True) if place[p] == here[p] and residuals[j] == residuals[j]
-        ]
-        if same and all(
-            np.sign(residuals[j]) == np.sign(residual)
-            and abs(residuals[j]) > thresholds[j] / 2
-            and 1 / 3 < residuals[j] / residual < 3
-            for j in same
-        ):
-            return True
-    return False
+def _positions_by_value(values: np.ndarray) -> dict[int, list[int]]:
+    """Each value's positions in `values`, in order."""
+    order = np.argsort(values, kind="stable")
+    unique, starts = np.unique(values[order], return_index=True)
+    return {value: part.tolist() for value, part in zip(unique.tolist(), np.split(order, starts[1:]), strict=True)}
 
 
 def _settled(episode: list[int], model: _Model, rule: AnomalyRule) -> bool:

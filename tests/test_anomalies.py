@@ -58,6 +58,35 @@ def test_an_hourly_nightly_batch_is_learned_and_a_missing_batch_is_not():
     assert score_series(at, counts).iloc[nights[-1]][["anomalous", "kind"]].tolist() == [True, "drop"]
 
 
+def month_end_peaks(weeks: int) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    """A business-day pipeline loading 4 × its usual 1,000 rows on each month's last business day; and
+    the positions of those days."""
+    at, counts = business_days(weeks)
+    end = at.normalize() + pd.offsets.MonthEnd(0)
+    last = end - pd.to_timedelta(np.maximum(end.day_of_week - 4, 0), unit="D")
+    peaks = np.nonzero(np.asarray(at.normalize() == last.normalize()))[0]
+    counts[peaks] *= 4
+    return at, counts, peaks
+
+
+def test_a_month_end_peak_is_learned_and_a_drop_below_its_level_is_still_a_drop():
+    at, counts, peaks = month_end_peaks(22)  # March to July: five month-ends
+    verdicts = score_series(at, counts)
+    assert verdicts["onset"].iloc[peaks[0]]  # the first peak: nothing to learn it from yet
+    assert not verdicts["anomalous"].iloc[peaks[1:]].any()  # then it recurs: the calendar excuses it
+    assert (verdicts["kind"].iloc[peaks[1:]] == "calendar").all()
+    # the last month-end loads half its usual peak (still twice an ordinary day): a drop, not a peak
+    halved = counts.copy()
+    halved[peaks[-1]] //= 2
+    assert score_series(at, halved).iloc[peaks[-1]][["anomalous", "onset", "kind"]].tolist() == [True, True, "drop"]
+    # the peak is missing (an ordinary day's rows, inside the everyday band): the peak's level says drop
+    missing = counts.copy()
+    missing[peaks[-1]] = 1000
+    assert score_series(at, missing).iloc[peaks[-1]][["anomalous", "onset", "kind"]].tolist() == [True, True, "drop"]
+    # nothing else is alerted: not the 30th of a month whose 30th was its last business day before
+    assert not verdicts["anomalous"].iloc[peaks[0] + 1 :].any()
+
+
 def test_a_lasting_step_is_alerted_once_then_adopted_and_a_flatline_and_a_double_load_are_named():
     at = pd.date_range("2026-01-05 06:00", periods=70, freq="D", tz="UTC")
     counts = np.round(5000 * np.exp(np.random.default_rng(11).normal(0, 0.04, 70))).astype(int)
