@@ -39,6 +39,7 @@ from collectors.meter import Meter
 from collectors.parquet_footer import FooterError, read_num_rows
 from collectors.traces import NESTING_SEPARATORS, TRACE_ROOT, TRACE_TABLES, canonical_rows
 from glasspane.dlt_meta import filesystem_location, is_dlt_table
+from glasspane.lazy_import import lazy
 from glasspane.records import VIA_FILE_FOOTER, DatasetBatch, SchemaVersionRecord, TableCountRecord
 
 DEFAULT_LAYOUT = "{table_name}/{load_id}.{file_id}.{ext}"
@@ -167,13 +168,8 @@ class FilesystemCollector(Collector):
 
     def _remote(self) -> tuple[Any, str]:
         """fsspec filesystem and root of a remote bucket, with dlt's configuration and credentials."""
-        from dlt.common.configuration import resolve_configuration
-        from dlt.common.storages.configuration import FilesystemConfiguration
-        from dlt.common.storages.fsspec_filesystem import fsspec_from_config
-
-        config = resolve_configuration(
-            FilesystemConfiguration(bucket_url=self.bucket_url), sections=("sources", self.name)
-        )
+        configuration = lazy("dlt.common.storages.configuration").FilesystemConfiguration(bucket_url=self.bucket_url)
+        config = lazy("dlt.common.configuration").resolve_configuration(configuration, sections=("sources", self.name))
         if config.protocol == "s3":  # each call gives up within timeout_s, retries included
             per_try = self.timeout_s / (2 * S3_ATTEMPTS + 1)  # connecting or waiting, each try, and backoff
             botocore = {
@@ -182,7 +178,7 @@ class FilesystemCollector(Collector):
                 "retries": {"max_attempts": S3_ATTEMPTS, "mode": "standard"},
             }
             config.kwargs = {**(config.kwargs or {}), "config_kwargs": botocore}
-        fs, root = fsspec_from_config(config)
+        fs, root = lazy("dlt.common.storages.fsspec_filesystem").fsspec_from_config(config)
         if config.protocol == "s3":
             fs.retries = 1  # s3fs would retry botocore's retries again, five times
         return fs, root
@@ -384,9 +380,7 @@ class FilesystemCollector(Collector):
         """Rows of a data file of a `_trace` table: jsonl (gzip or not) or parquet."""
         raw = self.bucket.read(path, meter)
         if path.endswith(".parquet"):
-            import pyarrow.parquet as pq
-
-            return pq.read_table(io.BytesIO(raw)).to_pylist()
+            return lazy("pyarrow.parquet").read_table(io.BytesIO(raw)).to_pylist()
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
         return [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]

@@ -11,6 +11,8 @@ import io
 import struct
 from collections.abc import Callable
 
+from glasspane.lazy_import import lazy
+
 MAGIC = b"PAR1"
 TRAILER = 8  # metadata length + magic
 
@@ -30,9 +32,7 @@ def read_num_rows(size: int, read_range: Callable[[int, int], bytes]) -> int:
     if length + TRAILER + len(MAGIC) > size:
         raise FooterError("footer length exceeds the file size")
     metadata = read_range(size - TRAILER - length, size - TRAILER)
-    import pyarrow.parquet as pq  # 0.2 s to load: only once a footer is read
-
     try:
-        return pq.read_metadata(io.BytesIO(MAGIC + metadata + trailer)).num_rows
+        return lazy("pyarrow.parquet").read_metadata(io.BytesIO(MAGIC + metadata + trailer)).num_rows
     except Exception as ex:  # pyarrow raises OSError / ArrowInvalid for corrupt footers
         raise FooterError(f"corrupt footer ({type(ex).__name__})") from None

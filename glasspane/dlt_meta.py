@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from glasspane.lazy_import import lazy
 from glasspane.records import ColumnRecord
 
 # dlt's documented PII hint comes first; then the short form; then any hint that names pii.
@@ -80,11 +81,11 @@ def decode_stored(text: str) -> dict[str, Any]:
     `decompress_state` tries base64 first, and lenient base64 accepts some JSON texts, which then
     fail in zlib.
     """
-    from dlt.common.json import json as dlt_json  # dlt loads in 0.4 s: only when something new is decoded
-    from dlt.common.versioned_state import decompress_state
-
     try:
-        decoded = dlt_json.typed_loads(text) if text.lstrip().startswith("{") else decompress_state(text)
+        if text.lstrip().startswith("{"):
+            decoded = lazy("dlt.common.json").json.typed_loads(text)
+        else:
+            decoded = lazy("dlt.common.versioned_state").decompress_state(text)
     except Exception as ex:  # zlib, base64 and JSON errors all mean the same to a user
         raise ValueError(f"not valid JSON or zlib+base64 ({type(ex).__name__})") from None
     if not isinstance(decoded, dict):
@@ -109,8 +110,7 @@ def pii_from_hints(column: dict[str, Any]) -> tuple[bool, str | None]:
 
 def schema_columns(schema: dict[str, Any]) -> list[ColumnRecord]:
     """Every column of a stored dlt schema, with its hints, PII tag and root table."""
-    from dlt.common.schema.utils import get_root_table
-
+    get_root_table = lazy("dlt.common.schema.utils").get_root_table
     tables: dict[str, Any] = schema.get("tables") or {}
     records = []
     for table_name, table in tables.items():
