@@ -18,8 +18,11 @@ import fcntl
 import hashlib
 import os
 import random
+import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -91,6 +94,25 @@ def snapshot_cursor(snapshot: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConne
     return con
 
 
+@dataclass
+class WriteStats:
+    """What this process's writes through `Store.write` cost: commits, collisions retried, seconds."""
+
+    committed: int = 0
+    retried: int = 0  # attempts a concurrent writer made fail, each run again
+    seconds: float = 0.0  # in attempts that committed
+    lost_seconds: float = 0.0  # in attempts that failed, backoff excluded
+    collisions: Counter[str] = field(default_factory=Counter)  # what collided: 'deleting from raw.datasets'...
+
+    def describe(self) -> str:
+        """One line for a collect's summary."""
+        text = f"{self.committed} writes in {self.seconds:.1f} s"
+        if self.retried:
+            what = ", ".join(f"{n}× {c}" for c, n in self.collisions.most_common())
+            text += f", {self.retried} retried after a collision ({self.lost_seconds:.1f} s lost: {what})"
+        return text
+
+
 class Store:
     """A pane store: embedded (a local path) or scaled (`postgres://host/db?data_path=…`).
 
@@ -105,6 +127,7 @@ class Store:
         self.path: Path | None = self.location.file
         self.lock_timeout_s = lock_timeout_s
         self.legacy = legacy  # a DuckDB-file store to copy in when this store is created
+        self.writes = WriteStats()
 
     @classmethod
     def from_settings(cls, explicit: str | os.PathLike | None = None) -> Store:
@@ -167,12 +190,19 @@ class Store:
         `fn` must be safe to run more than once: it reads what it needs inside the transaction.
         """
         for attempt in range(attempts):
+            started = time.perf_counter()
             try:
                 with self.writer() as con:
-                    return fn(con)
+                    result = fn(con)
+                self.writes.committed += 1
+                self.writes.seconds += time.perf_counter() - started
+                return result
             except duckdb.Error as ex:
+                self.writes.lost_seconds += time.perf_counter() - started
                 if not is_conflict(ex):
                     raise
+                self.writes.retried += 1
+                self.writes.collisions[self._collision(ex)] += 1
                 if attempt == attempts - 1:
                     raise StoreBusy(
                         f"{self}: other writers kept the store busy through {attempts} attempts (another collect, "
@@ -180,6 +210,23 @@ class Store:
                     ) from ex
                 time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
         raise AssertionError("unreachable")
+
+    def _collision(self, ex: duckdb.Error) -> str:
+        """What a concurrent writer collided on, in words: 'deleting from raw.datasets', or the error's kind."""
+        found = re.search(r"attempting to (\w+) (?:from |into )?table with index \"(\d+)\"", str(ex))
+        if not found:
+            detail = re.search(r"conflict - attempting to (.+?) - ", str(ex))
+            return detail.group(1)[:80] if detail else ("a locked catalog" if "locked" in str(ex) else "the catalog")
+        name = found.group(2)
+        with contextlib.suppress(duckdb.Error), contextlib.closing(attach(self.location, read_only=True)) as con:
+            row = con.execute(
+                f"""SELECT s.schema_name || '.' || t.table_name FROM __ducklake_metadata_{ALIAS}.ducklake_table t
+                    JOIN __ducklake_metadata_{ALIAS}.ducklake_schema s USING (schema_id)
+                    WHERE t.table_id = ? ORDER BY t.begin_snapshot DESC LIMIT 1""",
+                [int(name)],
+            ).fetchone()
+            name = row[0] if row else name
+        return f"{found.group(1).removesuffix('e')}ing {name}"
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
