@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -147,6 +148,32 @@ def test_three_sharded_collectors_and_readers_share_one_scaled_store_and_lose_no
         assert result["reads"] > 10
         assert set(result["seen"]) <= set(range(len(DATASETS) * 3 + 1))
     assert rows(scaled, "SELECT count(*) FROM pipelines") == [(len(DATASETS),)]
+
+
+def test_shards_that_start_together_on_a_new_scaled_store_create_it_once_without_colliding(scaled, tmp_path):
+    bucket, pipelines = tmp_path / "bucket", tmp_path / "pipelines"
+    bucket.mkdir()
+    add_loads(bucket, pipelines, 0)
+    config = config_for(tmp_path, bucket)
+    command = [sys.executable, "-m", "collectors", "collect", "--config", str(config), "--store"]
+    shards = [
+        subprocess.Popen(
+            [*command, scaled.location.setting, "--quiet", "--source", *shard],
+            cwd=PROJECT_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for shard in SHARDS
+    ]
+    outputs = [shard.communicate(timeout=300)[0] for shard in shards]
+    for shard, output in zip(shards, outputs, strict=True):
+        assert shard.returncode == 0, output
+        [store_line] = [line for line in output.splitlines() if line.startswith("store: ")]
+        # each says what its writes cost; the one that created the store went alone, so none collided
+        assert re.fullmatch(r"store: postgres://\S+ \(\d+ writes in \d+\.\d s\)", store_line), store_line
+    assert rows(scaled, "SELECT count(*), count(DISTINCT run_key) FROM runs") == [(len(DATASETS), len(DATASETS))]
+    assert rows(scaled, "SELECT count(*) FROM raw.migrations WHERE name = '0001_core'") == [(1,)]
 
 
 def test_two_dashboard_replicas_show_the_same_scaled_store(scaled, demo_store, tmp_path):

@@ -39,6 +39,7 @@ from glasspane.store.lake import (
     open_writer,
     parse_location,
     prepare_catalog_file,
+    schema_lock,
 )
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"  # tables: applied once each, in name order
@@ -234,7 +235,7 @@ class Store:
 
         If the block raises, nothing it did is committed.
         """
-        with self._local_lock() as killed:
+        with self._local_lock() as killed, self._schema_lock():
             legacy = self._prepare()
             if killed and legacy is None:
                 self._sweep()
@@ -252,6 +253,13 @@ class Store:
                 con.close()
             if legacy is not None:
                 legacy.rename(legacy.with_name(legacy.name.removesuffix(".copying") + LEGACY_SUFFIX))
+
+    def _schema_lock(self) -> contextlib.AbstractContextManager:
+        """A scaled store that is new or outdated is created or migrated by one writer at a time (an
+        embedded store's writers already take turns): the others wait, then find it current."""
+        if self.path is not None or self.is_current():
+            return contextlib.nullcontext()
+        return schema_lock(self.location)
 
     def _prepare(self) -> Path | None:
         """Create an embedded store's catalog file. A DuckDB-file store found at its path (or at `legacy`)

@@ -18,6 +18,7 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -249,6 +250,25 @@ def open_writer(location: StoreLocation) -> duckdb.DuckDBPyConnection:
         con.close()
         raise
     return con
+
+
+SCHEMA_LOCK = 0x676C61737370616E  # 'glasspan': a PostgreSQL advisory lock key, one per catalog database
+
+
+@contextlib.contextmanager
+def schema_lock(location: StoreLocation) -> Iterator[None]:
+    """Held by one process at a time, on any machine: the writer that creates or migrates a scaled store
+    goes alone, so shards that start together on a new store do not all create the same tables and
+    collide. A process that dies releases it with its session."""
+    import psycopg
+
+    with psycopg.connect(location.catalog.split(":", 1)[1], autocommit=True, connect_timeout=10) as db:
+        db.execute("SELECT pg_advisory_lock(%s)", [SCHEMA_LOCK])
+        try:
+            yield
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                db.execute("SELECT pg_advisory_unlock(%s)", [SCHEMA_LOCK])
 
 
 def attach(location: StoreLocation, read_only: bool = False, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
