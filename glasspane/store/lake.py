@@ -239,8 +239,16 @@ def forget(location: StoreLocation) -> None:
 
 
 def open_writer(location: StoreLocation) -> duckdb.DuckDBPyConnection:
-    """A connection of its own for one write, closed by the caller: closing it is what hands SQLite's
-    write-ahead log to every other connection, so writes never share the readers' cached database."""
+    """A connection for one write, closed by the caller.
+
+    An embedded store's writer gets a database of its own: closing it is what hands SQLite's
+    write-ahead log to every other connection, so writes never share the readers' cached database.
+    A scaled store's writer is a cursor of this process's database, like a reader's: PostgreSQL
+    shows every commit to every connection at once, and loading the extensions and attaching the
+    catalog anew would cost each write about half a second of CPU.
+    """
+    if not location.embedded:
+        return attach(location)
     con = duckdb.connect(":memory:")
     try:
         attach_as(con, location, ALIAS)
