@@ -200,7 +200,9 @@ def timed(config: Path, store: str, groups: list[list[str]], servers: Servers) -
     seconds = time.perf_counter() - started
     after = servers.sample()
     spent = {name: after[name] - before[name] for name in after}
-    return Run(seconds, cpu, spent, writes, spent.pop("machine"))
+    run = Run(seconds, cpu, spent, writes, spent.pop("machine"))
+    print(f"  {len(groups)} collect(s) at once: {seconds:.1f} s; {run.describe()}", flush=True)
+    return run
 
 
 def main() -> None:
@@ -313,6 +315,7 @@ def rounds(
             expected = org.projects * org.datasets * (n + 1)
             lost += max(0, expected - distinct)
             duplicated += runs - distinct
+            print(f"  round {n}: {seconds[-1]:.1f} s, runs lost {lost}, duplicated {duplicated}", flush=True)
     finally:
         stop.touch()
     results = [json.loads(r.communicate(timeout=120)[0]) for r in readers]
