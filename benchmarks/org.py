@@ -201,7 +201,10 @@ def timed(config: Path, store: str, groups: list[list[str]], servers: Servers) -
     after = servers.sample()
     spent = {name: after[name] - before[name] for name in after}
     run = Run(seconds, cpu, spent, writes, spent.pop("machine"))
-    print(f"  {len(groups)} collect(s) at once: {seconds:.1f} s; {run.describe()}", flush=True)
+    print(
+        f"  {len(groups)} collect(s) at once: {seconds:.1f} s; {run.describe()}; store: {' / '.join(writes)}",
+        flush=True,
+    )
     return run
 
 
