@@ -171,9 +171,51 @@ def test_shards_that_start_together_on_a_new_scaled_store_create_it_once_without
         assert shard.returncode == 0, output
         [store_line] = [line for line in output.splitlines() if line.startswith("store: ")]
         # each says what its writes cost; the one that created the store went alone, so none collided
-        assert re.fullmatch(r"store: postgres://\S+ \(\d+ writes in \d+\.\d s\)", store_line), store_line
+        waited = r"(, \d+\.\d s of it waiting for turns)?"
+        assert re.fullmatch(rf"store: postgres://\S+ \(\d+ writes in \d+\.\d s{waited}\)", store_line), store_line
     assert rows(scaled, "SELECT count(*), count(DISTINCT run_key) FROM runs") == [(len(DATASETS), len(DATASETS))]
     assert rows(scaled, "SELECT count(*) FROM raw.migrations WHERE name = '0001_core'") == [(1,)]
+
+
+WRITER = textwrap.dedent(
+    """
+    import json, sys, time
+    from glasspane.store import Store
+    store, name = Store(sys.argv[1]), sys.argv[2]
+    def bump(i):
+        def fn(con):  # replaces a row, as a collect replaces its cursors: collides with any other write here
+            con.execute("DELETE FROM raw.meta WHERE key = ?", [name])
+            con.execute("INSERT INTO raw.meta VALUES (?, ?)", [name, str(i)])
+            time.sleep(0.3)  # long enough for the other writers' transactions to overlap this one
+        return fn
+    for i in range(6):
+        store.write(bump(i))
+    print(json.dumps({"retried": store.writes.retried, "turns": store.writes.turns}))
+    """
+)
+
+
+def test_writers_of_a_scaled_store_take_turns_instead_of_colliding(scaled):
+    scaled.ensure_current()
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, scaled.location.setting, f"writer_{n}"],
+            cwd=PROJECT_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for n in range(3)
+    ]
+    outputs = [w.communicate(timeout=300)[0] for w in writers]
+    assert [w.returncode for w in writers] == [0, 0, 0], outputs
+    results = [json.loads(output.splitlines()[-1]) for output in outputs]
+    # every write landed once, each in its turn: none was lost to another and run again (racing, the
+    # three writers lose several writes each)
+    assert rows(scaled, "SELECT key, value FROM raw.meta WHERE key LIKE 'writer_%' ORDER BY key") == [
+        (f"writer_{n}", "5") for n in range(3)
+    ]
+    assert results == [{"retried": 0, "turns": 6}] * 3
 
 
 def test_two_dashboard_replicas_show_the_same_scaled_store(scaled, demo_store, tmp_path):

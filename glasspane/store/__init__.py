@@ -39,7 +39,7 @@ from glasspane.store.lake import (
     open_writer,
     parse_location,
     prepare_catalog_file,
-    schema_lock,
+    write_turn,
 )
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"  # tables: applied once each, in name order
@@ -104,6 +104,8 @@ class WriteStats:
     seconds: float = 0.0  # in attempts that committed
     lost_seconds: float = 0.0  # in attempts that failed, backoff excluded
     collisions: Counter[str] = field(default_factory=Counter)  # what collided: 'deleting from raw.datasets'...
+    turns: int = 0  # attempts that took their turn with other processes' writers (a scaled store)
+    waited_seconds: float = 0.0  # waiting for those turns, within `seconds` and `lost_seconds`
 
     def describe(self) -> str:
         """One line for a collect's summary."""
@@ -111,6 +113,8 @@ class WriteStats:
         if self.retried:
             what = ", ".join(f"{n}× {c}" for c, n in self.collisions.most_common())
             text += f", {self.retried} retried after a collision ({self.lost_seconds:.1f} s lost: {what})"
+        if self.turns:
+            text += f", {self.waited_seconds:.1f} s of it waiting for turns"
         return text
 
 
@@ -212,6 +216,23 @@ class Store:
                 time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
         raise AssertionError("unreachable")
 
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """Writers of a scaled store take turns, on any machine. Every collect's write replaces rows that
+        other shards' writes replace too (dataset cursors, source states, pipeline summaries), and
+        DuckLake refuses a commit that deletes where another transaction wrote meanwhile: racing, every
+        writer but one would redo its whole write, again and again. Taking turns, none does; reads go
+        on meanwhile, and a collect keeps reading while its write waits. Shards that start together on
+        a new store so create it once. (An embedded store's writers take turns through its lock file.)"""
+        if self.path is not None:
+            yield
+            return
+        queued = time.perf_counter()
+        with write_turn(self.location):
+            self.writes.turns += 1
+            self.writes.waited_seconds += time.perf_counter() - queued
+            yield
+
     def _collision(self, ex: duckdb.Error) -> str:
         """What a concurrent writer collided on, in words: 'deleting from raw.datasets', or the error's kind."""
         found = re.search(r"attempting to (\w+) (?:from |into )?table with index \"(\d+)\"", str(ex))
@@ -235,7 +256,7 @@ class Store:
 
         If the block raises, nothing it did is committed.
         """
-        with self._local_lock() as killed, self._schema_lock():
+        with self._local_lock() as killed, self._turn():
             legacy = self._prepare()
             if killed and legacy is None:
                 self._sweep()
@@ -253,13 +274,6 @@ class Store:
                 con.close()
             if legacy is not None:
                 legacy.rename(legacy.with_name(legacy.name.removesuffix(".copying") + LEGACY_SUFFIX))
-
-    def _schema_lock(self) -> contextlib.AbstractContextManager:
-        """A scaled store that is new or outdated is created or migrated by one writer at a time (an
-        embedded store's writers already take turns): the others wait, then find it current."""
-        if self.path is not None or self.is_current():
-            return contextlib.nullcontext()
-        return schema_lock(self.location)
 
     def _prepare(self) -> Path | None:
         """Create an embedded store's catalog file. A DuckDB-file store found at its path (or at `legacy`)

@@ -260,23 +260,23 @@ def open_writer(location: StoreLocation) -> duckdb.DuckDBPyConnection:
     return con
 
 
-SCHEMA_LOCK = 0x676C61737370616E  # 'glasspan': a PostgreSQL advisory lock key, one per catalog database
+WRITE_TURNS = 0x676C61737370616E  # 'glasspan': the PostgreSQL advisory lock key of a store's writers
 
 
 @contextlib.contextmanager
-def schema_lock(location: StoreLocation) -> Iterator[None]:
-    """Held by one process at a time, on any machine: the writer that creates or migrates a scaled store
-    goes alone, so shards that start together on a new store do not all create the same tables and
-    collide. A process that dies releases it with its session."""
+def write_turn(location: StoreLocation) -> Iterator[None]:
+    """One writer of a scaled store at a time, on any machine: a write waits for the others' instead of
+    colliding with them. A PostgreSQL advisory lock on the catalog, which a process that dies releases
+    with its session."""
     import psycopg
 
     with psycopg.connect(location.catalog.split(":", 1)[1], autocommit=True, connect_timeout=10) as db:
-        db.execute("SELECT pg_advisory_lock(%s)", [SCHEMA_LOCK])
+        db.execute("SELECT pg_advisory_lock(%s)", [WRITE_TURNS])
         try:
             yield
         finally:
             with contextlib.suppress(psycopg.Error):
-                db.execute("SELECT pg_advisory_unlock(%s)", [SCHEMA_LOCK])
+                db.execute("SELECT pg_advisory_unlock(%s)", [WRITE_TURNS])
 
 
 def attach(location: StoreLocation, read_only: bool = False, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
