@@ -10,9 +10,9 @@ PostgreSQL server started here (Debian's), its files on the same `moto_server`.
 
 1. One collector collects every project; then each of `--shards` shards alone into a fresh store;
    then all shards at once into another: they should finish within 1.3× of the slowest alone.
-2. `--rounds` rounds add a load to every dataset and collect with the shards at once, while two
+2. A no-change collect of every dataset: its listings (at most one per dataset, plus one).
+3. `--rounds` rounds add a load to every dataset and collect with the shards at once, while two
    reader processes query the store: no run lost or duplicated, no failed read.
-3. A no-change collect of every dataset: its listings (at most one per dataset, plus one).
 4. Every page on the scaled store beside the same page on an embedded copy of it.
 """
 
@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -276,8 +277,6 @@ def main() -> None:
             print("\n".join(lines), flush=True)
             if args.only_shards:
                 return
-            lines += rounds(org, config, store, shards, args.rounds, folder, servers)
-            print("\n".join(lines[-3:]), flush=True)
             proxy.clear()
             unchanged = timed(config, store, [names], servers).seconds
             listings = proxy.count("GET", lambda r: "list-type" in r.query or r.path.rstrip("/") == f"/{BUCKET}")
@@ -286,6 +285,8 @@ def main() -> None:
                 f"| ≤ {datasets + 1:,} listings | {verdict(listings <= datasets + 1)} |"
             )
             print(lines[-1], flush=True)
+            lines += rounds(org, config, store, shards, args.rounds, folder, servers)
+            print("\n".join(lines[-4:]), flush=True)
             lines += ["", *pages(Store(store), folder, args.repeat)]
     finally:
         proxy.stop()
@@ -308,11 +309,14 @@ def rounds(
         for _ in range(2)
     ]
     lost = duplicated = 0
-    seconds = []
+    seconds: list[float] = []
+    writes: list[str] = []
     try:
         for n in range(1, count + 1):
             org.add_load(n)
-            seconds.append(timed(config, store, shards, servers).seconds)
+            run = timed(config, store, shards, servers)
+            seconds.append(run.seconds)
+            writes += run.writes
             with Store(store).reader() as con:
                 runs, distinct = con.execute("SELECT count(*), count(DISTINCT run_key) FROM runs").fetchone()
             expected = org.projects * org.datasets * (n + 1)
@@ -323,12 +327,21 @@ def rounds(
         stop.touch()
     results = [json.loads(r.communicate(timeout=120)[0]) for r in readers]
     reads, failed = sum(r["reads"] for r in results), sum(r["failed"] for r in results)
+    committed, retried = _total(writes, r"(\d+) writes in"), _total(writes, r"(\d+) retried")
+    waited = _total(writes, r"([\d.]+) s of it waiting")
     return [
         f"| {count} rounds of {len(shards)} shards at once (a load added to every dataset each round) | "
         f"{min(seconds):.1f}–{max(seconds):.1f} s a round | | |",
         f"| runs lost, duplicated | {lost}, {duplicated} | 0, 0 | {verdict(lost == duplicated == 0)} |",
         f"| reads by 2 readers during the rounds, failed | {reads:,}, {failed} | 0 failed | {verdict(failed == 0)} |",
+        f"| store writes in the rounds | {committed:.0f} writes, {retried:.0f} retried after a collision, "
+        f"{waited:.0f} s waiting for turns (all collects added up) | | |",
     ]
+
+
+def _total(writes: list[str], pattern: str) -> float:
+    """A figure summed over the collects' accounts of their store writes."""
+    return sum(float(m.group(1)) for line in writes for m in [re.search(pattern, line)] if m)
 
 
 def pages(scaled: Store, folder: Path, repeat: int) -> list[str]:
