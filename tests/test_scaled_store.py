@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from glasspane.settings import PROJECT_DIR
-from glasspane.store import Store
+from glasspane.store import Store, StoreBusy
 from tests import dlt_fixtures as fx
 from tests.browser import chromium, dashboard, open_page
 from tests.conftest import clone, rows
@@ -80,7 +81,7 @@ READER = textwrap.dedent(
     """
     import json, sys, time
     from glasspane.queries import pipelines, runs
-    from glasspane.store import Store
+    from glasspane.store import Store, StoreBusy
     store, stop = Store(sys.argv[1]), sys.argv[2]
     reads, failures, seen = 0, [], set()
     import os
@@ -180,7 +181,7 @@ def test_shards_that_start_together_on_a_new_scaled_store_create_it_once_without
 WRITER = textwrap.dedent(
     """
     import json, sys, time
-    from glasspane.store import Store
+    from glasspane.store import Store, StoreBusy
     store, name = Store(sys.argv[1]), sys.argv[2]
     def bump(i):
         def fn(con):  # replaces a row, as a collect replaces its cursors: collides with any other write here
@@ -216,6 +217,28 @@ def test_writers_of_a_scaled_store_take_turns_instead_of_colliding(scaled):
         (f"writer_{n}", "5") for n in range(3)
     ]
     assert results == [{"retried": 0, "turns": 6}] * 3
+
+
+def test_a_writer_that_keeps_its_turn_too_long_makes_the_next_give_up_in_one_line(scaled):
+    scaled.ensure_current()
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(con) -> None:
+        holding.set()
+        release.wait(60)
+
+    holder = threading.Thread(target=scaled.write, args=(hold,))
+    holder.start()
+    try:
+        assert holding.wait(60)
+        impatient = Store(scaled.location, lock_timeout_s=1)
+        with pytest.raises(StoreBusy, match=r"^postgres://\S+: another writer kept its turn over 1 s$"):
+            impatient.write(lambda con: con.execute("INSERT INTO raw.meta VALUES ('impatient', '1')"))
+    finally:
+        release.set()
+        holder.join(60)
+    scaled.write(lambda con: con.execute("INSERT INTO raw.meta VALUES ('patient', '1')"))  # the turn is free again
+    assert rows(scaled, "SELECT key FROM raw.meta WHERE key IN ('impatient', 'patient')") == [("patient",)]
 
 
 def test_two_dashboard_replicas_show_the_same_scaled_store(scaled, demo_store, tmp_path):

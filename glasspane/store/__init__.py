@@ -97,7 +97,7 @@ def snapshot_cursor(snapshot: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConne
 
 @dataclass
 class WriteStats:
-    """What this process's writes through `Store.write` cost: commits, collisions retried, seconds."""
+    """What this process's writes cost: commits, collisions retried (by `Store.write`), seconds, turns."""
 
     committed: int = 0
     retried: int = 0  # attempts a concurrent writer made fail, each run again
@@ -228,7 +228,11 @@ class Store:
             yield
             return
         queued = time.perf_counter()
-        with write_turn(self.location):
+        with contextlib.ExitStack() as turn:
+            try:
+                turn.enter_context(write_turn(self.location, self.lock_timeout_s))
+            except TimeoutError:
+                raise StoreBusy(f"{self}: another writer kept its turn over {self.lock_timeout_s:.0f} s") from None
             self.writes.turns += 1
             self.writes.waited_seconds += time.perf_counter() - queued
             yield

@@ -264,14 +264,18 @@ WRITE_TURNS = 0x676C61737370616E  # 'glasspan': the PostgreSQL advisory lock key
 
 
 @contextlib.contextmanager
-def write_turn(location: StoreLocation) -> Iterator[None]:
+def write_turn(location: StoreLocation, timeout_s: float) -> Iterator[None]:
     """One writer of a scaled store at a time, on any machine: a write waits for the others' instead of
     colliding with them. A PostgreSQL advisory lock on the catalog, which a process that dies releases
-    with its session."""
+    with its session. TimeoutError when another writer holds it longer than `timeout_s`."""
     import psycopg
 
     with psycopg.connect(location.catalog.split(":", 1)[1], autocommit=True, connect_timeout=10) as db:
-        db.execute("SELECT pg_advisory_lock(%s)", [WRITE_TURNS])
+        db.execute(f"SET lock_timeout = '{int(timeout_s * 1000)}ms'")
+        try:
+            db.execute("SELECT pg_advisory_lock(%s)", [WRITE_TURNS])
+        except psycopg.errors.LockNotAvailable:
+            raise TimeoutError from None
         try:
             yield
         finally:
