@@ -10,9 +10,9 @@ PostgreSQL server started here (Debian's), its files on the same `moto_server`.
 
 1. One collector collects every project; then each of `--shards` shards alone into a fresh store;
    then all shards at once into another: they should finish within 1.3× of the slowest alone.
-2. `--rounds` rounds add a load to every dataset and collect with the shards at once, while two
+2. A no-change collect of every dataset: its listings (at most one per dataset, plus one).
+3. `--rounds` rounds add a load to every dataset and collect with the shards at once, while two
    reader processes query the store: no run lost or duplicated, no failed read.
-3. A no-change collect of every dataset: its listings (at most one per dataset, plus one).
 4. Every page on the scaled store beside the same page on an embedded copy of it.
 """
 
@@ -22,11 +22,14 @@ import argparse
 import contextlib
 import json
 import os
+import re
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -111,15 +114,99 @@ def collect(config: Path, store: str, sources: list[str]) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def timed(config: Path, store: str, groups: list[list[str]]) -> float:
-    """Run one collect per group at the same time; seconds until the last finishes."""
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int, children: bool) -> float:
+    """CPU seconds of a live process (user + system), with its reaped children's when `children`."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / TICK
+
+
+def _tree_cpu(root: int) -> float:
+    """CPU seconds of a server: its process, the children it reaped, and the children still running."""
+    total = _proc_cpu(root, children=True)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == root:
+            total += _proc_cpu(int(stat.parent.name), children=False)
+    return total
+
+
+@dataclass
+class Run:
+    """One set of collects run at the same time: wall seconds, and where the machine's CPU went."""
+
+    seconds: float
+    collectors: list[float]  # CPU seconds of each collect process
+    servers: dict[str, float]  # CPU seconds of moto_server, PostgreSQL and the latency proxy meanwhile
+    writes: list[str]  # each collect's own account of its store writes
+    machine: float  # CPU seconds the whole machine spent meanwhile, every process counted (other users' too)
+
+    @property
+    def cpu(self) -> float:
+        return sum(self.collectors) + sum(self.servers.values())
+
+    def describe(self) -> str:
+        """CPU seconds beside the wall time: where the cores went, and how busy they were."""
+        servers = ", ".join(f"{name} {cpu:.1f}" for name, cpu in self.servers.items())
+        capacity = self.seconds * CORES
+        return (
+            f"CPU s: collectors {' + '.join(f'{c:.1f}' for c in self.collectors)}, {servers}: "
+            f"{self.cpu / capacity:.0%} of {CORES} cores (whole machine {self.machine / capacity:.0%})"
+        )
+
+
+CORES = os.cpu_count() or 1
+
+
+class Servers:
+    """The CPU seconds the servers spent, read from /proc before and after a run."""
+
+    def __init__(self, pg: Postgres, s3: MotoS3):
+        postmaster = int((pg.folder / "data" / "postmaster.pid").read_text().split()[0])
+        self.pids = {"moto_server": s3.server.process.pid, "PostgreSQL": postmaster}
+
+    def sample(self) -> dict[str, float]:
+        cpu = {name: _tree_cpu(pid) for name, pid in self.pids.items()}
+        usage = resource.getrusage(resource.RUSAGE_SELF)  # this process: the proxy's threads
+        cpu["proxy"] = usage.ru_utime + usage.ru_stime
+        user, nice, system, idle, iowait, *rest = map(int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:])
+        cpu["machine"] = (user + nice + system + sum(rest[:3])) / TICK  # irq, softirq, steal; idle and iowait out
+        return cpu
+
+
+def timed(config: Path, store: str, groups: list[list[str]], servers: Servers) -> Run:
+    """Run one collect per group at the same time; seconds until the last finishes, and CPU spent."""
+    before = servers.sample()
     started = time.perf_counter()
     running = [collect(config, store, group) for group in groups]
+    cpu, writes = [], []
     for process in running:
-        output = process.communicate()[0]
-        if process.returncode not in (0,):
+        output = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        cpu.append(usage.ru_utime + usage.ru_stime)
+        if process.returncode != 0:
             raise RuntimeError(f"collect failed ({process.returncode}):\n{output[-3000:]}")
-    return time.perf_counter() - started
+        store_lines = [line for line in output.splitlines() if line.startswith("store: ")]
+        writes += [line.split(" (", 1)[1].removesuffix(")") for line in store_lines]
+    seconds = time.perf_counter() - started
+    after = servers.sample()
+    spent = {name: after[name] - before[name] for name in after}
+    run = Run(seconds, cpu, spent, writes, spent.pop("machine"))
+    print(
+        f"  {len(groups)} collect(s) at once: {seconds:.1f} s; {run.describe()}; store: {' / '.join(writes)}",
+        flush=True,
+    )
+    return run
 
 
 def main() -> None:
@@ -130,6 +217,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--repeat", type=int, default=3, help="cold runs per page (the median is shown)")
+    parser.add_argument("--only-shards", action="store_true", help="stop after step 1 (the shards' timings)")
     args = parser.parse_args()
 
     pg, s3 = Postgres(), MotoS3()
@@ -162,36 +250,43 @@ def main() -> None:
                 pg.create_database(name)
                 return f"postgres://{pg.USER}@127.0.0.1:{pg.port}/{name}?data_path=s3://{STORE_BUCKET}/{name}/"
 
-            one = timed(config, scaled("one"), [names])
-            alone = [timed(config, scaled(f"alone_{i}"), [shard]) for i, shard in enumerate(shards)]
+            servers = Servers(pg, s3)
+            one = timed(config, scaled("one"), [names], servers)
+            alone = [timed(config, scaled(f"alone_{i}"), [shard], servers) for i, shard in enumerate(shards)]
             store = scaled("org")
-            together = timed(config, store, shards)
-            ratio = together / max(alone)
+            together = timed(config, store, shards, servers)
+            slowest = max(alone, key=lambda run: run.seconds)
+            ratio = together.seconds / slowest.seconds
             lines += [
                 f"**{args.projects} projects × {args.datasets} datasets = {datasets:,} datasets**, "
-                f"{args.latency_ms:g} ms per request, scaled store (PostgreSQL catalog, files on moto_server):",
+                f"{args.latency_ms:g} ms per request, scaled store (PostgreSQL catalog, files on moto_server), "
+                f"{CORES} cores shared by the collectors, moto_server, PostgreSQL and the proxy:",
                 "",
                 "| measure | figure | goal | |",
                 "|---|---:|---|---|",
-                f"| 1 collector, every project | {one:.1f} s | | |",
-                f"| each of {args.shards} shards alone (slowest) | {max(alone):.1f} s "
-                f"({', '.join(f'{a:.1f}' for a in alone)}) | | |",
-                f"| {args.shards} shards at once | {together:.1f} s = {ratio:.2f}× the slowest alone | ≤ 1.3× | "
-                f"{verdict(ratio <= 1.3)} |",
-                f"| {args.shards} shards at once vs 1 collector | {together / one:.2f}× | ≤ 1× | "
-                f"{verdict(together <= one)} |",
+                f"| 1 collector, every project | {one.seconds:.1f} s; {one.describe()} | | |",
+                f"| each of {args.shards} shards alone (slowest) | {slowest.seconds:.1f} s "
+                f"({', '.join(f'{a.seconds:.1f}' for a in alone)}); slowest: {slowest.describe()}; "
+                f"store: {'; '.join(slowest.writes)} | | |",
+                f"| {args.shards} shards at once | {together.seconds:.1f} s = {ratio:.2f}× the slowest alone; "
+                f"{together.describe()} | ≤ 1.3× | {verdict(ratio <= 1.3)} |",
+                f"| {args.shards} shards at once vs 1 collector | {together.seconds / one.seconds:.2f}× | ≤ 1× | "
+                f"{verdict(together.seconds <= one.seconds)} |",
+                f"| store writes of the {args.shards} shards at once | {' / '.join(together.writes)} | | |",
             ]
             print("\n".join(lines), flush=True)
-            lines += rounds(org, config, store, shards, args.rounds, folder)
-            print("\n".join(lines[-3:]), flush=True)
+            if args.only_shards:
+                return
             proxy.clear()
-            unchanged = timed(config, store, [names])
+            unchanged = timed(config, store, [names], servers).seconds
             listings = proxy.count("GET", lambda r: "list-type" in r.query or r.path.rstrip("/") == f"/{BUCKET}")
             lines.append(
                 f"| no-change collect of all {datasets:,} datasets | {unchanged:.1f} s, {listings:,} listings "
                 f"| ≤ {datasets + 1:,} listings | {verdict(listings <= datasets + 1)} |"
             )
             print(lines[-1], flush=True)
+            lines += rounds(org, config, store, shards, args.rounds, folder, servers)
+            print("\n".join(lines[-4:]), flush=True)
             lines += ["", *pages(Store(store), folder, args.repeat)]
     finally:
         proxy.stop()
@@ -200,7 +295,9 @@ def main() -> None:
     print("\n" + "\n".join(lines))
 
 
-def rounds(org: Organisation, config: Path, store: str, shards: list[list[str]], count: int, folder: Path) -> list[str]:
+def rounds(
+    org: Organisation, config: Path, store: str, shards: list[list[str]], count: int, folder: Path, servers: Servers
+) -> list[str]:
     """Rounds of loads then concurrent sharded collects, with two readers querying all along."""
     stop = folder / "stop-readers"
     from tests.test_scaled_store import READER  # the readers the scaled-store test runs: query until told to stop
@@ -212,26 +309,39 @@ def rounds(org: Organisation, config: Path, store: str, shards: list[list[str]],
         for _ in range(2)
     ]
     lost = duplicated = 0
-    seconds = []
+    seconds: list[float] = []
+    writes: list[str] = []
     try:
         for n in range(1, count + 1):
             org.add_load(n)
-            seconds.append(timed(config, store, shards))
+            run = timed(config, store, shards, servers)
+            seconds.append(run.seconds)
+            writes += run.writes
             with Store(store).reader() as con:
                 runs, distinct = con.execute("SELECT count(*), count(DISTINCT run_key) FROM runs").fetchone()
             expected = org.projects * org.datasets * (n + 1)
             lost += max(0, expected - distinct)
             duplicated += runs - distinct
+            print(f"  round {n}: {seconds[-1]:.1f} s, runs lost {lost}, duplicated {duplicated}", flush=True)
     finally:
         stop.touch()
     results = [json.loads(r.communicate(timeout=120)[0]) for r in readers]
     reads, failed = sum(r["reads"] for r in results), sum(r["failed"] for r in results)
+    committed, retried = _total(writes, r"(\d+) writes in"), _total(writes, r"(\d+) retried")
+    waited = _total(writes, r"([\d.]+) s of it waiting")
     return [
         f"| {count} rounds of {len(shards)} shards at once (a load added to every dataset each round) | "
         f"{min(seconds):.1f}–{max(seconds):.1f} s a round | | |",
         f"| runs lost, duplicated | {lost}, {duplicated} | 0, 0 | {verdict(lost == duplicated == 0)} |",
         f"| reads by 2 readers during the rounds, failed | {reads:,}, {failed} | 0 failed | {verdict(failed == 0)} |",
+        f"| store writes in the rounds | {committed:.0f} writes, {retried:.0f} retried after a collision, "
+        f"{waited:.0f} s waiting for turns (all collects added up) | | |",
     ]
+
+
+def _total(writes: list[str], pattern: str) -> float:
+    """A figure summed over the collects' accounts of their store writes."""
+    return sum(float(m.group(1)) for line in writes for m in [re.search(pattern, line)] if m)
 
 
 def pages(scaled: Store, folder: Path, repeat: int) -> list[str]:

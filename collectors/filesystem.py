@@ -197,13 +197,13 @@ class FilesystemCollector(Collector):
         return f"{self.location}/{relative}" if relative else self.location
 
     def discover(self) -> list[Dataset]:
-        """One listing of the prefix, then one of each folder's `_dlt_loads/` (its first page)."""
+        """One listing of the prefix, then one of each folder's `_dlt_loads/` (its first page). A source
+        that names its datasets skips the first: their own listings say which exist."""
         assert self.bucket is not None, "open() first"
         meter = Meter()
         try:
-            folders = self.bucket.folders(self.bucket.root, meter)
             wanted = list(self.option("datasets") or [])
-            candidates = [f for f in folders if not wanted or f in wanted]
+            candidates = wanted or self.bucket.folders(self.bucket.root, meter)
             pages = self._parallel(lambda f: self.bucket.page(self.bucket.path(f, "_dlt_loads"), "", meter), candidates)
         except Exception as ex:
             raise SourceError(self.location, describe_bucket_error(ex, self.name)) from None

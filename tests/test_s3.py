@@ -186,6 +186,34 @@ def test_several_schemas_in_one_dataset_and_a_schema_added_later_cost_one_listin
     ]
 
 
+def test_a_source_that_names_its_datasets_lists_only_theirs_and_finds_one_that_appears_later(
+    s3, proxy, tmp_path, store
+):
+    pipelines = tmp_path / "pipelines"
+    fx.run(fx.pipeline("crm", pipelines, s3_destination(s3, "named"), "crm"), fx.users(2))
+    fx.run(fx.pipeline("other", pipelines, s3_destination(s3, "named"), "other"), fx.users(1))
+    bucket = lake(f"s3://{BUCKET}/named", datasets=["crm", "billing"])
+
+    def listings() -> list[str]:
+        return sorted(r.query["prefix"][0] for r in proxy.requests if "list-type" in r.query)
+
+    with source_credentials("lake", s3.credentials(proxy.endpoint)):
+        first = collect_into(store, bucket)
+        assert first.new_runs == 1
+        assert first.outcomes[0].errors == [
+            "source 'lake': s3://lake/named/billing: dataset not found (no _dlt_loads/ in it)"
+        ]
+        proxy.clear()
+        assert collect_into(store, bucket).new_runs == 0
+        # no listing of the prefix: one listing a named dataset, and none of a folder it did not name
+        assert listings() == ["named/billing/_dlt_loads/", "named/crm/_dlt_loads/"]
+
+        fx.run(fx.pipeline("billing", pipelines, s3_destination(s3, "named"), "billing"), fx.users(3))
+        later = collect_into(store, bucket)  # the named dataset that did not exist is found once it does
+    assert later.ok and later.new_runs == 1
+    assert rows(store, "SELECT dataset_name, count(*) FROM runs GROUP BY 1 ORDER BY 1") == [("billing", 1), ("crm", 1)]
+
+
 def test_a_folder_larger_than_a_page_is_listed_from_each_schemas_position(s3, proxy, tmp_path, store, monkeypatch):
     import collectors.bucket
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from glasspane.settings import PROJECT_DIR
-from glasspane.store import Store
+from glasspane.store import Store, StoreBusy
 from tests import dlt_fixtures as fx
 from tests.browser import chromium, dashboard, open_page
 from tests.conftest import clone, rows
@@ -79,7 +81,7 @@ READER = textwrap.dedent(
     """
     import json, sys, time
     from glasspane.queries import pipelines, runs
-    from glasspane.store import Store
+    from glasspane.store import Store, StoreBusy
     store, stop = Store(sys.argv[1]), sys.argv[2]
     reads, failures, seen = 0, [], set()
     import os
@@ -147,6 +149,96 @@ def test_three_sharded_collectors_and_readers_share_one_scaled_store_and_lose_no
         assert result["reads"] > 10
         assert set(result["seen"]) <= set(range(len(DATASETS) * 3 + 1))
     assert rows(scaled, "SELECT count(*) FROM pipelines") == [(len(DATASETS),)]
+
+
+def test_shards_that_start_together_on_a_new_scaled_store_create_it_once_without_colliding(scaled, tmp_path):
+    bucket, pipelines = tmp_path / "bucket", tmp_path / "pipelines"
+    bucket.mkdir()
+    add_loads(bucket, pipelines, 0)
+    config = config_for(tmp_path, bucket)
+    command = [sys.executable, "-m", "collectors", "collect", "--config", str(config), "--store"]
+    shards = [
+        subprocess.Popen(
+            [*command, scaled.location.setting, "--quiet", "--source", *shard],
+            cwd=PROJECT_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for shard in SHARDS
+    ]
+    outputs = [shard.communicate(timeout=300)[0] for shard in shards]
+    for shard, output in zip(shards, outputs, strict=True):
+        assert shard.returncode == 0, output
+        [store_line] = [line for line in output.splitlines() if line.startswith("store: ")]
+        # each says what its writes cost; the one that created the store went alone, so none collided
+        waited = r"(, \d+\.\d s of it waiting for turns)?"
+        assert re.fullmatch(rf"store: postgres://\S+ \(\d+ writes in \d+\.\d s{waited}\)", store_line), store_line
+    assert rows(scaled, "SELECT count(*), count(DISTINCT run_key) FROM runs") == [(len(DATASETS), len(DATASETS))]
+    assert rows(scaled, "SELECT count(*) FROM raw.migrations WHERE name = '0001_core'") == [(1,)]
+
+
+WRITER = textwrap.dedent(
+    """
+    import json, sys, time
+    from glasspane.store import Store, StoreBusy
+    store, name = Store(sys.argv[1]), sys.argv[2]
+    def bump(i):
+        def fn(con):  # replaces a row, as a collect replaces its cursors: collides with any other write here
+            con.execute("DELETE FROM raw.meta WHERE key = ?", [name])
+            con.execute("INSERT INTO raw.meta VALUES (?, ?)", [name, str(i)])
+            time.sleep(0.3)  # long enough for the other writers' transactions to overlap this one
+        return fn
+    for i in range(6):
+        store.write(bump(i))
+    print(json.dumps({"retried": store.writes.retried, "turns": store.writes.turns}))
+    """
+)
+
+
+def test_writers_of_a_scaled_store_take_turns_instead_of_colliding(scaled):
+    scaled.ensure_current()
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, scaled.location.setting, f"writer_{n}"],
+            cwd=PROJECT_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for n in range(3)
+    ]
+    outputs = [w.communicate(timeout=300)[0] for w in writers]
+    assert [w.returncode for w in writers] == [0, 0, 0], outputs
+    results = [json.loads(output.splitlines()[-1]) for output in outputs]
+    # every write landed once, each in its turn: none was lost to another and run again (racing, the
+    # three writers lose several writes each)
+    assert rows(scaled, "SELECT key, value FROM raw.meta WHERE key LIKE 'writer_%' ORDER BY key") == [
+        (f"writer_{n}", "5") for n in range(3)
+    ]
+    assert results == [{"retried": 0, "turns": 6}] * 3
+
+
+def test_a_writer_that_keeps_its_turn_too_long_makes_the_next_give_up_in_one_line(scaled):
+    scaled.ensure_current()
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(con) -> None:
+        holding.set()
+        release.wait(60)
+
+    holder = threading.Thread(target=scaled.write, args=(hold,))
+    holder.start()
+    try:
+        assert holding.wait(60)
+        impatient = Store(scaled.location, lock_timeout_s=1)
+        with pytest.raises(StoreBusy, match=r"^postgres://\S+: another writer kept its turn over 1 s$"):
+            impatient.write(lambda con: con.execute("INSERT INTO raw.meta VALUES ('impatient', '1')"))
+    finally:
+        release.set()
+        holder.join(60)
+    scaled.write(lambda con: con.execute("INSERT INTO raw.meta VALUES ('patient', '1')"))  # the turn is free again
+    assert rows(scaled, "SELECT key FROM raw.meta WHERE key IN ('impatient', 'patient')") == [("patient",)]
 
 
 def test_two_dashboard_replicas_show_the_same_scaled_store(scaled, demo_store, tmp_path):

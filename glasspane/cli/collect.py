@@ -120,7 +120,7 @@ def run_collect(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     print(format_summary(summary))
-    print(f"store: {store}")
+    print(f"store: {store} ({store.writes.describe()})")
     if alert_mistake is not None:
         print(f"error: {alert_mistake}; alerts skipped", file=sys.stderr)
         return EXIT_USAGE

@@ -18,8 +18,11 @@ import fcntl
 import hashlib
 import os
 import random
+import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -35,6 +38,7 @@ from glasspane.store.lake import (
     open_writer,
     parse_location,
     prepare_catalog_file,
+    write_turn,
 )
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"  # tables: applied once each, in name order
@@ -90,6 +94,29 @@ def snapshot_cursor(snapshot: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConne
     return con
 
 
+@dataclass
+class WriteStats:
+    """What this process's writes cost: commits, collisions retried (by `Store.write`), seconds, turns."""
+
+    committed: int = 0
+    retried: int = 0  # attempts a concurrent writer made fail, each run again
+    seconds: float = 0.0  # in attempts that committed
+    lost_seconds: float = 0.0  # in attempts that failed, backoff excluded
+    collisions: Counter[str] = field(default_factory=Counter)  # what collided: 'deleting from raw.datasets'...
+    turns: int = 0  # attempts that took their turn with other processes' writers (a scaled store)
+    waited_seconds: float = 0.0  # waiting for those turns, within `seconds` and `lost_seconds`
+
+    def describe(self) -> str:
+        """One line for a collect's summary."""
+        text = f"{self.committed} writes in {self.seconds:.1f} s"
+        if self.retried:
+            what = ", ".join(f"{n}× {c}" for c, n in self.collisions.most_common())
+            text += f", {self.retried} retried after a collision ({self.lost_seconds:.1f} s lost: {what})"
+        if self.turns:
+            text += f", {self.waited_seconds:.1f} s of it waiting for turns"
+        return text
+
+
 class Store:
     """A pane store: embedded (a local path) or scaled (`postgres://host/db?data_path=…`).
 
@@ -104,6 +131,7 @@ class Store:
         self.path: Path | None = self.location.file
         self.lock_timeout_s = lock_timeout_s
         self.legacy = legacy  # a DuckDB-file store to copy in when this store is created
+        self.writes = WriteStats()
 
     @classmethod
     def from_settings(cls, explicit: str | os.PathLike | None = None) -> Store:
@@ -166,12 +194,19 @@ class Store:
         `fn` must be safe to run more than once: it reads what it needs inside the transaction.
         """
         for attempt in range(attempts):
+            started = time.perf_counter()
             try:
                 with self.writer() as con:
-                    return fn(con)
+                    result = fn(con)
+                self.writes.committed += 1
+                self.writes.seconds += time.perf_counter() - started
+                return result
             except duckdb.Error as ex:
+                self.writes.lost_seconds += time.perf_counter() - started
                 if not is_conflict(ex):
                     raise
+                self.writes.retried += 1
+                self.writes.collisions[self._collision(ex)] += 1
                 if attempt == attempts - 1:
                     raise StoreBusy(
                         f"{self}: other writers kept the store busy through {attempts} attempts (another collect, "
@@ -181,12 +216,50 @@ class Store:
         raise AssertionError("unreachable")
 
     @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """Writers of a scaled store take turns, on any machine. Every collect's write replaces rows that
+        other shards' writes replace too (dataset cursors, source states, pipeline summaries), and
+        DuckLake refuses a commit that deletes where another transaction wrote meanwhile: racing, every
+        writer but one would redo its whole write, again and again. Taking turns, none does; reads go
+        on meanwhile, and a collect keeps reading while its write waits. Shards that start together on
+        a new store so create it once. (An embedded store's writers take turns through its lock file.)"""
+        if self.path is not None:
+            yield
+            return
+        queued = time.perf_counter()
+        with contextlib.ExitStack() as turn:
+            try:
+                turn.enter_context(write_turn(self.location, self.lock_timeout_s))
+            except TimeoutError:
+                raise StoreBusy(f"{self}: another writer kept its turn over {self.lock_timeout_s:.0f} s") from None
+            self.writes.turns += 1
+            self.writes.waited_seconds += time.perf_counter() - queued
+            yield
+
+    def _collision(self, ex: duckdb.Error) -> str:
+        """What a concurrent writer collided on, in words: 'deleting from raw.datasets', or the error's kind."""
+        found = re.search(r"attempting to (\w+) (?:from |into )?table with index \"(\d+)\"", str(ex))
+        if not found:
+            detail = re.search(r"conflict - attempting to (.+?) - ", str(ex))
+            return detail.group(1)[:80] if detail else ("a locked catalog" if "locked" in str(ex) else "the catalog")
+        name = found.group(2)
+        with contextlib.suppress(duckdb.Error), contextlib.closing(attach(self.location, read_only=True)) as con:
+            row = con.execute(
+                f"""SELECT s.schema_name || '.' || t.table_name FROM __ducklake_metadata_{ALIAS}.ducklake_table t
+                    JOIN __ducklake_metadata_{ALIAS}.ducklake_schema s USING (schema_id)
+                    WHERE t.table_id = ? ORDER BY t.begin_snapshot DESC LIMIT 1""",
+                [int(name)],
+            ).fetchone()
+            name = row[0] if row else name
+        return f"{found.group(1).removesuffix('e')}ing {name}"
+
+    @contextlib.contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection in one transaction, committed when the block ends.
 
         If the block raises, nothing it did is committed.
         """
-        with self._local_lock() as killed:
+        with self._local_lock() as killed, self._turn():
             legacy = self._prepare()
             if killed and legacy is None:
                 self._sweep()

@@ -18,6 +18,7 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -249,8 +250,16 @@ def forget(location: StoreLocation) -> None:
 
 
 def open_writer(location: StoreLocation) -> duckdb.DuckDBPyConnection:
-    """A connection of its own for one write, closed by the caller: closing it is what hands SQLite's
-    write-ahead log to every other connection, so writes never share the readers' cached database."""
+    """A connection for one write, closed by the caller.
+
+    An embedded store's writer gets a database of its own: closing it is what hands SQLite's
+    write-ahead log to every other connection, so writes never share the readers' cached database.
+    A scaled store's writer is a cursor of this process's database, like a reader's: PostgreSQL
+    shows every commit to every connection at once, and attaching the catalog anew for each write
+    costs CPU that a machine running several shards lacks.
+    """
+    if not location.embedded:
+        return attach(location)
     con = _connect()
     try:
         attach_as(con, location, ALIAS)
@@ -260,6 +269,29 @@ def open_writer(location: StoreLocation) -> duckdb.DuckDBPyConnection:
         con.close()
         raise
     return con
+
+
+WRITE_TURNS = 0x676C61737370616E  # 'glasspan': the PostgreSQL advisory lock key of a store's writers
+
+
+@contextlib.contextmanager
+def write_turn(location: StoreLocation, timeout_s: float) -> Iterator[None]:
+    """One writer of a scaled store at a time, on any machine: a write waits for the others' instead of
+    colliding with them. A PostgreSQL advisory lock on the catalog, which a process that dies releases
+    with its session. TimeoutError when another writer holds it longer than `timeout_s`."""
+    import psycopg
+
+    with psycopg.connect(location.catalog.split(":", 1)[1], autocommit=True, connect_timeout=10) as db:
+        db.execute(f"SET lock_timeout = '{int(timeout_s * 1000)}ms'")
+        try:
+            db.execute("SELECT pg_advisory_lock(%s)", [WRITE_TURNS])
+        except psycopg.errors.LockNotAvailable:
+            raise TimeoutError from None
+        try:
+            yield
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                db.execute("SELECT pg_advisory_unlock(%s)", [WRITE_TURNS])
 
 
 def attach(location: StoreLocation, read_only: bool = False, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
