@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import queue
 import threading
@@ -25,6 +26,7 @@ MAX_PARALLEL_SOURCES = 4
 FLUSH_RECORDS = 20_000  # records written per transaction: bounds a collect's memory
 QUEUED_BATCHES = 16  # datasets read and waiting for the writer: reading never runs far ahead of writing
 T, R = TypeVar("T"), TypeVar("R")
+DIGEST = "written_digest"  # cursor key: the fingerprint of the records last written for a dataset that re-sends them
 
 
 @dataclass
@@ -169,13 +171,39 @@ def _collect_source(collector: Collector, cursors: dict[str, dict], tracker: _Tr
 
 
 def _changed(known: KnownSources, source: str, dataset: Dataset, batch: DatasetBatch) -> bool:
-    """False for a batch that adds nothing and leaves its cursor where it was: nothing to write."""
-    if batch.runs or batch.table_counts or batch.steps or batch.schema_versions or batch.table_sizes:
-        return True
-    if batch.definitions is not None or batch.staging is not None or batch.load_packages is not None:
-        return True
+    """False for a batch with nothing to write: its cursor stays where it was, and it holds nothing, or
+    only what this dataset's previous write held. Some sources hand over what they hold whole on every
+    collect (definitions, load packages, staging datasets) or their newest rows again; the digest of
+    such a batch rides in the cursor, so the next identical one is known without asking the store."""
     before = known.raw_cursors.get((source, dataset.key))
-    return before is None or json.loads(before) != json.loads(json.dumps(batch.cursor, default=str))
+    if before is None or batch.table_sizes:  # sizes are a series: each collect's snapshot is kept
+        return True
+    previous = json.loads(before)
+    written = previous.pop(DIGEST, None)
+    batch.cursor.pop(DIGEST, None)
+    if json.loads(json.dumps(batch.cursor, default=str)) != previous:
+        return True  # it moved: the records are new (a digest of them would be as large as they are)
+    if not (batch.runs or batch.table_counts or batch.steps or batch.schema_versions) and (
+        batch.definitions is None and batch.staging is None and batch.load_packages is None
+    ):
+        return False
+    batch.cursor[DIGEST] = _digest(batch)
+    return batch.cursor[DIGEST] != written
+
+
+def _digest(batch: DatasetBatch) -> str:
+    """A fingerprint of a batch's records (not its cursor, problems or stats)."""
+    records = [
+        batch.runs,
+        batch.table_counts,
+        batch.steps,
+        batch.schema_versions,
+        batch.definitions,
+        batch.staging,
+        batch.load_packages,
+    ]
+    text = json.dumps(records, default=lambda o: vars(o) if hasattr(o, "__dict__") else str(o), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def collect(

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dlt
+import duckdb
 
+from collectors import registry
+from collectors.runner import collect
+from glasspane.config import load_config
 from tests import dlt_fixtures as fx
-from tests.conftest import collect_into, rows, source
+from tests.conftest import clone, collect_into, rows, source
 
 
 def test_recollect_changes_nothing_and_reads_only_new_files(tmp_path, store):
@@ -82,3 +86,24 @@ def test_a_failed_run_retried_later_ends_completed(tmp_path, store):
     fx.run(p, fx.users(2, start=5), load_trace=False)
     collect_into(store, folder)
     assert rows(store, "SELECT health, last_status FROM pipelines") == [("healthy", "completed")]
+
+
+def test_a_collect_that_finds_nothing_new_writes_nothing_though_sources_hand_their_views_over_again(
+    demo_store, tmp_path
+):
+    # the demo's DuckDB warehouse, working folders and SQL models hand over their definitions, load
+    # packages and staging datasets whole on every collect, and the warehouse its newest rows again
+    store = clone(demo_store, tmp_path / "again.lake")
+    config = load_config(demo_store.path.parent / "places" / "glasspane.toml")
+    assert collect(registry.build_all(config), store).ok  # the first collect after the demo's own
+    version = store.version()
+    again = collect(registry.build_all(config), store)
+    assert again.ok and again.new_runs == 0
+    assert store.version() == version  # not one snapshot: nothing was written
+
+    [warehouse] = [s.options["path"] for s in config.sources if s.kind == "duckdb"]
+    with duckdb.connect(warehouse) as con:
+        con.execute("CREATE VIEW crm.recent_signups AS SELECT 1 AS id")
+    assert collect(registry.build_all(config), store).ok
+    assert store.version() > version  # a view changed without a new load: it is written
+    assert rows(store, "SELECT count(*) FROM definitions WHERE name = 'recent_signups'") == [(1,)]
