@@ -20,6 +20,7 @@ from collectors.destination import dataset_batch, missing_dlt_tables
 from collectors.traces import TRACE_TABLES, by_canonical_name, canonical_rows, trace_rows_sql
 from glasspane.dlt_meta import STAGING_LAYOUT, duckdb_location, staging_dataset_name
 from glasspane.records import DatasetBatch, DefinitionRecord, StagingDatasetRecord
+from glasspane.store.lake import sql_string
 
 CATALOG = "dlt_source"
 EPOCH = "1970-01-01T00:00:00+00:00"
@@ -52,7 +53,7 @@ class DuckDBCollector(Collector):
             raise SourceError(str(self.path), "DuckDB file not found")
         con = duckdb.connect()
         try:
-            con.execute(f"ATTACH {_literal(str(self.path))} AS {CATALOG} (READ_ONLY)")
+            con.execute(f"ATTACH {sql_string(str(self.path))} AS {CATALOG} (READ_ONLY)")
         except duckdb.Error as ex:
             con.close()
             message = str(ex).splitlines()[0]
@@ -168,7 +169,3 @@ class DuckDBCollector(Collector):
 def _latest(rows: list[dict[str, Any]], column: str, default: str) -> str:
     values = [r[column] for r in rows if r.get(column) is not None]
     return max(values).isoformat() if values else default
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

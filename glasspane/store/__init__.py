@@ -38,6 +38,7 @@ from glasspane.store.lake import (
     open_writer,
     parse_location,
     prepare_catalog_file,
+    sql_string,
     write_turn,
 )
 
@@ -374,8 +375,8 @@ def _give_statistics(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
 
 
 def string_list(texts: list[str]) -> str:
-    """A SQL list literal of strings, each quoted as SQL quotes them (binding a list makes DuckDB load pandas)."""
-    return "[" + ", ".join("'" + t.replace("'", "''") + "'" for t in texts) + "]::VARCHAR[]"
+    """A SQL list literal of strings (binding a list as a parameter makes DuckDB load pandas)."""
+    return "[" + ", ".join(sql_string(t) for t in texts) + "]::VARCHAR[]"
 
 
 def migrate(con: duckdb.DuckDBPyConnection, legacy: Path | None = None) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from glasspane.store.lake import StoreLocation, attach_as
+from glasspane.store.lake import StoreLocation, attach_as, sql_string
 
 if TYPE_CHECKING:
     from glasspane.store import Store
@@ -47,9 +47,8 @@ def copy_tables(con: duckdb.DuckDBPyConnection, source: str, target: str = "stor
 def copy_legacy(con: duckdb.DuckDBPyConnection, legacy: Path) -> None:
     """Copy a DuckDB-file store (earlier versions' engine) into the store `con` is writing (attached as
     `legacy` to the write's own connection, which closes with it)."""
-    literal = str(legacy).replace("'", "''")
     try:
-        con.execute(f"ATTACH '{literal}' AS legacy (READ_ONLY)")
+        con.execute(f"ATTACH {sql_string(str(legacy))} AS legacy (READ_ONLY)")
     except duckdb.IOException as ex:
         from glasspane.store import StoreBusy
 

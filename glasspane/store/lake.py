@@ -99,7 +99,8 @@ def _postgres_location(text: str) -> StoreLocation:
     return StoreLocation("postgres:" + " ".join(parts), data, None, label, text)
 
 
-def _quote(text: str) -> str:
+def sql_string(text: str) -> str:
+    """A SQL string literal of `text`, quoted as SQL quotes it."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -153,7 +154,7 @@ def _storage_secret(con: duckdb.DuckDBPyConnection, location: StoreLocation) -> 
     if endpoint:
         scheme, _, host = endpoint.partition("://")
         options.update(ENDPOINT=host.rstrip("/"), URL_STYLE="path", USE_SSL=str(scheme == "https").lower())
-    body = ", ".join(f"{k} {v if k in ('TYPE', 'USE_SSL') else _quote(v)}" for k, v in options.items())
+    body = ", ".join(f"{k} {v if k in ('TYPE', 'USE_SSL') else sql_string(v)}" for k, v in options.items())
     con.execute(f"CREATE OR REPLACE SECRET glasspane_store_data ({body})")
 
 
@@ -167,12 +168,12 @@ def attach_as(
     """Attach the store at `location` to `con` under `alias`; `snapshot` pins a read-only attach to one version."""
     _load_extensions(con, location)
     _storage_secret(con, location)
-    options = [f"DATA_PATH {_quote(location.data_path)}"]
+    options = [f"DATA_PATH {sql_string(location.data_path)}"]
     # an embedded store's files are the folder beside its catalog, wherever the two were moved
     options += ["OVERRIDE_DATA_PATH TRUE"] if location.embedded else []
     options += ["READ_ONLY"] if read_only else []
     options += [f"SNAPSHOT_VERSION {int(snapshot)}"] if snapshot is not None else []
-    con.execute(f"ATTACH {_quote('ducklake:' + location.catalog)} AS {alias} ({', '.join(options)})")
+    con.execute(f"ATTACH {sql_string('ducklake:' + location.catalog)} AS {alias} ({', '.join(options)})")
 
 
 class _Instance:
@@ -350,7 +351,7 @@ def _sqlite_snapshot(location: StoreLocation) -> int:
         if reader is None:
             reader = _connect()
             _load(reader, ["sqlite"])  # the catalog's tables only: DuckLake itself is not needed to read them
-            reader.execute(f"ATTACH {_quote(str(path))} AS catalog (TYPE sqlite, READ_ONLY)")
+            reader.execute(f"ATTACH {sql_string(str(path))} AS catalog (TYPE sqlite, READ_ONLY)")
             _catalog_readers[path] = reader
         try:
             row = reader.execute("SELECT max(snapshot_id) FROM catalog.ducklake_snapshot").fetchone()
