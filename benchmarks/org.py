@@ -37,8 +37,9 @@ os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 from benchmarks.collect import make_template, verdict
+from glasspane.settings import environment
 from glasspane.store import Store
-from tests.servers import MotoS3, Postgres, RecordingProxy, environment
+from tests.servers import MotoS3, Postgres, RecordingProxy
 
 PROJECT = Path(__file__).resolve().parent.parent
 BUCKET, STORE_BUCKET = "org", "pane"

@@ -25,9 +25,10 @@ import dlt
 from collectors.filesystem import FilesystemCollector
 from collectors.runner import collect
 from glasspane.config import SourceConfig
+from glasspane.settings import environment
 from glasspane.store import Store
 from tests import dlt_fixtures as fx
-from tests.servers import MotoS3, RecordingProxy, environment
+from tests.servers import MotoS3, RecordingProxy
 
 BUCKET = "bench"
 DLT_TABLES = ("_dlt_loads", "_dlt_version", "_dlt_pipeline_state")

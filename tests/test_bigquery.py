@@ -13,9 +13,10 @@ from typing import Any
 import dlt
 import pytest
 
+from glasspane.settings import environment
 from tests import dlt_fixtures as fx
 from tests.conftest import collect_into, rows, source
-from tests.servers import BigQueryEmulator, Recorded, RecordingProxy, TokenServer, environment, free_port
+from tests.servers import BigQueryEmulator, Recorded, RecordingProxy, TokenServer, free_port
 from tests.store_scan import find_in_store
 
 LOADER = "loader@proj-a.iam.gserviceaccount.com"

@@ -11,10 +11,11 @@ import psycopg
 import pytest
 
 from glasspane.governance.deletion.execute import DELETED, FAILED, NOT_RUN, ROLLED_BACK, execute, plan_for
+from glasspane.settings import environment
 from tests import dlt_fixtures as fx
 from tests import governance_fixtures as gf
 from tests.conftest import collect_into, rows, source
-from tests.servers import Postgres, environment
+from tests.servers import Postgres
 from tests.test_deletion import OTHERS, assert_value_not_stored
 
 ROOT = "(SELECT _dlt_id FROM {d}.customers WHERE email = %(s)s)"

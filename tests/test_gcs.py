@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import dlt
 import pytest
 
+from glasspane.settings import environment
 from tests import dlt_fixtures as fx
 from tests.conftest import collect_into, rows, source
-from tests.servers import Process, RecordingProxy, TokenServer, environment, free_port
+from tests.servers import Process, RecordingProxy, TokenServer, free_port
 from tests.test_bigquery import COLLECTOR, service_account
 
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")  # no gRPC bucket-type probe: HTTP only

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import dlt
 import pytest
 
-from glasspane.settings import PROJECT_DIR
+from glasspane.settings import PROJECT_DIR, environment
 from tests import dlt_fixtures as fx
 from tests.conftest import collect_into, rows, source
-from tests.servers import MotoS3, RecordingProxy, environment, free_port
+from tests.servers import MotoS3, RecordingProxy, free_port
 from tests.store_scan import find_in_store
 
 BUCKET = "lake"

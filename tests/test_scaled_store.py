@@ -17,12 +17,12 @@ import dlt
 import pytest
 from playwright.sync_api import expect
 
-from glasspane.settings import PROJECT_DIR
+from glasspane.settings import PROJECT_DIR, environment
 from glasspane.store import Store, StoreBusy
 from tests import dlt_fixtures as fx
 from tests.browser import chromium, dashboard, open_page
 from tests.conftest import clone, rows
-from tests.servers import MotoS3, Postgres, environment
+from tests.servers import MotoS3, Postgres
 from tests.test_store_engine import KEYS, duplicates
 
 BUCKET = "pane"

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from glasspane.demo.views_and_models import add_views_and_models
+from glasspane.settings import environment
 
 HISTORY_DAYS = 35
 SEED = 7
@@ -84,21 +85,6 @@ PIPELINES = (
         layout="{schema_name}/{table_name}/{load_id}.{file_id}.{ext}",
     ),
 )
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Pretend to run elsewhere: dlt reads these variables into the trace's execution context."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _people(rng: random.Random, n: int, start: int) -> list[dict[str, Any]]:
@@ -311,7 +297,7 @@ class DemoBuilder:
 
     def _build_pipeline(self, spec: DemoPipeline) -> None:
         pipeline = self._pipeline(spec)
-        with _environment(spec.environment):
+        with environment(**spec.environment):  # dlt reads these into the trace's execution context
             pipeline.run(self._data(spec, 0))
             template = pipeline.last_trace.asdict()
             pipeline.run([pipeline.last_trace], table_name="_trace")
