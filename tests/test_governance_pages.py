@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 
 import duckdb
 import pytest
@@ -19,7 +14,9 @@ from glasspane.store import Store
 from glasspane.ui import strings
 from tests import governance_fixtures as gf
 from tests import signin
+from tests.browser import READY, chromium
 from tests.conftest import collect_into, rows, source
+from tests.servers import Process, free_port
 from tests.test_lineage import sources
 
 
@@ -192,83 +189,51 @@ def test_governance_page_without_pii_explains_how_to_tag_it(tmp_path, monkeypatc
     assert at.caption[-1].value == "No deletion has been executed yet."
 
 
-def _free_port() -> int:
-    with contextlib.closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def dashboard(governed_store):
-    """The dashboard served by Streamlit on a free local port, over the governed store."""
-    port = _free_port()
-    env = {**os.environ, "GLASSPANE_STORE": str(governed_store[1].path)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port)],
+    """The dashboard as a bare `streamlit run app.py` starts it, no address given (config.toml: loopback),
+    on a free local port, over the governed store."""
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port"]
+    server = Process(
+        [*command, str(port)],
+        f"http://127.0.0.1:{port}/_stcore/health",
+        env={"GLASSPANE_STORE": str(governed_store[1].path)},
         cwd=PROJECT_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            assert time.monotonic() < deadline, "streamlit did not start"
-            time.sleep(0.2)
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-READY = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
+        server.stop()
 
 
 def test_in_a_browser_the_graph_renders_and_an_anonymous_visitor_plans_but_cannot_execute(dashboard, governed_store):
     """Started the README's way with no settings (config.toml: loopback, no sign-in)."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     warehouse, _ = governed_store
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
-        try:
-            browser_page = browser.new_page(viewport={"width": 1400, "height": 2000})
-            browser_page.goto(dashboard)
-            browser_page.wait_for_selector(READY)
-            browser_page.goto(f"{dashboard}/lineage?table=crm.customers&column=email&hops=2")
-            browser_page.wait_for_selector(READY)
-            graph = browser_page.locator('[data-testid="stGraphVizChart"] svg')
-            expect(graph).to_be_visible()
-            expect(graph.locator("g.node")).to_have_count(10)  # email and the nine columns that carry it
-            expect(graph).to_contain_text("marts.customer_keys (model)")
+    with chromium() as browser:
+        browser_page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        browser_page.goto(dashboard)
+        browser_page.wait_for_selector(READY)
+        browser_page.goto(f"{dashboard}/lineage?table=crm.customers&column=email&hops=2")
+        browser_page.wait_for_selector(READY)
+        graph = browser_page.locator('[data-testid="stGraphVizChart"] svg')
+        expect(graph).to_be_visible()
+        expect(graph.locator("g.node")).to_have_count(10)  # email and the nine columns that carry it
+        expect(graph).to_contain_text("marts.customer_keys (model)")
 
-            browser_page.goto(f"{dashboard}/governance?kind=email")
-            browser_page.wait_for_selector(READY)
-            value = browser_page.locator('input[type="password"]')
-            value.fill(gf.SUBJECT)
-            value.press("Enter")
-            browser_page.wait_for_selector(READY)
-            browser_page.get_by_role("button", name="Plan deletion").click()
-            expect(browser_page.get_by_text("Statements, in the order they run")).to_be_visible()
-            expect(browser_page.get_by_text("Executing needs a signed-in executor")).to_be_visible()
-            expect(browser_page.get_by_role("button", name="Execute deletion")).to_have_count(0)
-            expect(browser_page.get_by_role("button", name="Download SQL")).to_be_visible()
-        finally:
-            browser.close()
+        browser_page.goto(f"{dashboard}/governance?kind=email")
+        browser_page.wait_for_selector(READY)
+        value = browser_page.locator('input[type="password"]')
+        value.fill(gf.SUBJECT)
+        value.press("Enter")
+        browser_page.wait_for_selector(READY)
+        browser_page.get_by_role("button", name="Plan deletion").click()
+        expect(browser_page.get_by_text("Statements, in the order they run")).to_be_visible()
+        expect(browser_page.get_by_text("Executing needs a signed-in executor")).to_be_visible()
+        expect(browser_page.get_by_role("button", name="Execute deletion")).to_have_count(0)
+        expect(browser_page.get_by_role("button", name="Download SQL")).to_be_visible()
     assert gf.count(warehouse.path, "SELECT count(*) FROM crm.events WHERE user_email = ?", [gf.SUBJECT]) > 0
 
 
