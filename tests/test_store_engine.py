@@ -323,18 +323,34 @@ def test_summaries_follow_runs_that_a_second_source_moves_to_their_destination(t
     assert rows(store, "SELECT pipeline_name, location FROM pipelines") == [("crm", f"duckdb://{warehouse}")]
 
 
+def imports_of_collect(config: Path, store: Store, news: str) -> set[str]:
+    """The modules a collect of this config into this store imports (`python -X importtime`); it finds `news`."""
+    command = ["-X", "importtime", "-m", "collectors", "collect", "--config", str(config), "--store", str(store.path)]
+    done = subprocess.run([sys.executable, *command, "--quiet"], cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert done.returncode == 0 and news in done.stdout
+    return {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+
+
 def test_a_collect_that_finds_nothing_new_loads_neither_dlt_pandas_lineage_deletion_nor_streamlit(lake_tree, store):
     assert collect_command(lake_tree, store).returncode == 0
-    config, path = str(lake_tree), str(store.path)
-    command = ["-X", "importtime", "-m", "collectors", "collect", "--config", config, "--store", path, "--quiet"]
-    again = subprocess.run([sys.executable, *command], cwd=PROJECT_DIR, capture_output=True, text=True)
-    assert again.returncode == 0 and "0 new runs" in again.stdout
-    lines = again.stderr.splitlines()
-    imported = {line.rsplit("|", 1)[-1].strip() for line in lines if line.startswith("import time:")}
+    imported = imports_of_collect(lake_tree, store, "0 new runs")
     assert "duckdb" in imported and "glasspane.store" in imported  # the record is read as it should be
     heavy = {"dlt", "pandas", "pyarrow", "sqlglot", "streamlit", "glasspane.governance.lineage"}
     assert imported & heavy == set()
     assert not [m for m in imported if m.startswith("glasspane.governance.deletion")]
+
+
+def test_new_loads_in_a_local_bucket_are_decoded_without_loading_dlt(lake_tree, store):
+    assert collect_command(lake_tree, store).returncode == 0
+    versions = "SELECT count(*) FROM schema_versions WHERE dataset_name = 'b'"
+    [(before,)] = rows(store, versions)
+    bucket = lake_tree.parent / "bucket"
+    p = fx.pipeline("b", lake_tree.parent / "pipelines", dlt.destinations.filesystem(bucket.as_uri()), "b")
+    fx.run(p, fx.users(2, start=20, extra_column=True), load_trace=False)  # a load, its state, a new schema
+    imported = imports_of_collect(lake_tree, store, "1 new runs")
+    assert "glasspane.store.ingest" in imported  # it was written
+    assert not [m for m in imported if m == "dlt" or m.startswith("dlt.") or m == "streamlit"]
+    assert rows(store, versions) == [(before + 1,)]
 
 
 class SlowStore(Store):
