@@ -29,7 +29,7 @@ from glasspane.records import (
     StepRecord,
     TableCountRecord,
 )
-from glasspane.store import summaries
+from glasspane.store import string_list, summaries
 from glasspane.store.governance import write_definitions, write_load_packages, write_staging
 from glasspane.store.pending import Pending, SourceOutcome, mark_failure
 from glasspane.store.table_sizes import write_table_sizes
@@ -69,6 +69,21 @@ MERGED_RUN_COLUMNS = """
 _RUN_FIELDS = [f.name for f in dataclasses.fields(RunRecord)]
 _COUNT_FIELDS = [f.name for f in dataclasses.fields(TableCountRecord)]
 _STEP_FIELDS = [f.name for f in dataclasses.fields(StepRecord)]
+
+
+def _locations_with_definitions(con: duckdb.DuckDBPyConnection, changed: set[str]) -> set[str]:
+    """Of the locations whose definitions or schemas changed, those with lineage to derive: with a view or
+    model now, or traced before (its lineage must go). Lineage never crosses a location."""
+    if not changed:
+        return set()
+    wanted = string_list(sorted(changed))
+    return {
+        location
+        for (location,) in con.execute(
+            f"""SELECT location FROM raw.definitions WHERE list_contains({wanted}, location)
+                UNION SELECT location FROM raw.definition_status WHERE list_contains({wanted}, location)"""
+        ).fetchall()
+    }
 
 
 def _frame(records: Iterable[Any], fields: list[str], extra: dict[str, list[Any]] | None = None) -> pd.DataFrame:
@@ -130,10 +145,13 @@ def write_pending(
     new_runs = _merge_runs(con, {r.run_key for _, r in pending.runs}, loads)
     touched_schemas = {(v["location"], v["dataset_name"], v["schema_name"]) for v in pending.versions}
     summaries.refresh_touched(con, touched_schemas)
-    if pending.definitions or touched_schemas:
+    traced = _locations_with_definitions(
+        con, {loc for _, loc, _, _ in pending.definitions} | {t[0] for t in touched_schemas}
+    )
+    if traced:
         from glasspane.store.lineage import refresh_lineage  # sqlglot: only when what lineage reads changed
 
-        refresh_lineage(con)
+        refresh_lineage(con, traced)
     for outcome in pending.outcomes:
         written = dataclasses.replace(outcome, errors=list(outcome.errors))
         mark_failure(written, failures)
