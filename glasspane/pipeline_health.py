@@ -72,8 +72,8 @@ def pipeline_health(
     the tables whose newest load is a volume anomaly (empty for most pipelines)."""
     health = late_or_failing(con, factor, max_age_s, pipelines, locations)
     anomalies = newest_anomalies(con, rule, pipelines, locations)
-    tables = anomalies.groupby(PIPELINE_KEY)["table_name"].agg(lambda names: sorted(set(names)))
-    found = pd.Series(
+    tables = anomalies.groupby(PIPELINE_KEY)["table_name"].agg(lambda names: sorted(set(names))).to_dict()
+    found = pd.Series(  # a dict, not the grouped Series: a MultiIndex lookup per pipeline cost 0.1 s per 1,000
         [tables.get(key, []) for key in health[PIPELINE_KEY].itertuples(index=False, name=None)],
         index=health.index,
         dtype=object,
