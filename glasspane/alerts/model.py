@@ -20,8 +20,9 @@ NOT_SENT = "not_sent"  # no Slack destination configured, or notify_on_resolve i
 class Finding:
     """What a rule saw about one subject (a pipeline, a pipeline's table, a dataset).
 
-    Stateful rules report every subject they judged, matching or not; event rules (schema,
-    pii) report only changes, each with the fingerprint (schema version) it is about.
+    Stateful rules report every subject that matches, and every one whose alert fires and that no
+    longer matches (to resolve it); event rules (schema, pii) report only changes, each with the
+    fingerprint (schema version) it is about.
     """
 
     subject_key: str

@@ -19,7 +19,7 @@ import pandas as pd
 
 from glasspane.alerts import reads as q
 from glasspane.alerts.alert_log import rule_memories
-from glasspane.alerts.model import Finding, RuleMemory, RuleResult
+from glasspane.alerts.model import FIRING, Finding, RuleMemory, RuleResult
 from glasspane.alerts.rule_config import AlertRule, duration_text
 from glasspane.dlt_meta import first_line, redact
 from glasspane.formatting import thousands
@@ -92,6 +92,18 @@ def _health(con: duckdb.DuckDBPyConnection, rule: AlertRule, factor: float, max_
     return health.loc[[key in covered for key in keys]]
 
 
+def _pipeline_key(row: Any) -> str:
+    return f"{row.location}|{row.dataset_name}|{row.pipeline_name}"
+
+
+def _reported(memory: RuleMemory, row: Any, matching: bool) -> bool:
+    """Whether a stateful rule reports this pipeline: when it matches, or stopped matching while its alert
+    fires (the resolution). Any other is a quiet subject; describing it (facts, links) for 1,000
+    pipelines cost most of an evaluation."""
+    state = memory.states.get(_pipeline_key(row))
+    return matching or (state is not None and state.status == FIRING)
+
+
 def _pipeline_finding(
     row: Any,
     matching: bool,
@@ -103,7 +115,7 @@ def _pipeline_finding(
 ) -> Finding:
     """A finding about one pipeline's health (the failed and late rules), linked to its runs."""
     return Finding(
-        subject_key=f"{row.location}|{row.dataset_name}|{row.pipeline_name}",
+        subject_key=_pipeline_key(row),
         subject=row.pipeline_name,
         matching=matching,
         title=title,
@@ -122,6 +134,8 @@ def failed_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMem
     result = RuleResult(complete=True)
     for row in _health(con, rule, LATE_FACTOR, None).itertuples(index=False):
         failing = row.health == "failing"
+        if not _reported(memory, row, failing):
+            continue
         error = first_line(redact(row.error if failing and isinstance(row.error, str) else None, limit=500))
         if failing:
             step = f" in the {row.failed_step} step" if isinstance(row.failed_step, str) else ""
@@ -144,6 +158,8 @@ def late_rule(con: duckdb.DuckDBPyConnection, rule: AlertRule, memory: RuleMemor
     result = RuleResult(complete=True)
     for row in _health(con, rule, rule.factor, rule.max_age_s).itertuples(index=False):
         late = row.health == "late"
+        if not _reported(memory, row, late):
+            continue
         if rule.max_age_s is not None:
             expected = f"within {duration_text(rule.max_age_s)}"
         else:
