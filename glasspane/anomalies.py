@@ -29,8 +29,9 @@ Each load's row count is judged, oldest first, against comparable earlier loads,
   beyond it and no other place they share, which this load is not at, explains them (the 30th of
   months whose 30th was their last business day). A low load on a day in `holidays` is not
   anomalous.
-- **Runs.** A run of anomalous loads in one direction at one level is one alert (its first load
-  is the onset); a load nearer the run's level than the baseline keeps it going. After
+- **Runs.** A run of anomalous loads in one direction at one level is one episode; a load nearer
+  the run's level than the baseline keeps it going. An alert (the onset) is an anomalous load
+  whose previous load was not anomalous, as the alert rule fires (ok → matching). After
   `adopt_after` such loads (once the history spans `window_days`) the level is adopted: earlier
   loads move by the run's median offset, so the learned seasons stay. A "new normal" mark adopts
   at once; an "expected" mark leaves the load out of every baseline. Zero and flatline runs are
@@ -232,8 +233,8 @@ def score_series(
 
     `marks` maps a load's position to "expected" or "new normal". Returns, per load: baseline,
     lower, upper (rows), robust_z, history (loads the baseline saw), season (the grouping
-    used), anomalous (the series is in an anomalous episode), onset (this load starts one:
-    an alert), kind (zero, drop, spike, double, flatline; "new normal" when a level is
+    used), anomalous (the series is in an anomalous episode), onset (an alert: anomalous, and the
+    previous load was not), kind (zero, drop, spike, double, flatline; "new normal" when a level is
     adopted; "calendar" or "holiday" when a recurring day excuses it; "expected" when marked).
     """
     stamps = pd.to_datetime(pd.Series(loaded_at), utc=True)
@@ -258,7 +259,6 @@ class _Scorer:
         self.season = np.full(n, None, dtype=object)
         self.kind = np.full(n, None, dtype=object)
         self.anomalous = np.zeros(n, dtype=bool)
-        self.onset = np.zeros(n, dtype=bool)
         self.held = np.zeros(n, dtype=bool)  # anomalous and not adopted
         self.model: _Model | None = None
         self.episode: list[int] = []  # positions of the current anomalous run
@@ -304,8 +304,8 @@ class _Scorer:
         has_rows = len(prior) > 0 and bool(np.all(raw[prior] > 0))
         if raw[i] == 0 and has_rows and mark is None:
             self.anomalous[i], kind[i] = True, "zero"
-            self.onset[i] = not (episode and kind[episode[-1]] == "zero")
-            self.episode = [*episode, i] if not self.onset[i] else [i]
+            goes_on = bool(episode) and kind[episode[-1]] == "zero"
+            self.episode = [*episode, i] if goes_on else [i]
         else:
             self.episode = []
             kind[i] = mark if mark else None
@@ -453,7 +453,7 @@ class _Scorer:
         if episode and _continues(episode, found, kind, y, i, threshold):
             episode.append(i)
         else:
-            self.onset[i], self.episode = True, [i]
+            self.episode = [i]
 
     def result(self) -> pd.DataFrame:
         """The verdicts, one row per load."""
@@ -467,7 +467,7 @@ class _Scorer:
                 "history": self.history,
                 "season": self.season,
                 "anomalous": self.anomalous,
-                "onset": self.onset,
+                "onset": self.anomalous & ~np.concatenate(([False], self.anomalous[:-1])),
                 "kind": self.kind,
             }
         )
