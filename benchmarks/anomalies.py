@@ -25,7 +25,9 @@ The generator (each series draws every choice from the seed):
   same data loaded twice: 2 × the load's rows) and flatlines (the count stuck for 6–12 loads).
 
 Scoring counts alerts, not flagged loads: an alert is a flagged load whose previous load was
-not flagged (a run of anomalous loads is one alert, as Slack gets it). An event is found when
+not flagged (a run of anomalous loads is one alert, as Slack gets it). Glasspane's verdicts come
+from the function `alerts --from-csv` calls (`backtest.score_csv`), its alerts are the `alert`
+points of that command's `--json` (`onset`), so a user's file is scored as here. An event is found when
 an alert starts inside it (a flatline's loads, a level shift's first 5); any other alert is a
 false alarm, attributed to the kind the rule named. Loads in the warm-up are not scored.
 """
@@ -40,7 +42,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from glasspane.anomalies import score_series
+from glasspane.alerts.backtest import score_csv
+from glasspane.anomalies import DEFAULT_RULE
 
 KINDS = ("zero", "drop", "spike", "double", "flatline", "level_shift")
 NOISE = {"low": 0.02, "medium": 0.07, "high": 0.15}
@@ -191,24 +194,25 @@ def elementary(series: Series, window_days: int = 14, sensitivity: float = 3.0, 
         z = (series.rows - mean) / std
     flagged = (size >= min_training) & (std > 0) & (np.abs(z) >= sensitivity)
     kind = np.where(series.rows == 0, "zero", np.where(z > 0, "spike", "drop"))
-    return pd.DataFrame({"anomalous": flagged, "kind": np.where(flagged, kind, None)})
+    onset = flagged & ~np.concatenate(([False], flagged[:-1]))
+    return pd.DataFrame({"anomalous": flagged, "onset": onset, "kind": np.where(flagged, kind, None)})
 
 
 def glasspane(series: Series) -> pd.DataFrame:
-    """Glasspane's volume rule on the series."""
-    return score_series(series.loaded_at, series.rows)
+    """Glasspane's volume rule on the series, as `alerts --from-csv` scores it."""
+    frame = pd.DataFrame({"series": series.name, "loaded_at": series.loaded_at, "row_count": series.rows})
+    return score_csv(frame, DEFAULT_RULE)
 
 
 def tally(series: Series, verdicts: pd.DataFrame) -> tuple[dict[str, list[int]], int, int]:
     """Per kind [found, missed, false alarms]; clean loads scored; false alarms in all."""
-    flagged = verdicts["anomalous"].to_numpy(dtype=bool)
-    alerts = flagged & ~np.concatenate(([False], flagged[:-1]))
+    alerts = verdicts["onset"].to_numpy(dtype=bool)
     counts = {k: [0, 0, 0] for k in KINDS}
-    inside = np.zeros(len(flagged), dtype=bool)
+    inside = np.zeros(len(alerts), dtype=bool)
     for kind, first, last in series.events:
         inside[first : last + 1] = True
         counts[kind][0 if alerts[first : last + 1].any() else 1] += 1
-    scored = np.arange(len(flagged)) >= series.scored_from
+    scored = np.arange(len(alerts)) >= series.scored_from
     false = alerts & ~inside & scored
     named = {"flatline": "flatline", "double": "double", "zero": "zero", "drop": "drop", "spike": "spike"}
     for i in np.nonzero(false)[0]:
