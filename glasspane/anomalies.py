@@ -33,9 +33,9 @@ Each load's row count is judged, oldest first, against comparable earlier loads,
   the run's level than the baseline keeps it going. An alert (the onset) is an anomalous load
   whose previous load was not anomalous, as the alert rule fires (ok → matching). After
   `adopt_after` such loads (once the history spans `window_days`) the level is adopted: earlier
-  loads move by the run's median offset, so the learned seasons stay. A "new normal" mark adopts
-  at once; an "expected" mark leaves the load out of every baseline. Zero and flatline runs are
-  never adopted.
+  loads with rows move by the run's median offset (empty ones stay empty), so the learned seasons
+  stay. A "new normal" mark adopts at once; an "expected" mark leaves the load out of every
+  baseline. Zero and flatline runs are never adopted.
 - **Kinds.** zero, drop, spike, double (about twice the baseline, or exactly twice a recent
   load), flatline (the same non-zero count `flatline_loads` times in a row where the series
   repeats a count less than `flatline_repeat_rate` of the time).
@@ -437,7 +437,7 @@ class _Scorer:
             start = episode[0] if episode and mark != "new normal" else i
             run = [*episode, i] if mark != "new normal" else [i]
             offset = float(np.median(self.out["residual"][run]))
-            y[:start] += offset  # earlier loads move to the new level; their seasons stay
+            y[:start] += np.where(raw[:start] > 0, offset, 0.0)  # earlier loads move to the new level; seasons stay
             self.held[run] = False
             kind[i], self.episode, self.model = "new normal", [], None
             return

@@ -103,6 +103,20 @@ def test_a_lasting_step_is_alerted_once_then_adopted_and_a_flatline_and_a_double
     assert flat["kind"].tolist()[3:] == ["flatline"] * 3 and flat["onset"].sum() == 1
 
 
+def test_after_a_step_is_adopted_empty_hours_stay_empty_and_the_nightly_season_stays_learned():
+    at = pd.date_range("2026-03-02", periods=24 * 42, freq="h", tz="UTC")
+    nights = np.nonzero(np.asarray(at.hour == 2))[0]  # a nightly batch, the only hour with rows
+    counts = np.zeros(len(at), dtype=int)
+    counts[nights] = np.round(600 * np.exp(np.random.default_rng(5).normal(0, 0.03, len(nights))))
+    counts[nights[21:]] *= 3  # a new customer from the 22nd night on
+    verdicts = score_series(at, counts)
+    assert verdicts["kind"].iloc[nights[21] : nights[27]].eq("new normal").any()  # adopted within the week
+    later = verdicts.iloc[nights[35] :]  # two weeks on: empty hours are normal, judged by the hour
+    assert not later["anomalous"].any() and later["season"].str.startswith("hour").all()
+    counts[nights[-1]] = counts[nights[-1]] * 2 // 5  # 60 % fewer rows in the last batch
+    assert score_series(at, counts).iloc[nights[-1]][["anomalous", "onset", "kind"]].tolist() == [True, True, "drop"]
+
+
 @pytest.fixture
 def crm(tmp_path, monkeypatch):
     """A real dlt pipeline loading `users` into DuckDB, collected into a store, with Slack on loopback."""
