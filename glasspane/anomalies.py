@@ -12,11 +12,14 @@ Each load's row count is judged, oldest first, against comparable earlier loads,
   its loads deviate from their group medians at least 10 % less than from the plain median, and
   for a load only when its group holds `min_season_loads` earlier loads; otherwise the next
   coarser one, down to the plain window (the median of the last `window_days`). The baseline is
-  the median of the load's group.
+  the median of the load's group, moved (unless empty) by the median distance of the loads with
+  rows of the last `window_days` from their groups' medians: the seasons are learned from the
+  whole history, the level from the recent loads, so a change the band let through (a lasting
+  step too small to alert) is followed within days rather than weeks.
 - **Noise.** The distance of each load from the median of the rest of its group, pooled (the
   plain window pools all `season_days`): √(π/2) × their mean once those beyond 3 × the MAD's
-  estimate are left out; plus the uncertainty of a median of n loads and the counting noise of
-  small tables (1 / (rows + 1)).
+  estimate are left out; plus the uncertainty of a median of n loads (the group's, or the recent
+  loads' when fewer) and the counting noise of small tables (1 / (rows + 1)).
 - **Band.** baseline ± max(z × noise, log(1 + min_relative_change)); a load outside it (and at
   least `min_rows` rows away, with `min_history` earlier loads) is anomalous. A zero load is
   anomalous when the comparable loads hold no zero and expect rows.
@@ -91,6 +94,7 @@ class _Model:
     repeat_rate: float
     span_s: float  # how far back the usable loads reach
     cadence_s: float
+    recent_loads: dict[str, int]  # per season grouping, the loads of the last `window_days` its level is from
 
 
 def _keys(seconds: np.ndarray, grouping: str) -> np.ndarray:
@@ -146,6 +150,7 @@ def _fit(t: np.ndarray, y: np.ndarray, raw: np.ndarray, now: float, rule: Anomal
     plain = t >= now - rule.window_days * DAY_S
     fitted: list[tuple[str, dict[int, float], dict[int, int], float]] = []
     zeros: dict[str, set[int]] = {}
+    recent_loads: dict[str, int] = {}
     errors: dict[str, float] = {}
     for grouping in _groupings(cadence):
         use = plain if grouping == "plain" else np.ones(len(t), dtype=bool)
@@ -160,6 +165,12 @@ def _fit(t: np.ndarray, y: np.ndarray, raw: np.ndarray, now: float, rule: Anomal
         if grouping == "plain":  # the level from the recent window; noise and fit from the whole history
             whole = np.zeros(len(t), dtype=np.int64)
             _, deviation, errors[grouping] = _group_medians(projected, whole, np.array([len(t)]), raw > 0)
+        else:  # the seasons from the whole history, their level from the recent window (empty groups stay empty)
+            recent_rows = plain & (raw > 0)
+            if recent_rows.sum() >= rule.min_history:
+                shift = float(np.median(values[recent_rows] - group_medians[inverse][recent_rows]))
+                group_medians = np.where(group_medians > 0, group_medians + shift, group_medians)
+                recent_loads[grouping] = int(recent_rows.sum())
         spread = _spread(deviation)
         zeros[grouping] = set(np.unique(keys[raw[use] == 0]).tolist())
         medians = dict(zip(unique.tolist(), group_medians.tolist(), strict=True))
@@ -173,7 +184,7 @@ def _fit(t: np.ndarray, y: np.ndarray, raw: np.ndarray, now: float, rule: Anomal
     before = raw[: max(len(raw) - rule.flatline_loads + 1, 0)]  # not the run that may be a flatline now
     filled = before[1:] > 0
     repeats = float(np.mean(before[1:][filled] == before[:-1][filled])) if filled.any() else 1.0
-    return _Model(now, slope, kept, len(t), zeros, repeats, now - float(t[0]), cadence)
+    return _Model(now, slope, kept, len(t), zeros, repeats, now - float(t[0]), cadence, recent_loads)
 
 
 def _spread(deviation: np.ndarray) -> float:
@@ -317,6 +328,8 @@ class _Scorer:
         level, spread, size, group_has_zero, grouping = _baseline(model, self.t[i], rule)
         expected_rows = math.expm1(level)
         counting = 1 / (expected_rows + 1)  # the variance of a count in log space, for small counts
+        # the baseline is as uncertain as a median of its group's loads, or of the recent loads its level is from
+        size = min(size, model.recent_loads.get(grouping, size))
         noise = math.sqrt(spread**2 * (1 + math.pi / (2 * size)) + counting)
         threshold = max(rule.z_threshold * noise, math.log1p(rule.min_relative_change))
         residual = self.y[i] - level
