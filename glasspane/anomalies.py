@@ -151,6 +151,8 @@ def _fit(t: np.ndarray, y: np.ndarray, raw: np.ndarray, now: float, rule: Anomal
     fitted: list[tuple[str, dict[int, float], dict[int, int], float]] = []
     zeros: dict[str, set[int]] = {}
     recent_loads: dict[str, int] = {}
+    recent = np.nonzero(plain & (raw > 0))[0]  # the loads with rows of the last `window_days`
+    at_recent = projected[recent]
     errors: dict[str, float] = {}
     for grouping in _groupings(cadence):
         use = plain if grouping == "plain" else np.ones(len(t), dtype=bool)
@@ -165,12 +167,10 @@ def _fit(t: np.ndarray, y: np.ndarray, raw: np.ndarray, now: float, rule: Anomal
         if grouping == "plain":  # the level from the recent window; noise and fit from the whole history
             whole = np.zeros(len(t), dtype=np.int64)
             _, deviation, errors[grouping] = _group_medians(projected, whole, np.array([len(t)]), raw > 0)
-        else:  # the seasons from the whole history, their level from the recent window (empty groups stay empty)
-            recent_rows = plain & (raw > 0)
-            if recent_rows.sum() >= rule.min_history:
-                shift = float(np.median(values[recent_rows] - group_medians[inverse][recent_rows]))
-                group_medians = np.where(group_medians > 0, group_medians + shift, group_medians)
-                recent_loads[grouping] = int(recent_rows.sum())
+        elif len(recent) >= rule.min_history:
+            # the seasons from the whole history, their level from the recent loads (empty groups stay empty)
+            group_medians[group_medians > 0] += float(np.median(at_recent - group_medians[inverse[recent]]))
+            recent_loads[grouping] = len(recent)
         spread = _spread(deviation)
         zeros[grouping] = set(np.unique(keys[raw[use] == 0]).tolist())
         medians = dict(zip(unique.tolist(), group_medians.tolist(), strict=True))
