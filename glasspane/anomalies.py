@@ -12,11 +12,14 @@ Each load's row count is judged, oldest first, against comparable earlier loads,
   its loads deviate from their group medians at least 10 % less than from the plain median, and
   for a load only when its group holds `min_season_loads` earlier loads; otherwise the next
   coarser one, down to the plain window (the median of the last `window_days`). The baseline is
-  the median of the load's group.
+  the median of the load's group, moved (unless empty) by the median distance of the loads with
+  rows of the last `window_days` from their groups' medians: the seasons are learned from the
+  whole history, the level from the recent loads, so a change the band let through (a lasting
+  step too small to alert) is followed within days rather than weeks.
 - **Noise.** The distance of each load from the median of the rest of its group, pooled (the
   plain window pools all `season_days`): √(π/2) × their mean once those beyond 3 × the MAD's
-  estimate are left out; plus the uncertainty of a median of n loads and the counting noise of
-  small tables (1 / (rows + 1)).
+  estimate are left out; plus the uncertainty of a median of n loads (the group's, or the recent
+  loads' when fewer) and the counting noise of small tables (1 / (rows + 1)).
 - **Band.** baseline ± max(z × noise, log(1 + min_relative_change)); a load outside it (and at
   least `min_rows` rows away, with `min_history` earlier loads) is anomalous. A zero load is
   anomalous when the comparable loads hold no zero and expect rows.
@@ -29,12 +32,13 @@ Each load's row count is judged, oldest first, against comparable earlier loads,
   beyond it and no other place they share, which this load is not at, explains them (the 30th of
   months whose 30th was their last business day). A low load on a day in `holidays` is not
   anomalous.
-- **Runs.** A run of anomalous loads in one direction at one level is one alert (its first load
-  is the onset); a load nearer the run's level than the baseline keeps it going. After
+- **Runs.** A run of anomalous loads in one direction at one level is one episode; a load nearer
+  the run's level than the baseline keeps it going. An alert (the onset) is an anomalous load
+  whose previous load was not anomalous, as the alert rule fires (ok → matching). After
   `adopt_after` such loads (once the history spans `window_days`) the level is adopted: earlier
-  loads move by the run's median offset, so the learned seasons stay. A "new normal" mark adopts
-  at once; an "expected" mark leaves the load out of every baseline. Zero and flatline runs are
-  never adopted.
+  loads with rows move by the run's median offset (empty ones stay empty), so the learned seasons
+  stay. A "new normal" mark adopts at once; an "expected" mark leaves the load out of every
+  baseline. Zero and flatline runs are never adopted.
 - **Kinds.** zero, drop, spike, double (about twice the baseline, or exactly twice a recent
   load), flatline (the same non-zero count `flatline_loads` times in a row where the series
   repeats a count less than `flatline_repeat_rate` of the time).
@@ -90,6 +94,7 @@ class _Model:
     repeat_rate: float
     span_s: float  # how far back the usable loads reach
     cadence_s: float
+    recent_loads: dict[str, int]  # per season grouping, the loads of the last `window_days` its level is from
 
 
 def _keys(seconds: np.ndarray, grouping: str) -> np.ndarray:
@@ -145,6 +150,9 @@ def _fit(t: np.ndarray, y: np.ndarray, raw: np.ndarray, now: float, rule: Anomal
     plain = t >= now - rule.window_days * DAY_S
     fitted: list[tuple[str, dict[int, float], dict[int, int], float]] = []
     zeros: dict[str, set[int]] = {}
+    recent_loads: dict[str, int] = {}
+    recent = np.nonzero(plain & (raw > 0))[0]  # the loads with rows of the last `window_days`
+    at_recent = projected[recent]
     errors: dict[str, float] = {}
     for grouping in _groupings(cadence):
         use = plain if grouping == "plain" else np.ones(len(t), dtype=bool)
@@ -159,6 +167,10 @@ def _fit(t: np.ndarray, y: np.ndarray, raw: np.ndarray, now: float, rule: Anomal
         if grouping == "plain":  # the level from the recent window; noise and fit from the whole history
             whole = np.zeros(len(t), dtype=np.int64)
             _, deviation, errors[grouping] = _group_medians(projected, whole, np.array([len(t)]), raw > 0)
+        elif len(recent) >= rule.min_history:
+            # the seasons from the whole history, their level from the recent loads (empty groups stay empty)
+            group_medians[group_medians > 0] += float(np.median(at_recent - group_medians[inverse[recent]]))
+            recent_loads[grouping] = len(recent)
         spread = _spread(deviation)
         zeros[grouping] = set(np.unique(keys[raw[use] == 0]).tolist())
         medians = dict(zip(unique.tolist(), group_medians.tolist(), strict=True))
@@ -172,7 +184,7 @@ def _fit(t: np.ndarray, y: np.ndarray, raw: np.ndarray, now: float, rule: Anomal
     before = raw[: max(len(raw) - rule.flatline_loads + 1, 0)]  # not the run that may be a flatline now
     filled = before[1:] > 0
     repeats = float(np.mean(before[1:][filled] == before[:-1][filled])) if filled.any() else 1.0
-    return _Model(now, slope, kept, len(t), zeros, repeats, now - float(t[0]), cadence)
+    return _Model(now, slope, kept, len(t), zeros, repeats, now - float(t[0]), cadence, recent_loads)
 
 
 def _spread(deviation: np.ndarray) -> float:
@@ -232,8 +244,8 @@ def score_series(
 
     `marks` maps a load's position to "expected" or "new normal". Returns, per load: baseline,
     lower, upper (rows), robust_z, history (loads the baseline saw), season (the grouping
-    used), anomalous (the series is in an anomalous episode), onset (this load starts one:
-    an alert), kind (zero, drop, spike, double, flatline; "new normal" when a level is
+    used), anomalous (the series is in an anomalous episode), onset (an alert: anomalous, and the
+    previous load was not), kind (zero, drop, spike, double, flatline; "new normal" when a level is
     adopted; "calendar" or "holiday" when a recurring day excuses it; "expected" when marked).
     """
     stamps = pd.to_datetime(pd.Series(loaded_at), utc=True)
@@ -258,7 +270,6 @@ class _Scorer:
         self.season = np.full(n, None, dtype=object)
         self.kind = np.full(n, None, dtype=object)
         self.anomalous = np.zeros(n, dtype=bool)
-        self.onset = np.zeros(n, dtype=bool)
         self.held = np.zeros(n, dtype=bool)  # anomalous and not adopted
         self.model: _Model | None = None
         self.episode: list[int] = []  # positions of the current anomalous run
@@ -304,8 +315,8 @@ class _Scorer:
         has_rows = len(prior) > 0 and bool(np.all(raw[prior] > 0))
         if raw[i] == 0 and has_rows and mark is None:
             self.anomalous[i], kind[i] = True, "zero"
-            self.onset[i] = not (episode and kind[episode[-1]] == "zero")
-            self.episode = [*episode, i] if not self.onset[i] else [i]
+            goes_on = bool(episode) and kind[episode[-1]] == "zero"
+            self.episode = [*episode, i] if goes_on else [i]
         else:
             self.episode = []
             kind[i] = mark if mark else None
@@ -317,6 +328,8 @@ class _Scorer:
         level, spread, size, group_has_zero, grouping = _baseline(model, self.t[i], rule)
         expected_rows = math.expm1(level)
         counting = 1 / (expected_rows + 1)  # the variance of a count in log space, for small counts
+        # the baseline is as uncertain as a median of its group's loads, or of the recent loads its level is from
+        size = min(size, model.recent_loads.get(grouping, size))
         noise = math.sqrt(spread**2 * (1 + math.pi / (2 * size)) + counting)
         threshold = max(rule.z_threshold * noise, math.log1p(rule.min_relative_change))
         residual = self.y[i] - level
@@ -437,7 +450,7 @@ class _Scorer:
             start = episode[0] if episode and mark != "new normal" else i
             run = [*episode, i] if mark != "new normal" else [i]
             offset = float(np.median(self.out["residual"][run]))
-            y[:start] += offset  # earlier loads move to the new level; their seasons stay
+            y[:start] += np.where(raw[:start] > 0, offset, 0.0)  # earlier loads move to the new level; seasons stay
             self.held[run] = False
             kind[i], self.episode, self.model = "new normal", [], None
             return
@@ -453,7 +466,7 @@ class _Scorer:
         if episode and _continues(episode, found, kind, y, i, threshold):
             episode.append(i)
         else:
-            self.onset[i], self.episode = True, [i]
+            self.episode = [i]
 
     def result(self) -> pd.DataFrame:
         """The verdicts, one row per load."""
@@ -467,7 +480,7 @@ class _Scorer:
                 "history": self.history,
                 "season": self.season,
                 "anomalous": self.anomalous,
-                "onset": self.onset,
+                "onset": self.anomalous & ~np.concatenate(([False], self.anomalous[:-1])),
                 "kind": self.kind,
             }
         )

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks.anomalies import generate
 from glasspane.anomalies import score_series
 from glasspane.health import volume_scores
 from glasspane.store import Store
@@ -101,6 +102,34 @@ def test_a_lasting_step_is_alerted_once_then_adopted_and_a_flatline_and_a_double
     assert verdicts.iloc[60][["onset", "kind"]].tolist() == [True, "double"]
     flat = verdicts.iloc[64:70]
     assert flat["kind"].tolist()[3:] == ["flatline"] * 3 and flat["onset"].sum() == 1
+
+
+def test_after_a_step_is_adopted_empty_hours_stay_empty_and_the_nightly_season_stays_learned():
+    at = pd.date_range("2026-03-02", periods=24 * 42, freq="h", tz="UTC")
+    nights = np.nonzero(np.asarray(at.hour == 2))[0]  # a nightly batch, the only hour with rows
+    counts = np.zeros(len(at), dtype=int)
+    counts[nights] = np.round(600 * np.exp(np.random.default_rng(5).normal(0, 0.03, len(nights))))
+    counts[nights[21:]] *= 3  # a new customer from the 22nd night on
+    verdicts = score_series(at, counts)
+    assert verdicts["kind"].iloc[nights[21] : nights[27]].eq("new normal").any()  # adopted within the week
+    later = verdicts.iloc[nights[35] :]  # two weeks on: empty hours are normal, judged by the hour
+    assert not later["anomalous"].any() and later["season"].str.startswith("hour").all()
+    counts[nights[-1]] = counts[nights[-1]] * 2 // 5  # 60 % fewer rows in the last batch
+    assert score_series(at, counts).iloc[nights[-1]][["anomalous", "onset", "kind"]].tolist() == [True, True, "drop"]
+
+
+def test_a_growing_business_day_table_that_halves_is_judged_at_its_recent_level():
+    """The benchmark's series_092 of seed 19: a noisy (15 %) business-day table growing 1.5 % a day falls to
+    about 55 % for good on day 126 and loads 60 % less than that on day 140. Its seasons come from five
+    weeks, its level from the last two."""
+    series = generate(19, 93)[92]
+    assert series.tags["shape"] == "business-day"
+    assert series.events[1:] == [("level_shift", 126, 130), ("drop", 140, 140)]
+    verdicts = score_series(series.loaded_at, series.rows)
+    assert verdicts.iloc[126][["onset", "kind"]].tolist() == [True, "drop"]  # the step is alerted once, then adopted
+    assert verdicts["kind"].iloc[127:131].eq("new normal").any() and verdicts["onset"].iloc[127:140].sum() == 0
+    assert verdicts.iloc[140][["onset", "kind"]].tolist() == [True, "drop"]  # a drop at the new level
+    assert verdicts.iloc[140]["baseline"] < 600  # judged against the level after the step (about 520), not before
 
 
 @pytest.fixture

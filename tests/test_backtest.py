@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 
+from benchmarks.anomalies import KINDS, generate, glasspane, summarise, write_csv
 from glasspane.cli.main import main
 from glasspane.health import volume_scores
 
@@ -72,3 +74,51 @@ def test_from_csv_bad_input_is_one_line_naming_the_file_and_the_mistake(tmp_path
         assert capsys.readouterr().err == f"error: {path}: {mistake}\n"
     assert main(["alerts", "--from-csv", str(tmp_path / "missing.csv")]) == 2
     assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'missing.csv'}: cannot read")
+
+
+def test_from_csv_json_gives_the_verdicts_and_figures_the_benchmark_counts(tmp_path, capsys):
+    """The accuracy goals are checked through `alerts --from-csv --json`: on the benchmark's own series (in any
+    row order, at any UTC offset) its points carry the verdicts the benchmark scores, and counting its `alert`s
+    as the README says gives the benchmark's figures."""
+    series = generate(17, 23)  # daily and hourly; misses, false alarms, runs resumed after a weekend
+    path = tmp_path / "series.csv"
+    write_csv(series, path)
+    frame = pd.read_csv(path, keep_default_na=False).sample(frac=1, random_state=3)  # shuffled rows
+    stamps = pd.to_datetime(frame["loaded_at"], utc=True)
+    frame["loaded_at"] = stamps.dt.tz_convert("Europe/Berlin").map(pd.Timestamp.isoformat)  # +01:00 / +02:00
+    frame.to_csv(path, index=False)
+    assert main(["alerts", "--from-csv", str(path), "--json"]) == 0
+    points = pd.DataFrame(json.loads(capsys.readouterr().out))
+    assert points["line"].tolist() == list(range(2, len(frame) + 2))  # every row, in the file's order
+    assert (pd.to_datetime(points["loaded_at"]) == stamps.to_numpy()).all()
+    points["label"] = frame["label"].to_numpy()
+
+    by_series = {name: part.sort_values("loaded_at") for name, part in points.groupby("series")}
+    for s in series:  # the very verdicts the benchmark counts
+        mine, theirs = by_series[s.name], glasspane(s)
+        assert mine["alert"].tolist() == theirs["onset"].tolist()
+        assert mine["anomalous"].tolist() == theirs["anomalous"].tolist()
+        flagged = mine["anomalous"].to_numpy()  # an alert: anomalous after a load that was not
+        assert (mine["alert"].to_numpy() == (flagged & ~np.concatenate(([False], flagged[:-1])))).all()
+
+    # the README's recipe: an event (a run of loads with one label) is found when one of its points is an
+    # alert; any other alert outside the warm-up is a false alarm of its kind; per 1,000 clean loads
+    found = {k: [0, 0, 0] for k in KINDS}
+    clean = false = 0
+    for part in by_series.values():
+        labels, alerts = part["label"].tolist(), part["alert"].to_numpy()
+        runs = (pd.Series(labels) != pd.Series(labels).shift()).cumsum().to_numpy()
+        for run in np.unique(runs):
+            at = runs == run
+            label = labels[int(np.argmax(at))]
+            if label in KINDS:
+                found[label][0 if alerts[at].any() else 1] += 1
+            elif label == "":
+                clean += int(at.sum())
+                for kind in part["kind"].to_numpy()[at & alerts]:
+                    found[kind if kind in KINDS else "spike"][2] += 1
+                    false += 1
+    figures = summarise(series, glasspane)
+    counted = {k: (v["found"], v["events"] - v["found"], v["false"]) for k, v in figures["kinds"].items()}
+    assert {k: tuple(v) for k, v in found.items()} == {k: counted[k] for k in KINDS}
+    assert (clean, false) == (figures["clean"], figures["false_alarms"]) and false > 0

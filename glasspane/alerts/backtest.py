@@ -176,7 +176,8 @@ def backtest_json(results: list[RuleBacktest]) -> str:
 
 
 def read_series_csv(path: Path) -> pd.DataFrame:
-    """The series of a CSV with columns series, loaded_at, row_count; a clear error for bad input."""
+    """The series of a CSV with columns series, loaded_at, row_count (UTC; each point's file `line`), sorted by
+    series and time; a clear error for bad input."""
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
@@ -198,7 +199,7 @@ def read_series_csv(path: Path) -> pd.DataFrame:
             raise ConfigError(f"{path}: line {line}: {name}")
     if frame.empty:
         raise ConfigError(f"{path}: no rows")
-    frame = frame.assign(loaded_at=loaded_at, row_count=counts.astype("int64"))
+    frame = frame.assign(loaded_at=loaded_at, row_count=counts.astype("int64"), line=np.arange(len(frame)) + 2)
     return frame.sort_values(["series", "loaded_at"], kind="stable").reset_index(drop=True)
 
 
@@ -212,10 +213,12 @@ def score_csv(frame: pd.DataFrame, rule: AnomalyRule) -> pd.DataFrame:
 
 
 def format_csv_scores(scored: pd.DataFrame, as_json: bool) -> str:
-    """Per series: loads and alerts (a run of anomalous loads is one); with `as_json` every point."""
+    """Per series: loads and alerts (an anomalous load after one that was not); with `as_json` every
+    point, in the file's order."""
     if as_json:
         points = [
             {
+                "line": int(row.line),
                 "series": row.series,
                 "loaded_at": row.loaded_at.isoformat(),
                 "row_count": int(row.row_count),
@@ -226,7 +229,7 @@ def format_csv_scores(scored: pd.DataFrame, as_json: bool) -> str:
                 "lower": _number(row.lower),
                 "upper": _number(row.upper),
             }
-            for row in scored.itertuples(index=False)
+            for row in scored.sort_values("line").itertuples(index=False)
         ]
         return json.dumps(points, indent=1)
     summary = scored.groupby("series", sort=False).agg(loads=("onset", "size"), alerts=("onset", "sum"))
