@@ -20,6 +20,7 @@ from tests import dlt_fixtures as fx
 from tests.alerting import alerts_config
 from tests.conftest import clone, collect_into, rows, source
 from tests.test_app_core import app
+from tests.test_dashboard_pages import table
 
 EVERY_RULE = (
     '[[alerts]]\nrule = "failed"\n\n[[alerts]]\nrule = "late"\n\n[[alerts]]\nrule = "volume"\n\n'
@@ -115,6 +116,14 @@ LINEAGE_TABLES = ("raw.definition_status", "raw.column_lineage", "raw.inherited_
 def lineage_rows(store: Store, table: str, where: str = "TRUE") -> list[tuple]:
     """A lineage table's rows (where `where` holds), in a stable order."""
     return rows(store, f"SELECT * FROM {table} WHERE {where} ORDER BY ALL")
+
+
+def test_the_overview_counts_the_locations_the_locations_page_lists(every_rule_matches, monkeypatch):
+    store, _ = every_rule_matches
+    overview = app(store.path, monkeypatch)
+    shown = {m.label: m.value for m in overview.metric}["Locations"]
+    listed = table(app(store.path, monkeypatch, "pages/locations.py"), "locations_table")
+    assert int(shown) == len(listed) == len(set(listed["location"])) == 4  # the demo's three and the warehouse
 
 
 def test_a_confirmed_column_counts_wherever_a_hint_counts_and_not_pii_ends_the_suspicion(

@@ -35,12 +35,12 @@ def health_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def store_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Counts for the headline: runs, pipelines, locations, sources."""
+    """Counts for the headline: runs, and locations (the rows of `locations`, counted without building them)."""
     row = con.execute(
-        """SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM pipelines),
-                  (SELECT count(*) FROM locations), (SELECT count(*) FROM sources)"""
+        """SELECT (SELECT count(*) FROM runs),
+                  (SELECT count(*) FROM (SELECT DISTINCT location FROM raw.location_members))"""
     ).fetchone()
-    return dict(zip(("runs", "pipelines", "locations", "sources"), row or (0, 0, 0, 0), strict=True))
+    return dict(zip(("runs", "locations"), row or (0, 0), strict=True))
 
 
 def is_empty(con: duckdb.DuckDBPyConnection) -> bool:

@@ -12,17 +12,20 @@ SELECT d.source, d.location, d.dataset_key AS pipeline_name, d.dataset_name, d.d
 FROM raw.datasets d JOIN raw.sources s USING (source)
 WHERE s.kind = 'pipelines_dir';
 
+-- Internal: what makes a location: its datasets, the working folders found there and the pipelines that
+-- load into it. `locations` has one row per location here; the Overview's headline counts them.
+CREATE OR REPLACE VIEW raw.location_members AS
+SELECT location, source, dataset_name, destination_type, NULL AS pipeline_name FROM datasets
+WHERE (source, location, dataset_name) NOT IN (SELECT (source, location, dataset_name) FROM raw.working_folders)
+UNION ALL
+SELECT location, source, dataset_name, destination_type, pipeline_name FROM raw.working_folders
+UNION ALL
+SELECT location, source, dataset_name, destination_type, pipeline_name FROM raw.pipeline_stats;
+
 -- Every location (a project, bucket, machine or file): its datasets, the pipelines that load
 -- into it or run there, destination types, the sources that read it and their last collect.
 CREATE OR REPLACE VIEW locations AS
-WITH found AS (
-    SELECT location, source, dataset_name, destination_type, NULL AS pipeline_name FROM datasets
-    WHERE (source, location, dataset_name) NOT IN (SELECT (source, location, dataset_name) FROM raw.working_folders)
-    UNION ALL
-    SELECT location, source, dataset_name, destination_type, pipeline_name FROM raw.working_folders
-    UNION ALL
-    SELECT location, source, dataset_name, destination_type, pipeline_name FROM pipelines
-),
+WITH found AS (SELECT * FROM raw.location_members),
 per_location AS (
     SELECT location,
            list(DISTINCT source ORDER BY source) AS sources,
