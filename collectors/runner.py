@@ -19,7 +19,7 @@ from glasspane.dlt_meta import redact_line
 from glasspane.records import DatasetBatch
 from glasspane.store import Store
 from glasspane.store.cursors import KnownSources, read_known
-from glasspane.store.maintenance import MaintenanceReport, is_due, maintain_if_due
+from glasspane.store.maintenance import Due, MaintenanceReport, is_due, maintain_if_due
 from glasspane.store.pending import Pending, SourceOutcome, mark_failure
 
 MAX_PARALLEL_SOURCES = 4
@@ -221,7 +221,7 @@ def collect(
     that finds nothing new and no new error writes nothing.
     """
     known = read_known(store, [c.name for c in collectors])
-    due = store.exists() and is_due(store)  # asked now, while the reader is current: after writing costs an attach
+    due = is_due(store) if store.exists() else Due()  # asked now, while the reader is current (later: an attach)
     tracker = _Tracker(progress)
     writer = _Writer(store, tracker)
     results = _Handoff(QUEUED_BATCHES)
