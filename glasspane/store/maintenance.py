@@ -90,7 +90,8 @@ def is_due(store: Store, now: dt.datetime | None = None) -> Due:
 
 
 def compact(store: Store, tables: list[tuple[str, str]]) -> list[str]:
-    """Merge the live files of each of `tables` that still has more than `MAX_TABLE_FILES`; the tables compacted.
+    """Merge the live files of each of `tables` that still has more than `MAX_TABLE_FILES`; the tables whose
+    files this call rewrote or merged.
 
     Two writes whatever the number of tables (DuckLake commits compaction apart from other changes),
     each taken in turn with other writers; tables another writer compacted meanwhile are left alone,
@@ -99,24 +100,26 @@ def compact(store: Store, tables: list[tuple[str, str]]) -> list[str]:
         crowded = {(schema, table) for schema, table, _ in table_files(con, MAX_TABLE_FILES)}
     tables = [t for t in tables if t in crowded]
     done: list[tuple[str, str]] = []
+    changed: set[tuple[str, str]] = set()  # shards that finish together find the same tables: one does the work
 
     def rewrite(con: duckdb.DuckDBPyConnection) -> None:
         # rows replaced by later writes leave delete files, and DuckLake merges only files without them
         done[:] = [t for t in tables if table_files(con, MAX_TABLE_FILES, t)]
         for schema, table in done:
-            con.execute(
-                "CALL ducklake_rewrite_data_files('store', ?, schema => ?, delete_threshold => 0)", [table, schema]
-            ).fetchall()
+            sql = "CALL ducklake_rewrite_data_files('store', ?, schema => ?, delete_threshold => 0)"
+            if con.execute(sql, [table, schema]).fetchall():
+                changed.add((schema, table))
 
     def merge(con: duckdb.DuckDBPyConnection) -> None:
         for schema, table in done:
-            con.execute("CALL ducklake_merge_adjacent_files('store', ?, schema => ?)", [table, schema]).fetchall()
+            if con.execute("CALL ducklake_merge_adjacent_files('store', ?, schema => ?)", [table, schema]).fetchall():
+                changed.add((schema, table))
 
     if tables:
         store.write(rewrite)
     if done:
         store.write(merge)
-    return [f"{schema}.{table}" for schema, table in done]
+    return [f"{schema}.{table}" for schema, table in done if (schema, table) in changed]
 
 
 def maintain(store: Store, now: dt.datetime | None = None) -> MaintenanceReport:
@@ -159,6 +162,8 @@ def maintain_if_due(store: Store, due: Due | None = None) -> MaintenanceReport |
         with store.reader() as con:
             before = _live_files(con)
         compacted = compact(store, due.crowded)
+        if not compacted:  # another collect compacted them first
+            return None
         with store.reader() as con:
             return MaintenanceReport(before, _live_files(con), compacted=compacted)
     except duckdb.Error as ex:
