@@ -237,6 +237,7 @@ def collect(
     due = is_due(store) if store.exists() else Due()  # asked now, while the reader is current (later: an attach)
     tracker = _Tracker(progress)
     writer = _Writer(store, tracker)
+    committed = store.writes.committed
     results = _Handoff(QUEUED_BATCHES)
     outcomes: list[SourceOutcome] = []
     with ThreadPoolExecutor(max_workers=max(1, max_parallel_sources)) as pool:
@@ -268,6 +269,8 @@ def collect(
         outcome.new_runs = writer.new_runs[outcome.source]
         mark_failure(outcome, writer.failures)
     summary = CollectSummary(writer.collect_id, outcomes)
+    if store.writes.committed == committed:  # a collect that finds nothing new writes nothing: compacting waits
+        due.crowded = []
     try:
         summary.maintenance = maintain_if_due(store, due)
     except Exception as ex:  # maintenance never fails a collect: the next one tries again

@@ -272,6 +272,27 @@ def test_tables_that_many_writes_touched_are_compacted_and_read_the_same(lake_tr
     assert maintenance.maintain_if_due(store, due) is None and store.version() == version
 
 
+def test_a_collect_that_finds_nothing_new_leaves_compacting_to_the_next_one_that_writes(lake_tree, store, monkeypatch):
+    from collectors import registry
+    from collectors.runner import collect
+    from glasspane.config import load_config
+    from glasspane.store import maintenance
+
+    command = [sys.executable, "-c", COLLECT_IN_SMALL_WRITES, str(lake_tree), str(store.path)]
+    subprocess.run(command, cwd=PROJECT_DIR, check=True, capture_output=True)
+    monkeypatch.setattr(maintenance, "MAX_TABLE_FILES", 3)
+    assert maintenance.is_due(store).crowded
+    version = store.version()
+    unchanged = collect(registry.build_all(load_config(lake_tree)), Store(store.path))
+    assert unchanged.new_runs == 0 and unchanged.maintenance is None and store.version() == version
+    folder = lake_tree.parent
+    p = fx.pipeline("a", folder / "pipelines", dlt.destinations.filesystem((folder / "bucket").as_uri()), "a")
+    fx.run(p, fx.users(3, start=9))
+    one_new = collect(registry.build_all(load_config(lake_tree)), Store(store.path))
+    assert one_new.new_runs == 1 and one_new.maintenance is not None and one_new.maintenance.compacted
+    assert duplicates(store) == dict.fromkeys(KEYS, 0)
+
+
 def orphans(store: Store) -> list[str]:
     """The data files on disk that no snapshot of the store knows (what a killed writer leaves)."""
     with store.writer() as con:
