@@ -12,7 +12,9 @@ PostgreSQL server started here (Debian's), its files on the same `moto_server`.
    then all shards at once into another: they should finish within 1.3× of the slowest alone.
 2. A no-change collect of every dataset: its listings (at most one per dataset, plus one).
 3. `--rounds` rounds add a load to every dataset and collect with the shards at once, while two
-   reader processes query the store: no run lost or duplicated, no failed read.
+   reader processes query the store: no run lost or duplicated, no failed read. Each round prints
+   its seconds, its writes' own seconds (waiting for turns excluded) and the live files of the
+   store's most crowded table: flat rounds mean a write costs what it adds.
 4. Every page on the scaled store beside the same page on an embedded copy of it.
 """
 
@@ -39,6 +41,7 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 from benchmarks.collect import make_template, verdict
 from glasspane.settings import environment
 from glasspane.store import Store
+from glasspane.store.maintenance import table_files
 from tests.servers import MotoS3, Postgres, RecordingProxy
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -149,6 +152,7 @@ class Run:
     collectors: list[float]  # CPU seconds of each collect process
     servers: dict[str, float]  # CPU seconds of moto_server, PostgreSQL and the latency proxy meanwhile
     writes: list[str]  # each collect's own account of its store writes
+    maintained: list[str]  # what each collect that maintained or compacted the store says it did
     machine: float  # CPU seconds the whole machine spent meanwhile, every process counted (other users' too)
 
     @property
@@ -189,7 +193,7 @@ def timed(config: Path, store: str, groups: list[list[str]], servers: Servers) -
     before = servers.sample()
     started = time.perf_counter()
     running = [collect(config, store, group) for group in groups]
-    cpu, writes = [], []
+    cpu, writes, maintained = [], [], []
     for process in running:
         output = process.stdout.read()
         _, status, usage = os.wait4(process.pid, 0)
@@ -199,10 +203,11 @@ def timed(config: Path, store: str, groups: list[list[str]], servers: Servers) -
             raise RuntimeError(f"collect failed ({process.returncode}):\n{output[-3000:]}")
         store_lines = [line for line in output.splitlines() if line.startswith("store: ")]
         writes += [line.split(" (", 1)[1].removesuffix(")") for line in store_lines]
+        maintained += [line for line in output.splitlines() if line.startswith("store maintained: ")]
     seconds = time.perf_counter() - started
     after = servers.sample()
     spent = {name: after[name] - before[name] for name in after}
-    run = Run(seconds, cpu, spent, writes, spent.pop("machine"))
+    run = Run(seconds, cpu, spent, writes, maintained, spent.pop("machine"))
     print(
         f"  {len(groups)} collect(s) at once: {seconds:.1f} s; {run.describe()}; store: {' / '.join(writes)}",
         flush=True,
@@ -287,7 +292,7 @@ def main() -> None:
             )
             print(lines[-1], flush=True)
             lines += rounds(org, config, store, shards, args.rounds, folder, servers)
-            print("\n".join(lines[-4:]), flush=True)
+            print("\n".join(lines[-6:]), flush=True)
             lines += ["", *pages(Store(store), folder, args.repeat)]
     finally:
         proxy.stop()
@@ -311,19 +316,30 @@ def rounds(
     ]
     lost = duplicated = 0
     seconds: list[float] = []
+    writing: list[float] = []  # the collects' own write seconds in each round, waiting for turns excluded
+    crowded: list[int] = []  # the live files of the store's most crowded table after each round
     writes: list[str] = []
+    compactions = 0
     try:
         for n in range(1, count + 1):
             org.add_load(n)
             run = timed(config, store, shards, servers)
             seconds.append(run.seconds)
             writes += run.writes
+            writing.append(_total(run.writes, r"in ([\d.]+) s") - _total(run.writes, r"([\d.]+) s of it waiting"))
+            compactions += sum("compacted" in line for line in run.maintained)
             with Store(store).reader() as con:
                 runs, distinct = con.execute("SELECT count(*), count(DISTINCT run_key) FROM runs").fetchone()
+                crowded.append(max((files for *_, files in table_files(con, 0)), default=0))
             expected = org.projects * org.datasets * (n + 1)
             lost += max(0, expected - distinct)
             duplicated += runs - distinct
-            print(f"  round {n}: {seconds[-1]:.1f} s, runs lost {lost}, duplicated {duplicated}", flush=True)
+            print(
+                f"  round {n}: {seconds[-1]:.1f} s, writes {writing[-1]:.1f} s without waiting, "
+                f"most files in a table {crowded[-1]}, runs lost {lost}, duplicated {duplicated}"
+                + "".join(f"; {line}" for line in run.maintained),
+                flush=True,
+            )
     finally:
         stop.touch()
     results = [json.loads(r.communicate(timeout=120)[0]) for r in readers]
@@ -332,7 +348,11 @@ def rounds(
     waited = _total(writes, r"([\d.]+) s of it waiting")
     return [
         f"| {count} rounds of {len(shards)} shards at once (a load added to every dataset each round) | "
-        f"{min(seconds):.1f}–{max(seconds):.1f} s a round | | |",
+        f"{', '.join(f'{s:.1f}' for s in seconds)} s | | |",
+        f"| the rounds' store writes, waiting for turns excluded (all collects added up) | "
+        f"{', '.join(f'{s:.1f}' for s in writing)} s | | |",
+        f"| most live files in one store table after each round ({compactions} compactions in all) | "
+        f"{', '.join(map(str, crowded))} | | |",
         f"| runs lost, duplicated | {lost}, {duplicated} | 0, 0 | {verdict(lost == duplicated == 0)} |",
         f"| reads by 2 readers during the rounds, failed | {reads:,}, {failed} | 0 failed | {verdict(failed == 0)} |",
         f"| store writes in the rounds | {committed:.0f} writes, {retried:.0f} retried after a collision, "

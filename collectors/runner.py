@@ -7,6 +7,7 @@ import hashlib
 import json
 import queue
 import threading
+import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -19,12 +20,13 @@ from glasspane.dlt_meta import redact_line
 from glasspane.records import DatasetBatch
 from glasspane.store import Store
 from glasspane.store.cursors import KnownSources, read_known
-from glasspane.store.maintenance import MaintenanceReport, is_due, maintain_if_due
+from glasspane.store.maintenance import Due, MaintenanceReport, is_due, maintain_if_due
 from glasspane.store.pending import Pending, SourceOutcome, mark_failure
 
 MAX_PARALLEL_SOURCES = 4
 FLUSH_RECORDS = 20_000  # records written per transaction: bounds a collect's memory
 QUEUED_BATCHES = 16  # datasets read and waiting for the writer: reading never runs far ahead of writing
+OUTCOME_HOLD_S = 30.0  # a scaled store: how long a finished source's outcome may wait for the next write
 T, R = TypeVar("T"), TypeVar("R")
 DIGEST = "written_digest"  # cursor key: the fingerprint of the records last written for a dataset that re-sends them
 
@@ -100,8 +102,12 @@ class _Handoff:
             except queue.Full:
                 continue
 
-    def get(self) -> object:
-        return self.queue.get()
+    def get(self, timeout: float | None = None) -> object | None:
+        """The next item; None when `timeout` seconds pass first."""
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
 
 
 def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: list[T], window: int) -> Iterator[R]:
@@ -212,18 +218,26 @@ def collect(
     progress: ProgressCallback | None = None,
     max_parallel_sources: int = MAX_PARALLEL_SOURCES,
     flush_records: int = FLUSH_RECORDS,
+    outcome_hold_s: float | None = None,
 ) -> CollectSummary:
     """Collect every source, writing what is read while the sources are still being read.
 
     Batches are written in transactions of about `flush_records` records, and each source's
-    outcome as soon as the source finishes. A source that fails is recorded with its error; what it
-    collected before stays in the store, and the other sources are written as usual. A collect
-    that finds nothing new and no new error writes nothing.
+    outcome as soon as the source finishes; on a scaled store, with the next write, and at most
+    `outcome_hold_s` (default `OUTCOME_HOLD_S`) after the collect's previous write, so that a collect
+    of many sources writes a few times rather than once per source: every write of a scaled store
+    takes its turn with the other collects' and reads the tables it merges from object storage. A
+    source that fails is recorded with its error; what it collected before stays in the store, and
+    the other sources are written as usual. A collect that finds nothing new and no new error
+    writes nothing.
     """
+    if outcome_hold_s is None:
+        outcome_hold_s = 0.0 if store.location.embedded else OUTCOME_HOLD_S
     known = read_known(store, [c.name for c in collectors])
-    due = store.exists() and is_due(store)  # asked now, while the reader is current: after writing costs an attach
+    due = is_due(store) if store.exists() else Due()  # asked now, while the reader is current (later: an attach)
     tracker = _Tracker(progress)
     writer = _Writer(store, tracker)
+    committed = store.writes.committed
     results = _Handoff(QUEUED_BATCHES)
     outcomes: list[SourceOutcome] = []
     with ThreadPoolExecutor(max_workers=max(1, max_parallel_sources)) as pool:
@@ -231,13 +245,16 @@ def collect(
             pool.submit(_collect_source, collector, known.cursors[collector.name], tracker, results)
         try:
             while len(outcomes) < len(collectors):
-                item = results.get()
-                if isinstance(item, SourceOutcome):
+                item = results.get(timeout=writer.outcomes_due_in(outcome_hold_s))
+                if item is None:  # the outcomes held have waited long enough
+                    writer.flush()
+                elif isinstance(item, SourceOutcome):
                     outcomes.append(item)
                     touched = {*writer.wrote, *writer.pending.sources, *writer.failures}
                     if item.source in touched or item.status != "ok" or known.statuses.get(item.source) != "ok":
                         writer.pending.outcomes.append(item)
-                        writer.flush()
+                        if writer.outcomes_due_in(outcome_hold_s) == 0:
+                            writer.flush()
                 elif _changed(known, *item):
                     source, dataset, batch = item
                     writer.pending.add(source, dataset.key, dataset.location, dataset.dataset_name, batch)
@@ -252,6 +269,8 @@ def collect(
         outcome.new_runs = writer.new_runs[outcome.source]
         mark_failure(outcome, writer.failures)
     summary = CollectSummary(writer.collect_id, outcomes)
+    if store.writes.committed == committed:  # a collect that finds nothing new writes nothing: compacting waits
+        due.crowded = []
     try:
         summary.maintenance = maintain_if_due(store, due)
     except Exception as ex:  # maintenance never fails a collect: the next one tries again
@@ -271,6 +290,13 @@ class _Writer:
         self.new_runs: Counter[str] = Counter()
         self.failures: dict[str, str] = {}  # source -> why the store refused its records
         self.wrote: set[str] = set()  # sources whose records were written
+        self.last_write = time.monotonic()  # when the collect started, or its last write ended
+
+    def outcomes_due_in(self, hold_s: float) -> float | None:
+        """Seconds until the outcomes pending must be written (0: now); None when none is pending."""
+        if not self.pending.outcomes:
+            return None
+        return max(0.0, self.last_write + hold_s - time.monotonic())
 
     def flush(self) -> None:
         """Write what is pending in one transaction; when that fails for a reason other than a
@@ -294,6 +320,7 @@ class _Writer:
         from glasspane.store.ingest import write_pending  # the writing side: only a collect with news needs it
 
         new = self.store.write(lambda con: write_pending(con, part, self.collect_id, self.new_runs, self.failures))
+        self.last_write = time.monotonic()
         self.new_runs.update(new)
         self.wrote |= part.sources
         for outcome in part.outcomes:  # as written: the summary says what the store says

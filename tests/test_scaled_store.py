@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,8 @@ import dlt
 import pytest
 from playwright.sync_api import expect
 
+from collectors.runner import CollectSummary
+from glasspane.config import load_config
 from glasspane.settings import PROJECT_DIR, environment
 from glasspane.store import Store, StoreBusy
 from tests import dlt_fixtures as fx
@@ -149,6 +152,54 @@ def test_three_sharded_collectors_and_readers_share_one_scaled_store_and_lose_no
         assert result["reads"] > 10
         assert set(result["seen"]) <= set(range(len(DATASETS) * 3 + 1))
     assert rows(scaled, "SELECT count(*) FROM pipelines") == [(len(DATASETS),)]
+
+
+def collect_in_process(config: Path, store: Store, **options) -> CollectSummary:
+    from collectors import registry
+    from collectors.runner import collect
+
+    return collect(registry.build_all(load_config(config)), store, **options)
+
+
+def test_a_collect_of_many_sources_writes_their_outcomes_together_and_every_source_lands(scaled, tmp_path):
+    bucket, pipelines = tmp_path / "bucket", tmp_path / "pipelines"
+    bucket.mkdir()
+    config = config_for(tmp_path, bucket)
+    scaled.ensure_current()
+    statuses = [(f"lake_{n}", "ok") for n in DATASETS]
+    for round_no, hold_s in ((0, 0.0), (1, None)):  # a source's own write each, then the default hold
+        add_loads(bucket, pipelines, round_no)
+        store = Store(scaled.location)
+        summary = collect_in_process(config, store, outcome_hold_s=hold_s)
+        assert summary.ok and summary.new_runs == len(DATASETS)
+        assert rows(store, "SELECT source, status FROM raw.sources ORDER BY 1") == statuses
+        expected = len(DATASETS) * (round_no + 1)
+        assert rows(store, "SELECT count(*), count(DISTINCT run_key) FROM runs") == [(expected, expected)]
+        assert store.writes.committed == (len(DATASETS) if hold_s == 0 else 1), store.writes.describe()
+
+
+def test_a_held_outcome_reaches_the_store_while_another_source_is_still_reading(scaled, tmp_path):
+    bucket, pipelines = tmp_path / "bucket", tmp_path / "pipelines"
+    bucket.mkdir()
+    add_loads(bucket, pipelines, 0)
+    config = config_for(tmp_path, bucket)
+    scaled.ensure_current()
+    others = {f"lake_{n}" for n in DATASETS} - {"lake_f"}
+    seen_while_reading: list[set[str]] = []
+
+    def slow_last_source(progress) -> None:  # lake_f reads on only once the others' outcomes are stored
+        if progress.message.startswith("lake_f: ") and not seen_while_reading:
+            for _ in range(200):
+                stored = {source for (source,) in rows(scaled, "SELECT source FROM raw.sources")}
+                if others <= stored:
+                    break
+                time.sleep(0.05)
+            seen_while_reading.append(stored)
+
+    summary = collect_in_process(config, Store(scaled.location), progress=slow_last_source, outcome_hold_s=0.5)
+    assert summary.ok
+    assert seen_while_reading == [others]  # lake_f had not finished; the others' outcomes were written
+    assert len(rows(scaled, "SELECT source FROM raw.sources")) == len(DATASETS)
 
 
 def test_shards_that_start_together_on_a_new_scaled_store_create_it_once_without_colliding(scaled, tmp_path):

@@ -253,6 +253,46 @@ def test_maintenance_merges_small_files_and_removes_what_a_killed_writer_left(la
     assert rows(store, "SELECT * FROM runs ORDER BY run_key") == before
 
 
+def test_tables_that_many_writes_touched_are_compacted_and_read_the_same(lake_tree, store, monkeypatch):
+    from glasspane.store import maintenance
+
+    command = [sys.executable, "-c", COLLECT_IN_SMALL_WRITES, str(lake_tree), str(store.path)]
+    subprocess.run(command, cwd=PROJECT_DIR, check=True, capture_output=True)
+    monkeypatch.setattr(maintenance, "MAX_TABLE_FILES", 3)  # a small collect: a few files are already many
+    due = maintenance.is_due(store)
+    assert not due.full and ("raw", "datasets") in due.crowded, due
+    tables = tuple(f"{schema}.{table}" for schema, table in due.crowded)
+    before = snapshot_of(store, tables)
+    report = maintenance.maintain_if_due(store, due)
+    assert report is not None and tuple(report.compacted) == tables
+    assert report.files_after < report.files_before
+    assert maintenance.is_due(store).crowded == []  # each is down to a file or two
+    assert snapshot_of(store, tables) == before
+    version = store.version()  # a collect that found the same tables crowded, finishing later, writes nothing
+    assert maintenance.maintain_if_due(store, due) is None and store.version() == version
+
+
+def test_a_collect_that_finds_nothing_new_leaves_compacting_to_the_next_one_that_writes(lake_tree, store, monkeypatch):
+    from collectors import registry
+    from collectors.runner import collect
+    from glasspane.config import load_config
+    from glasspane.store import maintenance
+
+    command = [sys.executable, "-c", COLLECT_IN_SMALL_WRITES, str(lake_tree), str(store.path)]
+    subprocess.run(command, cwd=PROJECT_DIR, check=True, capture_output=True)
+    monkeypatch.setattr(maintenance, "MAX_TABLE_FILES", 3)
+    assert maintenance.is_due(store).crowded
+    version = store.version()
+    unchanged = collect(registry.build_all(load_config(lake_tree)), Store(store.path))
+    assert unchanged.new_runs == 0 and unchanged.maintenance is None and store.version() == version
+    folder = lake_tree.parent
+    p = fx.pipeline("a", folder / "pipelines", dlt.destinations.filesystem((folder / "bucket").as_uri()), "a")
+    fx.run(p, fx.users(3, start=9))
+    one_new = collect(registry.build_all(load_config(lake_tree)), Store(store.path))
+    assert one_new.new_runs == 1 and one_new.maintenance is not None and one_new.maintenance.compacted
+    assert duplicates(store) == dict.fromkeys(KEYS, 0)
+
+
 def orphans(store: Store) -> list[str]:
     """The data files on disk that no snapshot of the store knows (what a killed writer leaves)."""
     with store.writer() as con:

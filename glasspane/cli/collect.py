@@ -76,9 +76,10 @@ def format_summary(summary: CollectSummary) -> str:
     lines += [f"error: {note}" for note in summary.notes]
     if summary.maintenance is not None:
         m = summary.maintenance
+        done = f"compacted {', '.join(m.compacted)}" if m.compacted else ""
         lines.append(
             f"store maintained: {m.files_before:,} data files → {m.files_after:,}, "
-            f"{m.snapshots_expired:,} old snapshots expired"
+            f"{m.snapshots_expired:,} old snapshots expired" + (f", {done}" if done else "")
         )
     failed = sum(o.status != "ok" for o in summary.outcomes)
     lines.append(
