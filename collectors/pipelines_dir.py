@@ -29,6 +29,8 @@ from glasspane.records import (
     PENDING,
     VIA_LOAD_PACKAGE,
     VIA_TRACE,
+    WORKING_FOLDER_SCHEME,
+    WORKING_FOLDERS_KIND,
     DatasetBatch,
     LoadPackageRecord,
     RunRecord,
@@ -69,7 +71,7 @@ def _load_id_key(load_id: str) -> float:
 class PipelinesDirCollector(Collector):
     """Reads every pipeline working folder under a dlt pipelines folder."""
 
-    kind = "pipelines_dir"
+    kind = WORKING_FOLDERS_KIND
     required_keys = ("path",)
     optional_keys = ("pipelines",)
 
@@ -79,7 +81,7 @@ class PipelinesDirCollector(Collector):
 
     @property
     def location(self) -> str:
-        return f"local://{socket.gethostname()}{self.path}"
+        return f"{WORKING_FOLDER_SCHEME}{socket.gethostname()}{self.path}"
 
     def discover(self) -> list[Dataset]:
         if not self.path.is_dir():

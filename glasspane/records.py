@@ -14,6 +14,11 @@ VIA_LOAD_PACKAGE = "load_package"  # a load package kept in a pipeline working f
 VIA_FILE_FOOTER = "file_footer"  # row counts read from parquet footers
 VIA_COUNT_QUERY = "count_query"  # opt-in count queries on a warehouse's root tables (budget-guarded)
 
+# Working folders: a `pipelines_dir` source's runs, located on the machine (`local://host/path`) until a
+# destination that saw the same pipeline gives them their real place.
+WORKING_FOLDERS_KIND = "pipelines_dir"
+WORKING_FOLDER_SCHEME = "local://"
+
 COMPLETED = "completed"
 FAILED = "failed"
 PENDING = "pending"

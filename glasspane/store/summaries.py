@@ -19,6 +19,7 @@ import pandas as pd
 
 from glasspane.anomalies import DEFAULT_RULE, AnomalyRule
 from glasspane.governance.pii import suspect
+from glasspane.records import WORKING_FOLDER_SCHEME
 from glasspane.store.newest_loads import refresh_newest_loads
 
 RECENT_LOADS = 30  # row counts kept per pipeline for sparklines
@@ -45,22 +46,31 @@ def refresh(con: duckdb.DuckDBPyConnection, rule: AnomalyRule = DEFAULT_RULE) ->
 
 def refresh_aliases(con: duckdb.DuckDBPyConnection) -> None:
     """Resolve the working-folder locations of the runs just merged (temp table `touched`); where an
-    alias is new or moved, move the runs that carry it and mark their pipelines touched."""
+    alias is new or moved, move the runs that carry it and mark their pipelines touched.
+
+    The working folders concerned are found first, among the few observations made in one (`local://`);
+    only when there are any are their aliases derived (`raw.location_aliases_live` reads every run and
+    observation: 0.2 s at 1M runs)."""
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE alias_changes AS
-        WITH seen AS (  -- the working folders whose pipelines the touched runs belong to
+        f"""CREATE OR REPLACE TEMP TABLE alias_folders AS
+        WITH in_folders AS (
+            SELECT source, location, pipeline_name, dataset_name, run_key FROM raw.run_observations
+            WHERE starts_with(location, '{WORKING_FOLDER_SCHEME}')
+        ),
+        seen AS (  -- the pipelines the touched runs belong to
             SELECT DISTINCT source, pipeline_name, dataset_name
             FROM raw.run_observations SEMI JOIN touched USING (run_key)
-        ),
-        folders AS (
-            SELECT DISTINCT o.location AS alias FROM raw.run_observations o
-            SEMI JOIN seen s ON o.source = s.source AND o.pipeline_name = s.pipeline_name
-                            AND o.dataset_name = s.dataset_name
-            WHERE starts_with(o.location, 'local://')
-            UNION SELECT DISTINCT location FROM raw.run_observations SEMI JOIN touched USING (run_key)
-            WHERE starts_with(location, 'local://')
         )
-        SELECT alias, location FROM raw.location_aliases_live SEMI JOIN folders USING (alias)
+        SELECT DISTINCT f.location AS alias FROM in_folders f
+        SEMI JOIN seen s ON f.source = s.source AND f.pipeline_name = s.pipeline_name
+                        AND f.dataset_name = s.dataset_name
+        UNION SELECT location FROM in_folders SEMI JOIN touched USING (run_key)"""
+    )
+    if not con.execute("SELECT count(*) FROM alias_folders").fetchone()[0]:
+        return
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE alias_changes AS
+        SELECT alias, location FROM raw.location_aliases_live SEMI JOIN alias_folders USING (alias)
         EXCEPT SELECT alias, location FROM raw.location_aliases"""
     )
     if not con.execute("SELECT count(*) FROM alias_changes").fetchone()[0]:
