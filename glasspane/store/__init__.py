@@ -31,6 +31,7 @@ import duckdb
 from glasspane import settings
 from glasspane.store.lake import (
     ALIAS,
+    CATALOG,
     StoreLocation,
     attach,
     is_duckdb_file,
@@ -246,8 +247,8 @@ class Store:
         name = found.group(2)
         with contextlib.suppress(duckdb.Error), contextlib.closing(attach(self.location, read_only=True)) as con:
             row = con.execute(
-                f"""SELECT s.schema_name || '.' || t.table_name FROM __ducklake_metadata_{ALIAS}.ducklake_table t
-                    JOIN __ducklake_metadata_{ALIAS}.ducklake_schema s USING (schema_id)
+                f"""SELECT s.schema_name || '.' || t.table_name FROM {CATALOG}.ducklake_table t
+                    JOIN {CATALOG}.ducklake_schema s USING (schema_id)
                     WHERE t.table_id = ? ORDER BY t.begin_snapshot DESC LIMIT 1""",
                 [int(name)],
             ).fetchone()

@@ -28,6 +28,7 @@ import duckdb
 from glasspane.config import ConfigError
 
 ALIAS = "store"  # the name a store is attached under; `USE store` makes its views plain names
+CATALOG = f"__ducklake_metadata_{ALIAS}"  # DuckLake's own tables of the store attached as ALIAS
 DATA_SUFFIX = ".files"  # an embedded store's Parquet files: a folder beside its catalog file
 _EXTENSIONS = {"sqlite": ("ducklake", "sqlite"), "postgres": ("ducklake", "postgres")}
 _loaded_lock = threading.Lock()

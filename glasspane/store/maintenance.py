@@ -21,14 +21,13 @@ from dataclasses import dataclass, field
 import duckdb
 
 from glasspane.store import Store, is_conflict
-from glasspane.store.lake import sql_string
+from glasspane.store.lake import CATALOG, sql_string
 
 KEEP_SNAPSHOTS = dt.timedelta(days=7)  # readers pinned to a snapshot never outlive this
 GRACE = dt.timedelta(hours=1)  # files younger than this may belong to a write still under way
 EVERY = dt.timedelta(days=1)
 MAX_FILES = 400  # live data files in the store before maintenance runs early
 MAX_TABLE_FILES = 8  # live data and delete files of one table before a collect compacts it
-_META = "__ducklake_metadata_store"
 
 
 @dataclass
@@ -54,7 +53,7 @@ class Due:
 
 
 def _live_files(con: duckdb.DuckDBPyConnection) -> int:
-    return con.execute(f"SELECT count(*) FROM {_META}.ducklake_data_file WHERE end_snapshot IS NULL").fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {CATALOG}.ducklake_data_file WHERE end_snapshot IS NULL").fetchone()[0]
 
 
 def table_files(con: duckdb.DuckDBPyConnection, over: int, only: tuple[str, str] | None = None) -> list[tuple]:
@@ -64,10 +63,10 @@ def table_files(con: duckdb.DuckDBPyConnection, over: int, only: tuple[str, str]
     where = f"AND s.schema_name = {sql_string(only[0])} AND t.table_name = {sql_string(only[1])}" if only else ""
     return con.execute(
         f"""SELECT s.schema_name, t.table_name, f.files
-            FROM {_META}.ducklake_table t JOIN {_META}.ducklake_schema s USING (schema_id)
+            FROM {CATALOG}.ducklake_table t JOIN {CATALOG}.ducklake_schema s USING (schema_id)
             JOIN (SELECT table_id, count(*) AS files FROM (
-                    SELECT table_id FROM {_META}.ducklake_data_file WHERE end_snapshot IS NULL
-                    UNION ALL SELECT table_id FROM {_META}.ducklake_delete_file WHERE end_snapshot IS NULL)
+                    SELECT table_id FROM {CATALOG}.ducklake_data_file WHERE end_snapshot IS NULL
+                    UNION ALL SELECT table_id FROM {CATALOG}.ducklake_delete_file WHERE end_snapshot IS NULL)
                   GROUP BY table_id) f USING (table_id)
             WHERE t.end_snapshot IS NULL AND s.end_snapshot IS NULL AND f.files > {int(over)} {where}
             ORDER BY f.files DESC, 1, 2"""
