@@ -88,16 +88,16 @@ def is_due(store: Store, now: dt.datetime | None = None) -> Due:
         return Due(full, [(schema, table) for schema, table, _ in table_files(con, MAX_TABLE_FILES)])
 
 
-def compact(store: Store, tables: list[tuple[str, str]]) -> list[str]:
-    """Merge the live files of each of `tables` that still has more than `MAX_TABLE_FILES`; the tables whose
-    files this call rewrote or merged.
+def compact(store: Store, tables: list[tuple[str, str]] | None = None) -> list[str]:
+    """Merge the live files of each of `tables` (None: every table) that still has more than `MAX_TABLE_FILES`;
+    the tables whose files this call rewrote or merged.
 
     Two writes whatever the number of tables (DuckLake commits compaction apart from other changes),
     each taken in turn with other writers; tables another writer compacted meanwhile are left alone,
     and when that is all of them, nothing is written."""
     with store.reader() as con:
-        crowded = {(schema, table) for schema, table, _ in table_files(con, MAX_TABLE_FILES)}
-    tables = [t for t in tables if t in crowded]
+        crowded = [(schema, table) for schema, table, _ in table_files(con, MAX_TABLE_FILES)]
+    tables = crowded if tables is None else [t for t in tables if t in crowded]
     done: list[tuple[str, str]] = []
     changed: set[tuple[str, str]] = set()  # shards that finish together find the same tables: one does the work
 
@@ -133,9 +133,7 @@ def maintain(store: Store, now: dt.datetime | None = None) -> MaintenanceReport:
         return len(store.write(lambda con: con.execute(sql, list(params)).fetchall()))
 
     call("CALL ducklake_flush_inlined_data('store')")
-    with store.reader() as con:
-        crowded = [(schema, table) for schema, table, _ in table_files(con, MAX_TABLE_FILES)]
-    compacted = compact(store, crowded)
+    compacted = compact(store)
     call("CALL ducklake_merge_adjacent_files('store')")
     expired = call("CALL ducklake_expire_snapshots('store', older_than => ?)", now - KEEP_SNAPSHOTS)
     deleted = call("CALL ducklake_cleanup_old_files('store', older_than => ?)", now - GRACE)
