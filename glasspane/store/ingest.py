@@ -33,7 +33,7 @@ from glasspane.store import string_list, summaries
 from glasspane.store.governance import write_definitions, write_load_packages, write_staging
 from glasspane.store.pending import Pending, SourceOutcome, mark_failure
 from glasspane.store.table_sizes import write_table_sizes
-from glasspane.store.upsert import replace_keys, upsert
+from glasspane.store.upsert import load_floor, replace_keys, upsert
 
 # Which observation of a run wins where sources disagree (lower is better evidence).
 PRIORITY_SQL = f"""CASE via WHEN '{VIA_DLT_LOADS}' THEN 1 WHEN '{VIA_TRACE_TABLE}' THEN 2
@@ -121,12 +121,14 @@ def write_pending(
             {"source": [s for s, _ in pending.runs], "collected_at": [at] * len(pending.runs)},
         ),
         ["source", "run_key", "via"],
+        by_load=True,
     )
     upsert(
         con,
         "raw.table_count_observations",
         _frame((c for _, c in pending.counts), _COUNT_FIELDS, {"source": [s for s, _ in pending.counts]}),
         ["source", "schema_name", "load_id", "table_name", "via"],
+        by_load=True,
     )
     upsert(con, "raw.run_steps", _frame(pending.steps, _STEP_FIELDS), ["run_key", "step"])
     version_key = ["source", "location", "dataset_name", "schema_name", "version_hash"]
@@ -142,7 +144,7 @@ def write_pending(
         write_table_sizes(con, source, sizes, at)
 
     loads = {(c.schema_name, c.load_id) for _, c in pending.counts}
-    new_runs = _merge_runs(con, {r.run_key for _, r in pending.runs}, loads)
+    new_runs = _merge_runs(con, {(r.run_key, r.load_id) for _, r in pending.runs}, loads)
     touched_schemas = {(v["location"], v["dataset_name"], v["schema_name"]) for v in pending.versions}
     summaries.refresh_touched(con, touched_schemas)
     traced = _locations_with_definitions(
@@ -181,8 +183,9 @@ def _write_datasets(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], 
         con.unregister("dataset_rows")
 
 
-def _merge_counts(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the merged `raw.table_counts` rows of the touched loads from every source's observations."""
+def _merge_counts(con: duckdb.DuckDBPyConnection, floor: str) -> None:
+    """Rebuild the merged `raw.table_counts` rows of the touched loads from every source's observations
+    (`floor`: the touched loads' `load_floor`)."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE merged_counts AS
         SELECT schema_name, load_id, table_name,
@@ -190,37 +193,43 @@ def _merge_counts(con: duckdb.DuckDBPyConnection) -> None:
                arg_min(location, {PRIORITY_SQL}) AS location,
                arg_min(dataset_name, {PRIORITY_SQL}) AS dataset_name,
                arg_min(row_count, {PRIORITY_SQL}) AS row_count
-        FROM raw.table_count_observations o SEMI JOIN touched_loads t
-             ON o.schema_name = t.schema_name AND o.load_id = t.load_id
+        FROM raw.table_count_observations t SEMI JOIN touched_loads l
+             ON t.schema_name = l.schema_name AND t.load_id = l.load_id {floor}
         GROUP BY ALL"""
     )
-    replace_keys(con, "raw.table_counts", "merged_counts", ["schema_name", "load_id", "table_name"])
+    replace_keys(con, "raw.table_counts", "merged_counts", ["schema_name", "load_id", "table_name"], floor)
 
 
-def _merge_runs(con: duckdb.DuckDBPyConnection, run_keys: set[str], counted: set[tuple[str, str]]) -> dict[str, int]:
-    """Rebuild the merged `raw.runs` and `raw.table_counts` rows for what a write touched; return the
-    runs new to the store per source (credited to the source with the best evidence)."""
-    if not run_keys and not counted:
+def _merge_runs(
+    con: duckdb.DuckDBPyConnection, runs: set[tuple[str, str | None]], counted: set[tuple[str, str]]
+) -> dict[str, int]:
+    """Rebuild the merged `raw.runs` and `raw.table_counts` rows for what a write touched (the `runs` by key
+    and load id, the `counted` loads); return the runs new to the store per source (credited to the
+    source with the best evidence)."""
+    if not runs and not counted:
         return {}
-    con.register("keys", pd.DataFrame({"run_key": sorted(run_keys)}, dtype="string"))
+    con.register("keys", pd.DataFrame(sorted(runs, key=str), columns=["run_key", "load_id"], dtype="string"))
     con.register("loads", pd.DataFrame(sorted(counted), columns=["schema_name", "load_id"], dtype="string"))
     con.execute("CREATE OR REPLACE TEMP TABLE touched_loads AS SELECT * FROM loads")
+    counts_floor = load_floor(con, "touched_loads")
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE touched AS
-           SELECT run_key FROM keys
-           UNION SELECT r.run_key FROM raw.runs r SEMI JOIN touched_loads t
-                 ON r.schema_name = t.schema_name AND r.load_id = t.load_id
-           UNION SELECT o.run_key FROM raw.run_observations o SEMI JOIN touched_loads t
-                 ON o.schema_name = t.schema_name AND o.load_id = t.load_id"""
+        f"""CREATE OR REPLACE TEMP TABLE touched AS
+           SELECT run_key, load_id FROM keys
+           UNION SELECT t.run_key, t.load_id FROM raw.runs t SEMI JOIN touched_loads l
+                 ON t.schema_name = l.schema_name AND t.load_id = l.load_id {counts_floor}
+           UNION SELECT t.run_key, t.load_id FROM raw.run_observations t SEMI JOIN touched_loads l
+                 ON t.schema_name = l.schema_name AND t.load_id = l.load_id {counts_floor}"""
     )
     con.unregister("keys")
     con.unregister("loads")
     if counted:
-        _merge_counts(con)
+        _merge_counts(con, counts_floor)
+    floor = load_floor(con, "touched")  # a run's key carries its load id
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE merged AS
         WITH obs AS (
-            SELECT *, {PRIORITY_SQL} AS prio FROM raw.run_observations o SEMI JOIN touched t USING (run_key)
+            SELECT *, {PRIORITY_SQL} AS prio FROM raw.run_observations t
+            SEMI JOIN touched n ON t.run_key = n.run_key {floor}
         ),
         runs AS (SELECT run_key, {MERGED_RUN_COLUMNS} FROM obs GROUP BY run_key),
         counts AS (
@@ -233,19 +242,20 @@ def _merge_runs(con: duckdb.DuckDBPyConnection, run_keys: set[str], counted: set
         LEFT JOIN counts c ON c.schema_name = r.schema_name AND c.load_id = r.load_id
         LEFT JOIN raw.location_aliases a ON a.alias = r.location"""
     )
+    stored = f"SELECT * FROM raw.runs t WHERE true {floor}"  # the stored runs the merged ones can be
     new = dict(
         con.execute(
-            """SELECT source, count(*) FROM merged m ANTI JOIN raw.runs r USING (run_key)
+            f"""SELECT source, count(*) FROM merged m ANTI JOIN ({stored}) r USING (run_key)
                WHERE NOT is_trace_upload GROUP BY source"""
         ).fetchall()
     )
     con.execute(  # the pipelines of the runs as they were, and as they are now
-        """INSERT INTO touched_pipelines
-           SELECT DISTINCT location, dataset_name, pipeline_name FROM raw.runs SEMI JOIN merged USING (run_key)
+        f"""INSERT INTO touched_pipelines
+           SELECT DISTINCT location, dataset_name, pipeline_name FROM ({stored}) SEMI JOIN merged USING (run_key)
            UNION SELECT DISTINCT location, dataset_name, pipeline_name FROM merged"""
     )
-    replace_keys(con, "raw.runs", "merged", ["run_key"])
-    summaries.refresh_aliases(con)
+    replace_keys(con, "raw.runs", "merged", ["run_key"], floor)
+    summaries.refresh_aliases(con, floor)
     return new
 
 

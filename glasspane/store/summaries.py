@@ -44,9 +44,9 @@ def refresh(con: duckdb.DuckDBPyConnection, rule: AnomalyRule = DEFAULT_RULE) ->
     refresh_newest_loads(con, rule=rule)
 
 
-def refresh_aliases(con: duckdb.DuckDBPyConnection) -> None:
-    """Resolve the working-folder locations of the runs just merged (temp table `touched`); where an
-    alias is new or moved, move the runs that carry it and mark their pipelines touched.
+def refresh_aliases(con: duckdb.DuckDBPyConnection, floor: str = "") -> None:
+    """Resolve the working-folder locations of the runs just merged (temp table `touched`, `floor` its
+    `load_floor`); where an alias is new or moved, move the runs that carry it and mark their pipelines touched.
 
     The working folders concerned are found first, among the few observations made in one (`local://`);
     only when there are any are their aliases derived (`raw.location_aliases_live` reads every run and
@@ -59,7 +59,7 @@ def refresh_aliases(con: duckdb.DuckDBPyConnection) -> None:
         ),
         seen AS (  -- the pipelines the touched runs belong to
             SELECT DISTINCT source, pipeline_name, dataset_name
-            FROM raw.run_observations SEMI JOIN touched USING (run_key)
+            FROM raw.run_observations t SEMI JOIN touched n ON t.run_key = n.run_key {floor}
         )
         SELECT DISTINCT f.location AS alias FROM in_folders f
         SEMI JOIN seen s ON f.source = s.source AND f.pipeline_name = s.pipeline_name
@@ -98,7 +98,7 @@ def refresh_touched(con: duckdb.DuckDBPyConnection, schemas: set[tuple[str, str,
                 "AND t.pipeline_name = p.pipeline_name"
             )
         _insert_pipelines(con, scope=_IN_TOUCHED)
-        refresh_newest_loads(con)
+        refresh_newest_loads(con, touched=True)
     con.register("schema_rows", pd.DataFrame(sorted(schemas), columns=["location", "dataset_name", "schema_name"]))
     try:
         con.execute(
