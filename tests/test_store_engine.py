@@ -3,6 +3,7 @@ collect completes, collects at once that both land, older stores that migrate, m
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -15,8 +16,11 @@ import dlt
 import duckdb
 import pytest
 
+from glasspane.records import VIA_DLT_LOADS, VIA_TRACE, RunRecord, run_key
 from glasspane.settings import PROJECT_DIR
 from glasspane.store import Store, StoreBusy, is_duckdb_file, summaries
+from glasspane.store.ingest import write_pending
+from glasspane.store.pending import Pending
 from tests import dlt_fixtures as fx
 from tests.conftest import clone, collect_into, rows, source
 
@@ -423,3 +427,46 @@ def test_reading_waits_for_a_slow_store_instead_of_holding_every_dataset_read(tm
     assert summary.ok and rows(store, "SELECT count(*) FROM raw.datasets") == [(60,)]
     readers = 8  # a filesystem source reads this many datasets at once
     assert max(ahead) <= QUEUED_BATCHES + readers + 2
+
+
+def _write_runs(store: Store, source_name: str, via: str, load_ids: list[str], status: str = "completed") -> None:
+    pending = Pending(dt.datetime.now(dt.UTC))
+    for load_id in load_ids:
+        at = dt.datetime.fromtimestamp(float(load_id), dt.UTC)
+        record = RunRecord(
+            run_key=run_key("shop", load_id),
+            via=via,
+            status=status,
+            location="duckdb://wh",
+            load_id=load_id,
+            schema_name="shop",
+            pipeline_name="shop",
+            dataset_name="shop_data",
+            started_at=at,
+            finished_at=at,
+        )
+        pending.runs.append((source_name, record))
+    store.write(lambda con: write_pending(con, pending, "c", {}, {}))
+
+
+def test_a_write_that_sees_stored_runs_again_among_new_ones_merges_them_without_duplicates(store):
+    """A key lookup skips the files of loads older than the write's oldest: a write that sees an old run
+    again beside new ones must still find and replace it, wherever it is stored."""
+    old = [f"{1_700_000_000 + 3600 * i}.000000" for i in range(6)]
+    for i in range(0, 6, 2):  # three writes: three files of runs
+        _write_runs(store, "wh", VIA_DLT_LOADS, old[i : i + 2])
+    new = f"{1_700_000_000 + 3600 * 10}.000000"
+    _write_runs(store, "folder", VIA_TRACE, [old[0], new], status="failed")  # the oldest run, seen again, and a new one
+    assert duplicates(store)["raw.runs"] == 0
+    assert (
+        rows(store, "SELECT load_id, status, seen_by FROM raw.runs ORDER BY load_id")
+        == [
+            (old[0], "completed", ["folder", "wh"]),  # merged: the destination's evidence wins
+            *[(load_id, "completed", ["wh"]) for load_id in old[1:]],
+            (new, "failed", ["folder"]),
+        ]
+    )
+    assert rows(store, "SELECT runs FROM raw.pipeline_stats") == [(7,)]
+    _write_runs(store, "wh", VIA_DLT_LOADS, [old[1], f"{1_700_000_000 + 3600 * 11}.000000"])  # the same evidence again
+    assert duplicates(store) == dict.fromkeys(KEYS, 0)
+    assert rows(store, "SELECT count(*) FROM raw.run_observations") == [(9,)]
