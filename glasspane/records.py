@@ -31,6 +31,12 @@ def run_key(schema_name: str | None, load_id: str | None, transaction_id: str | 
     return f"trace/{transaction_id}"
 
 
+def load_id_in(key: str) -> str | None:
+    """The load id a run's key carries (None for a key made from a trace's transaction)."""
+    schema_and_load = not key.startswith("trace/")
+    return key.partition("/")[2] or None if schema_and_load else None
+
+
 @dataclass
 class RunRecord:
     """One source's view of one run (a load package, or a failed run without one)."""

@@ -352,6 +352,23 @@ def test_a_source_filter_keeps_every_run_whose_data_lives_where_the_source_reads
     assert any(seen_by == ["demo_pipelines"] for _, seen_by in failed)  # the run credited to the working folder
 
 
+def test_a_completed_runs_detail_shows_its_rows_per_table_and_who_saw_it(demo_store, monkeypatch):
+    """Looked up by its key and the load id the key carries (which lets the store skip older files)."""
+    sql = "SELECT run_key, load_id FROM runs WHERE status = 'completed' AND row_count > 0 ORDER BY started_at LIMIT 1"
+    [(run_key, load_id)] = rows(demo_store, sql)
+    at = app(demo_store.path, monkeypatch, "pages/runs.py", range="all", run=run_key)
+    [seen_by] = rows(demo_store, "SELECT seen_by FROM runs WHERE run_key = ?", [run_key])[0]
+    captions = [c.value.replace("\\", "") for c in at.caption]  # shown as Markdown literals
+    assert any(f"load id {load_id}" in c and f"seen by {', '.join(seen_by)}" in c for c in captions)
+    shown = at.dataframe[-2].value
+    counted = rows(
+        demo_store,
+        "SELECT table_name, row_count FROM table_counts WHERE load_id = ? ORDER BY row_count DESC, table_name",
+        [load_id],
+    )
+    assert list(zip(shown["table_name"], shown["row_count"], strict=True)) == counted and counted
+
+
 def test_a_failed_runs_detail_says_why_it_has_no_row_counts(demo_store, monkeypatch):
     [(run_key,)] = rows(demo_store, "SELECT run_key FROM runs WHERE status = 'failed' ORDER BY started_at DESC LIMIT 1")
     at = app(demo_store.path, monkeypatch, "pages/runs.py", pipeline="hr_export", run=run_key)

@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from glasspane.queries.common import Where, distinct, frame, scalar
+from glasspane.records import load_id_in
 
 RUN_LIST_COLUMNS = (
     "run_key, started_at, finished_at, pipeline_name, status, row_count, source, location, dataset_name, "
@@ -114,7 +115,12 @@ def run_timeline(
 def run_detail(con: duckdb.DuckDBPyConnection, run_key: str) -> dict[str, Any] | None:
     """One run, its per-table row counts, its step timings and `seen_via` (how the sources saw it: `trace`,
     `trace_table`, `dlt_loads`, …); None if the store has no such run."""
-    runs = frame(con, "SELECT * FROM raw.runs WHERE run_key = ?", [run_key])  # by its key: an index lookup
+    # by its key, and by the load id the key carries: DuckLake has no index, but skips the files and row
+    # groups whose load ids cannot match
+    load_id = load_id_in(run_key)
+    by_key = "run_key = ?" + (" AND load_id = ?" if load_id else "")
+    params = [run_key, load_id] if load_id else [run_key]
+    runs = frame(con, f"SELECT * FROM raw.runs WHERE {by_key}", params)
     if runs.empty or runs.iloc[0]["is_trace_upload"]:  # the `runs` view leaves trace uploads out
         return None
     run = runs.iloc[0].to_dict()
@@ -130,7 +136,5 @@ def run_detail(con: duckdb.DuckDBPyConnection, run_key: str) -> dict[str, Any] |
         "ORDER BY started_at NULLS LAST",
         [run_key],
     )
-    seen = con.execute(
-        "SELECT DISTINCT via FROM raw.run_observations WHERE run_key = ? ORDER BY via", [run_key]
-    ).fetchall()
+    seen = con.execute(f"SELECT DISTINCT via FROM raw.run_observations WHERE {by_key} ORDER BY via", params).fetchall()
     return {"run": run, "tables": tables, "steps": steps, "seen_via": [v for (v,) in seen]}
