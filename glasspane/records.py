@@ -33,8 +33,9 @@ def run_key(schema_name: str | None, load_id: str | None, transaction_id: str | 
 
 def load_id_in(key: str) -> str | None:
     """The load id a run's key carries (None for a key made from a trace's transaction)."""
-    schema_and_load = not key.startswith("trace/")
-    return key.partition("/")[2] or None if schema_and_load else None
+    if key.startswith("trace/"):
+        return None
+    return key.partition("/")[2] or None
 
 
 @dataclass
