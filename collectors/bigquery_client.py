@@ -10,10 +10,11 @@ import threading
 from collections.abc import Callable
 from typing import Any, Union
 
-from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration import configspec
 from dlt.common.configuration.specs import BaseConfiguration, GcpOAuthCredentials, GcpServiceAccountCredentials
 
 from collectors.meter import Meter
+from glasspane.dlt_config import resolve_configuration
 
 MIN_BILLED_BYTES = 10 * 1024 * 1024  # on-demand pricing bills at least 10 MiB per table a query reads
 

@@ -38,6 +38,7 @@ from collectors.destination import dataset_batch
 from collectors.meter import Meter
 from collectors.parquet_footer import FooterError, read_num_rows
 from collectors.traces import NESTING_SEPARATORS, TRACE_ROOT, TRACE_TABLES, canonical_rows
+from glasspane.dlt_config import resolve_configuration
 from glasspane.dlt_meta import filesystem_location, is_dlt_table
 from glasspane.lazy_import import lazy
 from glasspane.records import VIA_FILE_FOOTER, DatasetBatch, SchemaVersionRecord, TableCountRecord
@@ -169,7 +170,7 @@ class FilesystemCollector(Collector):
     def _remote(self) -> tuple[Any, str]:
         """fsspec filesystem and root of a remote bucket, with dlt's configuration and credentials."""
         configuration = lazy("dlt.common.storages.configuration").FilesystemConfiguration(bucket_url=self.bucket_url)
-        config = lazy("dlt.common.configuration").resolve_configuration(configuration, sections=("sources", self.name))
+        config = resolve_configuration(configuration, sections=("sources", self.name))
         if config.protocol == "s3":  # each call gives up within timeout_s, retries included
             per_try = self.timeout_s / (2 * S3_ATTEMPTS + 1)  # connecting or waiting, each try, and backoff
             botocore = {

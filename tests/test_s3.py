@@ -330,6 +330,31 @@ def test_cli_reads_bucket_credentials_from_dlt_secrets_toml_and_prints_the_cost(
     assert s3.keys.secret_access_key not in done.stdout + done.stderr
 
 
+def test_a_cli_collect_with_credentials_in_the_environment_does_not_import_streamlit(s3, teams, tmp_path):
+    # without a .dlt/secrets.toml dlt looks for a running Streamlit app's secrets, importing Streamlit
+    # (0.1 s of CPU in every collect process); a collect from the command line runs in no app
+    (tmp_path / "glasspane.toml").write_text(
+        f'[[sources]]\nname = "lake"\nkind = "filesystem"\nbucket_url = "{teams}"\n'
+        f'layouts = {{ custom = "{CUSTOM_LAYOUT}" }}\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
+    env.update({f"SOURCES__LAKE__CREDENTIALS__{k.upper()}": v for k, v in s3.credentials().items()})
+    command = ["-X", "importtime", "-m", "collectors", "collect", "--config", "glasspane.toml", "--store", "s.lake"]
+    done = subprocess.run(
+        [sys.executable, *command, "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "PYTHONPATH": str(PROJECT_DIR)},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert done.stdout.splitlines()[1].split() == ["lake", "filesystem", "3", "6", "ok"]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "dlt.common.configuration" in imported  # dlt resolved the credentials
+    assert not [name for name in imported if name.startswith("streamlit.")]  # (dlt's attempt shows as "streamlit")
+
+
 def test_the_page_shows_a_bucket_error_without_its_credentials(s3, teams, tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 

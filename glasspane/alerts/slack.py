@@ -24,6 +24,7 @@ from slack_sdk.webhook import WebhookClient
 from glasspane.alerts.messages import Message
 from glasspane.alerts.model import DeliveryRecord
 from glasspane.alerts.rule_config import AlertSettings
+from glasspane.dlt_config import outside_streamlit, resolve_configuration
 from glasspane.dlt_meta import redact_line
 
 SLACK_API_URL = "https://slack.com/api/"
@@ -59,10 +60,10 @@ def resolve_destination(settings: AlertSettings) -> SlackDestination | None:
     otherwise the incoming webhook: dlt's `runtime.slack_incoming_hook`, else `[alerts] slack_webhook`.
     """
     import dlt
-    from dlt.common.configuration import resolve_configuration
     from dlt.common.configuration.specs import RuntimeConfiguration
 
-    token = dlt.secrets.get("alerts.slack_bot_token")
+    with outside_streamlit():
+        token = dlt.secrets.get("alerts.slack_bot_token")
     if token and settings.slack_channel:
         return SlackDestination(token=str(token), channel=settings.slack_channel)
     webhook = resolve_configuration(RuntimeConfiguration()).slack_incoming_hook or dlt.secrets.get(

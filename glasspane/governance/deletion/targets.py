@@ -22,11 +22,12 @@ from urllib.parse import urlsplit
 
 import duckdb
 import sqlglot
-from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration import configspec
 from dlt.common.configuration.specs import BaseConfiguration
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 from sqlglot import exp
 
+from glasspane.dlt_config import resolve_configuration
 from glasspane.governance.deletion.model import Step
 
 _ALIAS = "glasspane_target"  # the DuckDB file is attached under this alias: no catalog/schema ambiguity
