@@ -10,7 +10,8 @@ PostgreSQL server started here (Debian's), its files on the same `moto_server`.
 
 1. One collector collects every project; then each of `--shards` shards alone into a fresh store;
    then all shards at once into another: they should finish within 1.3× of the slowest alone.
-2. A no-change collect of every dataset: its listings (at most one per dataset, plus one).
+2. A no-change collect of every dataset: its listings (at most one per dataset, plus one), as sources that
+   look for new datasets in their prefix and as sources that name their datasets.
 3. `--rounds` rounds add a load to every dataset and collect with the shards at once, while two
    reader processes query the store: no run lost or duplicated, no failed read. Each round prints
    its seconds, its writes' own seconds (waiting for turns excluded) and the live files of the
@@ -90,11 +91,13 @@ class Organisation:
         return self.projects * self.datasets
 
 
-def write_config(folder: Path, projects: int) -> Path:
-    config = folder / "org.toml"
+def write_config(folder: Path, projects: int, datasets: int | None = None) -> Path:
+    """One source a project; with `datasets`, each source names its datasets (no listing of its prefix)."""
+    named = "" if datasets is None else f"datasets = {json.dumps([f'ds_{d:02d}' for d in range(datasets)])}\n"
+    config = folder / ("org.toml" if datasets is None else "org_named.toml")
     config.write_text(
         "".join(
-            f'[[sources]]\nname = "p{p:02d}"\nkind = "filesystem"\nbucket_url = "s3://{BUCKET}/p{p:02d}"\n\n'
+            f'[[sources]]\nname = "p{p:02d}"\nkind = "filesystem"\nbucket_url = "s3://{BUCKET}/p{p:02d}"\n{named}\n'
             for p in range(projects)
         )
     )
@@ -289,6 +292,14 @@ def main() -> None:
             lines.append(
                 f"| no-change collect of all {datasets:,} datasets | {unchanged:.1f} s, {listings:,} listings "
                 f"| ≤ {datasets + 1:,} listings | {verdict(listings <= datasets + 1)} |"
+            )
+            print(lines[-1], flush=True)
+            proxy.clear()
+            named = timed(write_config(folder, args.projects, args.datasets), store, [names], servers).seconds
+            listings = proxy.count("GET", lambda r: "list-type" in r.query or r.path.rstrip("/") == f"/{BUCKET}")
+            lines.append(
+                f"| the same, each source naming its datasets (`datasets = [...]`) | {named:.1f} s, "
+                f"{listings:,} listings | ≤ {datasets + 1:,} listings | {verdict(listings <= datasets + 1)} |"
             )
             print(lines[-1], flush=True)
             lines += rounds(org, config, store, shards, args.rounds, folder, servers)
