@@ -56,7 +56,7 @@ def refresh_newest_loads(
 def _newest_of_tables(con: duckdb.DuckDBPyConnection, since: dt.datetime, touched: bool) -> pd.DataFrame:
     """Each table's newest load since `since` (of the touched pipelines only, when `touched`): from
     `raw.pipeline_tables`, refreshed just before, and for the runs it leaves out, those without a pipeline
-    or dataset name, from the runs (reading every run's row counts costs 0.2 s at 1M runs)."""
+    or dataset name, from the runs (joining every run's row counts in the window took 57 ms at 1M runs)."""
     scope = _of_touched("r") if touched else "true"
     return con.execute(
         f"""SELECT location, dataset_name, pipeline_name, table_name, last_loaded_at AS loaded_at

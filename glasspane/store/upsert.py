@@ -36,7 +36,7 @@ def upsert(
     con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, keys: list[str], by_load: bool = False
 ) -> None:
     """Put the rows of `frame` into `table`, replacing those with the same `keys` (the last row of a key
-    wins). `by_load`: the keys carry the rows' load id, so only rows of as new loads are looked up."""
+    wins). `by_load`: the keys carry the rows' load id, so stored rows of older loads are skipped (`load_floor`)."""
     if frame.empty:
         return
     con.register("upsert_rows", frame.drop_duplicates(subset=keys, keep="last"))
