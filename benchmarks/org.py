@@ -286,22 +286,19 @@ def main() -> None:
             print("\n".join(lines), flush=True)
             if args.only_shards:
                 return
-            proxy.clear()
-            unchanged = timed(config, store, [names], servers).seconds
-            listings = proxy.count("GET", lambda r: "list-type" in r.query or r.path.rstrip("/") == f"/{BUCKET}")
-            lines.append(
-                f"| no-change collect of all {datasets:,} datasets | {unchanged:.1f} s, {listings:,} listings "
-                f"| ≤ {datasets + 1:,} listings | {verdict(listings <= datasets + 1)} |"
-            )
-            print(lines[-1], flush=True)
-            proxy.clear()
-            named = timed(write_config(folder, args.projects, args.datasets), store, [names], servers).seconds
-            listings = proxy.count("GET", lambda r: "list-type" in r.query or r.path.rstrip("/") == f"/{BUCKET}")
-            lines.append(
-                f"| the same, each source naming its datasets (`datasets = [...]`) | {named:.1f} s, "
-                f"{listings:,} listings | ≤ {datasets + 1:,} listings | {verdict(listings <= datasets + 1)} |"
-            )
-            print(lines[-1], flush=True)
+            named = write_config(folder, args.projects, args.datasets)
+            for label, unchanged in (
+                (f"no-change collect of all {datasets:,} datasets", config),
+                ("the same, each source naming its datasets (`datasets = [...]`)", named),
+            ):
+                proxy.clear()
+                took = timed(unchanged, store, [names], servers).seconds
+                listings = proxy.count("GET", lambda r: "list-type" in r.query or r.path.rstrip("/") == f"/{BUCKET}")
+                lines.append(
+                    f"| {label} | {took:.1f} s, {listings:,} listings "
+                    f"| ≤ {datasets + 1:,} listings | {verdict(listings <= datasets + 1)} |"
+                )
+                print(lines[-1], flush=True)
             lines += rounds(org, config, store, shards, args.rounds, folder, servers)
             print("\n".join(lines[-6:]), flush=True)
             lines += ["", *pages(Store(store), folder, args.repeat)]
