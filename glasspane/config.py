@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from glasspane import settings
+from glasspane.records import WORKING_FOLDERS_KIND
 
 DEFAULT_SOURCE_NAME = "local_pipelines"
 # `scheme://user:password@host`: a credential written into a URL (s3://KEY:SECRET@bucket, postgresql://u:p@h)
@@ -71,7 +72,7 @@ def default_config() -> Config:
         return Config(sources=[], path=None)
     source = SourceConfig(
         name=DEFAULT_SOURCE_NAME,
-        kind="pipelines_dir",
+        kind=WORKING_FOLDERS_KIND,
         options={"path": str(settings.default_pipelines_dir())},
         origin="default config",
     )
