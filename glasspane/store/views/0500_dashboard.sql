@@ -25,15 +25,14 @@ SELECT location, source, dataset_name, destination_type, pipeline_name FROM raw.
 -- Every location (a project, bucket, machine or file): its datasets, the pipelines that load
 -- into it or run there, destination types, the sources that read it and their last collect.
 CREATE OR REPLACE VIEW locations AS
-WITH found AS (SELECT * FROM raw.location_members),
-per_location AS (
+WITH per_location AS (
     SELECT location,
            list(DISTINCT source ORDER BY source) AS sources,
            list(DISTINCT dataset_name ORDER BY dataset_name) FILTER (WHERE dataset_name IS NOT NULL) AS datasets,
            list(DISTINCT destination_type ORDER BY destination_type)
                FILTER (WHERE destination_type IS NOT NULL) AS destination_types,
            count(DISTINCT (pipeline_name, dataset_name)) FILTER (WHERE pipeline_name IS NOT NULL) AS pipelines
-    FROM found GROUP BY location
+    FROM raw.location_members GROUP BY location
 ),
 health AS (
     SELECT w.location, p.health, p.last_run_at, p.environment
