@@ -99,10 +99,11 @@ def compact(store: Store, tables: list[tuple[str, str]] | None = None) -> list[s
         crowded = [(schema, table) for schema, table, _ in table_files(con, MAX_TABLE_FILES)]
     tables = crowded if tables is None else [t for t in tables if t in crowded]
     done: list[tuple[str, str]] = []
-    changed: set[tuple[str, str]] = set()  # shards that finish together find the same tables: one does the work
+    changed: set[tuple[str, str]] = set()  # the tables a call below rewrote or merged
 
     def rewrite(con: duckdb.DuckDBPyConnection) -> None:
-        # rows replaced by later writes leave delete files, and DuckLake merges only files without them
+        # rows replaced by later writes leave delete files, and DuckLake merges only files without them;
+        # shards that finish together find the same tables crowded: asked again in the turn, one does the work
         done[:] = [t for t in tables if table_files(con, MAX_TABLE_FILES, t)]
         for schema, table in done:
             sql = "CALL ducklake_rewrite_data_files('store', ?, schema => ?, delete_threshold => 0)"

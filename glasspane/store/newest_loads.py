@@ -73,7 +73,9 @@ def _newest_of_tables(con: duckdb.DuckDBPyConnection, since: dt.datetime, touche
 
 
 def _of_touched(alias: str) -> str:
-    """The condition that the row `alias` belongs to a pipeline in the temp table `touched_pipelines`."""
+    """The condition that the row `alias` belongs to a pipeline in the temp table `touched_pipelines`; unlike
+    the summaries' semi join (`summaries._IN_TOUCHED`) it matches missing names too, as this summary keeps
+    the tables of runs without a pipeline or dataset name."""
     return f"""EXISTS (SELECT 1 FROM touched_pipelines p WHERE p.location = {alias}.location
                        AND p.dataset_name IS NOT DISTINCT FROM {alias}.dataset_name
                        AND p.pipeline_name IS NOT DISTINCT FROM {alias}.pipeline_name)"""
