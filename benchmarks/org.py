@@ -280,6 +280,7 @@ def main() -> None:
             together = timed(config, store, shards, servers)
             slowest = max(alone, key=lambda run: run.seconds)
             ratio = together.seconds / slowest.seconds
+            floor = together.cpu / CORES  # the run's CPU seconds (simulated servers included), every core busy
             lines += [
                 f"**{args.projects} projects × {args.datasets} datasets = {datasets:,} datasets**, "
                 f"{args.latency_ms:g} ms per request, scaled store (PostgreSQL catalog, files on moto_server), "
@@ -293,6 +294,9 @@ def main() -> None:
                 f"store: {'; '.join(slowest.writes)} | | |",
                 f"| {args.shards} shards at once | {together.seconds:.1f} s = {ratio:.2f}× the slowest alone; "
                 f"{together.describe()} | ≤ 1.3× | {verdict(ratio <= 1.3)} |",
+                f"| the least {args.shards} shards at once could take here | {floor:.1f} s = "
+                f"{floor / slowest.seconds:.2f}× "
+                f"the slowest alone: the {together.cpu:.0f} CPU s they and the servers spent, on {CORES} cores | | |",
                 f"| {args.shards} shards at once vs 1 collector | {together.seconds / one.seconds:.2f}× | ≤ 1× | "
                 f"{verdict(together.seconds <= one.seconds)} |",
                 f"| store writes of the {args.shards} shards at once | {' / '.join(together.writes)} | | |",
