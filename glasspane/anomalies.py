@@ -515,6 +515,8 @@ def _doubled(raw: np.ndarray, usable: np.ndarray, i: int, residual: float, thres
 
 def _positions_by_value(values: np.ndarray) -> dict[int, list[int]]:
     """Each value's positions in `values`, in order."""
+    if not len(values):
+        return {}  # np.split of nothing still gives one (empty) part
     order = np.argsort(values, kind="stable")
     unique, starts = np.unique(values[order], return_index=True)
     return {value: part.tolist() for value, part in zip(unique.tolist(), np.split(order, starts[1:]), strict=True)}

@@ -48,6 +48,11 @@ def test_weekend_zeros_are_learned_falling_back_to_the_plain_window_until_then()
     assert broken["anomalous"] and broken["kind"] == "zero" and broken["baseline"] > 900
 
 
+def test_a_series_without_loads_gets_no_verdicts():
+    verdicts = score_series(pd.Series([], dtype="datetime64[us, UTC]"), pd.Series([], dtype="int64"))
+    assert verdicts.empty and {"baseline", "anomalous", "kind"} <= set(verdicts.columns)
+
+
 def test_an_hourly_nightly_batch_is_learned_and_a_missing_batch_is_not():
     at = pd.date_range("2026-03-02", periods=24 * 28, freq="h", tz="UTC")
     counts = np.where(np.asarray(at.hour == 2), 50_000, 2_000) + np.random.default_rng(3).integers(0, 50, len(at))
