@@ -107,7 +107,7 @@ class DuckDBCollector(Collector):
         loads_since = cursor.get("loads_inserted_at", EPOCH)
         loads = self._rows(
             f"SELECT load_id, schema_name, inserted_at FROM {table('_dlt_loads')} "
-            "WHERE inserted_at >= ?::TIMESTAMPTZ ORDER BY inserted_at",
+            "WHERE inserted_at > ?::TIMESTAMPTZ ORDER BY inserted_at",
             [loads_since],
         )
         versions: list[dict[str, Any]] = []
@@ -115,7 +115,7 @@ class DuckDBCollector(Collector):
         if "_dlt_version" in named:
             versions = self._rows(
                 f"SELECT version, engine_version, inserted_at, schema_name, version_hash, schema "
-                f"FROM {table('_dlt_version')} WHERE inserted_at >= ?::TIMESTAMPTZ ORDER BY inserted_at",
+                f"FROM {table('_dlt_version')} WHERE inserted_at > ?::TIMESTAMPTZ ORDER BY inserted_at",
                 [versions_since],
             )
         states: list[dict[str, Any]] = []

@@ -179,36 +179,31 @@ def _collect_source(collector: Collector, cursors: dict[str, dict], tracker: _Tr
 def _changed(known: KnownSources, source: str, dataset: Dataset, batch: DatasetBatch) -> bool:
     """False for a batch with nothing to write: its cursor stays where it was, and it holds nothing, or
     only what this dataset's previous write held. Some sources hand over what they hold whole on every
-    collect (definitions, load packages, staging datasets) or their newest rows again; the digest of
-    such a batch rides in the cursor, so the next identical one is known without asking the store."""
+    collect (definitions, load packages, staging datasets); the digest of what a batch held beyond its
+    new records rides in the cursor, so the next identical one is known without asking the store."""
     before = known.raw_cursors.get((source, dataset.key))
-    if before is None or batch.table_sizes:  # sizes are a series: each collect's snapshot is kept
-        return True
-    previous = json.loads(before)
+    previous = json.loads(before) if before is not None else {}
     written = previous.pop(DIGEST, None)
     batch.cursor.pop(DIGEST, None)
-    if json.loads(json.dumps(batch.cursor, default=str)) != previous:
-        return True  # it moved: the records are new (a digest of them would be as large as they are)
-    if not (batch.runs or batch.table_counts or batch.steps or batch.schema_versions) and (
-        batch.definitions is None and batch.staging is None and batch.load_packages is None
-    ):
+    whole = (batch.definitions, batch.staging, batch.load_packages)
+    if (
+        before is None
+        or batch.table_sizes  # sizes are a series: each collect's snapshot is kept
+        or json.loads(json.dumps(batch.cursor, default=str)) != previous
+    ):  # it moved: the records are new (a digest of them would be as large as they are)
+        if any(part is not None for part in whole):
+            batch.cursor[DIGEST] = _digest(whole)
+        return True
+    records = (batch.runs, batch.table_counts, batch.steps, batch.schema_versions)
+    if not any(records) and all(part is None for part in whole):
         return False
-    batch.cursor[DIGEST] = _digest(batch)
+    batch.cursor[DIGEST] = _digest(whole + records if any(records) else whole)
     return batch.cursor[DIGEST] != written
 
 
-def _digest(batch: DatasetBatch) -> str:
-    """A fingerprint of a batch's records (not its cursor, problems or stats)."""
-    records = [
-        batch.runs,
-        batch.table_counts,
-        batch.steps,
-        batch.schema_versions,
-        batch.definitions,
-        batch.staging,
-        batch.load_packages,
-    ]
-    text = json.dumps(records, default=lambda o: vars(o) if hasattr(o, "__dict__") else str(o), sort_keys=True)
+def _digest(parts: tuple) -> str:
+    """A fingerprint of records."""
+    text = json.dumps(parts, default=lambda o: vars(o) if hasattr(o, "__dict__") else str(o), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
