@@ -50,6 +50,8 @@ def test_filters_and_the_selected_alert_come_from_the_url(alerted, monkeypatch):
     [(alert_id,)] = rows(store, "SELECT alert_id FROM alerts WHERE rule_name = 'failed'")
     at = app(store.path, monkeypatch, PAGE, rule="failed", alert=alert_id)
     assert at.multiselect(key="url_rule").value == ["failed"]
+    offered = {key: at.multiselect(key=f"url_{key}").options for key in ("rule", "severity", "delivery")}
+    assert offered == {"rule": ["failed", "stale"], "severity": ["critical", "info"], "delivery": ["not_sent"]}
     assert list(at.dataframe[0].value["subject"]) == ["hr_export"]
     assert at.subheader[0].value == "hr\\_export failed in the extract step"
     assert "401 Unauthorized" in at.code[0].value

@@ -21,13 +21,9 @@ ALERT_LIST_COLUMNS = (
 
 def alert_filter_options(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """The values each Alerts page filter can take."""
-    return {
-        "rule": distinct(con, "alerts", "rule_name"),
-        "severity": distinct(con, "alerts", "severity"),
-        "state": distinct(con, "alerts", "state"),
-        "delivery": distinct(con, "alerts", "delivery"),
-        "pipeline": distinct(con, "alerts", "pipeline_name"),
-    }
+    filters = {"rule": "rule_name", "severity": "severity", "state": "state", "delivery": "delivery"}
+    values = distinct(con, "alerts", *filters.values())
+    return {name: values[column] for name, column in filters.items()}
 
 
 def list_alerts(
@@ -36,7 +32,6 @@ def list_alerts(
     severities: tuple[str, ...] = (),
     states: tuple[str, ...] = (),
     deliveries: tuple[str, ...] = (),
-    pipelines: tuple[str, ...] = (),
     evaluation: str | None = None,
     since: dt.datetime | None = None,
     limit: int = 500,
@@ -48,7 +43,6 @@ def list_alerts(
         .any_of("severity", severities)
         .any_of("state", states)
         .any_of("delivery", deliveries)
-        .any_of("pipeline_name", pipelines)
         .equals("evaluation_id", evaluation)
         .since("alerted_at", since)
     )

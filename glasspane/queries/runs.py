@@ -22,8 +22,8 @@ def filter_options(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     sources = con.execute("SELECT source FROM sources WHERE runs > 0 ORDER BY 1").fetchall()
     return {
         "source": [r[0] for r in sources],
-        "pipeline": distinct(con, "pipelines", "pipeline_name"),
-        "status": distinct(con, "runs", "status"),
+        "pipeline": distinct(con, "pipelines", "pipeline_name")["pipeline_name"],
+        "status": distinct(con, "runs", "status")["status"],
     }
 
 
