@@ -82,6 +82,12 @@ def pipeline_health(
     return health.assign(health=health["health"].where(~anomalous, "anomalous"), anomalous_tables=found)
 
 
+def count_by_health(health: pd.Series) -> dict[str, int]:
+    """How many pipelines are in each health state (every state present, zero when none)."""
+    found = health.value_counts()
+    return {state: int(found.get(state, 0)) for state in HEALTH_STATES}
+
+
 def health_order(health: pd.Series) -> pd.Series:
     """Each state's position in `HEALTH_STATES` (failing first), for sorting."""
     return health.map({state: i for i, state in enumerate(HEALTH_STATES)}).fillna(len(HEALTH_STATES))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from glasspane.pipeline_health import HEALTH_STATES, PIPELINE_KEY, health_order, pipeline_health
+from glasspane.pipeline_health import PIPELINE_KEY, health_order, pipeline_health
 from glasspane.queries.common import frame, scalar
 
 
@@ -26,12 +26,6 @@ def pipelines_overview(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         ["_order", "last_run_at", "pipeline_name"], ascending=[True, False, True], na_position="last"
     )
     return merged.drop(columns="_order").reset_index(drop=True)
-
-
-def health_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """How many pipelines are in each health state (every state present, zero when none)."""
-    found = pipeline_health(con)["health"].value_counts()
-    return {state: int(found.get(state, 0)) for state in HEALTH_STATES}
 
 
 def store_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

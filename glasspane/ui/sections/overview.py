@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from glasspane.formatting import cadence
-from glasspane.pipeline_health import HEALTH_STATES
+from glasspane.pipeline_health import HEALTH_STATES, count_by_health
 from glasspane.queries import pipelines as q
 from glasspane.ui import data, strings, url_state
 from glasspane.ui.tables import Col, show
@@ -22,9 +22,9 @@ PIPELINES = {
 
 
 def health_counts() -> None:
-    """One metric per health state, and the number of locations."""
+    """One metric per health state (of the pipelines the table below lists), and the number of locations."""
     totals = data.query(q.store_totals)
-    counts = data.query(q.health_counts)
+    counts = count_by_health(data.query(q.pipelines_overview)["health"])
     cols = st.columns(len(HEALTH_STATES) + 1)
     for col, state in zip(cols, HEALTH_STATES, strict=False):
         col.metric(strings.HEALTH_LABELS[state], f"{counts[state]:,}", help=strings.HEALTH_HELP[state], border=True)
