@@ -10,9 +10,11 @@ evaluation saw; suspected PII by `pii.suspect`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -59,6 +61,32 @@ def _scope(con: duckdb.DuckDBPyConnection, rule: AlertRule) -> tuple[str, ...] |
     return tuple(q.scope_locations(con, rule.sources)) if rule.sources else None
 
 
+T = TypeVar("T")
+_shared: ContextVar[dict[tuple, Any] | None] = ContextVar("shared_rule_reads", default=None)
+
+
+@contextlib.contextmanager
+def shared_reads() -> Iterator[None]:
+    """Rules evaluated inside share what they read: a question two rules ask (every pipeline's health,
+    the newest schema versions) is answered once. Opened by a pass over the rules, closed after it."""
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
+def _read(function: Callable[..., T], con: duckdb.DuckDBPyConnection, *args: Any) -> T:
+    """`function(con, *args)`, answered once within `shared_reads`: callers must not change the answer."""
+    memo = _shared.get()
+    if memo is None:
+        return function(con, *args)
+    key = (function, id(con), args)
+    if key not in memo:
+        memo[key] = function(con, *args)
+    return memo[key]
+
+
 def _in_tables(rule: AlertRule, table: str) -> bool:
     """A `tables` scope covers the named tables and their nested child tables."""
     return not rule.tables or any(table == t or table.startswith(t + "__") for t in rule.tables)
@@ -84,7 +112,7 @@ def _health(con: duckdb.DuckDBPyConnection, rule: AlertRule, factor: float, max_
     locations = _scope(con, rule)
     if locations == ():
         return pd.DataFrame()
-    health = pipeline_health(con, factor, max_age_s, rule.anomaly, rule.pipelines, locations or ())
+    health = _read(pipeline_health, con, factor, max_age_s, rule.anomaly, rule.pipelines, locations or ())
     if not rule.tables:
         return health
     covered = _table_pipelines(con, rule)
@@ -306,7 +334,7 @@ def _schema_changes(
     if locations == ():
         return []
     changed = []
-    for row in q.newest_schema_versions(con, locations or ()).itertuples(index=False):
+    for row in _read(q.newest_schema_versions, con, locations or ()).itertuples(index=False):
         if rule.pipelines and not set(rule.pipelines) & set(row.pipelines):
             continue
         key = f"{row.location}|{row.dataset_name}|{row.schema_name}"
@@ -449,11 +477,12 @@ def current_matches(con: duckdb.DuckDBPyConnection, rules: tuple[AlertRule, ...]
     memories = rule_memories(con, [r.name for r in rules])
     columns = ["rule_name", "subject", "title", "at", "link"]
     frames = []
-    for rule in rules:
-        if rule.rule == "volume":
-            found = volume_matches(con, rule, base_url)
-        else:
-            found = evaluate_rule(con, rule, memories[rule.name], base_url).findings
-        rows = [(rule.name, f.subject, f.title, f.at, f.link) for f in found if f.matching]
-        frames.append(pd.DataFrame(rows, columns=columns))
+    with shared_reads():
+        for rule in rules:
+            if rule.rule == "volume":
+                found = volume_matches(con, rule, base_url)
+            else:
+                found = evaluate_rule(con, rule, memories[rule.name], base_url).findings
+            rows = [(rule.name, f.subject, f.title, f.at, f.link) for f in found if f.matching]
+            frames.append(pd.DataFrame(rows, columns=columns))
     return pd.concat([f for f in frames if not f.empty] or [pd.DataFrame(columns=columns)], ignore_index=True)

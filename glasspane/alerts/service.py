@@ -25,7 +25,7 @@ from glasspane.alerts.alert_log import (
 from glasspane.alerts.messages import Message, plan_messages
 from glasspane.alerts.model import PENDING, Alert, DeliveryRecord, SubjectState
 from glasspane.alerts.rule_config import AlertConfig
-from glasspane.alerts.rules import evaluate_rule
+from glasspane.alerts.rules import evaluate_rule, shared_reads
 from glasspane.alerts.slack import SlackDestination, SlackSender
 from glasspane.alerts.state import decide
 from glasspane.dlt_meta import redact_line
@@ -67,17 +67,18 @@ class _Plan:
 def _plan(con: duckdb.DuckDBPyConnection, config: AlertConfig, now: dt.datetime, evaluation_id: str) -> _Plan:
     plan = _Plan()
     memories = rule_memories(con, [r.name for r in config.rules])
-    for rule in config.rules:
-        memory = memories[rule.name]
-        try:
-            result = evaluate_rule(con, rule, memory, config.settings.dashboard_url)
-        except Exception as ex:  # one broken rule never hides the others
-            plan.errors.append(redact_line(f"rule '{rule.name}': {type(ex).__name__}: {ex}"))
-            continue
-        decision = decide(rule, result, memory, now, evaluation_id)
-        plan.alerts += decision.alerts
-        plan.states += decision.states
-        plan.release += decision.release
+    with shared_reads():
+        for rule in config.rules:
+            memory = memories[rule.name]
+            try:
+                result = evaluate_rule(con, rule, memory, config.settings.dashboard_url)
+            except Exception as ex:  # one broken rule never hides the others
+                plan.errors.append(redact_line(f"rule '{rule.name}': {type(ex).__name__}: {ex}"))
+                continue
+            decision = decide(rule, result, memory, now, evaluation_id)
+            plan.alerts += decision.alerts
+            plan.states += decision.states
+            plan.release += decision.release
     return plan
 
 
