@@ -39,3 +39,9 @@ def resolve_configuration(spec: T, sections: tuple[str, ...] = ()) -> T:
     """dlt's `resolve_configuration` of `spec` in `sections`, outside Streamlit."""
     with outside_streamlit():
         return lazy("dlt.common.configuration").resolve_configuration(spec, sections=sections)
+
+
+def secret(key: str) -> object | None:
+    """dlt's secret `key` (a dotted path, e.g. `alerts.slack_webhook`), outside Streamlit; None when unset."""
+    with outside_streamlit():
+        return lazy("dlt").secrets.get(key)

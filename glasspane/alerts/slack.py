@@ -24,7 +24,7 @@ from slack_sdk.webhook import WebhookClient
 from glasspane.alerts.messages import Message
 from glasspane.alerts.model import DeliveryRecord
 from glasspane.alerts.rule_config import AlertSettings
-from glasspane.dlt_config import outside_streamlit, resolve_configuration
+from glasspane.dlt_config import resolve_configuration, secret
 from glasspane.dlt_meta import redact_line
 
 SLACK_API_URL = "https://slack.com/api/"
@@ -59,16 +59,12 @@ def resolve_destination(settings: AlertSettings) -> SlackDestination | None:
     A bot token (`[alerts] slack_bot_token`) is used when `[alerting] slack_channel` is set;
     otherwise the incoming webhook: dlt's `runtime.slack_incoming_hook`, else `[alerts] slack_webhook`.
     """
-    import dlt
     from dlt.common.configuration.specs import RuntimeConfiguration
 
-    with outside_streamlit():
-        token = dlt.secrets.get("alerts.slack_bot_token")
+    token = secret("alerts.slack_bot_token")
     if token and settings.slack_channel:
         return SlackDestination(token=str(token), channel=settings.slack_channel)
-    webhook = resolve_configuration(RuntimeConfiguration()).slack_incoming_hook or dlt.secrets.get(
-        "alerts.slack_webhook"
-    )
+    webhook = resolve_configuration(RuntimeConfiguration()).slack_incoming_hook or secret("alerts.slack_webhook")
     return SlackDestination(webhook=str(webhook)) if webhook else None
 
 
@@ -173,8 +169,8 @@ class SlackSender:
     def _clean(self, error: str | None) -> str | None:
         if error is None:
             return None
-        for secret in self.destination.secrets():
-            error = error.replace(secret, "***")
+        for value in self.destination.secrets():
+            error = error.replace(value, "***")
         return redact_line(error, limit=300)
 
 

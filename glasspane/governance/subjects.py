@@ -19,6 +19,8 @@ import secrets
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from glasspane.dlt_config import secret
+
 SALT_SECRET = "glasspane.subject_salt"
 MAX_VALUE_CHARS = 1024
 
@@ -148,9 +150,7 @@ def subject_hash(kind: str, value: str, salt: bytes) -> str:
 def salt_for(store_path: Path | None) -> bytes:
     """The salt: the configured secret, else the one generated beside an embedded store (created on first
     use). A scaled store (`store_path` None) is shared by many machines: it needs the configured secret."""
-    import dlt
-
-    configured = dlt.secrets.get(SALT_SECRET)
+    configured = secret(SALT_SECRET)
     if configured:
         return str(configured).encode()
     if store_path is None:
