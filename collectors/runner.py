@@ -186,17 +186,19 @@ def _changed(known: KnownSources, source: str, dataset: Dataset, batch: DatasetB
     written = previous.pop(DIGEST, None)
     batch.cursor.pop(DIGEST, None)
     whole = (batch.definitions, batch.staging, batch.load_packages)
+    resends = any(part is not None for part in whole)
     if (
         before is None
         or batch.table_sizes  # sizes are a series: each collect's snapshot is kept
         or json.loads(json.dumps(batch.cursor, default=str)) != previous
     ):  # it moved: the records are new (a digest of them would be as large as they are)
-        if any(part is not None for part in whole):
+        if resends:
             batch.cursor[DIGEST] = _digest(whole)
         return True
     records = (batch.runs, batch.table_counts, batch.steps, batch.schema_versions)
-    if not any(records) and all(part is None for part in whole):
+    if not any(records) and not resends:
         return False
+    # records under an unmoved cursor were not in the write that moved it: they join the digest
     batch.cursor[DIGEST] = _digest(whole + records if any(records) else whole)
     return batch.cursor[DIGEST] != written
 
