@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,8 +115,12 @@ class Bucket:
         base = f"{folder.rstrip('/')}/"
         directory, _, name_prefix = prefix.rpartition("/")
         if self.is_local:
-            entries = _local_files(base + directory if directory else folder, len(base))
-            return sorted(e for e in entries if e.name.startswith(prefix) and e.name > start_after)
+            entries = _local_files(
+                base + directory if directory else folder,
+                len(base),
+                wanted=lambda n: n.startswith(prefix) and n > start_after,
+            )
+            return sorted(entries)
         try:  # adlfs and gcsfs list only names starting with `prefix`; others list the folder
             found = self.fs.find(
                 base + directory if directory else folder, prefix=name_prefix, detail=True, **self._deadline
@@ -222,17 +227,23 @@ class Bucket:
         return data
 
 
-def _local_files(folder: str, strip: int, recursive: bool = True) -> list[Entry]:
-    """Files under a local `folder` (in its subfolders too when `recursive`), named from character `strip` on."""
+def _local_files(
+    folder: str, strip: int, recursive: bool = True, wanted: Callable[[str], bool] | None = None
+) -> list[Entry]:
+    """Files under a local `folder` (in its subfolders too when `recursive`), named from character `strip` on;
+    only those whose names are `wanted`, when given: the others' sizes are never asked (a system call each,
+    for every older load's file of a table folder)."""
     entries: list[Entry] = []
     try:
         with os.scandir(folder) as found:
             for item in found:
                 if item.is_dir():
                     if recursive:
-                        entries += _local_files(item.path, strip)
-                else:
-                    entries.append(Entry(item.path[strip:], item.stat().st_size))
+                        entries += _local_files(item.path, strip, wanted=wanted)
+                    continue
+                name = item.path[strip:]
+                if wanted is None or wanted(name):
+                    entries.append(Entry(name, item.stat().st_size))
     except (FileNotFoundError, NotADirectoryError):
         pass
     return entries
