@@ -12,7 +12,9 @@ The store is scaled: its catalog in a PostgreSQL server started here (Debian's),
 bucket of the same `moto_server`.
 
 1. One collector collects every project; then each of `--shards` shards alone into a fresh store;
-   then all shards at once into another: they should finish within 1.3× of the slowest alone.
+   then all shards at once into another: they should finish within 1.3× of the slowest alone. Last,
+   all shards at once again, each into a store of its own: what they take when their writes share
+   nothing, so the difference is what sharing one store costs.
 2. A no-change collect of every dataset: its listings (at most one per dataset, plus one), as sources that
    look for new datasets in their prefix and as sources that name their datasets.
 3. `--rounds` rounds add a load to every dataset and collect with the shards at once, while two
@@ -205,11 +207,13 @@ class Servers:
         return cpu
 
 
-def timed(config: Path, store: str, groups: list[list[str]], servers: Servers) -> Run:
-    """Run one collect per group at the same time; seconds until the last finishes, and CPU spent."""
+def timed(config: Path, store: str | list[str], groups: list[list[str]], servers: Servers) -> Run:
+    """Run one collect per group at the same time, into `store` (or each into its own of a list); seconds
+    until the last finishes, and CPU spent."""
+    stores = store if isinstance(store, list) else [store] * len(groups)
     before = servers.sample()
     started = time.perf_counter()
-    running = [collect(config, store, group) for group in groups]
+    running = [collect(config, into, group) for into, group in zip(stores, groups, strict=True)]
     cpu, writes, maintained = [], [], []
     for process in running:
         output = process.stdout.read()
@@ -278,6 +282,7 @@ def main() -> None:
             alone = [timed(config, scaled(f"alone_{i}"), [shard], servers) for i, shard in enumerate(shards)]
             store = scaled("org")
             together = timed(config, store, shards, servers)
+            apart = timed(config, [scaled(f"apart_{i}") for i in range(len(shards))], shards, servers)
             slowest = max(alone, key=lambda run: run.seconds)
             ratio = together.seconds / slowest.seconds
             floor = together.cpu / CORES  # the run's CPU seconds (simulated servers included), every core busy
@@ -297,6 +302,9 @@ def main() -> None:
                 f"| the least {args.shards} shards at once could take here | {floor:.1f} s = "
                 f"{floor / slowest.seconds:.2f}× "
                 f"the slowest alone: the {together.cpu:.0f} CPU s they and the servers spent, on {CORES} cores | | |",
+                f"| {args.shards} shards at once, each into a store of its own (no write shares anything) | "
+                f"{apart.seconds:.1f} s = {apart.seconds / slowest.seconds:.2f}× the slowest alone; "
+                f"{apart.describe()} | | |",
                 f"| {args.shards} shards at once vs 1 collector | {together.seconds / one.seconds:.2f}× | ≤ 1× | "
                 f"{verdict(together.seconds <= one.seconds)} |",
                 f"| store writes of the {args.shards} shards at once | {' / '.join(together.writes)} | | |",
