@@ -12,13 +12,14 @@ SELECT d.source, d.location, d.dataset_key AS pipeline_name, d.dataset_name, d.d
 FROM raw.datasets d JOIN raw.sources s USING (source)
 WHERE s.kind = 'pipelines_dir';
 
--- Internal: what makes a location: its datasets, the working folders found there and the pipelines that
--- load into it. `locations` has one row per location here; the Overview's headline counts them.
+-- Internal: what makes a location: its datasets (a working folder's with the pipeline that runs
+-- there, as `raw.working_folders` names it) and the pipelines that load into it. `locations` has one row
+-- per location here; the Overview's headline counts them. (Each dataset is read once: subtracting the
+-- working folders from the datasets and adding them back read them three times, 19 ms against 12.)
 CREATE OR REPLACE VIEW raw.location_members AS
-SELECT location, source, dataset_name, destination_type, NULL AS pipeline_name FROM datasets
-WHERE (source, location, dataset_name) NOT IN (SELECT (source, location, dataset_name) FROM raw.working_folders)
-UNION ALL
-SELECT location, source, dataset_name, destination_type, pipeline_name FROM raw.working_folders
+SELECT d.location, d.source, d.dataset_name, d.destination_type,
+       CASE WHEN s.kind = 'pipelines_dir' THEN d.dataset_key END AS pipeline_name
+FROM raw.datasets d LEFT JOIN raw.sources s USING (source)
 UNION ALL
 SELECT location, source, dataset_name, destination_type, pipeline_name FROM raw.pipeline_stats;
 
