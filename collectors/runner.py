@@ -13,7 +13,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from collectors.base import Collector, Dataset, SourceError
 from glasspane.dlt_meta import redact_line
@@ -23,9 +23,17 @@ from glasspane.store.cursors import KnownSources, read_known
 from glasspane.store.maintenance import Due, MaintenanceReport, is_due, maintain_if_due
 from glasspane.store.pending import Pending, SourceOutcome, mark_failure
 
+if TYPE_CHECKING:
+    import duckdb
+
 MAX_PARALLEL_SOURCES = 4
 FLUSH_RECORDS = 20_000  # records written per transaction: bounds a collect's memory
 QUEUED_BATCHES = 16  # datasets read and waiting for the writer: reading never runs far ahead of writing
+# DuckDB threads of a collect's write into an embedded store: each statement touches one batch's keys, and a
+# second thread's buffers only cost memory and compete with the sources still being read (200 datasets ×
+# 500 loads: 7.8 s and 330 MiB on one thread, 8.4 s and 366 MiB on two; one new load into a 1M-run store:
+# 0.88 s and 256 MiB against 0.95 s and 273 MiB). Maintenance and migrations keep every thread.
+WRITE_THREADS = 1
 OUTCOME_HOLD_S = 30.0  # a scaled store: how long a finished source's outcome may wait for the next write
 T, R = TypeVar("T"), TypeVar("R")
 DIGEST = "written_digest"  # cursor key: the fingerprint of the records last written for a dataset that re-sends them
@@ -316,7 +324,12 @@ class _Writer:
     def _write(self, part: Pending) -> None:
         from glasspane.store.ingest import write_pending  # the writing side: only a collect with news needs it
 
-        new = self.store.write(lambda con: write_pending(con, part, self.collect_id, self.new_runs, self.failures))
+        def write(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+            if self.store.location.embedded:  # the write's own database (`lake.open_writer`): the setting ends with it
+                con.execute(f"SET threads = {WRITE_THREADS}")
+            return write_pending(con, part, self.collect_id, self.new_runs, self.failures)
+
+        new = self.store.write(write)
         self.last_write = time.monotonic()
         self.new_runs.update(new)
         self.wrote |= part.sources
