@@ -34,7 +34,7 @@ QUEUED_BATCHES = 16  # datasets read and waiting for the writer: reading never r
 # 500 loads: 7.8 s and 330 MiB on one thread, 8.4 s and 366 MiB on two; one new load into a 1M-run store:
 # 0.88 s and 256 MiB against 0.95 s and 273 MiB). Maintenance and migrations keep every thread.
 WRITE_THREADS = 1
-OUTCOME_HOLD_S = 30.0  # a scaled store: how long a finished source's outcome may wait for the next write
+OUTCOME_HOLD_S = 120.0  # a scaled store: how long a finished source's outcome may wait for the next write
 T, R = TypeVar("T"), TypeVar("R")
 DIGEST = "written_digest"  # cursor key: the fingerprint of the records last written for a dataset that re-sends them
 
