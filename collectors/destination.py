@@ -68,14 +68,23 @@ def dataset_batch(
         if record:
             batch.schema_versions.append(record)
 
-    for trace in assemble_traces(trace_tables or {}):
+    add_traces(batch, dataset, loads, trace_tables or {})
+    batch.stats["loads"] = len(loads)
+    return batch
+
+
+def add_traces(
+    batch: DatasetBatch, dataset: Dataset, loads: list[dict[str, Any]], trace_tables: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Add the runs of the traces whose `_trace*` table rows these are (uploaded by some of the new `loads`)."""
+    schema_of_load = {str(r["load_id"]): r.get("schema_name") for r in loads}
+    pipelines = batch.cursor.get("pipelines") or {}
+    for trace in assemble_traces(trace_tables):
         upload_id = str(trace.get("_load_id") or "")
         schema = (
             schema_of_load.get(upload_id) or pipelines.get(trace.get("pipeline_name")) or trace.get("pipeline_name")
         )
-        _add_trace(batch, trace, dataset, dataset_name, schema, upload_id)
-    batch.stats["loads"] = len(loads)
-    return batch
+        _add_trace(batch, trace, dataset, dataset.dataset_name or dataset.key, schema, upload_id)
 
 
 def _pipeline_names(

@@ -34,7 +34,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from collectors.base import Collector, Dataset, SourceError
 from collectors.bucket import Bucket, Entry, Page, narrowing_prefix
-from collectors.destination import dataset_batch
+from collectors.destination import add_traces, dataset_batch
 from collectors.meter import Meter
 from collectors.parquet_footer import FooterError, read_num_rows
 from collectors.traces import NESTING_SEPARATORS, TRACE_ROOT, TRACE_TABLES, canonical_rows
@@ -47,6 +47,8 @@ DEFAULT_LAYOUT = "{table_name}/{load_id}.{file_id}.{ext}"
 READ_THREADS = 8  # files read at once within one dataset
 DEFAULT_LOOKBACK_HOURS = 24.0
 DEFAULT_TIMEOUT_S = 30.0  # per call to a remote bucket, its retries included
+VERSION_HASHES = "version_hashes"  # cursor key: hashes of the schema versions read
+TRACED = "traced"  # cursor key: whether a schema of the dataset has a `_trace` table (absent: not known)
 S3_ATTEMPTS = 2  # tries of one S3 call within its timeout
 _LOAD_ID = r"\d+(?:\.\d+)?"
 T = TypeVar("T")
@@ -224,12 +226,16 @@ class FilesystemCollector(Collector):
         meter, problems = Meter(), DatasetBatch()
         base = self.bucket.path(dataset.key)
         positions = {k: dict(cursor.get(k) or {}) for k in ("loads", "versions", "states")}
+        versions_listed = False
         try:
             first = self._first_pages.pop(dataset.key, None)
             loads = self._read_new(f"{base}/_dlt_loads", positions["loads"], meter, problems, first)
-            versions, states, trace_tables, uploads = [], [], {}, set()
+            versions, states = [], []
             if loads:  # dlt writes versions, states and traces with a load: nothing new without one
-                versions = self._read_new(f"{base}/_dlt_version", positions["versions"], meter, problems)
+                if _may_bring_versions(loads, cursor):
+                    before = len(problems.problems)
+                    versions = self._read_new(f"{base}/_dlt_version", positions["versions"], meter, problems)
+                    versions_listed = len(problems.problems) == before  # every new version read
                 states = self._read_new(f"{base}/_dlt_pipeline_state", positions["states"], meter, problems)
                 for folder, lost in (("versions", "schema history"), ("states", "pipeline names of loads")):
                     if not positions[folder]:  # dlt writes one with every dataset's first load: none ever seen
@@ -240,13 +246,25 @@ class FilesystemCollector(Collector):
                                 f"no {table} files: its {lost} cannot be read; its runs are still collected",
                             )
                         )
-                schema_of = {str(r["load_id"]): str(r.get("schema_name") or "") for r in loads}
-                trace_tables, uploads = self._read_traces(base, dataset.key, schema_of, meter)
         except SourceError:
             raise
         except Exception as ex:
             raise SourceError(self.url(base), describe_bucket_error(ex, self.name)) from None
-        batch = dataset_batch(dataset, "filesystem", cursor, loads, versions, states, trace_tables)
+        batch = dataset_batch(dataset, "filesystem", cursor, loads, versions, states)
+        uploads: set[str] = set()
+        if loads:
+            _learn_versions(batch, cursor, loads, versions_listed and bool(positions["versions"]))
+            every_version_read = versions_listed and not cursor.get("versions") and bool(batch.schema_versions)
+            traced = _traced(batch, cursor, every_version_read)
+            if traced is not None:
+                batch.cursor[TRACED] = traced
+            if traced is not False:  # a trace is loaded into the pipeline's own schema: a `_trace` table shows it
+                schema_of = {str(r["load_id"]): str(r.get("schema_name") or "") for r in loads}
+                try:
+                    trace_tables, uploads = self._read_traces(base, dataset.key, schema_of, meter)
+                except Exception as ex:
+                    raise SourceError(self.url(base), describe_bucket_error(ex, self.name)) from None
+                add_traces(batch, dataset, loads, trace_tables)
         batch.problems += problems.problems
         batch.cursor.update(positions)
         tables = dict(cursor.get("tables") or {})
@@ -422,6 +440,32 @@ class FilesystemCollector(Collector):
             )
             for (load_id, table), rows in sorted(totals.items())
         ]
+
+
+def _may_bring_versions(loads: list[dict[str, Any]], cursor: dict[str, Any]) -> bool:
+    """Whether some of the new loads may come with a schema version not read yet: dlt stores a version
+    before the first load that uses it, and each `_dlt_loads` row names its version's hash."""
+    known = set(cursor.get(VERSION_HASHES) or [])
+    return any(str(r.get("schema_version_hash") or "") not in known for r in loads)
+
+
+def _learn_versions(batch: DatasetBatch, cursor: dict[str, Any], loads: list[dict[str, Any]], listed: bool) -> None:
+    """Keep in the cursor the hashes of the versions read: those just read, and when their folder was
+    `listed` (every new file read, some read before), those the new loads name."""
+    known = set(cursor.get(VERSION_HASHES) or []) | {v.version_hash for v in batch.schema_versions}
+    if listed:
+        known |= {str(r["schema_version_hash"]) for r in loads if r.get("schema_version_hash")}
+    batch.cursor[VERSION_HASHES] = sorted(known)
+
+
+def _traced(batch: DatasetBatch, cursor: dict[str, Any], every_version_read: bool) -> bool | None:
+    """Whether a schema of the dataset has a `_trace` table, so that new loads may be trace uploads; None when
+    not known (a cursor from before this was kept, until the dataset's next new schema version)."""
+    if cursor.get(TRACED) or any(c.table_name == TRACE_ROOT for v in batch.schema_versions for c in v.columns):
+        return True
+    if TRACED in cursor or every_version_read:
+        return False
+    return None
 
 
 def _data_tables(versions: list[SchemaVersionRecord]) -> dict[str, list[str]]:

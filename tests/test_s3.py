@@ -156,6 +156,41 @@ def test_s3_recollect_lists_only_new_keys_and_reads_only_new_files(s3, proxy, tm
     assert rows(store, "SELECT count(*), sum(row_count) FROM runs WHERE dataset_name = 'crm'") == [(3, 18)]
 
 
+def test_a_load_under_a_known_schema_lists_no_versions_and_a_dataset_without_traces_lists_no_trace_folder(
+    s3, proxy, tmp_path, store
+):
+    """`_dlt_version/` is listed only for a load whose schema version was not read yet, and `_trace/` only
+    in a dataset whose schema has a `_trace` table; a new version and a first trace upload are still found."""
+    quiet = fx.pipeline("quiet", tmp_path / "pipelines", s3_destination(s3, "known"), "quiet")
+    fx.run(quiet, fx.users(2), load_trace=False)
+    bucket = lake(f"s3://{BUCKET}/known")
+
+    def folders_listed() -> set[str]:  # the dataset's folders listed (known/quiet/<folder>/...)
+        prefixes = [r.query["prefix"][0].split("/") for r in proxy.requests if "list-type" in r.query]
+        return {parts[2] for parts in prefixes if len(parts) > 2 and parts[2]}
+
+    with source_credentials("lake", s3.credentials(proxy.endpoint)):
+        assert collect_into(store, bucket).new_runs == 1
+        fx.run(quiet, fx.users(1, start=10), load_trace=False)  # the same schema version
+        proxy.clear()
+        assert collect_into(store, bucket).new_runs == 1
+        assert "_dlt_version" not in folders_listed() and "_trace" not in folders_listed()
+        assert {"_dlt_loads", "_dlt_pipeline_state"} <= folders_listed()
+
+        fx.run(quiet, fx.users(1, start=20, extra_column=True), load_trace=False)  # the schema evolves
+        proxy.clear()
+        assert collect_into(store, bucket).new_runs == 1
+        assert "_dlt_version" in folders_listed() and "_trace" not in folders_listed()
+        assert rows(store, "SELECT count(*) FROM columns WHERE column_name = 'nickname'") == [(1,)]
+
+        fx.run(quiet, fx.users(1, start=30))  # and the pipeline starts loading its trace
+        proxy.clear()
+        assert collect_into(store, bucket).new_runs == 1
+        assert {"_dlt_version", "_trace"} <= folders_listed()
+    newest = rows(store, "SELECT run_key FROM runs ORDER BY started_at DESC LIMIT 1")[0][0]
+    assert rows(store, f"SELECT count(*) > 0 FROM raw.run_steps WHERE run_key = '{newest}'") == [(True,)]
+
+
 def test_several_schemas_in_one_dataset_and_a_schema_added_later_cost_one_listing(s3, proxy, tmp_path, store):
     pipelines = tmp_path / "pipelines"
     crm = fx.pipeline("crm", pipelines, s3_destination(s3, "multi"), "shared")
