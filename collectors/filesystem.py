@@ -19,13 +19,14 @@ folder needs neither, so a collect of local folders alone never loads dlt unless
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -227,7 +228,7 @@ class FilesystemCollector(Collector):
         base = self.bucket.path(dataset.key)
         positions = {k: dict(cursor.get(k) or {}) for k in ("loads", "versions", "states")}
         versions_listed = False
-        try:
+        with self._reading(base):
             first = self._first_pages.pop(dataset.key, None)
             loads = self._read_new(f"{base}/_dlt_loads", positions["loads"], meter, problems, first)
             versions, states = [], []
@@ -246,12 +247,9 @@ class FilesystemCollector(Collector):
                                 f"no {table} files: its {lost} cannot be read; its runs are still collected",
                             )
                         )
-        except SourceError:
-            raise
-        except Exception as ex:
-            raise SourceError(self.url(base), describe_bucket_error(ex, self.name)) from None
         batch = dataset_batch(dataset, "filesystem", cursor, loads, versions, states)
         uploads: set[str] = set()
+        schema_of = {str(r["load_id"]): str(r.get("schema_name") or "") for r in loads}
         if loads:
             _learn_versions(batch, cursor, loads, versions_listed and bool(positions["versions"]))
             every_version_read = versions_listed and not cursor.get("versions") and bool(batch.schema_versions)
@@ -259,11 +257,8 @@ class FilesystemCollector(Collector):
             if traced is not None:
                 batch.cursor[TRACED] = traced
             if traced is not False:  # a trace is loaded into the pipeline's own schema: a `_trace` table shows it
-                schema_of = {str(r["load_id"]): str(r.get("schema_name") or "") for r in loads}
-                try:
+                with self._reading(base):
                     trace_tables, uploads = self._read_traces(base, dataset.key, schema_of, meter)
-                except Exception as ex:
-                    raise SourceError(self.url(base), describe_bucket_error(ex, self.name)) from None
                 add_traces(batch, dataset, loads, trace_tables)
         batch.problems += problems.problems
         batch.cursor.update(positions)
@@ -272,11 +267,20 @@ class FilesystemCollector(Collector):
         batch.cursor["tables"] = tables
         if self.footers and loads:
             counted = {c.load_id for c in batch.table_counts}
-            wanted = {str(r["load_id"]): str(r.get("schema_name") or "") for r in loads}
-            wanted = {k: v for k, v in wanted.items() if k not in counted and k not in uploads}
+            wanted = {k: v for k, v in schema_of.items() if k not in counted and k not in uploads}
             batch.table_counts += self._footer_counts(dataset, base, wanted, tables, meter, batch)
         batch.stats.update(meter.counts)
         return batch
+
+    @contextlib.contextmanager
+    def _reading(self, base: str) -> Iterator[None]:
+        """A dataset's reads: what the bucket refuses becomes one line naming the dataset and why."""
+        try:
+            yield
+        except SourceError:
+            raise
+        except Exception as ex:
+            raise SourceError(self.url(base), describe_bucket_error(ex, self.name)) from None
 
     def _start(self, prefix: str, positions: dict[str, Any]) -> str:
         """The name a prefix's unread files sort after: its newest name read, less the lookback."""
