@@ -116,10 +116,41 @@ def _keys(seconds: np.ndarray, grouping: str) -> np.ndarray:
     return np.zeros(len(seconds), dtype=np.int64)
 
 
+def _median(values: np.ndarray) -> float:
+    """`np.median` of a 1-D array, to the bit (NaN when empty or holding a NaN), without its fixed cost: a
+    fit takes a few medians of small arrays, and `np.median` spends most of its time on its checks."""
+    n = len(values)
+    if not n:
+        return math.nan
+    ordered = np.sort(values)
+    if ordered[-1] != ordered[-1]:  # NaN sorts last
+        return math.nan
+    return float((ordered[(n - 1) // 2] + ordered[n // 2]) / 2)
+
+
+def _mean(values: np.ndarray) -> float:
+    """`np.mean` of a 1-D float or boolean array, to the bit (NaN when empty), without its fixed cost."""
+    return float(values.sum() / len(values)) if len(values) else math.nan
+
+
+def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`np.unique(keys, return_inverse=True, return_counts=True)` of small non-negative integer keys (seasons)."""
+    counts = np.bincount(keys)
+    present = counts > 0
+    return np.nonzero(present)[0], (np.cumsum(present) - 1)[keys], counts[present]
+
+
+SUB_DAILY_GROUPINGS = ("hour of week", "hour, weekday or weekend", "hour of day", "plain")
+DAILY_GROUPINGS = ("weekday", "weekday or weekend", "plain")
+
+
 def _groupings(cadence_s: float) -> tuple[str, ...]:
-    if cadence_s < SUB_DAILY_S:
-        return ("hour of week", "hour, weekday or weekend", "hour of day", "plain")
-    return ("weekday", "weekday or weekend", "plain")
+    return SUB_DAILY_GROUPINGS if cadence_s < SUB_DAILY_S else DAILY_GROUPINGS
+
+
+def _all_keys(seconds: np.ndarray) -> dict[str, np.ndarray]:
+    """The season of each moment under every grouping: a series' loads are grouped once, not at each fit."""
+    return {grouping: _keys(seconds, grouping) for grouping in {*SUB_DAILY_GROUPINGS, *DAILY_GROUPINGS}}
 
 
 def _slope(t: np.ndarray, y: np.ndarray, cadence_s: float) -> float:
@@ -135,16 +166,25 @@ def _slope(t: np.ndarray, y: np.ndarray, cadence_s: float) -> float:
     keep = gaps < 7 * DAY_S + min(cadence_s / 2, 3 * 3600)
     if keep.sum() < 5:
         return 0.0
-    return float(np.median((y[k][keep] - y[j][keep]) / gaps[keep]))
+    return _median((y[k][keep] - y[j][keep]) / gaps[keep])
 
 
-def _fit(t: np.ndarray, y: np.ndarray, raw: np.ndarray, now: float, rule: AnomalyRule) -> _Model | None:
-    """Learn seasons, trend and spread from the usable loads before `now`."""
+def _fit(
+    t: np.ndarray,
+    y: np.ndarray,
+    raw: np.ndarray,
+    now: float,
+    rule: AnomalyRule,
+    keys: dict[str, np.ndarray],
+    positions: np.ndarray,
+) -> _Model | None:
+    """Learn seasons, trend and spread from the usable loads before `now`, at `positions` of a series whose
+    loads' seasons are `keys` (`_all_keys`)."""
     recent = t >= now - rule.season_days * DAY_S
-    t, y, raw = t[recent], y[recent], raw[recent]
+    t, y, raw, positions = t[recent], y[recent], raw[recent], positions[recent]
     if len(t) < rule.min_history:
         return None
-    cadence = float(np.median(np.diff(t))) if len(t) > 1 else DAY_S
+    cadence = _median(np.diff(t)) if len(t) > 1 else DAY_S
     slope = _slope(t, y, cadence)
     projected = y + slope * (now - t)
     plain = t >= now - rule.window_days * DAY_S
@@ -158,9 +198,9 @@ def _fit(t: np.ndarray, y: np.ndarray, raw: np.ndarray, now: float, rule: Anomal
         use = plain if grouping == "plain" else np.ones(len(t), dtype=bool)
         if use.sum() < rule.min_history:
             continue
-        keys = _keys(t[use], grouping)
+        season = keys[grouping][positions[use]]
         values = projected[use]
-        unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        unique, inverse, counts = _groups(season)
         group_medians, deviation, errors[grouping] = _group_medians(values, inverse, counts, raw[use] > 0)
         if not len(deviation):
             continue
@@ -169,10 +209,10 @@ def _fit(t: np.ndarray, y: np.ndarray, raw: np.ndarray, now: float, rule: Anomal
             _, deviation, errors[grouping] = _group_medians(projected, whole, np.array([len(t)]), raw > 0)
         elif len(recent) >= rule.min_history:
             # the seasons from the whole history, their level from the recent loads (empty groups stay empty)
-            group_medians[group_medians > 0] += float(np.median(at_recent - group_medians[inverse[recent]]))
+            group_medians[group_medians > 0] += _median(at_recent - group_medians[inverse[recent]])
             recent_loads[grouping] = len(recent)
         spread = _spread(deviation)
-        zeros[grouping] = set(np.unique(keys[raw[use] == 0]).tolist())
+        zeros[grouping] = set(np.unique(season[raw[use] == 0]).tolist())
         medians = dict(zip(unique.tolist(), group_medians.tolist(), strict=True))
         fitted.append((grouping, medians, dict(zip(unique.tolist(), counts.tolist(), strict=True)), spread))
     if not fitted:
@@ -183,17 +223,17 @@ def _fit(t: np.ndarray, y: np.ndarray, raw: np.ndarray, now: float, rule: Anomal
     kept.sort(key=lambda g: errors[g[0]])
     before = raw[: max(len(raw) - rule.flatline_loads + 1, 0)]  # not the run that may be a flatline now
     filled = before[1:] > 0
-    repeats = float(np.mean(before[1:][filled] == before[:-1][filled])) if filled.any() else 1.0
+    repeats = _mean(before[1:][filled] == before[:-1][filled]) if filled.any() else 1.0
     return _Model(now, slope, kept, len(t), zeros, repeats, now - float(t[0]), cadence, recent_loads)
 
 
 def _spread(deviation: np.ndarray) -> float:
     """The noise's standard deviation from distances to group medians: their mean once those beyond
     3 × the MAD's estimate are left out (steadier than the MAD alone, as robust to outliers)."""
-    rough = MAD_TO_SIGMA * float(np.median(deviation))
+    rough = MAD_TO_SIGMA * _median(deviation)
     if rough == 0:
         return 0.0
-    return math.sqrt(math.pi / 2) * float(np.mean(deviation[deviation <= 3 * rough]))
+    return math.sqrt(math.pi / 2) * _mean(deviation[deviation <= 3 * rough])
 
 
 def _group_medians(
@@ -220,7 +260,7 @@ def _group_medians(
     # a load alone in its group counts 1), whatever its rows
     predicted = np.where(paired, np.minimum(distance, 1.0), 1.0)
     deviation = distance / np.sqrt(1 + math.pi / (2 * np.maximum(size - 1, 1)))
-    return medians, deviation[usable], float(np.mean(predicted))
+    return medians, deviation[usable], _mean(predicted)
 
 
 def _places(t: np.ndarray) -> np.ndarray:
@@ -275,10 +315,11 @@ class _Scorer:
         self.episode: list[int] = []  # positions of the current anomalous run
         self.refit_s = 0.0
         # the places of the month (day, days and business days to its end; with the hour for sub-daily series)
-        sub_daily = n > 1 and float(np.median(np.diff(t))) < SUB_DAILY_S
+        sub_daily = n > 1 and _median(np.diff(t)) < SUB_DAILY_S
         hours = (t % DAY_S) // 3600 if sub_daily else np.zeros(n)
         places = _places(t) * 24 + hours.astype(np.int64)[:, None]
         self.peers_at = [_positions_by_value(places[:, p]) for p in range(3)]
+        self.keys = _all_keys(t)
         self.places, self.seconds = places.tolist(), t.tolist()  # read load by load: plain lists are faster
         days = pd.to_datetime(t, unit="s").strftime("%m-%d") if n else pd.Index([])
         self.holiday = np.isin(np.asarray(days), list(rule.holidays))
@@ -293,10 +334,12 @@ class _Scorer:
             prior = prior[~np.isin(prior, self.episode)]
         model = self.model
         if model is None or t[i] - model.fitted_at >= self.refit_s or model.history == 0:
-            self.model = _fit(t[prior], self.y[prior], self.raw[prior], t[i], self.rule) if len(prior) else None
+            self.model = None
+            if len(prior):
+                self.model = _fit(t[prior], self.y[prior], self.raw[prior], t[i], self.rule, self.keys, prior)
             # the seasons and spread are learned again once a day: at each load of a daily series, at the
             # day's first load of a series loading more often (a fit costs far more than judging a load)
-            sub_daily = self.model and len(prior) > 1 and np.median(np.diff(t[prior])) <= DAY_S / 2
+            sub_daily = self.model and len(prior) > 1 and _median(np.diff(t[prior])) <= DAY_S / 2
             self.refit_s = DAY_S if sub_daily else 0.0
         mark = self.marks.get(i)
         if self.model is None:
@@ -325,7 +368,7 @@ class _Scorer:
         """Load i's baseline and band, stored per load; returns (residual, threshold, expected rows, whether the
         baseline's group holds a zero load)."""
         rule, out = self.rule, self.out
-        level, spread, size, group_has_zero, grouping = _baseline(model, self.t[i], rule)
+        level, spread, size, group_has_zero, grouping = _baseline(model, self.t[i], self.keys, i, rule)
         expected_rows = math.expm1(level)
         counting = 1 / (expected_rows + 1)  # the variance of a count in log space, for small counts
         # the baseline is as uncertain as a median of its group's loads, or of the recent loads its level is from
@@ -402,7 +445,7 @@ class _Scorer:
             ):
                 continue
             off = residuals[agree]
-            level = float(np.median(off))
+            level = _median(off)
             recurring_rows = math.expm1(self.y[i] - residual + level)
             far = recurring_rows - self.raw[i] >= self.rule.min_rows
             if level > 0 and far and residual < level - self._recurring_band(i, off, level):
@@ -441,7 +484,7 @@ class _Scorer:
         raw, y, kind, episode, rule = self.raw, self.y, self.kind, self.episode, self.rule
         run_kind = kind[episode[-1]] if episode else None
         level_run = found is None and kind[i] is None and run_kind in ("spike", "drop", "double") and raw[i] > 0
-        if level_run and abs(y[i] - float(np.median(y[episode]))) < abs(residual):
+        if level_run and abs(y[i] - _median(y[episode])) < abs(residual):
             found = run_kind  # nearer the run's level than the baseline: the run goes on
         continues = found is not None and _continues(episode, found, kind, y, i, threshold)
         if mark == "new normal" or (
@@ -449,7 +492,7 @@ class _Scorer:
         ):
             start = episode[0] if episode and mark != "new normal" else i
             run = [*episode, i] if mark != "new normal" else [i]
-            offset = float(np.median(self.out["residual"][run]))
+            offset = _median(self.out["residual"][run])
             y[:start] += np.where(raw[:start] > 0, offset, 0.0)  # earlier loads move to the new level; seasons stay
             self.held[run] = False
             kind[i], self.episode, self.model = "new normal", [], None
@@ -486,11 +529,13 @@ class _Scorer:
         )
 
 
-def _baseline(model: _Model, moment: float, rule: AnomalyRule) -> tuple[float, float, int, bool, str]:
-    """(level, spread, group size, group holds a zero, grouping) for a load at `moment`."""
+def _baseline(
+    model: _Model, moment: float, keys: dict[str, np.ndarray], i: int, rule: AnomalyRule
+) -> tuple[float, float, int, bool, str]:
+    """(level, spread, group size, group holds a zero, grouping) for load i at `moment` (`keys`: `_all_keys`)."""
     drift = model.slope * (moment - model.fitted_at)
     for grouping, medians, sizes, spread in model.groupings:
-        key = int(_keys(np.array([moment]), grouping)[0])
+        key = int(keys[grouping][i])
         size = sizes.get(key, 0)
         if size >= (rule.min_season_loads if grouping != "plain" else rule.min_history):
             return medians[key] + drift, spread, size, key in model.zeros.get(grouping, set()), grouping
@@ -536,4 +581,4 @@ def _continues(episode: list[int], found: str, kind: np.ndarray, y: np.ndarray, 
     up = ("spike", "double")
     if (found in up) != (last in up) or (found == "zero") != (last == "zero"):
         return found == "flatline" and last == "flatline"
-    return abs(y[i] - float(np.median(y[episode]))) <= threshold
+    return abs(y[i] - _median(y[episode])) <= threshold

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.anomalies import generate
-from glasspane.anomalies import score_series
+from glasspane.anomalies import _groups, _mean, _median, score_series
 from glasspane.health import volume_scores
 from glasspane.store import Store
 from glasspane.store.volume_marks import MarkedLoad, record_mark
@@ -51,6 +51,24 @@ def test_weekend_zeros_are_learned_falling_back_to_the_plain_window_until_then()
 def test_a_series_without_loads_gets_no_verdicts():
     verdicts = score_series(pd.Series([], dtype="datetime64[us, UTC]"), pd.Series([], dtype="int64"))
     assert verdicts.empty and {"baseline", "anomalous", "kind"} <= set(verdicts.columns)
+
+
+def test_the_fast_median_mean_and_grouping_give_numpys_results_to_the_bit():
+    """The rule's verdicts must not move with its speed-ups: these stand in for np.median, np.mean and
+    np.unique, and are compared with them on the shapes the rule feeds them."""
+    rng = np.random.default_rng(3)
+    arrays = [rng.normal(0, 1, n) for n in (1, 2, 3, 4, 35, 36, 840)]
+    arrays += [np.log1p(rng.integers(0, 5, 9).astype(float)), np.array([1.0, np.nan, 2.0]), np.array([np.inf, 1.0])]
+    for values in arrays:
+        with np.errstate(all="ignore"):
+            assert np.array_equal(_median(values), np.median(values), equal_nan=True)
+            assert _mean(values) == np.mean(values) or np.isnan(_mean(values)) and np.isnan(np.mean(values))
+        flags = values > 0
+        assert _mean(flags) == np.mean(flags)
+    assert np.isnan(_median(np.array([]))) and np.isnan(_mean(np.array([])))
+    keys = rng.integers(0, 168, 500)
+    for ours, numpys in zip(_groups(keys), np.unique(keys, return_inverse=True, return_counts=True), strict=True):
+        assert np.array_equal(ours, numpys) and ours.dtype == numpys.dtype
 
 
 def test_an_hourly_nightly_batch_is_learned_and_a_missing_batch_is_not():
