@@ -17,29 +17,42 @@ def version_columns(
     con: duckdb.DuckDBPyConnection, location: str, dataset_name: str, schema_name: str, version_hash: str
 ) -> pd.DataFrame:
     """The columns of one stored schema version (dlt's own tables left out)."""
-    return frame(
+    return versions_columns(con, location, dataset_name, schema_name, (version_hash,))[version_hash]
+
+
+def versions_columns(
+    con: duckdb.DuckDBPyConnection, location: str, dataset_name: str, schema_name: str, hashes: tuple[str, ...]
+) -> dict[str, pd.DataFrame]:
+    """The columns of some stored versions of one schema, by version hash (dlt's own tables left out), in one
+    read: each table a statement reads costs a catalog lookup, whatever it holds. Each version is read from
+    one source that stored it (the destination's copy before a working folder's)."""
+    wanted = ", ".join("?" * len(hashes))
+    columns = frame(
         con,
         f"""WITH v AS (
-                SELECT source, location FROM raw.schema_versions_resolved
-                WHERE resolved_location = ? AND dataset_name = ? AND schema_name = ? AND version_hash = ?
-                ORDER BY from_working_folder, source LIMIT 1
+                SELECT source, location, version_hash FROM raw.schema_versions_resolved
+                WHERE resolved_location = ? AND dataset_name = ? AND schema_name = ? AND version_hash IN ({wanted})
+                QUALIFY row_number() OVER (PARTITION BY version_hash ORDER BY from_working_folder, source) = 1
             )
-            SELECT {COLUMN_FIELDS} FROM raw.schema_columns c JOIN v USING (source, location)
-            WHERE c.dataset_name = ? AND c.schema_name = ? AND c.version_hash = ?
+            SELECT c.version_hash, {COLUMN_FIELDS}
+            FROM raw.schema_columns c JOIN v USING (source, location, version_hash)
+            WHERE c.dataset_name = ? AND c.schema_name = ? AND c.version_hash IN ({wanted})
               AND NOT (starts_with(c.table_name, '_dlt_') OR c.table_name = '_trace'
                        OR starts_with(c.table_name, '_trace__'))
             ORDER BY table_name, column_name""",
-        [location, dataset_name, schema_name, version_hash, dataset_name, schema_name, version_hash],
+        [location, dataset_name, schema_name, *hashes, dataset_name, schema_name, *hashes],
     )
+    return {
+        h: columns[columns["version_hash"] == h].drop(columns="version_hash").reset_index(drop=True) for h in hashes
+    }
 
 
 def diff_versions(
     con: duckdb.DuckDBPyConnection, location: str, dataset_name: str, schema_name: str, old_hash: str, new_hash: str
 ) -> list[Change]:
     """What changed from one stored version of a schema to another."""
-    old = version_columns(con, location, dataset_name, schema_name, old_hash)
-    new = version_columns(con, location, dataset_name, schema_name, new_hash)
-    return diff_columns(old, new)
+    columns = versions_columns(con, location, dataset_name, schema_name, (old_hash, new_hash))
+    return diff_columns(columns[old_hash], columns[new_hash])
 
 
 def schema_datasets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -61,13 +74,13 @@ def version_history(con: duckdb.DuckDBPyConnection, location: str, dataset_name:
                SELECT c.version_hash, count(DISTINCT c.table_name) AS tables, count(*) AS columns,
                       count(*) FILTER (WHERE c.pii) AS pii_columns
                FROM raw.schema_columns c
-               JOIN raw.schema_versions_resolved v USING (source, location, dataset_name, schema_name, version_hash)
-               WHERE v.resolved_location = ? AND c.dataset_name = ? AND c.schema_name = ?
-                 AND NOT (starts_with(c.table_name, '_dlt_') OR c.table_name = '_trace'
+               JOIN (  -- each version counted from the first source (by name) that stored it
+                   SELECT * FROM raw.schema_versions_resolved
+                   WHERE resolved_location = ? AND dataset_name = ? AND schema_name = ?
+                   QUALIFY source = min(source) OVER (PARTITION BY version_hash)
+               ) v USING (source, location, dataset_name, schema_name, version_hash)
+               WHERE NOT (starts_with(c.table_name, '_dlt_') OR c.table_name = '_trace'
                           OR starts_with(c.table_name, '_trace__'))
-                 AND v.source = (SELECT min(source) FROM raw.schema_versions_resolved w
-                                 WHERE w.resolved_location = v.resolved_location AND w.dataset_name = v.dataset_name
-                                   AND w.schema_name = v.schema_name AND w.version_hash = v.version_hash)
                GROUP BY c.version_hash
            )
            SELECT s.version, s.version_hash, s.inserted_at, s.engine_version, s.source,
