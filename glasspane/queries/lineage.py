@@ -18,16 +18,21 @@ def lineage_columns(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     pii_kind), hinted PII with the most downstream columns first: the most telling place to start."""
     return frame(
         con,
-        """WITH cols AS (
-               SELECT location, dataset_name, table_name, column_name FROM column_lineage
+        """WITH edges AS MATERIALIZED (  -- read once, used thrice
+               SELECT location, dataset_name, table_name, column_name, upstream_dataset, upstream_table,
+                      upstream_column
+               FROM column_lineage
+           ),
+           cols AS (
+               SELECT location, dataset_name, table_name, column_name FROM edges
                WHERE column_name IS NOT NULL
                UNION
-               SELECT location, upstream_dataset, upstream_table, upstream_column FROM column_lineage
+               SELECT location, upstream_dataset, upstream_table, upstream_column FROM edges
            ),
            fanout AS (
                SELECT location, upstream_dataset AS dataset_name, upstream_table AS table_name,
                       upstream_column AS column_name, count(*) AS downstream
-               FROM column_lineage GROUP BY ALL
+               FROM edges GROUP BY ALL
            ),
            hinted AS (
                SELECT DISTINCT location, dataset_name, table_name, column_name, coalesce(pii_kind, 'pii') AS pii_kind
@@ -60,25 +65,27 @@ def neighbourhood(
     return frame(
         con,
         f"""WITH RECURSIVE
+            edges AS MATERIALIZED (  -- read once: each step of a recursion would read the table again
+                SELECT {EDGE_COLUMNS} FROM column_lineage WHERE location = $location
+            ),
             down AS (
-                SELECT {EDGE_COLUMNS}, 1 AS depth FROM column_lineage
-                WHERE location = $location AND upstream_dataset = $dataset AND upstream_table = $table
-                  AND upstream_column = $column
+                SELECT {EDGE_COLUMNS}, 1 AS depth FROM edges
+                WHERE upstream_dataset = $dataset AND upstream_table = $table AND upstream_column = $column
                 UNION
                 SELECT {", ".join("l." + c.strip() for c in EDGE_COLUMNS.split(","))}, d.depth + 1
-                FROM down d JOIN column_lineage l
-                  ON l.location = $location AND l.upstream_dataset = d.dataset_name
+                FROM down d JOIN edges l
+                  ON l.upstream_dataset = d.dataset_name
                  AND l.upstream_table = d.table_name AND l.upstream_column = d.column_name
                 WHERE d.depth < $hops
             ),
             up AS (
-                SELECT {EDGE_COLUMNS}, 1 AS depth FROM column_lineage
-                WHERE location = $location AND dataset_name = $dataset AND table_name = $table
+                SELECT {EDGE_COLUMNS}, 1 AS depth FROM edges
+                WHERE dataset_name = $dataset AND table_name = $table
                   AND (column_name = $column OR column_name IS NULL)
                 UNION
                 SELECT {", ".join("l." + c.strip() for c in EDGE_COLUMNS.split(","))}, u.depth + 1
-                FROM up u JOIN column_lineage l
-                  ON l.location = $location AND l.dataset_name = u.upstream_dataset
+                FROM up u JOIN edges l
+                  ON l.dataset_name = u.upstream_dataset
                  AND l.table_name = u.upstream_table
                  AND (l.column_name = u.upstream_column OR l.column_name IS NULL)
                 WHERE u.depth < $hops AND u.kind <> 'filter'
