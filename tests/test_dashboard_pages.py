@@ -15,6 +15,7 @@ import yaml
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
+from glasspane.queries import schema as schema_queries
 from glasspane.settings import PROJECT_DIR
 from glasspane.store import Store
 from tests import signin
@@ -148,6 +149,25 @@ def test_schema_page_diffs_two_versions_from_the_url(demo_store, monkeypatch):
     added = set(changes.loc[changes["change"] == "column added", "column_name"])
     assert {"customer_email", "discount"} <= added
     assert len(table(at, "schema_versions")) == len(versions)
+
+
+def test_a_version_two_sources_stored_is_counted_once(demo_store):
+    """The demo's working folder and its destination both store billing's versions: the history counts each
+    version's columns once."""
+    location, schema = rows(
+        demo_store, "SELECT location, schema_name FROM schema_versions WHERE dataset_name = 'billing' LIMIT 1"
+    )[0]
+    stored = rows(
+        demo_store,
+        """SELECT version_hash, count(DISTINCT source), count(DISTINCT (table_name, column_name))
+           FROM raw.schema_columns WHERE dataset_name = 'billing' AND NOT starts_with(table_name, '_dlt_')
+             AND NOT starts_with(table_name, '_trace')
+           GROUP BY ALL""",
+    )
+    assert any(sources == 2 for _, sources, _ in stored)  # the case at hand: two sources hold a version
+    with demo_store.reader() as con:
+        history = schema_queries.version_history(con, location, "billing", schema)
+    assert dict(zip(history["version_hash"], history["columns"], strict=True)) == {h: n for h, _, n in stored}
 
 
 def test_schema_page_feed_lists_new_columns_and_can_be_empty(demo_store, monkeypatch):
