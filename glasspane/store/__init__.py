@@ -34,6 +34,7 @@ from glasspane.store.lake import (
     CATALOG,
     StoreLocation,
     attach,
+    fold_catalog_log,
     is_duckdb_file,
     latest_snapshot,
     open_writer,
@@ -277,6 +278,7 @@ class Store:
                 raise
             finally:
                 con.close()
+            fold_catalog_log(self.location)
             if legacy is not None:
                 legacy.rename(legacy.with_name(legacy.name.removesuffix(".copying") + LEGACY_SUFFIX))
 

@@ -345,20 +345,39 @@ def latest_snapshot(location: StoreLocation) -> int:
 def _sqlite_snapshot(location: StoreLocation) -> int:
     """Read through DuckDB's own SQLite (the copy DuckLake uses), never Python's: two SQLite libraries
     in one process do not see each other's file locks, and a commit of another process can then be lost."""
-    path = location.file
-    assert path is not None
     with _catalog_lock:
-        reader = _catalog_readers.get(path)
-        if reader is None:
-            reader = _connect()
-            _load(reader, ["sqlite"])  # the catalog's tables only: DuckLake itself is not needed to read them
-            reader.execute(f"ATTACH {sql_string(str(path))} AS catalog (TYPE sqlite, READ_ONLY)")
-            _catalog_readers[path] = reader
         try:
-            row = reader.execute("SELECT max(snapshot_id) FROM catalog.ducklake_snapshot").fetchone()
+            row = _catalog_reader(location).execute("SELECT max(snapshot_id) FROM catalog.ducklake_snapshot").fetchone()
         except duckdb.CatalogException:  # created, not yet initialised by DuckLake
             return 0
     return int(row[0]) if row and row[0] is not None else 0
+
+
+def fold_catalog_log(location: StoreLocation) -> None:
+    """Copy what writers committed to an embedded store's catalog from its write-ahead log into the catalog
+    (SQLite's passive checkpoint: it waits for no reader), so that the next write starts the log again from
+    its beginning. SQLite's own checkpoint at a commit never caught up with DuckLake's writes, and closing
+    the catalog folded nothing while this process's last connection to it was read-only: the log held
+    every write ever made (110 KB a collect of 10 datasets, dashboard open or not). A fold that fails
+    leaves the log to the next write's."""
+    if location.file is None or not location.file.exists():
+        return
+    with _catalog_lock, contextlib.suppress(duckdb.Error):
+        _catalog_reader(location).execute("SELECT * FROM sqlite_query('catalog', 'PRAGMA wal_checkpoint(PASSIVE)')")
+
+
+def _catalog_reader(location: StoreLocation) -> duckdb.DuckDBPyConnection:
+    """This process's connection to an embedded store's catalog tables, through the sqlite extension only
+    (DuckLake itself is not needed to read them); called holding `_catalog_lock`."""
+    path = location.file
+    assert path is not None
+    reader = _catalog_readers.get(path)
+    if reader is None:
+        reader = _connect()
+        _load(reader, ["sqlite"])
+        reader.execute(f"ATTACH {sql_string(str(path))} AS catalog (TYPE sqlite)")  # writable: to checkpoint
+        _catalog_readers[path] = reader
+    return reader
 
 
 _pg_lock = threading.Lock()
