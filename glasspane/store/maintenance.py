@@ -52,7 +52,8 @@ class Due:
         return self.full or bool(self.crowded)
 
 
-def _live_files(con: duckdb.DuckDBPyConnection) -> int:
+def live_files(con: duckdb.DuckDBPyConnection) -> int:
+    """The store's live data files (those the newest snapshot reads)."""
     return con.execute(f"SELECT count(*) FROM {CATALOG}.ducklake_data_file WHERE end_snapshot IS NULL").fetchone()[0]
 
 
@@ -84,7 +85,7 @@ def is_due(store: Store, now: dt.datetime | None = None) -> Due:
     now = now or dt.datetime.now(dt.UTC)
     with store.reader() as con:
         last = _last_run(con)
-        full = (last is not None and now - last > EVERY) or _live_files(con) > MAX_FILES
+        full = (last is not None and now - last > EVERY) or live_files(con) > MAX_FILES
         return Due(full, [(schema, table) for schema, table, _ in table_files(con, MAX_TABLE_FILES)])
 
 
@@ -128,7 +129,7 @@ def maintain(store: Store, now: dt.datetime | None = None) -> MaintenanceReport:
     now = now or dt.datetime.now(dt.UTC)
     store.ensure_current()
     with store.reader() as con:
-        before = _live_files(con)
+        before = live_files(con)
 
     def call(sql: str, *params: object) -> int:  # each step commits alone: DuckLake keeps compaction apart
         return len(store.write(lambda con: con.execute(sql, list(params)).fetchall()))
@@ -143,7 +144,7 @@ def maintain(store: Store, now: dt.datetime | None = None) -> MaintenanceReport:
         con.execute("DELETE FROM raw.meta WHERE key = 'maintained_at'")
         con.execute("INSERT INTO raw.meta VALUES ('maintained_at', ?)", [now.isoformat()])
     with store.reader() as con:
-        after = _live_files(con)
+        after = live_files(con)
     return MaintenanceReport(before, after, expired, deleted, compacted)
 
 
@@ -158,12 +159,12 @@ def maintain_if_due(store: Store, due: Due | None = None) -> MaintenanceReport |
         if not due.crowded:
             return None
         with store.reader() as con:
-            before = _live_files(con)
+            before = live_files(con)
         compacted = compact(store, due.crowded)
         if not compacted:  # another collect compacted them first
             return None
         with store.reader() as con:
-            return MaintenanceReport(before, _live_files(con), compacted=compacted)
+            return MaintenanceReport(before, live_files(con), compacted=compacted)
     except duckdb.Error as ex:
         if is_conflict(ex):
             return None
