@@ -35,6 +35,7 @@ from glasspane.store.lake import (
     StoreLocation,
     attach,
     fold_catalog_log,
+    forget,
     is_duckdb_file,
     latest_snapshot,
     open_writer,
@@ -278,7 +279,11 @@ class Store:
                 raise
             finally:
                 con.close()
-            fold_catalog_log(self.location)
+            if self.path is not None:
+                # this process's readers read an older snapshot now, and the next read would start them afresh:
+                # closed first, they hold no read of the catalog that keeps its log from being folded to its end
+                forget(self.location)
+                fold_catalog_log(self.location)
             if legacy is not None:
                 legacy.rename(legacy.with_name(legacy.name.removesuffix(".copying") + LEGACY_SUFFIX))
 
