@@ -6,8 +6,8 @@ A local filesystem tree of `--datasets` dlt datasets (the template of `benchmark
 new load in every dataset each simulated hour, and a collect runs in this process, as an hourly
 schedule running `python -m collectors collect` would; a collect compacts crowded tables itself.
 Once a simulated day, maintenance runs, as the first collect of a new day would. The clock is
-simulated: the catalog stamps snapshots with the real time, so maintenance is told the time at
-which the snapshots of 7 simulated days ago turn 7 days old, and forgets what a real year would.
+simulated: after each collect, the snapshots it committed are stamped with its simulated hour in
+the catalog, and maintenance runs at the simulated time, so it forgets what a real year would.
 
 Prints, at the end of each simulated week: the store's live data files, the files and bytes in its
 data folder, the catalog's size, the snapshots kept, the runs stored, and the week's median and
@@ -31,9 +31,7 @@ from collectors.runner import collect
 from glasspane.config import SourceConfig
 from glasspane.store import Store
 from glasspane.store.lake import CATALOG, parse_location
-from glasspane.store.maintenance import KEEP_SNAPSHOTS, live_files, maintain
-
-HOURS_KEPT = int(KEEP_SNAPSHOTS / dt.timedelta(hours=1))  # snapshots of the last week are kept
+from glasspane.store.maintenance import live_files, maintain
 
 
 @dataclass
@@ -75,6 +73,21 @@ def measure(store: Store, week: int, collects: list[float], maintains: list[floa
     )
 
 
+def stamp(store: Store, now: dt.datetime, after: int) -> int:
+    """Date the snapshots after snapshot `after` at `now` (the simulated clock), a microsecond apart in
+    their order; the newest snapshot's id."""
+    with store.reader() as con:
+        newest = con.execute(f"SELECT max(snapshot_id) FROM {CATALOG}.ducklake_snapshot").fetchone()[0]
+    store.write(
+        lambda con: con.execute(
+            f"""UPDATE {CATALOG}.ducklake_snapshot SET snapshot_time = ? + to_microseconds(snapshot_id - ?)
+                WHERE snapshot_id > ?""",
+            [now, newest, after],
+        )
+    )
+    return newest
+
+
 def simulate(folder: Path, days: int, datasets: int) -> list[Week]:
     """Hourly collects and daily maintenance for `days` simulated days; the store at the end of each week."""
     template = make_template(folder)
@@ -82,8 +95,8 @@ def simulate(folder: Path, days: int, datasets: int) -> list[Week]:
     source = SourceConfig("tree", "filesystem", {"bucket_url": root.as_uri()}, "benchmark")
     store = Store(parse_location(folder / "pane.lake"))
     store.ensure_current()
-    created = dt.datetime.now(dt.UTC)
-    stamps: list[dt.datetime] = []  # the real time at the end of each simulated hour's collect
+    start = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    stamped = 0  # the newest snapshot dated on the simulated clock
     weeks: list[Week] = []
     collects: list[float] = []
     maintains: list[float] = []
@@ -94,12 +107,11 @@ def simulate(folder: Path, days: int, datasets: int) -> list[Week]:
         collects.append(time.perf_counter() - started)
         if not all(o.status == "ok" for o in summary.outcomes):
             raise RuntimeError(f"hour {hour}: {[o.errors for o in summary.outcomes]}")
-        stamps.append(dt.datetime.now(dt.UTC))
+        now = start + dt.timedelta(hours=hour + 1)
+        stamped = stamp(store, now, stamped)
         if (hour + 1) % 24 == 0:
-            # the snapshots of the hours before the last week's are 7 days old now
-            turned = stamps[hour - HOURS_KEPT] if hour >= HOURS_KEPT else created
             started = time.perf_counter()
-            maintain(store, now=turned + KEEP_SNAPSHOTS)
+            maintain(store, now=now)
             maintains.append(time.perf_counter() - started)
         if (hour + 1) % (24 * 7) == 0:
             weeks.append(measure(store, (hour + 1) // (24 * 7), collects, maintains))
