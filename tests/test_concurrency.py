@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import dlt
@@ -84,3 +85,35 @@ def test_a_real_collect_in_another_process_never_breaks_a_reader(tmp_path, store
     assert collect.returncode == 0, output
     seen.add(rows(store, "SELECT count(*) FROM runs")[0][0])
     assert seen <= {0, 9} and 9 in seen  # always a complete store: before, or after
+
+
+def test_readers_in_other_threads_never_fail_while_this_process_writes(store):
+    """The dashboard's sessions read through one connection per process while a session writes (a PII
+    decision, Collect now); a write, or a reader finding the store moved on, starts that connection afresh.
+    Closing the old one under a running query failed it ("Connection already closed"): it is let go instead."""
+    store.ensure_current()
+    errors: list[str] = []
+    reads = 0
+    done = threading.Event()
+
+    def read() -> None:
+        nonlocal reads
+        while not done.is_set():
+            try:
+                with store.reader() as con:
+                    con.execute("SELECT count(*) FROM raw.meta").fetchall()
+                reads += 1
+            except Exception as ex:  # what a session would show
+                errors.append(f"{type(ex).__name__}: {ex}")
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    try:
+        for n in range(30):
+            store.write(lambda con, n=n: con.execute("INSERT INTO raw.meta VALUES ('probe', ?)", [str(n)]))
+    finally:
+        done.set()
+        for thread in readers:
+            thread.join()
+    assert reads > 30 and errors == []

@@ -222,8 +222,8 @@ def _instance(location: StoreLocation) -> _Instance:
         found = _instances.get(location)
         if found is None:
             found = _instances[location] = _Instance(location)
-            while len(_instances) > MAX_INSTANCES:
-                _instances.popitem(last=False)[1].base.close()
+            while len(_instances) > MAX_INSTANCES:  # let go, not closed: see `forget`
+                _instances.popitem(last=False)
         _instances.move_to_end(location)
         return found
 
@@ -240,11 +240,12 @@ def _close_all() -> None:
 
 
 def forget(location: StoreLocation) -> None:
-    """Close this process's connection to a store (after its files were replaced or removed)."""
+    """Let go of this process's connection to a store (after its files were replaced or removed, or it fell
+    behind): the next `attach` starts afresh. It is not closed here: other threads may still be reading
+    through its cursors (closing it failed their queries: "Connection already closed"); the database goes
+    when the last of them is closed."""
     with _instances_lock:
-        found = _instances.pop(location, None)
-    if found is not None:
-        found.base.close()
+        _instances.pop(location, None)
     with _catalog_lock:
         reader = _catalog_readers.pop(location.file, None) if location.file is not None else None
     if reader is not None:
