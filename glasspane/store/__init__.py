@@ -281,7 +281,8 @@ class Store:
                 con.close()
             if self.path is not None:
                 # this process's readers read an older snapshot now, and the next read would start them afresh:
-                # closed first, they hold no read of the catalog that keeps its log from being folded to its end
+                # let go first (closed unless another thread still reads), they hold no read of the catalog
+                # that keeps its log from being folded to its end
                 forget(self.location)
                 fold_catalog_log(self.location)
             if legacy is not None:
