@@ -1,6 +1,6 @@
 """Benchmark: a year of hourly collects keeps the store's files and size bounded.
 
-    .venv/bin/python -m benchmarks.maintenance [--days 365] [--datasets 10]
+    .venv/bin/python -m benchmarks.maintenance [--days 365] [--datasets 10] [--markdown]
 
 A local filesystem tree of `--datasets` dlt datasets (the template of `benchmarks.collect`) gets a
 new load in every dataset each simulated hour, and a collect runs in this process, as an hourly
@@ -10,8 +10,8 @@ simulated: after each collect, the snapshots it committed are stamped with its s
 the catalog, and maintenance runs at the simulated time, so it forgets what a real year would.
 
 Prints, at the end of each simulated week: the store's live data files, the files and bytes in its
-data folder, the catalog's size, the snapshots kept, the runs stored, and the week's median and
-slowest collect; then whether files, snapshots and the catalog stayed bounded.
+data folder, the catalog's size with its write-ahead log, the snapshots kept, the runs stored, and
+the week's median and slowest collect; then whether files, snapshots and the catalog stayed bounded.
 """
 
 from __future__ import annotations
