@@ -110,8 +110,10 @@ def test_readers_in_other_threads_never_fail_while_this_process_writes(store):
     for thread in readers:
         thread.start()
     try:
-        for n in range(30):
+        n = 0
+        while n < 30 or (reads <= 30 and n < 300):  # at least 30 writes, and until the readers have read beside them
             store.write(lambda con, n=n: con.execute("INSERT INTO raw.meta VALUES ('probe', ?)", [str(n)]))
+            n += 1
     finally:
         done.set()
         for thread in readers:

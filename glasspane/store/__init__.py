@@ -35,9 +35,9 @@ from glasspane.store.lake import (
     StoreLocation,
     attach,
     fold_catalog_log,
-    forget,
     is_duckdb_file,
     latest_snapshot,
+    let_go,
     open_writer,
     parse_location,
     prepare_catalog_file,
@@ -283,7 +283,7 @@ class Store:
                 # this process's readers read an older snapshot now, and the next read would start them afresh:
                 # let go first (closed unless another thread still reads), they hold no read of the catalog
                 # that keeps its log from being folded to its end
-                forget(self.location)
+                let_go(self.location)
                 fold_catalog_log(self.location)
             if legacy is not None:
                 legacy.rename(legacy.with_name(legacy.name.removesuffix(".copying") + LEGACY_SUFFIX))

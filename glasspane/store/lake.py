@@ -239,13 +239,18 @@ def _close_all() -> None:
             _catalog_readers.popitem()[1].close()
 
 
-def forget(location: StoreLocation) -> None:
-    """Let go of this process's connection to a store (after its files were replaced or removed, or it fell
-    behind): the next `attach` starts afresh. It is not closed here: other threads may still be reading
-    through its cursors (closing it failed their queries: "Connection already closed"); the database goes
-    when the last of them is closed."""
+def let_go(location: StoreLocation) -> None:
+    """Let go of this process's connection to a store that fell behind: the next `attach` starts afresh. It
+    is not closed here: other threads may still be reading through its cursors (closing it failed their
+    queries: "Connection already closed"); the database goes when the last of them is closed."""
     with _instances_lock:
         _instances.pop(location, None)
+
+
+def forget(location: StoreLocation) -> None:
+    """Let go of this process's connections to a store (after its files were replaced or removed, or it fell
+    behind), its catalog's too."""
+    let_go(location)
     with _catalog_lock:
         reader = _catalog_readers.pop(location.file, None) if location.file is not None else None
     if reader is not None:
