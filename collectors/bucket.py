@@ -15,10 +15,10 @@ only what is new. How well a backend does this:
 from __future__ import annotations
 
 import os
+import stat
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from fsspec.asyn import AsyncFileSystem
 
@@ -30,12 +30,12 @@ GCS_PROTOCOLS = ("gs", "gcs")
 PAGE_SIZE = 1000
 
 
-@dataclass(frozen=True, order=True)
-class Entry:
-    """A file under a folder: its path relative to that folder, and its size in bytes."""
+class Entry(NamedTuple):
+    """A file under a folder: its path relative to that folder, and its size in bytes (None when not asked:
+    a local folder's listing names its files only, as asking for a size is a system call per file)."""
 
     name: str
-    size: int
+    size: int | None
 
 
 @dataclass(frozen=True)
@@ -114,21 +114,15 @@ class Bucket:
         meter.add(list_calls=1)
         base = f"{folder.rstrip('/')}/"
         directory, _, name_prefix = prefix.rpartition("/")
+        top = base + directory if directory else folder
         if self.is_local:
-            entries = _local_files(
-                base + directory if directory else folder,
-                len(base),
-                wanted=lambda n: n.startswith(prefix) and n > start_after,
-            )
-            return sorted(entries)
+            return sorted(_local_find(top, len(base), prefix, start_after), key=_name)
         try:  # adlfs and gcsfs list only names starting with `prefix`; others list the folder
-            found = self.fs.find(
-                base + directory if directory else folder, prefix=name_prefix, detail=True, **self._deadline
-            )
+            found = self.fs.find(top, prefix=name_prefix, detail=True, **self._deadline)
         except FileNotFoundError:
             return []
         entries = [Entry(path[len(base) :], int(info.get("size") or 0)) for path, info in found.items()]
-        return sorted(e for e in entries if e.name.startswith(prefix) and e.name > start_after)
+        return sorted((e for e in entries if e.name.startswith(prefix) and e.name > start_after), key=_name)
 
     def _s3_page(
         self, folder: str, prefix: str, start_after: str, delimiter: str, meter: Meter, token: str = ""
@@ -188,7 +182,7 @@ class Bucket:
                 return self._listings[folder]
         meter.add(list_calls=1)
         if self.is_local:
-            entries = _local_files(folder, len(folder.rstrip("/")) + 1, recursive=False)
+            entries = _local_names(folder)
         else:
             try:
                 listed = self.fs.ls(folder, detail=True, refresh=True, **self._deadline)
@@ -200,7 +194,7 @@ class Bucket:
                 if e.get("type") != "directory"
             ]
         with self._lock:
-            return self._listings.setdefault(folder, sorted(entries))
+            return self._listings.setdefault(folder, sorted(entries, key=_name))
 
     # --- reading -------------------------------------------------------------------------
     def read(self, path: str, meter: Meter) -> bytes:
@@ -227,23 +221,40 @@ class Bucket:
         return data
 
 
-def _local_files(
-    folder: str, strip: int, recursive: bool = True, wanted: Callable[[str], bool] | None = None
-) -> list[Entry]:
-    """Files under a local `folder` (in its subfolders too when `recursive`), named from character `strip` on;
-    only those whose names are `wanted`, when given: the others' sizes are never asked (a system call each,
-    for every older load's file of a table folder)."""
-    entries: list[Entry] = []
+def _name(entry: Entry) -> str:
+    return entry.name
+
+
+def _local_names(folder: str) -> list[Entry]:
+    """The files directly in a local `folder`, by name only: asking for a size is a system call per file."""
     try:
         with os.scandir(folder) as found:
-            for item in found:
-                if item.is_dir():
-                    if recursive:
-                        entries += _local_files(item.path, strip, wanted=wanted)
-                    continue
-                name = item.path[strip:]
-                if wanted is None or wanted(name):
-                    entries.append(Entry(name, item.stat().st_size))
+            return [Entry(item.name, None) for item in found if not item.is_dir()]
     except (FileNotFoundError, NotADirectoryError):
-        pass
+        return []
+
+
+def _local_find(folder: str, strip: int, prefix: str, start_after: str) -> list[Entry]:
+    """Files under a local `folder` (its subfolders too) whose paths, from character `strip` on, start with
+    `prefix` and sort after `start_after`, with their sizes. Only names are listed (`os.listdir`, which
+    threads reading other folders hardly slow down); only the files and folders that the prefix may
+    lead to are asked about, not every older load's file of a folder that grows with each load."""
+    try:
+        names = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    entries: list[Entry] = []
+    relative = folder[strip:] + "/" if len(folder) > strip else ""
+    for name in names:
+        path = relative + name
+        if not (path.startswith(prefix) or prefix.startswith(f"{path}/")):
+            continue
+        try:
+            found = os.stat(f"{folder}/{name}")
+        except FileNotFoundError:  # deleted since it was listed
+            continue
+        if stat.S_ISDIR(found.st_mode):
+            entries += _local_find(f"{folder}/{name}", strip, prefix, start_after)
+        elif path.startswith(prefix) and path > start_after:
+            entries.append(Entry(path, found.st_size))
     return entries

@@ -43,3 +43,22 @@ def test_a_folder_is_listed_once_per_collect_and_each_page_filtered_after_its_st
     after = bucket.page(folder, "crm__1795000000.2", meter)
     assert [e.name for e in after.entries] == ["crm__1795000000.2.jsonl", "crm__1795000001.3.jsonl"]
     assert meter.counts == {"list_calls": 1}  # the second page came from the same listing
+
+
+def test_files_in_subfolders_are_found_and_folders_the_prefix_rules_out_are_not_entered(tmp_path):
+    files = {
+        "users/2026/12/1795462546.4.a.parquet": 4,  # a layout with date folders: found through them
+        "users/2026/12/1795469999.9.b.parquet": 5,
+        "users/1795462546.4.c.jsonl": 6,
+        "orders/1795462546.4.d.parquet": 7,  # another table: never listed
+    }
+    for name, size in files.items():
+        (tmp_path / "ds" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "ds" / name).write_bytes(b"x" * size)
+    bucket, meter = Bucket(fsspec.filesystem("file"), str(tmp_path)), Meter()
+    everything = bucket.find_after(bucket.path("ds"), "users/", "", meter)
+    assert [(e.name, e.size) for e in everything] == sorted((n, s) for n, s in files.items() if n.startswith("users/"))
+    dated = bucket.find_after(bucket.path("ds"), "users/2026/12/17954", "users/2026/12/1795462546.4.a.parquet", meter)
+    assert [e.name for e in dated] == ["users/2026/12/1795469999.9.b.parquet"]
+    flat = bucket.find_after(bucket.path("ds"), "users/1795", "", meter)
+    assert [e.name for e in flat] == ["users/1795462546.4.c.jsonl"]
