@@ -18,7 +18,7 @@ import pytest
 
 from glasspane.records import VIA_DLT_LOADS, VIA_TRACE, RunRecord, run_key
 from glasspane.settings import PROJECT_DIR
-from glasspane.store import Store, StoreBusy, is_duckdb_file, summaries
+from glasspane.store import Store, StoreBusy, is_duckdb_file, pipeline_summaries, summaries
 from glasspane.store.ingest import write_pending
 from glasspane.store.pending import Pending
 from tests import dlt_fixtures as fx
@@ -62,6 +62,49 @@ def test_summaries_a_collect_refreshes_piecewise_equal_a_full_rebuild(demo_store
         summaries.refresh(con)
     assert all(piecewise.values())
     assert snapshot_of(rebuilt, SUMMARIES) == piecewise
+
+
+def test_pipelines_that_only_gain_runs_grow_their_summaries_and_equal_a_rebuild(tmp_path, store, monkeypatch):
+    """A collect of new loads adds them to each pipeline's stored summaries without reading its older runs;
+    a collect that sees stored runs again rebuilds those pipelines. Either way the summaries stay what a
+    rebuild from every run gives: runs, failures, newest run, cadence, recent row counts, tables, schemas."""
+    rebuilt: list[int] = []  # pipelines a write rebuilt (not a new store's or `refresh`'s rebuild of all)
+    rebuild = pipeline_summaries.rebuild
+
+    def spy(con: duckdb.DuckDBPyConnection, pipelines: str = "") -> None:
+        if pipelines:
+            rebuilt.append(con.execute(f"SELECT count(*) FROM {pipelines}").fetchone()[0])
+        rebuild(con, pipelines)
+
+    monkeypatch.setattr(pipeline_summaries, "rebuild", spy)
+    warehouse, pipelines = tmp_path / "w.duckdb", tmp_path / "pipelines"
+    crm = fx.pipeline("crm", pipelines, dlt.destinations.duckdb(str(warehouse)), "crm")
+    shop = fx.pipeline("shop", pipelines, dlt.destinations.duckdb(str(warehouse)), "shop")
+    wh, folder = source("wh", "duckdb", path=str(warehouse)), source("folder", "pipelines_dir", path=str(pipelines))
+    tables = ("raw.pipeline_stats", "raw.pipeline_tables", "raw.pipeline_schemas")
+    for n in range(1, 5):
+        fx.run(crm, fx.users(n, start=10 * n))
+        fx.run(shop, fx.users(n + 1, start=10 * n))
+        rebuilt.clear()
+        assert collect_into(store, wh).ok
+        assert rebuilt == [], f"collect {n} of new loads rebuilt pipelines"
+        grown = snapshot_of(store, tables)
+        with store.writer() as con:
+            summaries.refresh(con)
+        assert snapshot_of(store, tables) == grown
+    fx.run_failing(crm)
+    rebuilt.clear()
+    assert collect_into(store, folder).ok  # the same runs again, from their working folders, and a failure
+    assert len(rebuilt) == 1 and rebuilt[0] >= 2  # crm and shop, whose stored runs it saw again, in one rebuild
+    seen_again = snapshot_of(store, tables)
+    with store.writer() as con:
+        summaries.refresh(con)
+    assert snapshot_of(store, tables) == seen_again
+    assert rows(store, "SELECT pipeline_name, runs, failed_runs, len(recent_row_counts) FROM pipelines ORDER BY 1") == [
+        ("crm", 5, 1, 4),
+        ("shop", 4, 0, 4),
+    ]
+    assert rows(store, "SELECT DISTINCT loads FROM raw.pipeline_tables WHERE table_name = 'users'") == [(4,)]
 
 
 def legacy_copy(store: Store, path, drop: tuple[str, ...] = ()) -> None:

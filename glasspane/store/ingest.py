@@ -205,7 +205,8 @@ def _merge_runs(
 ) -> dict[str, int]:
     """Rebuild the merged `raw.runs` and `raw.table_counts` rows for what a write touched (the `runs` by key
     and load id, the `counted` loads); return the runs new to the store per source (credited to the
-    source with the best evidence)."""
+    source with the best evidence). Leaves the temp tables `merged` (the runs as merged) and `new_runs`
+    (the keys of those new to the store) for the summaries."""
     if not runs and not counted:
         return {}
     con.register("keys", pd.DataFrame(sorted(runs, key=str), columns=["run_key", "load_id"], dtype="string"))
@@ -243,9 +244,12 @@ def _merge_runs(
         LEFT JOIN raw.location_aliases a ON a.alias = r.location"""
     )
     stored = f"SELECT * FROM raw.runs t WHERE true {floor}"  # the stored runs the merged ones can be
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE new_runs AS SELECT run_key FROM merged ANTI JOIN ({stored}) r USING (run_key)"
+    )
     new = dict(
         con.execute(
-            f"""SELECT source, count(*) FROM merged m ANTI JOIN ({stored}) r USING (run_key)
+            """SELECT source, count(*) FROM merged SEMI JOIN new_runs USING (run_key)
                WHERE NOT is_trace_upload GROUP BY source"""
         ).fetchall()
     )

@@ -8,7 +8,8 @@ that look personal (`raw.suspected_names`), each pipeline's health figures and n
 (`raw.pipeline_schemas`) and each table's newest load scored by the volume rule (`raw.newest_loads`).
 
 A collect refreshes only what it touched: the pipelines whose runs it wrote (the temp table
-`touched_pipelines`) and the schemas it stored versions of. `refresh` rebuilds everything, for a
+`touched_pipelines`; those that only gained runs grow from their stored rows, see
+`pipeline_summaries`) and the schemas it stored versions of. `refresh` rebuilds everything, for a
 new or migrated store.
 """
 
@@ -20,12 +21,9 @@ import pandas as pd
 from glasspane.anomalies import DEFAULT_RULE, AnomalyRule
 from glasspane.governance.pii import suspect
 from glasspane.records import WORKING_FOLDER_SCHEME
+from glasspane.store import pipeline_summaries
 from glasspane.store.newest_loads import refresh_newest_loads
 
-RECENT_LOADS = 30  # row counts kept per pipeline for sparklines
-CADENCE_LOADS = 20  # completed loads whose gaps teach a pipeline's cadence
-PIPELINE_KEY = ("location", "dataset_name", "pipeline_name")
-_IN_TOUCHED = "SEMI JOIN touched_pipelines USING (location, dataset_name, pipeline_name)"
 _SCHEMA_IN_TOUCHED = "SEMI JOIN touched_schemas USING (location, dataset_name, schema_name)"
 
 
@@ -38,9 +36,9 @@ def refresh(con: duckdb.DuckDBPyConnection, rule: AnomalyRule = DEFAULT_RULE) ->
         INSERT INTO raw.latest_columns BY NAME SELECT * FROM raw.columns_live;"""
     )
     _refresh_suspected_names(con)
-    for table in ("raw.pipeline_stats", "raw.pipeline_tables", "raw.pipeline_schemas"):
+    for table in pipeline_summaries.TABLES:
         con.execute(f"DELETE FROM {table}")
-    _insert_pipelines(con, scope="")
+    pipeline_summaries.rebuild(con)
     refresh_newest_loads(con, rule=rule)
 
 
@@ -91,13 +89,7 @@ def refresh_touched(con: duckdb.DuckDBPyConnection, schemas: set[tuple[str, str,
     """Refresh the summaries of the pipelines in `touched_pipelines`, of these schemas, and of the
     schemas stored under a working-folder location that now resolves elsewhere (`alias_changes`)."""
     if con.execute("SELECT count(*) FROM touched_pipelines").fetchone()[0]:
-        for table in ("raw.pipeline_stats", "raw.pipeline_tables", "raw.pipeline_schemas"):
-            con.execute(
-                f"DELETE FROM {table} t USING touched_pipelines p "
-                "WHERE t.location = p.location AND t.dataset_name = p.dataset_name "
-                "AND t.pipeline_name = p.pipeline_name"
-            )
-        _insert_pipelines(con, scope=_IN_TOUCHED)
+        pipeline_summaries.refresh_touched(con)
         refresh_newest_loads(con, touched=True)
     con.register("schema_rows", pd.DataFrame(sorted(schemas), columns=["location", "dataset_name", "schema_name"]))
     try:
@@ -148,82 +140,3 @@ def _refresh_suspected_names(con: duckdb.DuckDBPyConnection) -> None:
         con.register("suspected_rows", pd.DataFrame(sorted(added), columns=columns))
         con.execute("INSERT INTO raw.suspected_names BY NAME SELECT * FROM suspected_rows")
         con.unregister("suspected_rows")
-
-
-def _insert_pipelines(con: duckdb.DuckDBPyConnection, scope: str) -> None:
-    """Insert the figures of every pipeline (`scope` empty) or of the touched ones (`scope` a semi join)."""
-    con.execute(
-        f"""INSERT INTO raw.pipeline_stats BY NAME
-        WITH r AS (
-            SELECT *, coalesce(finished_at, started_at) AS ts FROM runs {scope}
-            WHERE pipeline_name IS NOT NULL AND dataset_name IS NOT NULL
-        ),
-        ranked AS (
-            SELECT *, row_number() OVER (PARTITION BY location, dataset_name, pipeline_name
-                                         ORDER BY ts DESC NULLS LAST, run_key DESC) AS recency
-            FROM r
-        ),
-        completed AS (
-            SELECT location, dataset_name, pipeline_name, ts, row_count,
-                   row_number() OVER (PARTITION BY location, dataset_name, pipeline_name ORDER BY ts DESC) AS k
-            FROM r WHERE status = 'completed' AND ts IS NOT NULL
-        ),
-        recent AS (
-            SELECT location, dataset_name, pipeline_name,
-                   list(row_count ORDER BY ts) FILTER (WHERE k <= {RECENT_LOADS}) AS recent_row_counts
-            FROM completed GROUP BY ALL
-        ),
-        gaps AS (  -- after_day: the weekday of the load the gap follows; newest_day: of the newest load
-            SELECT location, dataset_name, pipeline_name, epoch(ts) - epoch(lead(ts) OVER w) AS gap,
-                   dayofweek(lead(ts) OVER w) AS after_day, dayofweek(first(ts) OVER w) AS newest_day, k
-            FROM completed WHERE k <= {CADENCE_LOADS + 1}
-            WINDOW w AS (PARTITION BY location, dataset_name, pipeline_name ORDER BY ts DESC)
-        ),
-        cadence AS (  -- the gap to expect after the newest load: weekends skipped are learned
-            SELECT location, dataset_name, pipeline_name,
-                   greatest(median(gap), CASE WHEN count(*) FILTER (WHERE after_day = newest_day) >= 2
-                                              THEN median(gap) FILTER (WHERE after_day = newest_day) END) AS cadence_s
-            FROM gaps WHERE gap IS NOT NULL AND gap > 0 GROUP BY ALL
-        ),
-        summary AS (
-            SELECT location, dataset_name, pipeline_name,
-                   any_value(source) FILTER (WHERE recency = 1) AS source,
-                   any_value(status) FILTER (WHERE recency = 1) AS last_status,
-                   max(ts) AS last_run_at,
-                   max(ts) FILTER (WHERE status = 'completed') AS last_success_at,
-                   any_value(row_count) FILTER (WHERE recency = 1) AS last_row_count,
-                   any_value(error) FILTER (WHERE recency = 1) AS last_error,
-                   any_value(failed_step) FILTER (WHERE recency = 1) AS last_failed_step,
-                   any_value(run_key) FILTER (WHERE recency = 1) AS last_run_key,
-                   any_value(started_at) FILTER (WHERE recency = 1) AS last_started_at,
-                   any_value(load_id) FILTER (WHERE recency = 1) AS last_load_id,
-                   any_value(environment) FILTER (WHERE recency = 1) AS environment,
-                   any_value(destination_type) FILTER (WHERE recency = 1) AS destination_type,
-                   count(*) AS runs,
-                   count(*) FILTER (WHERE status = 'failed') AS failed_runs
-            FROM ranked GROUP BY ALL
-        )
-        SELECT * FROM summary
-        LEFT JOIN cadence USING (location, dataset_name, pipeline_name)
-        LEFT JOIN recent USING (location, dataset_name, pipeline_name)"""
-    )
-    _insert_tables_and_schemas(con, scope)
-
-
-def _insert_tables_and_schemas(con: duckdb.DuckDBPyConnection, scope: str) -> None:
-    """Insert the tables each pipeline loads and the schemas its runs load (`scope` as in `_insert_pipelines`)."""
-    con.execute(
-        f"""INSERT INTO raw.pipeline_tables BY NAME
-        WITH r AS (
-            SELECT location, dataset_name, pipeline_name, schema_name, load_id, started_at FROM runs {scope}
-            WHERE pipeline_name IS NOT NULL AND dataset_name IS NOT NULL
-        )
-        SELECT r.location, r.dataset_name, r.pipeline_name, t.table_name, count(*) AS loads,
-               max(r.started_at) AS last_loaded_at, arg_max(t.row_count, r.started_at) AS last_row_count
-        FROM table_counts t
-        JOIN r ON r.schema_name = t.schema_name AND r.load_id = t.load_id
-        GROUP BY ALL;
-        INSERT INTO raw.pipeline_schemas BY NAME
-        SELECT DISTINCT location, dataset_name, pipeline_name, schema_name FROM runs {scope}
-        WHERE pipeline_name IS NOT NULL AND dataset_name IS NOT NULL AND schema_name IS NOT NULL"""
-    )
