@@ -33,6 +33,11 @@ def _hints(value: Any) -> dict[str, Any]:
         return {}
 
 
+def _kind(value: Any) -> str | None:
+    """A PII kind as text; None for a column without one (pandas reads a missing text as NaN)."""
+    return value if isinstance(value, str) else None
+
+
 def diff_columns(old: pd.DataFrame, new: pd.DataFrame) -> list[Change]:
     """Changes from `old` to `new`: frames of table_name, column_name, data_type, hints, pii, pii_kind."""
     old_tables, new_tables = set(old["table_name"]), set(new["table_name"])
@@ -42,13 +47,17 @@ def diff_columns(old: pd.DataFrame, new: pd.DataFrame) -> list[Change]:
     after = {(r.table_name, r.column_name): r for r in new.itertuples(index=False)}
     for key in sorted(after.keys() - before.keys()):
         row = after[key]
-        changes.append(Change("column_added", *key, after=row.data_type, pii=bool(row.pii), pii_kind=row.pii_kind))
+        changes.append(
+            Change("column_added", *key, after=row.data_type, pii=bool(row.pii), pii_kind=_kind(row.pii_kind))
+        )
     for key in sorted(before.keys() - after.keys()):
         changes.append(Change("column_removed", *key, before=before[key].data_type))
     for key in sorted(after.keys() & before.keys()):
         was, now = before[key], after[key]
         if was.data_type != now.data_type:
-            changes.append(Change("type_changed", *key, was.data_type, now.data_type, bool(now.pii), now.pii_kind))
+            changes.append(
+                Change("type_changed", *key, was.data_type, now.data_type, bool(now.pii), _kind(now.pii_kind))
+            )
         old_hints, new_hints = _hints(was.hints), _hints(now.hints)
         if old_hints != new_hints:
             changes.append(
@@ -58,7 +67,7 @@ def diff_columns(old: pd.DataFrame, new: pd.DataFrame) -> list[Change]:
                     json.dumps(old_hints, sort_keys=True),
                     json.dumps(new_hints, sort_keys=True),
                     bool(now.pii),
-                    now.pii_kind,
+                    _kind(now.pii_kind),
                 )
             )
     return changes

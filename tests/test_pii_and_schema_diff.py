@@ -58,4 +58,4 @@ def test_diff_between_stored_versions_lists_added_columns_with_their_pii_tag(tmp
         changes = diff_versions(con, versions[0][0], "crm", "crm", versions[0][1], versions[-1][1])
     added = {(c.table_name, c.column_name): c for c in changes if c.change == "column_added"}
     assert ("users", "nickname") in added and ("users", "age") in added
-    assert not added[("users", "nickname")].pii
+    assert not added[("users", "nickname")].pii and added[("users", "nickname")].pii_kind is None
