@@ -27,7 +27,7 @@ from collectors.bigquery_client import (
     resolve_credentials,
 )
 from collectors.bigquery_views import definitions_from_rows, views_sql
-from collectors.destination import dataset_batch, missing_dlt_tables
+from collectors.destination import dataset_batch, latest, learn_versions, may_bring_versions, missing_dlt_tables
 from collectors.traces import TRACE_ROOT, TRACE_TABLES, trace_rows_sql
 from glasspane.config import ConfigError
 from glasspane.dlt_meta import is_dlt_table
@@ -196,7 +196,7 @@ class BigQueryCollector(Collector):
 
         loads_since = cursor.get("loads_inserted_at", EPOCH)
         loads = rows(
-            f"SELECT load_id, schema_name, inserted_at FROM {table('_dlt_loads')} "
+            f"SELECT load_id, schema_name, inserted_at, schema_version_hash FROM {table('_dlt_loads')} "
             "WHERE inserted_at > @since ORDER BY inserted_at",
             since=("TIMESTAMP", loads_since),
         )
@@ -205,15 +205,18 @@ class BigQueryCollector(Collector):
         tables = tables if tables is not None else access.table_names(project, name)
         versions_since = cursor.get("versions_inserted_at", EPOCH)
         states_since = cursor.get("state_load_id", "")
-        versions, states = _versions_and_states(rows, table, tables, versions_since, states_since)
+        # a query job less for new loads whose schema versions were read before
+        read_versions = "_dlt_version" in tables and may_bring_versions(loads, cursor)
+        versions, states = _versions_and_states(rows, table, tables, read_versions, versions_since, states_since)
         traces_since = cursor.get("trace_load_id", "")
         trace_tables = self._read_traces(project, name, tables, traces_since, table) if TRACE_ROOT in tables else {}
 
         batch = dataset_batch(dataset, "bigquery", cursor, loads, versions, states, trace_tables)
         batch.problems += missing_dlt_tables(tables, f"{dataset.location} dataset '{name}'")
         batch.cursor["loads_table"] = fingerprint
-        batch.cursor["loads_inserted_at"] = _latest(loads, "inserted_at", loads_since)
-        batch.cursor["versions_inserted_at"] = _latest(versions, "inserted_at", versions_since)
+        learn_versions(batch, cursor, loads, listed=read_versions)
+        batch.cursor["loads_inserted_at"] = latest(loads, "inserted_at", loads_since)
+        batch.cursor["versions_inserted_at"] = latest(versions, "inserted_at", versions_since)
         batch.cursor["state_load_id"] = max([states_since] + [r["_dlt_load_id"] for r in states])
         batch.cursor["trace_load_id"] = max(
             [traces_since] + [r.get("_dlt_load_id") or "" for r in trace_tables.get(TRACE_ROOT, [])]
@@ -296,21 +299,18 @@ class BigQueryCollector(Collector):
         return counts
 
 
-def _latest(rows: list[dict[str, Any]], column: str, default: str) -> str:
-    values = [r[column] for r in rows if r.get(column) is not None]
-    return max(values).isoformat() if values else default
-
-
 def _versions_and_states(
     rows: Callable[..., list[dict[str, Any]]],
     table: Callable[[str], str],
     tables: set[str],
+    read_versions: bool,
     versions_since: str,
     states_since: str,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The rows of `_dlt_version` and `_dlt_pipeline_state` from the cursor's positions on (none without the table)."""
+    """The rows of `_dlt_version` (when `read_versions`) and `_dlt_pipeline_state` from the cursor's positions
+    on (none without the table)."""
     versions, states = [], []
-    if "_dlt_version" in tables:
+    if read_versions:
         versions = rows(
             "SELECT version, engine_version, inserted_at, schema_name, version_hash, schema "
             f"FROM {table('_dlt_version')} WHERE inserted_at >= @since ORDER BY inserted_at",

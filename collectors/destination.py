@@ -24,6 +24,30 @@ from glasspane.records import (
     run_key,
 )
 
+VERSION_HASHES = "version_hashes"  # cursor key: hashes of the schema versions read
+
+
+def may_bring_versions(loads: list[dict[str, Any]], cursor: dict[str, Any]) -> bool:
+    """Whether some of the new loads may come with a schema version not read yet: dlt stores a version
+    before the first load that uses it, and each `_dlt_loads` row names its version's hash."""
+    known = set(cursor.get(VERSION_HASHES) or [])
+    return any(str(r.get("schema_version_hash") or "") not in known for r in loads)
+
+
+def learn_versions(batch: DatasetBatch, cursor: dict[str, Any], loads: list[dict[str, Any]], listed: bool) -> None:
+    """Keep in the cursor the hashes of the versions read: those just read, and when every version stored
+    since the cursor's position was read (`listed`), those the new loads name."""
+    known = set(cursor.get(VERSION_HASHES) or []) | {v.version_hash for v in batch.schema_versions}
+    if listed:
+        known |= {str(r["schema_version_hash"]) for r in loads if r.get("schema_version_hash")}
+    batch.cursor[VERSION_HASHES] = sorted(known)
+
+
+def latest(rows: list[dict[str, Any]], column: str, default: str) -> str:
+    """The newest value of a timestamp column among `rows`, as ISO text; `default` when there is none."""
+    values = [r[column] for r in rows if r.get(column) is not None]
+    return max(values).isoformat() if values else default
+
 
 def dataset_batch(
     dataset: Dataset,

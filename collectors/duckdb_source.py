@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from collectors.base import Collector, Dataset, SourceError
-from collectors.destination import dataset_batch, missing_dlt_tables
+from collectors.destination import dataset_batch, latest, learn_versions, may_bring_versions, missing_dlt_tables
 from collectors.traces import TRACE_TABLES, by_canonical_name, canonical_rows, trace_rows_sql
 from glasspane.dlt_meta import STAGING_LAYOUT, duckdb_location, staging_dataset_name
 from glasspane.records import DatasetBatch, DefinitionRecord, StagingDatasetRecord
@@ -106,13 +106,14 @@ class DuckDBCollector(Collector):
 
         loads_since = cursor.get("loads_inserted_at", EPOCH)
         loads = self._rows(
-            f"SELECT load_id, schema_name, inserted_at FROM {table('_dlt_loads')} "
+            f"SELECT load_id, schema_name, inserted_at, schema_version_hash FROM {table('_dlt_loads')} "
             "WHERE inserted_at > ?::TIMESTAMPTZ ORDER BY inserted_at",
             [loads_since],
         )
         versions: list[dict[str, Any]] = []
         versions_since = cursor.get("versions_inserted_at", EPOCH)
-        if "_dlt_version" in named:
+        read_versions = "_dlt_version" in named and may_bring_versions(loads, cursor)  # read before: not again
+        if read_versions:
             versions = self._rows(
                 f"SELECT version, engine_version, inserted_at, schema_name, version_hash, schema "
                 f"FROM {table('_dlt_version')} WHERE inserted_at > ?::TIMESTAMPTZ ORDER BY inserted_at",
@@ -138,8 +139,9 @@ class DuckDBCollector(Collector):
         batch.problems += missing_dlt_tables(named, f"{self.location} dataset '{schema}'")
         batch.definitions = self._views(schema)
         batch.staging = self._staging(schema)
-        batch.cursor["loads_inserted_at"] = _latest(loads, "inserted_at", loads_since)
-        batch.cursor["versions_inserted_at"] = _latest(versions, "inserted_at", versions_since)
+        learn_versions(batch, cursor, loads, listed=read_versions)
+        batch.cursor["loads_inserted_at"] = latest(loads, "inserted_at", loads_since)
+        batch.cursor["versions_inserted_at"] = latest(versions, "inserted_at", versions_since)
         batch.cursor["state_load_id"] = max([states_since] + [r["_dlt_load_id"] for r in states])
         batch.cursor["trace_load_id"] = max(
             [traces_since] + [r.get("_dlt_load_id") or "" for r in trace_tables.get("_trace", [])]
@@ -164,8 +166,3 @@ class DuckDBCollector(Collector):
             [CATALOG, name],
         )
         return StagingDatasetRecord(name, [r["table_name"] for r in rows])
-
-
-def _latest(rows: list[dict[str, Any]], column: str, default: str) -> str:
-    values = [r[column] for r in rows if r.get(column) is not None]
-    return max(values).isoformat() if values else default

@@ -35,7 +35,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from collectors.base import Collector, Dataset, SourceError
 from collectors.bucket import Bucket, Entry, Page, narrowing_prefix
-from collectors.destination import add_traces, dataset_batch
+from collectors.destination import add_traces, dataset_batch, learn_versions, may_bring_versions
 from collectors.meter import Meter
 from collectors.parquet_footer import FooterError, read_num_rows
 from collectors.traces import NESTING_SEPARATORS, TRACE_ROOT, TRACE_TABLES, canonical_rows
@@ -48,7 +48,6 @@ DEFAULT_LAYOUT = "{table_name}/{load_id}.{file_id}.{ext}"
 READ_THREADS = 8  # files read at once within one dataset
 DEFAULT_LOOKBACK_HOURS = 24.0
 DEFAULT_TIMEOUT_S = 30.0  # per call to a remote bucket, its retries included
-VERSION_HASHES = "version_hashes"  # cursor key: hashes of the schema versions read
 TRACED = "traced"  # cursor key: whether a schema of the dataset has a `_trace` table (absent: not known)
 S3_ATTEMPTS = 2  # tries of one S3 call within its timeout
 _LOAD_ID = r"\d+(?:\.\d+)?"
@@ -233,7 +232,7 @@ class FilesystemCollector(Collector):
             loads = self._read_new(f"{base}/_dlt_loads", positions["loads"], meter, problems, first)
             versions, states = [], []
             if loads:  # dlt writes versions, states and traces with a load: nothing new without one
-                if _may_bring_versions(loads, cursor):
+                if may_bring_versions(loads, cursor):
                     before = len(problems.problems)
                     versions = self._read_new(f"{base}/_dlt_version", positions["versions"], meter, problems)
                     versions_listed = len(problems.problems) == before  # every new version read
@@ -251,7 +250,7 @@ class FilesystemCollector(Collector):
         uploads: set[str] = set()
         schema_of = {str(r["load_id"]): str(r.get("schema_name") or "") for r in loads}
         if loads:
-            _learn_versions(batch, cursor, loads, versions_listed and bool(positions["versions"]))
+            learn_versions(batch, cursor, loads, versions_listed and bool(positions["versions"]))
             every_version_read = versions_listed and not cursor.get("versions") and bool(batch.schema_versions)
             traced = _traced(batch, cursor, every_version_read)
             if traced is not None:
@@ -444,22 +443,6 @@ class FilesystemCollector(Collector):
             )
             for (load_id, table), rows in sorted(totals.items())
         ]
-
-
-def _may_bring_versions(loads: list[dict[str, Any]], cursor: dict[str, Any]) -> bool:
-    """Whether some of the new loads may come with a schema version not read yet: dlt stores a version
-    before the first load that uses it, and each `_dlt_loads` row names its version's hash."""
-    known = set(cursor.get(VERSION_HASHES) or [])
-    return any(str(r.get("schema_version_hash") or "") not in known for r in loads)
-
-
-def _learn_versions(batch: DatasetBatch, cursor: dict[str, Any], loads: list[dict[str, Any]], listed: bool) -> None:
-    """Keep in the cursor the hashes of the versions read: those just read, and when their folder was
-    `listed` (every new file read, some read before), those the new loads name."""
-    known = set(cursor.get(VERSION_HASHES) or []) | {v.version_hash for v in batch.schema_versions}
-    if listed:
-        known |= {str(r["schema_version_hash"]) for r in loads if r.get("schema_version_hash")}
-    batch.cursor[VERSION_HASHES] = sorted(known)
 
 
 def _traced(batch: DatasetBatch, cursor: dict[str, Any], every_version_read: bool) -> bool | None:

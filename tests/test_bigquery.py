@@ -235,6 +235,7 @@ def test_bigquery_recollect_without_new_loads_runs_no_query_and_then_reads_only_
     with credentials("bq", COLLECTOR, bq.tokens.url):
         assert collect_into(store, inc).new_runs == 1
         snapshot = rows(store, "SELECT * FROM runs ORDER BY run_key")
+        first_history = rows(store, "SELECT count(*) FROM schema_versions WHERE schema_name = 'crm'")
         [(first_seen,)] = rows(store, "SELECT first_seen_at FROM table_sizes WHERE table_name = 'users'")
 
         bq.proxy.clear()
@@ -266,6 +267,9 @@ def test_bigquery_recollect_without_new_loads_runs_no_query_and_then_reads_only_
     assert rows(store, "SELECT row_count FROM runs ORDER BY started_at") == [(6,), (8,)]
     jobs = [json.loads(r.body)["configuration"]["query"]["query"] for r in bq.proxy.requests if is_query(r)]
     assert not [q for q in jobs if "users" in q]
+    # the new loads' schema versions were read by the first collect: no query of _dlt_version this time
+    assert not [q for q in jobs if "_dlt_version" in q]
+    assert rows(store, "SELECT count(*) FROM schema_versions WHERE schema_name = 'crm'") == first_history
     # a size that changed is a new row; the first one stays as history
     assert rows(
         store, "SELECT num_rows, first_seen_at = ? FROM table_sizes WHERE table_name = 'users' ORDER BY 1", [first_seen]
