@@ -39,6 +39,7 @@ def test_runs_page_restores_filters_from_the_url_and_shows_a_failed_runs_error(d
     [(run_key,)] = rows(demo_store, "SELECT run_key FROM runs WHERE status = 'failed' ORDER BY started_at DESC LIMIT 1")
     at = app(demo_store.path, monkeypatch, "pages/runs.py", pipeline="hr_export", status="failed", run=run_key)
     assert at.multiselect(key="url_pipeline").value == ["hr_export"]
+    assert at.multiselect(key="url_source").value == [] and at.multiselect(key="url_source").placeholder == "All"
     listed = at.dataframe[0].value
     assert set(listed["status"]) == {"failed"} and set(listed["pipeline_name"]) == {"hr_export"}
     assert [c.value for c in at.code] == [rows(demo_store, "SELECT error FROM runs WHERE run_key = ?", [run_key])[0][0]]

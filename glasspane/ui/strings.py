@@ -31,6 +31,7 @@ DEMO_HELP = "Run four small real dlt pipelines into a local DuckDB file and fold
 DEMO_RUNNING = "Building demo data with real dlt pipelines (about half a minute)…"
 DEMO_DONE = "Demo data loaded."
 DEMO_FAILED = "Building the demo data failed."
+FILTER_ALL = "All"  # an empty multiselect filter
 TIME_RANGES = {
     "24h": "Last 24 hours",
     "7d": "Last 7 days",

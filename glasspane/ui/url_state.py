@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 
 import streamlit as st
 
+from glasspane.ui import strings
+
 
 def _sync(key: str, param: str) -> None:
     value = st.session_state.get(key)
@@ -35,7 +37,14 @@ def multiselect(
     chosen = st.session_state[key]
     all_options = list(dict.fromkeys([*options, *chosen]))
     return st.multiselect(
-        label, all_options, key=key, on_change=_sync, args=(key, param), help=help, format_func=format_func
+        label,
+        all_options,
+        key=key,
+        on_change=_sync,
+        args=(key, param),
+        help=help,
+        format_func=format_func,
+        placeholder=strings.FILTER_ALL,  # nothing chosen filters nothing
     )
 
 

@@ -53,7 +53,7 @@ def choice() -> dict | None:
     if not pipelines:
         st.info(strings.TRENDS_EMPTY)
         return None
-    cols = st.columns([2, 2, 3, 1])
+    cols = st.columns([3, 3, 4, 2])  # the time range's label fits at 1280 pixels
     with cols[0]:
         pipeline = url_state.selectbox("Pipeline", pipelines, "pipeline", pipelines[0])
     tables = data.query(q.trend_tables, pipelines=[pipeline])
