@@ -39,6 +39,7 @@ def volume_scores(
     locations: tuple[str, ...] = (),
     since: dt.datetime | None = None,
     series: Collection[tuple] | None = None,
+    narrow: bool = False,
 ) -> pd.DataFrame:
     """Rows per load per table with the baseline, band, anomaly flag and kind, and any mark.
 
@@ -48,9 +49,10 @@ def volume_scores(
     `since` limits the points returned, not the history they are scored against: the loads
     of the `month_days` before `since` are read too. `series`, (location, dataset_name, pipeline_name,
     table_name) tuples, limits the tables judged: judging a table's loads costs far more than reading them.
+    `narrow`: within a write, see `volume_loads`.
     """
     history_start = since - dt.timedelta(days=max(rule.season_days, rule.month_days)) if since else None
-    loads = volume_loads(con, pipelines, tables, locations, history_start)
+    loads = volume_loads(con, pipelines, tables, locations, history_start, narrow)
     if loads.empty:
         return loads.assign(**{column: pd.Series(dtype=object) for column in SCORED})
     scored = []

@@ -34,11 +34,13 @@ def newest_loads(
     locations: tuple[str, ...] = (),
     now: dt.datetime | None = None,
     series: Collection[tuple] | None = None,
+    narrow: bool = False,
 ) -> pd.DataFrame:
     """Each table's newest load within the rule's window (days before `now`), scored by the volume rule
-    (only the tables in `series`, (location, dataset_name, pipeline_name, table_name) tuples, when given)."""
+    (only the tables in `series`, (location, dataset_name, pipeline_name, table_name) tuples, when given;
+    `narrow` within a write, see `queries.health.volume_loads`)."""
     since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=rule.window_days)
-    scores = volume_scores(con, rule, pipelines, (), locations, since, series)
+    scores = volume_scores(con, rule, pipelines, (), locations, since, series, narrow)
     return scores.groupby(TABLE_KEY, sort=False).tail(1).reset_index(drop=True)
 
 

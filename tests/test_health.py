@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from glasspane.health import AnomalyRule, volume_scores
+from glasspane.queries.health import volume_loads
 from glasspane.store import migrate, summaries
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -58,6 +59,20 @@ def add_loads_at(con, pipeline: str, times: list[dt.datetime], count: int = 100)
 def flagged(con, pipeline: str, rule: AnomalyRule | None = None) -> list[int]:
     scores = volume_scores(con, rule or AnomalyRule(), pipelines=(pipeline,))
     return scores.loc[scores["anomalous"], "row_count"].tolist()
+
+
+def test_row_counts_read_narrowed_within_a_write_are_those_the_join_reads(con):
+    """A write reads the row counts of the runs in scope by their lowest load id and their schemas, as
+    conditions given first: the same rows as the join alone reads, for every scope."""
+    add_loads(con, "shop", [100, 110, 120, 130], dt.timedelta(days=1))
+    add_loads(con, "crm", [5, 6, 7, 8], dt.timedelta(hours=6), newest_ago=dt.timedelta(days=1))
+    since = NOW - dt.timedelta(days=2)
+    scopes = [{}, {"pipelines": ("shop",)}, {"pipelines": ("crm",), "since": since}, {"since": since}]
+    scopes += [{"locations": ("loc",), "tables": ("orders",)}, {"pipelines": ("nothing_here",)}]
+    for scope in scopes:
+        plain = volume_loads(con, **scope)
+        assert volume_loads(con, **scope, narrow=True).equals(plain), scope
+    assert len(volume_loads(con, pipelines=("crm",), since=since, narrow=True)) == 4
 
 
 def test_spike_and_drop_are_anomalous_noise_is_not(con):

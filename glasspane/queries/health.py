@@ -42,20 +42,28 @@ def volume_loads(
     tables: tuple[str, ...] = (),
     locations: tuple[str, ...] = (),
     since: dt.datetime | None = None,
+    narrow: bool = False,
 ) -> pd.DataFrame:
     """Each load's row count per table (since `since`), with any mark people set on it, in series order.
 
     Columns: location, dataset_name, pipeline_name, table_name, load_id, run_key, loaded_at, row_count,
     mark, marked_by, marked_at.
+    `narrow`: look up the runs in scope first, and read the row counts by their lowest load id and their
+    schemas, conditions DuckLake skips files and row groups by. A write that has added row counts needs
+    it: there DuckLake cannot narrow the row counts by the join, and reads those of every pipeline (0.8 s
+    at 1M runs, for one pipeline; 0.13 s narrowed). A read narrows them by the join itself.
     """
-    where = (
-        Where()
-        .any_of("r.pipeline_name", pipelines)
-        .any_of("t.table_name", tables)
-        .any_of("r.location", locations)
-        .since("r.started_at", since)
-    )
-    where.clauses.append("t.row_count IS NOT NULL")
+    scope = Where().any_of("r.pipeline_name", pipelines).any_of("r.location", locations).since("r.started_at", since)
+    where = Where().any_of("t.table_name", tables)
+    where.clauses += [*scope.clauses, "t.row_count IS NOT NULL"]
+    where.params += scope.params
+    if narrow:
+        floor, schemas = con.execute(
+            f"SELECT min(r.load_id), list(DISTINCT r.schema_name) FROM runs r {scope.sql()}", scope.params
+        ).fetchone()
+        where.any_of("t.schema_name", schemas)
+        where.clauses.append("t.load_id >= ?")  # no run in scope: no floor, and no row
+        where.params.append(floor)
     sql = f"""
         SELECT r.location, r.dataset_name, r.pipeline_name, t.table_name, t.load_id, r.run_key,
                r.started_at AS loaded_at, t.row_count, m.mark, m.marked_by, m.marked_at

@@ -33,7 +33,7 @@ def refresh_newest_loads(
     if not changed.empty:
         pipelines = tuple(changed["pipeline_name"].dropna().unique())
         series = list(changed.itertuples(index=False, name=None))  # only these: judging a table is costly
-        found = newest_loads(con, rule, pipelines, (), now, series)
+        found = newest_loads(con, rule, pipelines, (), now, series, narrow=True)  # within the write
         scores = found.merge(changed, on=TABLE_KEY, how="inner").assign(window_days=DEFAULT_RULE.window_days)
     con.register("current_newest", current)
     con.register("scored_newest", scores)
