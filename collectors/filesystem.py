@@ -19,6 +19,7 @@ folder needs neither, so a collect of local folders alone never loads dlt unless
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gzip
 import io
@@ -296,16 +297,23 @@ class FilesystemCollector(Collector):
         names = []
         bounds: dict[str, tuple[str, set[str]]] = {}  # prefix -> (start, names read within the lookback)
         while True:
-            for entry in page.entries:
-                prefix, separator, _ = entry.name.partition("__")
-                if not separator or not entry.name.endswith(".jsonl"):
+            entries, i = page.entries, 0
+            while i < len(entries):
+                name = entries[i].name
+                prefix, separator, _ = name.partition("__")
+                if not separator or not name.endswith(".jsonl"):
+                    i += 1
                     continue
                 if prefix not in bounds:
                     recent = set((positions.get(prefix) or {}).get("recent") or [])
                     bounds[prefix] = (self._start(prefix, positions), recent)
                 start, recent = bounds[prefix]
-                if entry.name > start and _rest(entry.name, prefix) not in recent:
-                    names.append(entry.name)
+                if name <= start:  # every name up to the position shares the prefix (names sort): skip them at once
+                    i = bisect.bisect_right(entries, start, lo=i + 1, key=_entry_name)
+                    continue
+                if _rest(name, prefix) not in recent:
+                    names.append(name)
+                i += 1
             if page.complete or not page.entries:
                 return names
             last = page.entries[-1].name
@@ -443,6 +451,10 @@ class FilesystemCollector(Collector):
             )
             for (load_id, table), rows in sorted(totals.items())
         ]
+
+
+def _entry_name(entry: Entry) -> str:
+    return entry.name
 
 
 def _traced(batch: DatasetBatch, cursor: dict[str, Any], every_version_read: bool) -> bool | None:
