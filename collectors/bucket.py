@@ -14,6 +14,7 @@ only what is new. How well a backend does this:
 
 from __future__ import annotations
 
+import operator
 import os
 import stat
 import threading
@@ -36,6 +37,9 @@ class Entry(NamedTuple):
 
     name: str
     size: int | None
+
+
+by_name = operator.attrgetter("name")  # the sort key of entries
 
 
 @dataclass(frozen=True)
@@ -116,13 +120,13 @@ class Bucket:
         directory, _, name_prefix = prefix.rpartition("/")
         top = base + directory if directory else folder
         if self.is_local:
-            return sorted(_local_find(top, len(base), prefix, start_after), key=_name)
+            return sorted(_local_find(top, len(base), prefix, start_after), key=by_name)
         try:  # adlfs and gcsfs list only names starting with `prefix`; others list the folder
             found = self.fs.find(top, prefix=name_prefix, detail=True, **self._deadline)
         except FileNotFoundError:
             return []
         entries = [Entry(path[len(base) :], int(info.get("size") or 0)) for path, info in found.items()]
-        return sorted((e for e in entries if e.name.startswith(prefix) and e.name > start_after), key=_name)
+        return sorted((e for e in entries if e.name.startswith(prefix) and e.name > start_after), key=by_name)
 
     def _s3_page(
         self, folder: str, prefix: str, start_after: str, delimiter: str, meter: Meter, token: str = ""
@@ -194,7 +198,7 @@ class Bucket:
                 if e.get("type") != "directory"
             ]
         with self._lock:
-            return self._listings.setdefault(folder, sorted(entries, key=_name))
+            return self._listings.setdefault(folder, sorted(entries, key=by_name))
 
     # --- reading -------------------------------------------------------------------------
     def read(self, path: str, meter: Meter) -> bytes:
@@ -219,10 +223,6 @@ class Bucket:
             data = self.fs.cat_file(path, start=start, end=end, **self._deadline)
         meter.add(get_calls=1, bytes_read=len(data))
         return data
-
-
-def _name(entry: Entry) -> str:
-    return entry.name
 
 
 def _local_names(folder: str) -> list[Entry]:

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 from fsspec.implementations.local import LocalFileSystem
 
 from collectors.base import Collector, Dataset, SourceError
-from collectors.bucket import Bucket, Entry, Page, narrowing_prefix
+from collectors.bucket import Bucket, Entry, Page, by_name, narrowing_prefix
 from collectors.destination import add_traces, dataset_batch, learn_versions, may_bring_versions
 from collectors.meter import Meter
 from collectors.parquet_footer import FooterError, read_num_rows
@@ -309,7 +309,7 @@ class FilesystemCollector(Collector):
                     bounds[prefix] = (self._start(prefix, positions), recent)
                 start, recent = bounds[prefix]
                 if name <= start:  # every name up to the position shares the prefix (names sort): skip them at once
-                    i = bisect.bisect_right(entries, start, lo=i + 1, key=_entry_name)
+                    i = bisect.bisect_right(entries, start, lo=i + 1, key=by_name)
                     continue
                 if _rest(name, prefix) not in recent:
                     names.append(name)
@@ -451,10 +451,6 @@ class FilesystemCollector(Collector):
             )
             for (load_id, table), rows in sorted(totals.items())
         ]
-
-
-def _entry_name(entry: Entry) -> str:
-    return entry.name
 
 
 def _traced(batch: DatasetBatch, cursor: dict[str, Any], every_version_read: bool) -> bool | None:
