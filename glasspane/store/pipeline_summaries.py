@@ -19,6 +19,7 @@ RECENT_LOADS = 30  # row counts kept per pipeline for sparklines
 CADENCE_LOADS = 20  # completed loads whose gaps teach a pipeline's cadence
 KEPT_LOADS = max(RECENT_LOADS, CADENCE_LOADS + 1)  # newest completed loads kept per pipeline
 TABLES = ("raw.pipeline_stats", "raw.pipeline_tables", "raw.pipeline_schemas")
+_KEYS = ", ".join(PIPELINE_KEY)
 _NAMED = "pipeline_name IS NOT NULL AND dataset_name IS NOT NULL"
 
 _NEWEST_RUN = """{'source': source, 'status': status, 'row_count': row_count, 'error': error,
@@ -32,7 +33,7 @@ _STORED_NEWEST_RUN = """{'source': source, 'status': last_status, 'row_count': l
 def rebuild(con: duckdb.DuckDBPyConnection, pipelines: str = "") -> None:
     """Insert the rows of every pipeline (`pipelines` empty), or of those in the temp table `pipelines`,
     from all their runs."""
-    scope = f"SEMI JOIN {pipelines} USING ({', '.join(PIPELINE_KEY)})" if pipelines else ""
+    scope = f"SEMI JOIN {pipelines} USING ({_KEYS})" if pipelines else ""
     runs = f"(SELECT * FROM runs {scope} WHERE {_NAMED})"
     con.execute(f"INSERT INTO raw.pipeline_stats BY NAME {_figures(_run_parts(runs))}")
     con.execute(f"INSERT INTO raw.pipeline_tables BY NAME {_table_parts(runs)}")
@@ -46,14 +47,13 @@ def refresh_touched(con: duckdb.DuckDBPyConnection) -> None:
     """Refresh the rows of the pipelines in the temp table `touched_pipelines` after a merge of runs (temp
     tables `merged`, the runs as merged, and `new_runs`, the keys of those new to the store): a pipeline
     that only gained runs grows, the others are rebuilt."""
-    keys = ", ".join(PIPELINE_KEY)
     # a resolved alias moved stored runs to another location: every pipeline touched is rebuilt
     grows = "false" if con.execute("SELECT count(*) FROM alias_changes").fetchone()[0] else "true"
     grown, rebuilt = con.execute(
         f"""CREATE OR REPLACE TEMP TABLE grown_pipelines AS
-        SELECT {keys} FROM merged SEMI JOIN new_runs USING (run_key)
+        SELECT {_KEYS} FROM merged SEMI JOIN new_runs USING (run_key)
         WHERE {grows} AND NOT is_trace_upload AND {_NAMED}
-        EXCEPT SELECT {keys} FROM merged ANTI JOIN new_runs USING (run_key);
+        EXCEPT SELECT {_KEYS} FROM merged ANTI JOIN new_runs USING (run_key);
         CREATE OR REPLACE TEMP TABLE rebuilt_pipelines AS
         SELECT * FROM touched_pipelines EXCEPT SELECT * FROM grown_pipelines;
         SELECT (SELECT count(*) FROM grown_pipelines), (SELECT count(*) FROM rebuilt_pipelines)"""
@@ -71,13 +71,12 @@ def refresh_touched(con: duckdb.DuckDBPyConnection) -> None:
 def _grow(con: duckdb.DuckDBPyConnection) -> None:
     """The rows of the pipelines in `grown_pipelines`, from their stored rows and their new runs, into the
     temp tables `grown_pipeline_stats`, `grown_pipeline_tables` and `grown_pipeline_schemas`."""
-    keys = ", ".join(PIPELINE_KEY)
-    stored = f"SEMI JOIN grown_pipelines USING ({keys})"
+    stored = f"SEMI JOIN grown_pipelines USING ({_KEYS})"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE grown_runs AS
         SELECT * FROM merged SEMI JOIN new_runs USING (run_key) {stored} WHERE NOT is_trace_upload"""
     )
-    parts = f"""SELECT {keys},
+    parts = f"""SELECT {_KEYS},
             arg_max(newest, (coalesce(last_run_at, '-infinity'::TIMESTAMPTZ), newest.run_key)) AS newest,
             max(last_run_at) AS last_run_at, max(last_success_at) AS last_success_at,
             sum(runs) AS runs, sum(failed_runs) AS failed_runs,
@@ -85,22 +84,22 @@ def _grow(con: duckdb.DuckDBPyConnection) -> None:
                 AS completed
         FROM ({_run_parts("grown_runs")}
               UNION ALL
-              SELECT {keys}, {_STORED_NEWEST_RUN} AS newest, last_run_at, last_success_at, runs, failed_runs,
+              SELECT {_KEYS}, {_STORED_NEWEST_RUN} AS newest, last_run_at, last_success_at, runs, failed_runs,
                      recent_completed AS completed
               FROM raw.pipeline_stats {stored})
         GROUP BY ALL"""
     con.execute(f"CREATE OR REPLACE TEMP TABLE grown_pipeline_stats AS {_figures(parts)}")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE grown_pipeline_tables AS
-        SELECT {keys}, table_name, sum(loads) AS loads, max(last_loaded_at) AS last_loaded_at,
+        SELECT {_KEYS}, table_name, sum(loads) AS loads, max(last_loaded_at) AS last_loaded_at,
                arg_max(last_row_count, last_loaded_at) AS last_row_count
         FROM ({_table_parts("grown_runs", load_floor(con, "grown_runs"))}
               UNION ALL
-              SELECT {keys}, table_name, loads, last_loaded_at, last_row_count FROM raw.pipeline_tables {stored})
+              SELECT {_KEYS}, table_name, loads, last_loaded_at, last_row_count FROM raw.pipeline_tables {stored})
         GROUP BY ALL;
         CREATE OR REPLACE TEMP TABLE grown_pipeline_schemas AS
-        SELECT {keys}, schema_name FROM grown_runs WHERE schema_name IS NOT NULL
-        UNION SELECT {keys}, schema_name FROM raw.pipeline_schemas {stored}"""
+        SELECT {_KEYS}, schema_name FROM grown_runs WHERE schema_name IS NOT NULL
+        UNION SELECT {_KEYS}, schema_name FROM raw.pipeline_schemas {stored}"""
     )
 
 
@@ -108,7 +107,7 @@ def _run_parts(runs: str) -> str:
     """Per pipeline, what its figures are made of, from the relation `runs` (rows of `raw.runs`): its newest
     run (newest first, runs without a time last), last run and success, runs, failed runs, and its newest
     completed loads (newest first)."""
-    return f"""SELECT {", ".join(PIPELINE_KEY)},
+    return f"""SELECT {_KEYS},
                arg_max({_NEWEST_RUN}, (coalesce(ts, '-infinity'::TIMESTAMPTZ), run_key)) AS newest,
                max(ts) AS last_run_at,
                max(ts) FILTER (WHERE status = 'completed') AS last_success_at,
@@ -122,28 +121,27 @@ def _run_parts(runs: str) -> str:
 
 def _figures(parts: str) -> str:
     """The `raw.pipeline_stats` rows of the pipelines' parts (one row per pipeline, as `_run_parts` gives)."""
-    keys = ", ".join(PIPELINE_KEY)
     return f"""WITH parts AS ({parts}),
         gaps AS (  -- after_day: the weekday of the load the gap follows; newest_day: of the newest load
-            SELECT {keys}, epoch(completed[i].ts) - epoch(completed[i + 1].ts) AS gap,
+            SELECT {_KEYS}, epoch(completed[i].ts) - epoch(completed[i + 1].ts) AS gap,
                    dayofweek(completed[i + 1].ts) AS after_day, dayofweek(completed[1].ts) AS newest_day
-            FROM (SELECT {keys}, completed, unnest(range(1, least(len(completed), {CADENCE_LOADS + 1}))) AS i
+            FROM (SELECT {_KEYS}, completed, unnest(range(1, least(len(completed), {CADENCE_LOADS + 1}))) AS i
                   FROM parts)
         ),
         cadence AS (  -- the gap to expect after the newest load: weekends skipped are learned
-            SELECT {keys},
+            SELECT {_KEYS},
                    greatest(median(gap), CASE WHEN count(*) FILTER (WHERE after_day = newest_day) >= 2
                                               THEN median(gap) FILTER (WHERE after_day = newest_day) END) AS cadence_s
             FROM gaps WHERE gap > 0 GROUP BY ALL
         )
-        SELECT {keys}, newest.source, newest.status AS last_status, last_run_at, last_success_at,
+        SELECT {_KEYS}, newest.source, newest.status AS last_status, last_run_at, last_success_at,
                newest.row_count AS last_row_count, newest.error AS last_error,
                newest.failed_step AS last_failed_step, newest.run_key AS last_run_key,
                newest.started_at AS last_started_at, newest.load_id AS last_load_id,
                newest.environment, newest.destination_type, runs, failed_runs, cadence_s,
                list_reverse([c.row_count FOR c IN completed[:{RECENT_LOADS}]]) AS recent_row_counts,
                completed AS recent_completed
-        FROM parts LEFT JOIN cadence USING ({keys})"""
+        FROM parts LEFT JOIN cadence USING ({_KEYS})"""
 
 
 def _table_parts(runs: str, floor: str = "") -> str:
