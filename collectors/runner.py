@@ -34,7 +34,7 @@ QUEUED_BATCHES = 16  # datasets read and waiting for the writer: reading never r
 # 500 loads: 7.8 s and 330 MiB on one thread, 8.4 s and 366 MiB on two; one new load into a 1M-run store:
 # 0.88 s and 256 MiB against 0.95 s and 273 MiB). Maintenance and migrations keep every thread.
 WRITE_THREADS = 1
-OUTCOME_HOLD_S = 120.0  # a scaled store: how long a finished source's outcome may wait for the next write
+OUTCOME_HOLD_S = 120.0  # how long a finished source's outcome may wait for the collect's next write
 T, R = TypeVar("T"), TypeVar("R")
 DIGEST = "written_digest"  # cursor key: the fingerprint of the records last written for a dataset that re-sends them
 
@@ -223,21 +223,20 @@ def collect(
     progress: ProgressCallback | None = None,
     max_parallel_sources: int = MAX_PARALLEL_SOURCES,
     flush_records: int = FLUSH_RECORDS,
-    outcome_hold_s: float | None = None,
+    outcome_hold_s: float = OUTCOME_HOLD_S,
 ) -> CollectSummary:
     """Collect every source, writing what is read while the sources are still being read.
 
-    Batches are written in transactions of about `flush_records` records, and each source's
-    outcome as soon as the source finishes; on a scaled store, with the next write, and at most
-    `outcome_hold_s` (default `OUTCOME_HOLD_S`) after the collect's previous write, so that a collect
-    of many sources writes a few times rather than once per source: every write of a scaled store
-    takes its turn with the other collects' and reads the tables it merges from object storage. A
-    source that fails is recorded with its error; what it collected before stays in the store, and
-    the other sources are written as usual. A collect that finds nothing new and no new error
-    writes nothing.
+    Batches are written in transactions of about `flush_records` records. A finished source's outcome
+    (with what it read) waits for the collect's next write, at most `outcome_hold_s` after the previous
+    one, so that a collect of many sources writes a few times rather than once per source: a write
+    costs its opening, commit and summaries whatever it holds (and, into a scaled store, its turn with
+    other collects'), and a run that two sources observe (a working folder and its destination) is
+    merged once, as new, instead of merged again by a second write that rebuilds its pipeline's
+    summaries from all its runs. A source that fails is recorded with its error; what it collected
+    before stays in the store, and the other sources are written as usual. A collect that finds
+    nothing new and no new error writes nothing.
     """
-    if outcome_hold_s is None:
-        outcome_hold_s = 0.0 if store.location.embedded else OUTCOME_HOLD_S
     known = read_known(store, [c.name for c in collectors])
     due = is_due(store) if store.exists() else Due()  # asked now, while the reader is current (later: an attach)
     tracker = _Tracker(progress)

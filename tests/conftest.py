@@ -56,15 +56,20 @@ def rows(store: Store, sql: str, params: list[Any] | None = None) -> list[tuple]
 
 
 @pytest.fixture(scope="session")
-def demo_store(tmp_path_factory) -> Store:
-    """A store holding the demo data (real dlt pipelines, ~12 s), built once per test session."""
-    from glasspane.config import load_config
+def demo_config(tmp_path_factory) -> Path:
+    """The config of the demo's places (real dlt pipelines, ~12 s), built once per test session."""
     from glasspane.demo.pipelines import build_demo
 
-    folder = tmp_path_factory.mktemp("demo")
-    config = build_demo(folder / "places", progress=lambda message: None)
-    demo = Store(folder / "demo.duckdb")
-    summary = collect(registry.build_all(load_config(config)), demo)
+    return build_demo(tmp_path_factory.mktemp("demo") / "places", progress=lambda message: None)
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_config) -> Store:
+    """A store holding the demo data, collected once per test session."""
+    from glasspane.config import load_config
+
+    demo = Store(demo_config.parent.parent / "demo.duckdb")
+    summary = collect(registry.build_all(load_config(demo_config)), demo)
     assert summary.ok, [o.errors for o in summary.outcomes]
     return demo
 

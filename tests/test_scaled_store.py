@@ -18,7 +18,7 @@ import dlt
 import pytest
 from playwright.sync_api import expect
 
-from collectors.runner import CollectSummary
+from collectors.runner import OUTCOME_HOLD_S, CollectSummary
 from glasspane.config import load_config
 from glasspane.settings import PROJECT_DIR, environment
 from glasspane.store import Store, StoreBusy
@@ -167,7 +167,7 @@ def test_a_collect_of_many_sources_writes_their_outcomes_together_and_every_sour
     config = config_for(tmp_path, bucket)
     scaled.ensure_current()
     statuses = [(f"lake_{n}", "ok") for n in DATASETS]
-    for round_no, hold_s in ((0, 0.0), (1, None)):  # a source's own write each, then the default hold
+    for round_no, hold_s in ((0, 0.0), (1, OUTCOME_HOLD_S)):  # a source's own write each, then the default hold
         add_loads(bucket, pipelines, round_no)
         store = Store(scaled.location)
         summary = collect_in_process(config, store, outcome_hold_s=hold_s)

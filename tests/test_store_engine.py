@@ -16,6 +16,7 @@ import dlt
 import duckdb
 import pytest
 
+from glasspane.config import load_config
 from glasspane.records import VIA_DLT_LOADS, VIA_TRACE, RunRecord, run_key
 from glasspane.settings import PROJECT_DIR
 from glasspane.store import Store, StoreBusy, is_duckdb_file, pipeline_summaries, summaries
@@ -55,56 +56,89 @@ def duplicates(store: Store) -> dict[str, int]:
     return found
 
 
-def test_summaries_a_collect_refreshes_piecewise_equal_a_full_rebuild(demo_store, tmp_path):
-    piecewise = snapshot_of(demo_store, SUMMARIES)  # the demo's four sources were written one by one
-    rebuilt = clone(demo_store, tmp_path / "rebuilt.lake")
+def test_summaries_a_collect_refreshes_piecewise_equal_a_full_rebuild(demo_config, tmp_path):
+    store = Store(tmp_path / "piecewise.lake")
+    for place in load_config(demo_config).sources:  # the demo's four sources, a write each
+        assert collect_into(store, place).ok
+    piecewise = snapshot_of(store, SUMMARIES)
+    rebuilt = clone(store, tmp_path / "rebuilt.lake")
     with rebuilt.writer() as con:
         summaries.refresh(con)
     assert all(piecewise.values())
     assert snapshot_of(rebuilt, SUMMARIES) == piecewise
 
 
-def test_pipelines_that_only_gain_runs_grow_their_summaries_and_equal_a_rebuild(tmp_path, store, monkeypatch):
-    """A collect of new loads adds them to each pipeline's stored summaries without reading its older runs;
-    a collect that sees stored runs again rebuilds those pipelines. Either way the summaries stay what a
-    rebuild from every run gives: runs, failures, newest run, cadence, recent row counts, tables, schemas."""
-    rebuilt: list[int] = []  # pipelines a write rebuilt (not a new store's or `refresh`'s rebuild of all)
+@pytest.fixture
+def rebuilt(monkeypatch) -> list[int]:
+    """How many pipelines each write rebuilt from all their runs (not a new store's or `refresh`'s
+    rebuild of every pipeline)."""
+    counts: list[int] = []
     rebuild = pipeline_summaries.rebuild
 
     def spy(con: duckdb.DuckDBPyConnection, pipelines: str = "") -> None:
         if pipelines:
-            rebuilt.append(con.execute(f"SELECT count(*) FROM {pipelines}").fetchone()[0])
+            counts.append(con.execute(f"SELECT count(*) FROM {pipelines}").fetchone()[0])
         rebuild(con, pipelines)
 
     monkeypatch.setattr(pipeline_summaries, "rebuild", spy)
+    return counts
+
+
+def assert_summaries_equal_a_rebuild(store: Store) -> None:
+    tables = ("raw.pipeline_stats", "raw.pipeline_tables", "raw.pipeline_schemas")
+    kept = snapshot_of(store, tables)
+    with store.writer() as con:
+        summaries.refresh(con)
+    assert snapshot_of(store, tables) == kept
+
+
+def test_pipelines_that_only_gain_runs_grow_their_summaries_and_equal_a_rebuild(tmp_path, store, rebuilt):
+    """A collect of new loads adds them to each pipeline's stored summaries without reading its older runs;
+    a collect that sees stored runs again rebuilds those pipelines. Either way the summaries stay what a
+    rebuild from every run gives: runs, failures, newest run, cadence, recent row counts, tables, schemas."""
     warehouse, pipelines = tmp_path / "w.duckdb", tmp_path / "pipelines"
     crm = fx.pipeline("crm", pipelines, dlt.destinations.duckdb(str(warehouse)), "crm")
     shop = fx.pipeline("shop", pipelines, dlt.destinations.duckdb(str(warehouse)), "shop")
     wh, folder = source("wh", "duckdb", path=str(warehouse)), source("folder", "pipelines_dir", path=str(pipelines))
-    tables = ("raw.pipeline_stats", "raw.pipeline_tables", "raw.pipeline_schemas")
     for n in range(1, 5):
         fx.run(crm, fx.users(n, start=10 * n))
         fx.run(shop, fx.users(n + 1, start=10 * n))
         rebuilt.clear()
         assert collect_into(store, wh).ok
         assert rebuilt == [], f"collect {n} of new loads rebuilt pipelines"
-        grown = snapshot_of(store, tables)
-        with store.writer() as con:
-            summaries.refresh(con)
-        assert snapshot_of(store, tables) == grown
+        assert_summaries_equal_a_rebuild(store)
     fx.run_failing(crm)
     rebuilt.clear()
     assert collect_into(store, folder).ok  # the same runs again, from their working folders, and a failure
     assert len(rebuilt) == 1 and rebuilt[0] >= 2  # crm and shop, whose stored runs it saw again, in one rebuild
-    seen_again = snapshot_of(store, tables)
-    with store.writer() as con:
-        summaries.refresh(con)
-    assert snapshot_of(store, tables) == seen_again
+    assert_summaries_equal_a_rebuild(store)
     assert rows(store, "SELECT pipeline_name, runs, failed_runs, len(recent_row_counts) FROM pipelines ORDER BY 1") == [
         ("crm", 5, 1, 4),
         ("shop", 4, 0, 4),
     ]
     assert rows(store, "SELECT DISTINCT loads FROM raw.pipeline_tables WHERE table_name = 'users'") == [(4,)]
+
+
+def test_a_run_its_working_folder_and_its_destination_both_show_is_written_once_and_grows(tmp_path, store, rebuilt):
+    """A collect holds a finished source's outcome for its next write: the sources of one collect write
+    together, and a new run that a pipeline's working folder and its destination both show is merged
+    once, as new. Written a source at a time, the second write merged the stored run again and rebuilt
+    its pipeline's summaries from every run it ever had, in every collect."""
+    bucket, pipelines = tmp_path / "bucket", tmp_path / "pipelines"
+    shop = fx.pipeline("shop", pipelines, dlt.destinations.filesystem(bucket.as_uri()), "shop")
+    folder = source("folder", "pipelines_dir", path=str(pipelines))
+    lake = source("lake", "filesystem", bucket_url=bucket.as_uri())
+    for n in range(1, 4):
+        fx.run(shop, fx.users(2, start=2 * n))
+        rebuilt.clear()
+        writes = store.writes.committed
+        summary = collect_into(store, folder, lake)
+        assert summary.ok and summary.new_runs == 1
+        assert store.writes.committed - writes == 1
+        assert rebuilt == [], f"collect {n} rebuilt its pipeline"
+        assert_summaries_equal_a_rebuild(store)
+    assert rows(store, "SELECT count(*), min(len(seen_by)) FROM raw.runs WHERE NOT is_trace_upload") == [(3, 2)]
+    assert rows(store, "SELECT runs, failed_runs, len(recent_row_counts) FROM pipelines") == [(3, 0, 3)]
 
 
 def legacy_copy(store: Store, path, drop: tuple[str, ...] = ()) -> None:
