@@ -378,7 +378,7 @@ def rounds(
         stop.touch()
     results = [json.loads(r.communicate(timeout=120)[0]) for r in readers]
     reads, failed = sum(r["reads"] for r in results), sum(r["failed"] for r in results)
-    committed, retried = _total(writes, r"(\d+) writes in"), _total(writes, r"(\d+) retried")
+    committed, retried = _total(writes, r"(\d+) writes? in"), _total(writes, r"(\d+) retried")
     waited = _total(writes, r"([\d.]+) s of it waiting")
     return [
         f"| {count} rounds of {len(shards)} shards at once (a load added to every dataset each round) | "

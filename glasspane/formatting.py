@@ -14,6 +14,11 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) in ("NaT", "nan", "<NA>")
 
 
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """'1 table', '3 tables', '1,204 runs'."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
 def relative_time(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:
     """'just now', '42 min ago', '3 h ago', '5 d ago' (or 'in ...' for the future); '—' when unknown."""
     if _missing(moment):

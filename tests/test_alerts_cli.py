@@ -106,7 +106,7 @@ def test_a_bad_alert_rule_is_one_line_after_the_collect_it_never_blocks_and_exit
     env = {"RUNTIME__SLACK_INCOMING_HOOK": slack.url(f"/services/{SECRET}")}
     done = cli("collect", "--alert", "--config", str(place), "--store", str(store), "--quiet", env=env)
     assert done.returncode == 2  # a config mistake, shown to the scheduler: alerting is off until it is fixed
-    assert "1 sources, 2 new runs, all ok" in done.stdout  # but everything was collected
+    assert "1 source, 2 new runs, all ok" in done.stdout  # but everything was collected
     assert rows(Store(store), "SELECT status, count(*) FROM runs GROUP BY 1 ORDER BY 1") == [
         ("completed", 1),
         ("failed", 1),

@@ -44,7 +44,7 @@ def test_collect_prints_a_summary_per_source_and_exits_1_when_one_fails(tmp_path
 
     only = cli("collect", "--source", "wh", env={"GLASSPANE_CONFIG": str(config), "GLASSPANE_STORE": str(store.path)})
     assert only.returncode == 0, only.stdout
-    assert "1 sources, 0 new runs, all ok" in only.stdout
+    assert "1 source, 0 new runs, all ok" in only.stdout
 
 
 def test_python_m_glasspane_runs_the_same_command_line_under_its_own_name(tmp_path):

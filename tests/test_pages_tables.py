@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from glasspane.ui.tables import MISSING, as_text, first_line, plural, short_location, short_locations
+from glasspane.formatting import plural
+from glasspane.ui.tables import MISSING, as_text, first_line, short_location, short_locations
 
 
 def test_a_location_keeps_the_part_that_tells_it_apart():

@@ -224,7 +224,7 @@ def test_shards_that_start_together_on_a_new_scaled_store_create_it_once_without
         [store_line] = [line for line in output.splitlines() if line.startswith("store: ")]
         # each says what its writes cost; the one that created the store went alone, so none collided
         waited = r"(, \d+\.\d s of it waiting for turns)?"
-        assert re.fullmatch(rf"store: postgres://\S+ \(\d+ writes in \d+\.\d s{waited}\)", store_line), store_line
+        assert re.fullmatch(rf"store: postgres://\S+ \(\d+ writes? in \d+\.\d s{waited}\)", store_line), store_line
     assert rows(scaled, "SELECT count(*), count(DISTINCT run_key) FROM runs") == [(len(DATASETS), len(DATASETS))]
     assert rows(scaled, "SELECT count(*) FROM raw.migrations WHERE name = '0001_core'") == [(1,)]
 

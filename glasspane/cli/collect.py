@@ -12,6 +12,7 @@ from glasspane import settings
 from glasspane.cli.common import CONFIG_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_common
 from glasspane.config import Config, ConfigError, load_config
 from glasspane.dlt_meta import redact_line
+from glasspane.formatting import plural
 from glasspane.store import Store
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def format_summary(summary: CollectSummary) -> str:
         )
     failed = sum(o.status != "ok" for o in summary.outcomes)
     lines.append(
-        f"{len(summary.outcomes)} sources, {summary.new_runs} new runs"
+        f"{plural(len(summary.outcomes), 'source')}, {plural(summary.new_runs, 'new run')}"
         + (f", {failed} failed" if failed else ", all ok")
     )
     return "\n".join(lines)

@@ -29,6 +29,7 @@ from typing import TypeVar
 import duckdb
 
 from glasspane import settings
+from glasspane.formatting import plural
 from glasspane.store.lake import (
     ALIAS,
     CATALOG,
@@ -112,7 +113,7 @@ class WriteStats:
 
     def describe(self) -> str:
         """One line for a collect's summary."""
-        text = f"{self.committed} writes in {self.seconds:.1f} s"
+        text = f"{plural(self.committed, 'write')} in {self.seconds:.1f} s"
         if self.retried:
             what = ", ".join(f"{n}× {c}" for c, n in self.collisions.most_common())
             text += f", {self.retried} retried after a collision ({self.lost_seconds:.1f} s lost: {what})"

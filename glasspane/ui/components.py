@@ -18,10 +18,10 @@ from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlExcepti
 from glasspane import access, settings
 from glasspane.config import ConfigError, load_config
 from glasspane.dlt_meta import redact
+from glasspane.formatting import plural
 from glasspane.queries import pipelines as pipeline_queries
 from glasspane.ui import access as door
 from glasspane.ui import data, strings
-from glasspane.ui.tables import plural
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
-from glasspane.formatting import relative_time, thousands
+from glasspane.formatting import plural, relative_time, thousands
 from glasspane.pipeline_health import HEALTH_STATES
 from glasspane.ui import strings, url_state
 from glasspane.ui.theme import HEALTH_COLOURS, STATUS_PILLS
@@ -103,11 +103,6 @@ def first_line(text: Any, limit: int = 160) -> str | None:
         return None
     line = next((part.strip() for part in str(text).splitlines() if part.strip()), "")
     return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def plural(count: int, one: str, many: str | None = None) -> str:
-    """'1 table', '3 tables', '1,204 runs'."""
-    return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
 def counted(shown: int, total: int, one: str) -> str:

@@ -8,11 +8,11 @@ import streamlit as st
 from glasspane.alerts import rules as alert_rules
 from glasspane.alerts.rule_config import alert_config, duration_text
 from glasspane.config import ConfigError, load_config
-from glasspane.formatting import literal, relative_time, thousands
+from glasspane.formatting import literal, plural, relative_time, thousands
 from glasspane.queries import alerts as q
 from glasspane.ui import data, strings, url_state
 from glasspane.ui.sections.filters import time_range
-from glasspane.ui.tables import Col, counted, linked_detail, plural, show
+from glasspane.ui.tables import Col, counted, linked_detail, show
 
 MAX_ROWS = 500
 ALERTS = {

@@ -10,7 +10,7 @@ import streamlit as st
 
 from glasspane import access
 from glasspane.config import ConfigError, SourceConfig, load_config
-from glasspane.formatting import literal, thousands
+from glasspane.formatting import literal, plural, thousands
 from glasspane.governance.deletion.execute import DELETED, execute, history_lines, is_planned_subject, plan_for
 from glasspane.governance.deletion.model import CLEARED, NOT_SUPPORTED, REBUILD
 from glasspane.governance.deletion.targets import BigQueryOpener
@@ -18,7 +18,7 @@ from glasspane.governance.subjects import SubjectError, check_value, format_note
 from glasspane.queries import governance as gq
 from glasspane.ui import access as door
 from glasspane.ui import data, strings, url_state
-from glasspane.ui.tables import Col, detail, plural, selected_row, show
+from glasspane.ui.tables import Col, detail, selected_row, show
 
 PLACEHOLDERS = {"duckdb": "$subject", "bigquery": "@subject", "postgres": "%(subject)s"}
 OTHER_STEPS = {

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from glasspane.formatting import literal
+from glasspane.formatting import literal, plural
 from glasspane.queries import governance as gq
 from glasspane.queries import lineage as q
 from glasspane.ui import data, strings, url_state
 from glasspane.ui.lineage_graph import to_dot
-from glasspane.ui.tables import Col, detail, plural, selected_row, short_location, show
+from glasspane.ui.tables import Col, detail, selected_row, short_location, show
 
 HOPS = ["1", "2", "3", "4", "5"]
 WIDE_GRAPH = 6  # nodes: smaller graphs keep their natural size

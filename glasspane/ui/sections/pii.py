@@ -6,13 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from glasspane import access
-from glasspane.formatting import thousands
+from glasspane.formatting import plural, thousands
 from glasspane.governance.pii_hints import HintedColumn, apply_hints_python, import_schema_yaml
 from glasspane.queries import pii as q
 from glasspane.store.pii_decisions import DecidedColumn, record_decisions
 from glasspane.ui import access as door
 from glasspane.ui import charts, data, strings, url_state
-from glasspane.ui.tables import Col, detail, plural, selected_row, show
+from glasspane.ui.tables import Col, detail, selected_row, show
 
 INVENTORY = {
     "dataset_name": Col("Dataset", width=100),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from glasspane.formatting import cadence, duration, literal, relative_time, thousands
+from glasspane.formatting import cadence, duration, literal, plural, relative_time, thousands
 from glasspane.queries import pipelines as pipeline_queries
 from glasspane.queries import runs as q
 from glasspane.records import VIA_TRACE, VIA_TRACE_TABLE
 from glasspane.ui import charts, data, strings, url_state
 from glasspane.ui.sections.filters import time_range
-from glasspane.ui.tables import Col, counted, linked_detail, plural, show
+from glasspane.ui.tables import Col, counted, linked_detail, show
 
 MAX_ROWS = 1000
 BUCKETS = {

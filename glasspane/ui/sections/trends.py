@@ -7,14 +7,14 @@ import streamlit as st
 
 from glasspane import access
 from glasspane.anomalies import MARKS
-from glasspane.formatting import literal, thousands
+from glasspane.formatting import literal, plural, thousands
 from glasspane.health import AnomalyRule
 from glasspane.queries import trends as q
 from glasspane.store.volume_marks import CLEARED, MarkedLoad, record_mark
 from glasspane.ui import access as door
 from glasspane.ui import charts, data, strings, url_state
 from glasspane.ui.sections.filters import time_range
-from glasspane.ui.tables import Col, detail, plural, selected_row, short_location, show
+from glasspane.ui.tables import Col, detail, selected_row, short_location, show
 
 BUTTONS = {
     "expected": strings.TRENDS_MARK_EXPECTED,
