@@ -10,13 +10,17 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dlt
 import duckdb
 import pytest
 
+from glasspane import store as store_module
 from glasspane.config import load_config
+from glasspane.governance import pii
 from glasspane.records import VIA_DLT_LOADS, VIA_TRACE, RunRecord, run_key
 from glasspane.settings import PROJECT_DIR
 from glasspane.store import Store, StoreBusy, is_duckdb_file, pipeline_summaries, summaries
@@ -139,6 +143,32 @@ def test_a_run_its_working_folder_and_its_destination_both_show_is_written_once_
         assert_summaries_equal_a_rebuild(store)
     assert rows(store, "SELECT count(*), min(len(seen_by)) FROM raw.runs WHERE NOT is_trace_upload") == [(3, 2)]
     assert rows(store, "SELECT runs, failed_runs, len(recent_row_counts) FROM pipelines") == [(3, 0, 3)]
+
+
+def contacts(hinted: bool, extra: str | None = None) -> Any:
+    """A `contacts` resource whose `contact_email` column carries a PII hint or not, with one more column."""
+
+    @dlt.resource(name="contacts", columns={"contact_email": {"x-annotation-pii": "email"}} if hinted else None)
+    def _contacts() -> Iterator[dict[str, Any]]:
+        yield {"id": 1, "contact_email": "a@example.com", **({extra: "x"} if extra else {})}
+
+    return _contacts
+
+
+def test_a_store_judged_by_other_suspicion_rules_is_judged_again(tmp_path, store, monkeypatch):
+    """Names already stored are judged again when the rules change: the rules are part of the store's
+    fingerprint, and a store with another is migrated, its summaries rebuilt."""
+    warehouse = tmp_path / "w.duckdb"
+    shop = fx.pipeline("shop", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "shop")
+    shop.run(contacts(hinted=False, extra="loyalty_tier"))
+    assert collect_into(store, source("wh", "duckdb", path=str(warehouse))).ok
+    loyalty = "SELECT suspected_kind FROM raw.suspected_names WHERE column_name = 'loyalty_tier'"
+    assert rows(store, loyalty) == []
+    monkeypatch.setattr(pii, "_RULES", (*pii._RULES, ("loyalty", ("loyalty",))))
+    monkeypatch.setattr(store_module, "_verified", {})  # as a process running the new code starts
+    assert not store.is_current()
+    store.ensure_current()
+    assert rows(store, loyalty) == [("loyalty",)]
 
 
 def legacy_copy(store: Store, path, drop: tuple[str, ...] = ()) -> None:

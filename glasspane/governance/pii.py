@@ -114,6 +114,19 @@ def _words(name: str) -> list[str]:
     return [w for w in re.split(r"[^a-zA-Z]+", spaced.lower()) if w]
 
 
+# Tables of people, where a column called just `name` is a person's name.
+_PEOPLE_TABLES = frozenset(
+    ("user", "users", "customer", "customers", "person", "people", "employee", "employees", "contact", "contacts")
+    + ("member", "members", "patient", "patients")
+)
+
+
+def rules_fingerprint() -> str:
+    """The suspicion rules, as text: part of the store's fingerprint (`glasspane.store.schema_fingerprint`),
+    so that a store whose names were judged by other rules judges them all again."""
+    return repr((_RULES, _NOT_PERSONAL.pattern, sorted(_PEOPLE_TABLES)))
+
+
 def suspect(column_name: str, table_name: str = "") -> Suspicion | None:
     """A suspicion for a column name, or None when it does not look personal."""
     lowered = column_name.lower()
@@ -129,23 +142,6 @@ def suspect(column_name: str, table_name: str = "") -> Suspicion | None:
                     return Suspicion(kind, f"name contains '{marker}'")
             elif marker in words:
                 return Suspicion(kind, f"name has the word '{marker}'")
-    if words == ["name"] and table_name:
-        table_words = set(_words(table_name))
-        if table_words & {
-            "user",
-            "users",
-            "customer",
-            "customers",
-            "person",
-            "people",
-            "employee",
-            "employees",
-            "contact",
-            "contacts",
-            "member",
-            "members",
-            "patient",
-            "patients",
-        }:
-            return Suspicion("name", f"'name' in a table of people ('{table_name}')")
+    if words == ["name"] and table_name and set(_words(table_name)) & _PEOPLE_TABLES:
+        return Suspicion("name", f"'name' in a table of people ('{table_name}')")
     return None

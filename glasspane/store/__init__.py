@@ -30,6 +30,7 @@ import duckdb
 
 from glasspane import settings
 from glasspane.formatting import plural
+from glasspane.governance.pii import rules_fingerprint
 from glasspane.store.lake import (
     ALIAS,
     CATALOG,
@@ -69,11 +70,13 @@ def _views_sql() -> str:
 
 
 def schema_fingerprint() -> str:
-    """A hash of every migration and view this code expects: a store with another is outdated."""
+    """A hash of every migration and view this code expects, and of the rules the summaries judge column
+    names by: a store with another is outdated, and migrating it rebuilds its summaries."""
     digest = hashlib.sha256()
     for name, sql in _migrations():
         digest.update(name.encode() + sql.encode())
     digest.update(_views_sql().encode())
+    digest.update(rules_fingerprint().encode())
     return digest.hexdigest()[:16]
 
 
