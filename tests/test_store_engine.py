@@ -21,6 +21,7 @@ import pytest
 from glasspane import store as store_module
 from glasspane.config import load_config
 from glasspane.governance import pii
+from glasspane.governance.pii import Suspicion, suspect
 from glasspane.records import VIA_DLT_LOADS, VIA_TRACE, RunRecord, run_key
 from glasspane.settings import PROJECT_DIR
 from glasspane.store import Store, StoreBusy, is_duckdb_file, pipeline_summaries, summaries
@@ -153,6 +154,47 @@ def contacts(hinted: bool, extra: str | None = None) -> Any:
         yield {"id": 1, "contact_email": "a@example.com", **({extra: "x"} if extra else {})}
 
     return _contacts
+
+
+def test_a_write_judges_only_the_column_names_it_stored_and_the_store_stays_what_judging_all_gives(
+    tmp_path, store, monkeypatch
+):
+    """A column name is suspected while some column of that name carries no PII hint, in any schema. A write
+    that stored a schema judges the names of the columns it replaced only (judging every name of the
+    store took 0.5 s for 50,000 names), and the suspected names stay what judging every name gives."""
+    judged: list[tuple[str, str]] = []
+
+    def spy(column_name: str, table_name: str = "") -> Suspicion | None:
+        judged.append((table_name, column_name))
+        return suspect(column_name, table_name)
+
+    monkeypatch.setattr(summaries, "suspect", spy)
+    warehouse = tmp_path / "w.duckdb"
+    crm, shop = (
+        fx.pipeline(n, tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), n) for n in ("crm", "shop")
+    )
+    wh = source("wh", "duckdb", path=str(warehouse))
+
+    def collect_judging(expected: set[tuple[str, str, str]]) -> set[tuple[str, str]]:
+        judged.clear()
+        assert collect_into(store, wh).ok
+        names = set(judged)
+        assert {r[:3] for r in rows(store, "SELECT * FROM raw.suspected_names")} >= expected
+        kept = snapshot_of(store, ("raw.suspected_names",))
+        with store.writer() as con:
+            summaries.refresh(con)  # every name judged
+        assert snapshot_of(store, ("raw.suspected_names",)) == kept
+        return names
+
+    crm.run(contacts(hinted=False))
+    shop.run(contacts(hinted=False, extra="loyalty_tier"))
+    collect_judging({("contacts", "contact_email", "email")})
+    crm.run(contacts(hinted=True, extra="home_phone"))  # hinted in crm only: still suspected, for shop's
+    names = collect_judging({("contacts", "contact_email", "email"), ("contacts", "home_phone", "phone")})
+    assert ("contacts", "home_phone") in names and ("contacts", "loyalty_tier") not in names  # shop's not stored
+    shop.run(contacts(hinted=True, extra="loyalty_tier"))  # hinted everywhere: no longer suspected
+    collect_judging(set())
+    assert ("contacts", "contact_email") not in {r[:2] for r in rows(store, "SELECT * FROM raw.suspected_names")}
 
 
 def test_a_store_judged_by_other_suspicion_rules_is_judged_again(tmp_path, store, monkeypatch):

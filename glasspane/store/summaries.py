@@ -105,29 +105,36 @@ def refresh_touched(con: duckdb.DuckDBPyConnection, schemas: set[tuple[str, str,
         con.unregister("schema_rows")
     if not con.execute("SELECT count(*) FROM touched_schemas").fetchone()[0]:
         return
+    replaced = "(SELECT * FROM touched_schemas UNION ALL SELECT alias, NULL, NULL FROM alias_changes) t"
+    of_replaced = """c.location = t.location AND (t.dataset_name IS NULL OR c.dataset_name = t.dataset_name
+                                                 AND c.schema_name = t.schema_name)"""
     con.execute(
-        f"""DELETE FROM raw.latest_columns c USING (SELECT * FROM touched_schemas
-                                                    UNION ALL SELECT alias, NULL, NULL FROM alias_changes) t
-        WHERE c.location = t.location AND (t.dataset_name IS NULL OR c.dataset_name = t.dataset_name
-                                           AND c.schema_name = t.schema_name);
-        INSERT INTO raw.latest_columns BY NAME SELECT * FROM raw.columns_live {_SCHEMA_IN_TOUCHED};"""
+        f"""CREATE OR REPLACE TEMP TABLE replaced_names AS
+        SELECT DISTINCT c.table_name, c.column_name FROM raw.latest_columns c JOIN {replaced} ON {of_replaced};
+        DELETE FROM raw.latest_columns c USING {replaced} WHERE {of_replaced};
+        INSERT INTO raw.latest_columns BY NAME SELECT * FROM raw.columns_live {_SCHEMA_IN_TOUCHED};
+        INSERT INTO replaced_names
+        SELECT DISTINCT table_name, column_name FROM raw.latest_columns {_SCHEMA_IN_TOUCHED};"""
     )
-    _refresh_suspected_names(con)
+    _refresh_suspected_names(con, "replaced_names")
 
 
-def _refresh_suspected_names(con: duckdb.DuckDBPyConnection) -> None:
-    """Judge every column name without a hint; write only the names whose verdict changed."""
-    names = con.execute(
-        """SELECT DISTINCT table_name, column_name FROM raw.latest_columns
+def _refresh_suspected_names(con: duckdb.DuckDBPyConnection, names: str = "") -> None:
+    """Judge the column names without a hint (only those in the temp table `names`, when given: the names of
+    the columns a write replaced); write only the names whose verdict changed. A write that stored a schema
+    judged every name of the store: 0.53 s for 50,000 names, against 16 ms for the 20 names it stored."""
+    scope = f"SEMI JOIN {names} USING (table_name, column_name)" if names else ""
+    found_names = con.execute(
+        f"""SELECT DISTINCT table_name, column_name FROM raw.latest_columns {scope}
            WHERE NOT pii AND NOT starts_with(column_name, '_dlt_')"""
     ).fetchall()
     wanted = {
         (table, column, found.kind, found.reason)
-        for table, column in names
+        for table, column in found_names
         if (found := suspect(column, table)) is not None
     }
     columns = ["table_name", "column_name", "suspected_kind", "reason"]
-    stored = set(con.execute(f"SELECT {', '.join(columns)} FROM raw.suspected_names").fetchall())
+    stored = set(con.execute(f"SELECT {', '.join(columns)} FROM raw.suspected_names {scope}").fetchall())
     gone, added = stored - wanted, wanted - stored
     if gone:
         con.register("gone_names", pd.DataFrame(sorted(gone), columns=columns))
