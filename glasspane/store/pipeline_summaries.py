@@ -157,12 +157,13 @@ def _figures(parts: str) -> str:
         FROM parts LEFT JOIN cadence USING ({_KEYS})"""
 
 
-def _table_parts(runs: str, floor: str = "") -> str:
-    """Per pipeline and table: loads, newest load and its row count, from the relation `runs` (`floor`:
-    a `load_floor` of those runs, so that the row counts of older loads are skipped)."""
+def _table_parts(runs: str, narrow: str = "") -> str:
+    """Per pipeline and table: loads, newest load and its row count, from the relation `runs` (`narrow`: a
+    condition on `t` that the row counts of those runs meet, a `load_floor` or their schemas, so that the
+    scan skips or drops the others before the join)."""
     return f"""SELECT r.location, r.dataset_name, r.pipeline_name, t.table_name, count(*) AS loads,
                max(r.started_at) AS last_loaded_at, arg_max(t.row_count, r.started_at) AS last_row_count
-        FROM table_counts t JOIN {runs} r ON r.schema_name = t.schema_name AND r.load_id = t.load_id {floor}
+        FROM table_counts t JOIN {runs} r ON r.schema_name = t.schema_name AND r.load_id = t.load_id {narrow}
         GROUP BY ALL"""
 
 
