@@ -243,9 +243,11 @@ def _merge_runs(
         LEFT JOIN counts c ON c.schema_name = r.schema_name AND c.load_id = r.load_id
         LEFT JOIN raw.location_aliases a ON a.alias = r.location"""
     )
-    stored = f"SELECT * FROM raw.runs t WHERE true {floor}"  # the stored runs the merged ones can be
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE new_runs AS SELECT run_key FROM merged ANTI JOIN ({stored}) r USING (run_key)"
+    con.execute(  # the merged runs as the store holds them (read once), and the keys of those it does not
+        f"""CREATE OR REPLACE TEMP TABLE stored_runs AS
+        SELECT run_key, location, dataset_name, pipeline_name FROM raw.runs t SEMI JOIN merged USING (run_key)
+        WHERE true {floor};
+        CREATE OR REPLACE TEMP TABLE new_runs AS SELECT run_key FROM merged ANTI JOIN stored_runs USING (run_key)"""
     )
     new = dict(
         con.execute(
@@ -254,8 +256,8 @@ def _merge_runs(
         ).fetchall()
     )
     con.execute(  # the pipelines of the runs as they were, and as they are now
-        f"""INSERT INTO touched_pipelines
-           SELECT DISTINCT location, dataset_name, pipeline_name FROM ({stored}) SEMI JOIN merged USING (run_key)
+        """INSERT INTO touched_pipelines
+           SELECT DISTINCT location, dataset_name, pipeline_name FROM stored_runs
            UNION SELECT DISTINCT location, dataset_name, pipeline_name FROM merged"""
     )
     replace_keys(con, "raw.runs", "merged", ["run_key"], floor)
