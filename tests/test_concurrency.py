@@ -87,6 +87,29 @@ def test_a_real_collect_in_another_process_never_breaks_a_reader(tmp_path, store
     assert seen <= {0, 9} and 9 in seen  # always a complete store: before, or after
 
 
+ONE_WRITE = textwrap.dedent(
+    """
+    import sys
+    from glasspane.store import Store
+    Store(sys.argv[1]).write(lambda con: con.execute("INSERT INTO raw.meta VALUES ('probe', ?)", [sys.argv[2]]))
+    """
+)
+
+
+def test_a_process_reading_the_store_keeps_its_catalog_log_while_other_processes_write_and_end(store):
+    """SQLite deletes a catalog's write-ahead log and its index when the last process using the catalog
+    closes it, and tells that by file locks. A process that reads the store (the dashboard) must keep
+    its locks: when it opened the catalog file any other way too, it dropped them, and each collect
+    that ended deleted the log under its readers, which then failed ("database disk image is malformed")."""
+    store.ensure_current()
+    for n in range(3):
+        assert rows(store, "SELECT count(*) FROM raw.meta WHERE key = 'probe'") == [(n,)]
+        assert store.exists() and store.is_current()  # what a page asks before reading
+        subprocess.run([sys.executable, "-c", ONE_WRITE, str(store.path), str(n)], cwd=PROJECT_DIR, check=True)
+        assert os.path.exists(f"{store.path}-wal"), "the writer took itself for the catalog's last user"
+    assert rows(store, "SELECT count(*) FROM raw.meta WHERE key = 'probe'") == [(3,)]
+
+
 def test_readers_in_other_threads_never_fail_while_this_process_writes(store):
     """The dashboard's sessions read through one connection per process while a session writes (a PII
     decision, Collect now); a write, or a reader finding the store moved on, starts that connection afresh.

@@ -167,6 +167,8 @@ def attach_as(
     snapshot: int | None = None,
 ) -> None:
     """Attach the store at `location` to `con` under `alias`; `snapshot` pins a read-only attach to one version."""
+    if location.file is not None:
+        _opening_catalog(location.file)
     _load_extensions(con, location)
     _storage_secret(con, location)
     options = [f"DATA_PATH {sql_string(location.data_path)}"]
@@ -320,23 +322,43 @@ def attach(location: StoreLocation, read_only: bool = False, snapshot: int | Non
     return con
 
 
+# The catalog files this process opens through DuckDB's SQLite. Such a file is never opened any other way
+# afterwards: closing any descriptor of a file drops every POSIX lock the process holds on it, SQLite's
+# among them. Another process's SQLite then takes itself for the catalog's last user when it closes, and
+# deletes the write-ahead log and its index under this process's readers ("database disk image is
+# malformed"), and under its writers.
+_catalog_files: set[Path] = set()
+_catalog_files_lock = threading.Lock()
+
+
+def _opening_catalog(path: Path) -> None:
+    """Record, before it happens, that this process opens the catalog file `path` through DuckDB's SQLite."""
+    with _catalog_files_lock:
+        _catalog_files.add(path)
+
+
 def prepare_catalog_file(path: Path) -> None:
     """Create an embedded store's SQLite catalog in WAL mode, so readers never block the writer. An
     existing file is never opened for writing here: only DuckDB's own connections write a catalog."""
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        db.execute("PRAGMA journal_mode=WAL")
+    with _catalog_files_lock:  # no attach of this process opens the new file before it is closed here
+        if path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
 
 
 def is_duckdb_file(path: Path) -> bool:
-    """True for a DuckDB database file (a store written by the earlier engine)."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(12)[8:12] == b"DUCK"
-    except OSError:
-        return False
+    """True for a DuckDB database file (a store written by the earlier engine). A file this process has
+    opened as a catalog is not read again (`_catalog_files`): it is one, and reading it would unlock it."""
+    with _catalog_files_lock:
+        if path in _catalog_files:
+            return False
+        try:
+            with open(path, "rb") as handle:
+                return handle.read(12)[8:12] == b"DUCK"
+        except OSError:
+            return False
 
 
 def latest_snapshot(location: StoreLocation) -> int:
@@ -379,6 +401,7 @@ def _catalog_reader(location: StoreLocation) -> duckdb.DuckDBPyConnection:
     assert path is not None
     reader = _catalog_readers.get(path)
     if reader is None:
+        _opening_catalog(path)
         reader = _connect()
         _load(reader, ["sqlite"])
         reader.execute(f"ATTACH {sql_string(str(path))} AS catalog (TYPE sqlite)")  # writable: to checkpoint
