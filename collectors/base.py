@@ -34,8 +34,8 @@ class Collector(ABC):
     kind: ClassVar[str]
     required_keys: ClassVar[tuple[str, ...]] = ()
     optional_keys: ClassVar[tuple[str, ...]] = ()
-    # how many datasets of one source may be collected at once
-    max_parallel: ClassVar[int] = 4
+    # how many datasets of one source may be collected at once (a collector may set its own when it is built)
+    max_parallel: int = 4
 
     def __init__(self, config: SourceConfig):
         self.config = config

@@ -46,7 +46,11 @@ from glasspane.lazy_import import lazy
 from glasspane.records import VIA_FILE_FOOTER, DatasetBatch, SchemaVersionRecord, TableCountRecord
 
 DEFAULT_LAYOUT = "{table_name}/{load_id}.{file_id}.{ext}"
-READ_THREADS = 8  # files read at once within one dataset
+READ_THREADS = 8  # files read at once within one remote dataset
+# Datasets of a remote bucket read at once: each waits on the network. A local folder's are read one at a
+# time: its reads hardly wait, and threads only contend for the interpreter (200 local datasets × 66
+# loads read in 1.4 s one at a time, 1.8 s two at a time, 2.9 s eight at a time).
+REMOTE_DATASETS = 8
 DEFAULT_LOOKBACK_HOURS = 24.0
 DEFAULT_TIMEOUT_S = 30.0  # per call to a remote bucket, its retries included
 TRACED = "traced"  # cursor key: whether a schema of the dataset has a `_trace` table (absent: not known)
@@ -135,11 +139,11 @@ class FilesystemCollector(Collector):
     kind = "filesystem"
     required_keys = ("bucket_url",)
     optional_keys = ("datasets", "layout", "layouts", "footer_row_counts", "lookback_hours", "timeout_s")
-    max_parallel = 8
 
     def __init__(self, config):
         super().__init__(config)
         self.bucket_url = str(self.option("bucket_url"))
+        self.max_parallel = 1 if local_folder(self.bucket_url) is not None else REMOTE_DATASETS
         self.layout = str(self.option("layout") or DEFAULT_LAYOUT)
         self.layouts = dict(self.option("layouts") or {})  # dataset name -> its own layout
         self.footers = bool(self.option("footer_row_counts", True))
@@ -161,7 +165,7 @@ class FilesystemCollector(Collector):
             raise SourceError(self.location, f"cannot open bucket ({type(ex).__name__}: {ex})") from None
         self.bucket = Bucket(fs, root, self.timeout_s)
         self._first_pages = {}
-        # a local folder is read file after file (its datasets are read in parallel already);
+        # a local folder is read file after file, dataset after dataset (`max_parallel`);
         # a remote bucket's files are read at once, in one pool the source's datasets share
         self._pool = None if local is not None else ThreadPoolExecutor(max_workers=READ_THREADS)
 
