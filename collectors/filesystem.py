@@ -143,7 +143,8 @@ class FilesystemCollector(Collector):
     def __init__(self, config):
         super().__init__(config)
         self.bucket_url = str(self.option("bucket_url"))
-        self.max_parallel = 1 if local_folder(self.bucket_url) is not None else REMOTE_DATASETS
+        self.local_root = local_folder(self.bucket_url)  # None for a remote bucket
+        self.max_parallel = 1 if self.local_root is not None else REMOTE_DATASETS
         self.layout = str(self.option("layout") or DEFAULT_LAYOUT)
         self.layouts = dict(self.option("layouts") or {})  # dataset name -> its own layout
         self.footers = bool(self.option("footer_row_counts", True))
@@ -158,7 +159,7 @@ class FilesystemCollector(Collector):
         return filesystem_location(self.bucket_url)
 
     def open(self) -> None:
-        local = local_folder(self.bucket_url)
+        local = self.local_root
         try:
             fs, root = (LocalFileSystem(), local) if local is not None else self._remote()
         except Exception as ex:
