@@ -96,18 +96,22 @@ ONE_WRITE = textwrap.dedent(
 )
 
 
-def test_a_process_reading_the_store_keeps_its_catalog_log_while_other_processes_write_and_end(store):
+def test_a_read_in_progress_keeps_its_catalog_log_while_other_processes_write_and_end(store):
     """SQLite deletes a catalog's write-ahead log and its index when the last process using the catalog
-    closes it, and tells that by file locks. A process that reads the store (the dashboard) must keep
-    its locks: when it opened the catalog file any other way too, it dropped them, and each collect
-    that ended deleted the log under its readers, which then failed ("database disk image is malformed")."""
+    closes it, and tells that by file locks. A process in the middle of a read (a page run) must keep its
+    locks: when it opened the catalog file any other way too, it dropped them, and each collect that
+    ended deleted the log under its readers, which then failed ("database disk image is malformed")."""
     store.ensure_current()
-    for n in range(3):
-        assert rows(store, "SELECT count(*) FROM raw.meta WHERE key = 'probe'") == [(n,)]
-        assert store.exists() and store.is_current()  # what a page asks before reading
-        subprocess.run([sys.executable, "-c", ONE_WRITE, str(store.path), str(n)], cwd=PROJECT_DIR, check=True)
-        assert os.path.exists(f"{store.path}-wal"), "the writer took itself for the catalog's last user"
-    assert rows(store, "SELECT count(*) FROM raw.meta WHERE key = 'probe'") == [(3,)]
+    with store.reader() as reading:
+        reading.begin()  # one read, open until it ends
+        assert reading.execute("SELECT count(*) FROM raw.meta WHERE key = 'probe'").fetchall() == [(0,)]
+        for n in range(3):
+            assert store.exists() and store.is_current()  # what a page asks before reading
+            subprocess.run([sys.executable, "-c", ONE_WRITE, str(store.path), str(n)], cwd=PROJECT_DIR, check=True)
+            assert os.path.exists(f"{store.path}-wal"), "the writer took itself for the catalog's last user"
+            assert rows(store, "SELECT count(*) FROM raw.meta WHERE key = 'probe'") == [(n + 1,)]
+        assert reading.execute("SELECT count(*) FROM raw.meta WHERE key = 'probe'").fetchall() == [(0,)]
+        reading.commit()
 
 
 def test_readers_in_other_threads_never_fail_while_this_process_writes(store):

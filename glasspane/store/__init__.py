@@ -39,7 +39,6 @@ from glasspane.store.lake import (
     fold_catalog_log,
     is_duckdb_file,
     latest_snapshot,
-    let_go,
     open_writer,
     parse_location,
     prepare_catalog_file,
@@ -284,10 +283,6 @@ class Store:
             finally:
                 con.close()
             if self.path is not None:
-                # this process's readers read an older snapshot now, and the next read would start them afresh:
-                # let go first (closed unless another thread still reads), they hold no read of the catalog
-                # that keeps its log from being folded to its end
-                let_go(self.location)
                 fold_catalog_log(self.location)
             if legacy is not None:
                 legacy.rename(legacy.with_name(legacy.name.removesuffix(".copying") + LEGACY_SUFFIX))

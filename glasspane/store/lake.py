@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import duckdb
@@ -191,12 +192,12 @@ class _Instance:
         self.lock = threading.Lock()
 
     def behind(self) -> bool:
-        """True when this process's attach reads an older snapshot than the catalog holds: an SQLite
-        connection that stayed inside one read transaction keeps seeing the catalog as it was then."""
+        """True when this process's attach reads an older snapshot than the catalog holds: a connection that
+        stayed inside one read (a result left half read, see `_value`) keeps seeing the catalog as it was then."""
         if not self.location.embedded:
             return False
         with self.lock:
-            seen = self.base.execute(f"SELECT id FROM {ALIAS}.current_snapshot()").fetchone()[0]
+            seen = _value(self.base, f"SELECT id FROM {ALIAS}.current_snapshot()")
         return seen < latest_snapshot(self.location)
 
     def pin(self, snapshot: int) -> str:
@@ -241,18 +242,13 @@ def _close_all() -> None:
             _catalog_readers.popitem()[1].close()
 
 
-def let_go(location: StoreLocation) -> None:
-    """Let go of this process's connection to a store that fell behind: the next `attach` starts afresh. It
-    is not closed here: other threads may still be reading through its cursors (closing it failed their
-    queries: "Connection already closed"); the database goes when the last of them is closed."""
-    with _instances_lock:
-        _instances.pop(location, None)
-
-
 def forget(location: StoreLocation) -> None:
     """Let go of this process's connections to a store (after its files were replaced or removed, or it fell
-    behind), its catalog's too."""
-    let_go(location)
+    behind), its catalog's too: the next `attach` starts afresh. The store's database is not closed here:
+    other threads may still be reading through its cursors (closing it failed their queries: "Connection
+    already closed"); it goes when the last of them is closed."""
+    with _instances_lock:
+        _instances.pop(location, None)
     with _catalog_lock:
         reader = _catalog_readers.pop(location.file, None) if location.file is not None else None
     if reader is not None:
@@ -361,6 +357,13 @@ def is_duckdb_file(path: Path) -> bool:
             return False
 
 
+def _value(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The first value of `sql`'s one row, its result read to the end. A connection whose result was left
+    half read stays in its transaction, and so in SQLite's read of the catalog until its next query: that
+    read kept every later commit in the catalog's write-ahead log (an idle dashboard: 25 KB a write)."""
+    return con.execute(sql).fetchall()[0][0]
+
+
 def latest_snapshot(location: StoreLocation) -> int:
     """The newest committed snapshot id (0 when the store has none yet), read from the catalog directly."""
     if location.file is None:
@@ -375,10 +378,10 @@ def _sqlite_snapshot(location: StoreLocation) -> int:
     in one process do not see each other's file locks, and a commit of another process can then be lost."""
     with _catalog_lock:
         try:
-            row = _catalog_reader(location).execute("SELECT max(snapshot_id) FROM catalog.ducklake_snapshot").fetchone()
+            newest = _value(_catalog_reader(location), "SELECT max(snapshot_id) FROM catalog.ducklake_snapshot")
         except duckdb.CatalogException:  # created, not yet initialised by DuckLake
             return 0
-    return int(row[0]) if row and row[0] is not None else 0
+    return int(newest or 0)
 
 
 def fold_catalog_log(location: StoreLocation) -> None:
