@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +49,11 @@ PACKAGE_FOLDERS = (
 JOB_FOLDERS = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")
 
 
-def _typed_json(path: Path) -> dict[str, Any]:
-    """A dlt JSON file (typed: datetimes carry dlt's marker), or a SourceError naming the file."""
+def _json_file(path: Path, loads: Callable[[str], Any] = dlt_json.typed_loads) -> dict[str, Any]:
+    """A dlt JSON file, or a SourceError naming the file. Typed by default (datetimes carry dlt's marker),
+    as dlt writes states; dlt reads a package's schema with plain `loads`."""
     try:
-        value = dlt_json.typed_loads(path.read_text())
+        value = loads(path.read_text())
     except FileNotFoundError:
         raise SourceError(str(path), "file not found") from None
     except Exception as ex:
@@ -74,6 +76,9 @@ class PipelinesDirCollector(Collector):
     kind = WORKING_FOLDERS_KIND
     required_keys = ("path",)
     optional_keys = ("pipelines",)
+    # one working folder at a time: its files are local, and threads only contend for the interpreter
+    # (200 working folders of 10 packages read in 4.1 s one at a time, 6.5 s four at a time)
+    max_parallel = 1
 
     def __init__(self, config):
         super().__init__(config)
@@ -95,7 +100,7 @@ class PipelinesDirCollector(Collector):
                 continue
             dataset_name = None
             with contextlib.suppress(SourceError):  # reported by collect, which reads it again
-                dataset_name = _typed_json(folder / "state.json").get("dataset_name")
+                dataset_name = _json_file(folder / "state.json").get("dataset_name")
             found.append(Dataset(key=folder.name, dataset_name=dataset_name, location=self.location))
         return found
 
@@ -106,7 +111,7 @@ class PipelinesDirCollector(Collector):
         batch = DatasetBatch(cursor=dict(cursor))
         state: dict[str, Any] = {}
         try:
-            state = _typed_json(folder / "state.json")
+            state = _json_file(folder / "state.json")
         except SourceError as ex:
             if (folder / "state.json").exists():
                 batch.problems.append((ex.what, ex.reason))
@@ -173,8 +178,8 @@ class PipelinesDirCollector(Collector):
     def _read_package(self, package: Path, status: str, batch: DatasetBatch, common: dict[str, Any]) -> bool:
         load_id = package.name
         try:
-            state = _typed_json(package / "load_package_state.json")
-            schema = _typed_json(package / "schema.json")
+            state = _json_file(package / "load_package_state.json")
+            schema = _json_file(package / "schema.json", dlt_json.loads)
         except SourceError as ex:
             batch.problems.append((ex.what, ex.reason))
             return False
@@ -202,7 +207,7 @@ class PipelinesDirCollector(Collector):
         started = min((to_datetime(m.get("started_at")) for m in metrics if m.get("started_at")), default=None)
         if started and finished:
             batch.steps.append(StepRecord(key, "load", started, finished))
-        if schema.get("version_hash"):
+        if _new_version(batch, schema_name, schema.get("version_hash")):  # packages mostly repeat the schema
             batch.schema_versions.append(_schema_version(schema, common["location"], common["dataset_name"], created))
         batch.stats["packages"] = batch.stats.get("packages", 0) + 1
         return True
@@ -250,6 +255,13 @@ def _job_table(job_file: Path) -> str | None:
 
 def _subdirs(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.is_dir()] if folder.is_dir() else []
+
+
+def _new_version(batch: DatasetBatch, schema_name: str | None, version_hash: str | None) -> bool:
+    """True for a schema version this batch does not hold yet."""
+    return bool(version_hash) and not any(
+        v.schema_name == (schema_name or "") and v.version_hash == version_hash for v in batch.schema_versions
+    )
 
 
 def _schema_version(schema: dict[str, Any], location: str, dataset_name: str, inserted_at) -> SchemaVersionRecord:
