@@ -17,30 +17,25 @@ from glasspane.store.upsert import upsert
 
 def write_definitions(
     con: duckdb.DuckDBPyConnection,
-    source: str,
-    location: str,
-    dataset_name: str,
-    definitions: list[DefinitionRecord],
+    found: list[tuple[str, str, str, list[DefinitionRecord]]],
     collected_at: dt.datetime,
 ) -> None:
-    """Replace what a source knew of a dataset's definitions, keeping when each was first seen.
+    """Replace what each source knew of a dataset's definitions (`found`: source, location, dataset name,
+    definitions), keeping when each was first seen: one delete and one merge for them all.
 
     E-mail addresses and credentials written into the SQL (`WHERE email = 'ana@example.com'`) are
     redacted first: the store holds no data value, and lineage does not need literals.
     """
-    con.execute(
-        "DELETE FROM raw.definitions WHERE source = ? AND location = ? AND dataset_name = ? "
-        "AND NOT list_contains(?::VARCHAR[], name)",
-        [source, location, dataset_name, [d.name for d in definitions]],
-    )
-    if not definitions:
+    if not found:
         return
+    scope = ["source", "location", "dataset_name"]
+    datasets = pd.DataFrame([(source, location, name) for source, location, name, _ in found], columns=scope)
     rows = pd.DataFrame(
         [
             [
                 source,
                 location,
-                dataset_name,
+                name,
                 d.name,
                 d.kind,
                 d.dialect,
@@ -48,12 +43,24 @@ def write_definitions(
                 d.origin,
                 collected_at,
             ]
+            for source, location, name, definitions in found
             for d in definitions
         ],
-        columns=["source", "location", "dataset_name", "name", "kind", "dialect", "sql", "origin", "last_seen_at"],
-    )
+        columns=[*scope, "name", "kind", "dialect", "sql", "origin", "last_seen_at"],
+    ).drop_duplicates(subset=[*scope, "name"], keep="last")  # a merge takes one row per key
+    con.register("definition_datasets", datasets)
     con.register("definition_rows", rows)
     try:
+        gone = """SELECT * FROM raw.definitions SEMI JOIN definition_datasets USING (source, location, dataset_name)
+                  ANTI JOIN definition_rows USING (source, location, dataset_name, name)"""
+        if con.execute(f"SELECT count(*) FROM ({gone})").fetchone()[0]:  # a delete of nothing may still collide
+            con.execute(
+                f"""DELETE FROM raw.definitions d USING ({gone}) g
+                    WHERE d.source = g.source AND d.location = g.location AND d.dataset_name = g.dataset_name
+                      AND d.name = g.name"""
+            )
+        if rows.empty:
+            return
         con.execute(
             """MERGE INTO raw.definitions d USING definition_rows n
                ON d.source = n.source AND d.location = n.location AND d.dataset_name = n.dataset_name
@@ -68,56 +75,67 @@ def write_definitions(
                          n.last_seen_at, n.last_seen_at)"""
         )
     finally:
+        con.unregister("definition_datasets")
         con.unregister("definition_rows")
 
 
 def write_staging(
     con: duckdb.DuckDBPyConnection,
-    source: str,
-    location: str,
-    dataset_name: str,
-    staging: StagingDatasetRecord,
+    found: list[tuple[str, str, str, StagingDatasetRecord]],
     collected_at: dt.datetime,
 ) -> None:
-    """Replace what a source knew of a dataset's staging dataset: its name and the tables it holds."""
-    row = pd.DataFrame(
-        [[source, location, dataset_name, staging.dataset_name, sorted(staging.tables), collected_at]],
+    """Replace what each source knew of a dataset's staging dataset (`found`: source, location, dataset
+    name, staging): its name and the tables it holds."""
+    rows = pd.DataFrame(
+        [
+            [source, location, dataset_name, staging.dataset_name, sorted(staging.tables), collected_at]
+            for source, location, dataset_name, staging in found
+        ],
         columns=["source", "location", "dataset_name", "staging_dataset", "tables", "collected_at"],
     )
-    upsert(con, "raw.staging_datasets", row, ["source", "location", "dataset_name"])
+    upsert(con, "raw.staging_datasets", rows, ["source", "location", "dataset_name"])
 
 
 def write_load_packages(
     con: duckdb.DuckDBPyConnection,
-    source: str,
-    dataset_key: str,
-    packages: list[LoadPackageRecord],
+    kept: list[tuple[str, str, list[LoadPackageRecord]]],
     collected_at: dt.datetime,
 ) -> None:
-    """Replace the load packages a working folder keeps with those its latest collect listed."""
-    con.execute("DELETE FROM raw.load_packages WHERE source = ? AND dataset_key = ?", [source, dataset_key])
-    if not packages:
+    """Replace the load packages each working folder in `kept` (source, dataset key, packages) keeps with
+    those its latest collect listed: one delete and one insert for them all."""
+    if not kept:
         return
-    con.executemany(
-        """INSERT INTO raw.load_packages (source, dataset_key, location, pipeline_name, dataset_name, load_id,
-                                          state, path, tables, collected_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+    folders = pd.DataFrame([(source, key) for source, key, _ in kept], columns=["source", "dataset_key"])
+    rows = pd.DataFrame(
         [
-            [
-                source,
-                dataset_key,
-                p.location,
-                p.pipeline_name,
-                p.dataset_name,
-                p.load_id,
-                p.state,
-                p.path,
-                sorted(p.tables),
-                collected_at,
-            ]
+            [source, key, p.location, p.pipeline_name, p.dataset_name, p.load_id, p.state, p.path, sorted(p.tables)]
+            for source, key, packages in kept
             for p in packages
         ],
-    )
+        columns=[
+            "source",
+            "dataset_key",
+            "location",
+            "pipeline_name",
+            "dataset_name",
+            "load_id",
+            "state",
+            "path",
+            "tables",
+        ],
+    ).assign(collected_at=collected_at)
+    con.register("kept_folders", folders)
+    con.register("kept_packages", rows)
+    try:
+        con.execute(
+            """DELETE FROM raw.load_packages t USING kept_folders f
+               WHERE t.source = f.source AND t.dataset_key = f.dataset_key"""
+        )
+        if not rows.empty:
+            con.execute("INSERT INTO raw.load_packages BY NAME SELECT * FROM kept_packages")
+    finally:
+        con.unregister("kept_folders")
+        con.unregister("kept_packages")
 
 
 def write_audit(con: duckdb.DuckDBPyConnection, rows: Iterable[dict[str, Any]]) -> None:

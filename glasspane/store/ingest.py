@@ -134,12 +134,9 @@ def write_pending(
     version_key = ["source", "location", "dataset_name", "schema_name", "version_hash"]
     upsert(con, "raw.schema_versions", pd.DataFrame(pending.versions), version_key)
     upsert(con, "raw.schema_columns", pd.DataFrame(pending.columns), [*version_key, "table_name", "column_name"])
-    for source, location, name, definitions in pending.definitions:
-        write_definitions(con, source, location, name, definitions, at)
-    for source, location, name, staging in pending.staging:
-        write_staging(con, source, location, name, staging, at)
-    for source, key, packages in pending.packages:
-        write_load_packages(con, source, key, packages, at)
+    write_definitions(con, pending.definitions, at)
+    write_staging(con, pending.staging, at)
+    write_load_packages(con, pending.packages, at)
     for source, sizes in pending.sizes:
         write_table_sizes(con, source, sizes, at)
 
