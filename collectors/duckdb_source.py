@@ -43,6 +43,8 @@ class DuckDBCollector(Collector):
         self.path = Path(str(self.option("path"))).expanduser().resolve()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
+        self._tables: dict[str, dict[str, list[str]]] = {}  # schema -> table or view -> its columns
+        self._views: dict[str, list[DefinitionRecord]] = {}  # schema -> its views
 
     @property
     def location(self) -> str:
@@ -62,6 +64,25 @@ class DuckDBCollector(Collector):
             raise SourceError(str(self.path), f"cannot open DuckDB file: {message}") from None
         con.execute("SET TimeZone = 'UTC'")
         self._con = con
+        self._list_catalog()
+
+    def _list_catalog(self) -> None:
+        """List the file's tables, columns and views once: each dataset's own lookups scanned the whole
+        catalog again (100 datasets: 3 of a collect's 7 s)."""
+        self._tables, self._views = {}, {}
+        for r in self._rows(
+            "SELECT table_schema, table_name, list(column_name ORDER BY ordinal_position) AS columns "
+            "FROM information_schema.columns WHERE table_catalog = ? GROUP BY ALL",
+            [CATALOG],
+        ):
+            self._tables.setdefault(r["table_schema"], {})[r["table_name"]] = list(r["columns"])
+        for r in self._rows(
+            "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE database_name = ? AND NOT internal "
+            "ORDER BY view_name",
+            [CATALOG],
+        ):
+            view = DefinitionRecord(r["view_name"], "view", "duckdb", r["sql"], "duckdb_views()")
+            self._views.setdefault(r["schema_name"], []).append(view)
 
     def close(self) -> None:
         if self._con is not None:
@@ -75,30 +96,17 @@ class DuckDBCollector(Collector):
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
 
-    def _tables(self, schema: str) -> dict[str, list[str]]:
-        rows = self._rows(
-            "SELECT table_name, list(column_name ORDER BY ordinal_position) AS columns "
-            "FROM information_schema.columns WHERE table_catalog = ? AND table_schema = ? GROUP BY table_name",
-            [CATALOG, schema],
-        )
-        return {r["table_name"]: list(r["columns"]) for r in rows}
-
     def discover(self) -> list[Dataset]:
-        rows = self._rows(
-            "SELECT DISTINCT table_schema FROM information_schema.tables "
-            "WHERE table_catalog = ? AND lower(table_name) = '_dlt_loads' ORDER BY 1",
-            [CATALOG],
-        )
         wanted = set(self.option("datasets") or [])
         return [
-            Dataset(key=r["table_schema"], dataset_name=r["table_schema"], location=self.location)
-            for r in rows
-            if not wanted or r["table_schema"] in wanted
+            Dataset(key=schema, dataset_name=schema, location=self.location)
+            for schema, tables in sorted(self._tables.items())
+            if any(t.lower() == "_dlt_loads" for t in tables) and (not wanted or schema in wanted)
         ]
 
     def collect(self, dataset: Dataset, cursor: dict[str, Any]) -> DatasetBatch:
         schema = dataset.key
-        tables = self._tables(schema)
+        tables = self._tables.get(schema, {})
         named = by_canonical_name(tables)  # `_dlt_*` and `_trace*` tables under any dlt naming convention
 
         def table(name: str) -> str:
@@ -137,7 +145,7 @@ class DuckDBCollector(Collector):
 
         batch = dataset_batch(dataset, "duckdb", cursor, loads, versions, states, trace_tables)
         batch.problems += missing_dlt_tables(named, f"{self.location} dataset '{schema}'")
-        batch.definitions = self._views(schema)
+        batch.definitions = list(self._views.get(schema, []))  # every view, with the SQL DuckDB keeps for it
         batch.staging = self._staging(schema)
         learn_versions(batch, cursor, loads, listed=read_versions)
         batch.cursor["loads_inserted_at"] = latest(loads, "inserted_at", loads_since)
@@ -148,21 +156,7 @@ class DuckDBCollector(Collector):
         )
         return batch
 
-    def _views(self, schema: str) -> list[DefinitionRecord]:
-        """Every view of the dataset, with the SQL DuckDB keeps for it (lineage comes from these)."""
-        rows = self._rows(
-            "SELECT view_name, sql FROM duckdb_views() WHERE database_name = ? AND schema_name = ? "
-            "AND NOT internal ORDER BY view_name",
-            [CATALOG, schema],
-        )
-        return [DefinitionRecord(r["view_name"], "view", "duckdb", r["sql"], "duckdb_views()") for r in rows]
-
     def _staging(self, schema: str) -> StagingDatasetRecord:
         """The dataset's staging dataset and its data tables, by name (it holds no `_dlt_loads` of its own)."""
         name = staging_dataset_name(schema, str(self.option("staging_dataset_name_layout", STAGING_LAYOUT)))
-        rows = self._rows(
-            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
-            "AND NOT starts_with(table_name, '_dlt_') ORDER BY 1",
-            [CATALOG, name],
-        )
-        return StagingDatasetRecord(name, [r["table_name"] for r in rows])
+        return StagingDatasetRecord(name, sorted(t for t in self._tables.get(name, {}) if not t.startswith("_dlt_")))
