@@ -7,24 +7,24 @@ Failed runs leave no row in a destination: this is where they are seen.
 Every collect also lists the packages a folder keeps (loaded, normalized and extracted) and the
 tables their job files are for, by file name: those files copy the loaded rows, which a deletion
 plan must name. No data file is read.
+
+dlt's JSON files are read as plain JSON, as dlt reads a package's schema: the few typed values read
+(datetimes) keep dlt's marker, which `to_datetime` reads. dlt itself (1 s to import) is loaded only
+to read a trace that changed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dlt.common.json import json as dlt_json
-from dlt.common.storages.load_package import ParsedLoadJobFileName
-from dlt.pipeline.trace import TRACE_FILE_NAME
-
 from collectors.base import Collector, Dataset, SourceError
-from collectors.traces import UnsafeTrace, load_trace_safely, records_from_trace, trace_as_dict
-from glasspane.dlt_meta import is_dlt_table, load_id_to_datetime, schema_columns, to_datetime
+from collectors.traces import TRACE_FILE_NAME, UnsafeTrace, load_trace_safely, records_from_trace, trace_as_dict
+from glasspane.dlt_meta import is_dlt_table, job_file_table, load_id_to_datetime, schema_columns, to_datetime
 from glasspane.records import (
     COMPLETED,
     PENDING,
@@ -49,11 +49,10 @@ PACKAGE_FOLDERS = (
 JOB_FOLDERS = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")
 
 
-def _json_file(path: Path, loads: Callable[[str], Any] = dlt_json.typed_loads) -> dict[str, Any]:
-    """A dlt JSON file, or a SourceError naming the file. Typed by default (datetimes carry dlt's marker),
-    as dlt writes states; dlt reads a package's schema with plain `loads`."""
+def _json_file(path: Path) -> dict[str, Any]:
+    """A dlt JSON file, or a SourceError naming the file."""
     try:
-        value = loads(path.read_text())
+        value = json.loads(path.read_text())
     except FileNotFoundError:
         raise SourceError(str(path), "file not found") from None
     except Exception as ex:
@@ -96,7 +95,7 @@ class PipelinesDirCollector(Collector):
         for folder in sorted(p for p in self.path.iterdir() if p.is_dir()):
             if wanted and folder.name not in wanted:
                 continue
-            if not any((folder / marker).exists() for marker in ("state.json", "trace.pickle", "schemas")):
+            if not any((folder / marker).exists() for marker in ("state.json", TRACE_FILE_NAME, "schemas")):
                 continue
             dataset_name = None
             with contextlib.suppress(SourceError):  # reported by collect, which reads it again
@@ -179,7 +178,7 @@ class PipelinesDirCollector(Collector):
         load_id = package.name
         try:
             state = _json_file(package / "load_package_state.json")
-            schema = _json_file(package / "schema.json", dlt_json.loads)
+            schema = _json_file(package / "schema.json")
         except SourceError as ex:
             batch.problems.append((ex.what, ex.reason))
             return False
@@ -237,20 +236,19 @@ def _kept_packages(folder: Path, location: str, pipeline_name: str, dataset_name
     packages = []
     for state, parts in PACKAGE_FOLDERS:
         for package in sorted(_subdirs(folder.joinpath(*parts)), key=lambda p: _load_id_key(p.name)):
-            files = [f for jobs in JOB_FOLDERS if (package / jobs).is_dir() for f in (package / jobs).iterdir()]
-            tables = sorted({t for t in map(_job_table, files) if t})
+            tables = sorted({t for jobs in JOB_FOLDERS for t in map(job_file_table, _names(package / jobs)) if t})
             packages.append(
                 LoadPackageRecord(location, pipeline_name, dataset_name, package.name, state, str(package), tables)
             )
     return packages
 
 
-def _job_table(job_file: Path) -> str | None:
-    """The table a job file is for, from dlt's job file name (`<table>.<file_id>.<retry>.<format>`)."""
+def _names(folder: Path) -> list[str]:
+    """The names in a folder; none when it does not exist."""
     try:
-        return ParsedLoadJobFileName.parse(job_file.name).table_name
-    except ValueError:  # not a job file
-        return None
+        return os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def _subdirs(folder: Path) -> list[Path]:

@@ -50,6 +50,8 @@ _NEVER_READ = ("credentials", "exception_attrs")
 _DATA_EXCEPTIONS = ("dlt.common.schema.exceptions.", "dlt.extract.incremental.exceptions.")
 
 
+TRACE_FILE_NAME = "trace.pickle"  # dlt.pipeline.trace.TRACE_FILE_NAME: a working folder's last run
+
 # What dlt's trace.pickle is made of (dlt 1.31: successful and failed extract, normalize and load steps).
 # Nothing else is ever looked up while reading one, so a pickle cannot call anything outside this list.
 _TRACE_CLASSES = {

@@ -60,6 +60,15 @@ def load_id_to_datetime(load_id: str | None) -> dt.datetime | None:
         return None
 
 
+def job_file_table(name: str) -> str | None:
+    """The table a dlt job file is for, from its name (`<table>.<file_id>.<retry>.<format>[.gz]`, as dlt's
+    `ParsedLoadJobFileName` parses it); None for any other file."""
+    parts = name.split(".")
+    if len(parts) == 4 or (len(parts) == 5 and parts[4] == "gz"):
+        return parts[0] if parts[2].isdigit() else None
+    return None
+
+
 def to_datetime(value: Any) -> dt.datetime | None:
     """A UTC datetime from whatever a dlt reader returned: datetime, ISO text, epoch float, None."""
     if value is None or value == "":

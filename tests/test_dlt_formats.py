@@ -11,9 +11,12 @@ import dlt
 import duckdb
 import pytest
 from dlt.common.schema.utils import get_root_table
+from dlt.common.storages.load_package import ParsedLoadJobFileName
 from dlt.common.versioned_state import decompress_state
+from dlt.pipeline.trace import TRACE_FILE_NAME as DLT_TRACE_FILE_NAME
 
-from glasspane.dlt_meta import decode_stored, schema_columns
+from collectors.traces import TRACE_FILE_NAME
+from glasspane.dlt_meta import decode_stored, job_file_table, schema_columns
 from tests import dlt_fixtures as fx
 
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -29,7 +32,8 @@ def events(
 
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
-    """The `_dlt_version` schemas and `_dlt_pipeline_state` states two real runs stored in DuckDB."""
+    """The `_dlt_version` schemas and `_dlt_pipeline_state` states two real runs stored in DuckDB, and the
+    names of the files their working folder keeps in its load packages."""
     folder = tmp_path_factory.mktemp("formats")
     warehouse = folder / "w.duckdb"
     p = fx.pipeline("crm", folder / "pipelines", dlt.destinations.duckdb(str(warehouse)), "crm")
@@ -38,7 +42,9 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         schemas = [r[0] for r in con.execute("SELECT schema FROM crm._dlt_version").fetchall()]
         states = [r[0] for r in con.execute("SELECT state FROM crm._dlt_pipeline_state").fetchall()]
-    return {"schemas": schemas, "states": states}
+    packages = folder / "pipelines" / "crm" / "load" / "loaded"
+    kept = [path.name for path in packages.glob("*/*/*")]
+    return {"schemas": schemas, "states": states, "kept": kept}
 
 
 def test_stored_schemas_decode_as_dlt_decodes_them(stored):
@@ -86,3 +92,18 @@ def test_text_that_is_neither_json_nor_zlib_base64_is_refused_in_one_short_reaso
     with pytest.raises(ValueError) as refused:
         decode_stored(text)
     assert re.fullmatch(r"not valid JSON or zlib\+base64 \(\w+\)|not a JSON object", str(refused.value))
+
+
+def test_job_files_name_their_table_as_dlt_parses_them_and_other_files_name_none(stored):
+    assert any(job_file_table(name) == "users" for name in stored["kept"])
+    odd = ["load_package_state.json", "users.c0361c3092.x.parquet", "users.c0361c3092.0.parquet.zip", "a.b.c"]
+    for name in [*stored["kept"], *odd, "users.c0361c3092.1.jsonl"]:
+        try:
+            expected = ParsedLoadJobFileName.parse(name).table_name
+        except ValueError:
+            expected = None
+        assert job_file_table(name) == expected, name
+
+
+def test_the_trace_file_has_the_name_dlt_gives_it():
+    assert TRACE_FILE_NAME == DLT_TRACE_FILE_NAME

@@ -567,6 +567,18 @@ def test_a_collect_that_finds_nothing_new_loads_neither_dlt_pandas_lineage_delet
     assert not [m for m in imported if m.startswith("glasspane.governance.deletion")]
 
 
+def test_a_collect_of_working_folders_that_finds_nothing_new_loads_neither_dlt_nor_pandas(tmp_path, store):
+    pipelines = tmp_path / "pipelines"
+    p = fx.pipeline("crm", pipelines, dlt.destinations.duckdb(str(tmp_path / "w.duckdb")), "crm")
+    fx.run(p, fx.users(2))  # a trace.pickle, and kept packages of two schemas (its data, its trace)
+    config = tmp_path / "glasspane.toml"
+    config.write_text(f'[[sources]]\nname = "folders"\nkind = "pipelines_dir"\npath = "{pipelines}"\n')
+    assert "dlt" in imports_of_collect(config, store, "1 new run,")  # the new trace is read with dlt's classes
+    imported = imports_of_collect(config, store, "0 new runs")
+    assert "collectors.traces" in imported and "glasspane.store" in imported  # the collector's own imports
+    assert not [m for m in imported if m.split(".")[0] in ("dlt", "pandas", "pyarrow", "sqlglot", "streamlit")]
+
+
 def test_new_loads_in_a_local_bucket_load_neither_dlt_nor_lineage_when_no_view_is_traced(lake_tree, store):
     assert collect_command(lake_tree, store).returncode == 0
     versions = "SELECT count(*) FROM schema_versions WHERE dataset_name = 'b'"
