@@ -567,6 +567,28 @@ def test_a_collect_that_finds_nothing_new_loads_neither_dlt_pandas_lineage_delet
     assert not [m for m in imported if m.startswith("glasspane.governance.deletion")]
 
 
+def test_one_write_replaces_the_definitions_of_each_dataset_it_holds_and_no_others(store):
+    from glasspane.records import DefinitionRecord
+    from glasspane.store.governance import write_definitions
+
+    def views(*names: str, sql: str = "SELECT 1") -> list[DefinitionRecord]:
+        return [DefinitionRecord(name, "view", "duckdb", sql, "duckdb_views()") for name in names]
+
+    store.ensure_current()
+    first, later = dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+    found = [("wh", "duckdb://w", "crm", views("v_a", "v_b")), ("wh", "duckdb://w", "hr", views("v_h"))]
+    store.write(lambda con: write_definitions(con, found, first))
+    changed = [("wh", "duckdb://w", "crm", views("v_b", sql="SELECT 2")), ("wh", "duckdb://w", "billing", [])]
+    store.write(lambda con: write_definitions(con, changed, later))
+    stored = "SELECT dataset_name, name, sql, first_seen_at, last_seen_at FROM raw.definitions ORDER BY ALL"
+    assert rows(store, stored) == [
+        ("crm", "v_b", "SELECT 2", first, later),  # changed: first seen kept
+        ("hr", "v_h", "SELECT 1", first, first),  # another dataset: untouched
+    ]
+    store.write(lambda con: write_definitions(con, [("wh", "duckdb://w", "crm", [])], later))  # every view dropped
+    assert [r[:2] for r in rows(store, stored)] == [("hr", "v_h")]
+
+
 def test_a_collect_of_working_folders_that_finds_nothing_new_loads_neither_dlt_nor_pandas(tmp_path, store):
     pipelines = tmp_path / "pipelines"
     p = fx.pipeline("crm", pipelines, dlt.destinations.duckdb(str(tmp_path / "w.duckdb")), "crm")
