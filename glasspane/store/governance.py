@@ -12,7 +12,7 @@ import pandas as pd
 
 from glasspane.dlt_meta import redact
 from glasspane.records import DefinitionRecord, LoadPackageRecord, StagingDatasetRecord
-from glasspane.store.upsert import upsert
+from glasspane.store.upsert import delete_matching, upsert
 
 
 def write_definitions(
@@ -51,14 +51,9 @@ def write_definitions(
     con.register("definition_datasets", datasets)
     con.register("definition_rows", rows)
     try:
-        gone = """SELECT * FROM raw.definitions SEMI JOIN definition_datasets USING (source, location, dataset_name)
-                  ANTI JOIN definition_rows USING (source, location, dataset_name, name)"""
-        if con.execute(f"SELECT count(*) FROM ({gone})").fetchone()[0]:  # a delete of nothing may still collide
-            con.execute(
-                f"""DELETE FROM raw.definitions d USING ({gone}) g
-                    WHERE d.source = g.source AND d.location = g.location AND d.dataset_name = g.dataset_name
-                      AND d.name = g.name"""
-            )
+        gone = """(SELECT * FROM raw.definitions SEMI JOIN definition_datasets USING (source, location, dataset_name)
+                   ANTI JOIN definition_rows USING (source, location, dataset_name, name))"""
+        delete_matching(con, "raw.definitions", gone, " AND ".join(f"t.{k} = n.{k}" for k in [*scope, "name"]))
         if rows.empty:
             return
         con.execute(
@@ -127,10 +122,8 @@ def write_load_packages(
     con.register("kept_folders", folders)
     con.register("kept_packages", rows)
     try:
-        con.execute(
-            """DELETE FROM raw.load_packages t USING kept_folders f
-               WHERE t.source = f.source AND t.dataset_key = f.dataset_key"""
-        )
+        same_folder = "t.source = n.source AND t.dataset_key = n.dataset_key"
+        delete_matching(con, "raw.load_packages", "kept_folders", same_folder)
         if not rows.empty:
             con.execute("INSERT INTO raw.load_packages BY NAME SELECT * FROM kept_packages")
     finally:

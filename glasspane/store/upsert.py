@@ -27,9 +27,16 @@ def replace_keys(con: duckdb.DuckDBPyConnection, table: str, rows: str, keys: li
     never collides with a concurrent writer.
     """
     match = " AND ".join(f"t.{k} IS NOT DISTINCT FROM n.{k}" for k in keys) + floor
+    delete_matching(con, table, rows, match)
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {rows}")
+
+
+def delete_matching(con: duckdb.DuckDBPyConnection, table: str, rows: str, match: str) -> None:
+    """Delete the rows of `table` (as `t`) that the condition `match` pairs with a row of the relation `rows`
+    (as `n`). The delete runs only when some row matches: a delete of nothing may still collide with a
+    concurrent writer."""
     if con.execute(f"SELECT count(*) FROM {table} t SEMI JOIN {rows} n ON {match}").fetchone()[0]:
         con.execute(f"DELETE FROM {table} t USING {rows} n WHERE {match}")
-    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {rows}")
 
 
 def upsert(
