@@ -21,8 +21,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from fsspec.asyn import AsyncFileSystem
-
 from collectors.meter import Meter
 
 S3_PROTOCOLS = ("s3", "s3a")
@@ -56,18 +54,19 @@ def narrowing_prefix(first: str, last: str) -> str:
 
 
 class Bucket:
-    """An fsspec filesystem rooted at a bucket URL's path, with listings that skip what was seen."""
+    """An fsspec filesystem rooted at a bucket URL's path, with listings that skip what was seen. A local
+    folder needs no filesystem (`fs` None): it is read with `os` alone, and a collect of one imports no fsspec."""
 
-    def __init__(self, fs: Any, root: str, timeout_s: float | None = None):
+    def __init__(self, fs: Any | None, root: str, timeout_s: float | None = None):
         self.fs = fs
         self.root = root.rstrip("/")
-        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        protocol = "file" if fs is None else fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
         self.is_s3 = protocol in S3_PROTOCOLS
         self.is_gcs = protocol in GCS_PROTOCOLS
         self.is_local = protocol in LOCAL_PROTOCOLS
         # each call of GCS, Azure or another asynchronous filesystem gives up after `timeout_s`, retries included
         # (S3's client is given timeouts of its own, and says which endpoint timed out)
-        deadline = timeout_s and isinstance(fs, AsyncFileSystem) and not self.is_s3
+        deadline = timeout_s and not (self.is_local or self.is_s3) and _is_async(fs)
         self._deadline = {"timeout": timeout_s} if deadline else {}
         self._listings: dict[str, list[Entry]] = {}  # other filesystems: folder -> its files
         self._lock = threading.Lock()
@@ -223,6 +222,12 @@ class Bucket:
             data = self.fs.cat_file(path, start=start, end=end, **self._deadline)
         meter.add(get_calls=1, bytes_read=len(data))
         return data
+
+
+def _is_async(fs: Any) -> bool:
+    from fsspec.asyn import AsyncFileSystem
+
+    return isinstance(fs, AsyncFileSystem)
 
 
 def _local_names(folder: str) -> list[Entry]:

@@ -32,8 +32,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from fsspec.implementations.local import LocalFileSystem
-
 from collectors.base import Collector, Dataset, SourceError
 from collectors.bucket import Bucket, Entry, Page, by_name, narrowing_prefix
 from collectors.destination import add_traces, dataset_batch, learn_versions, may_bring_versions
@@ -161,7 +159,7 @@ class FilesystemCollector(Collector):
     def open(self) -> None:
         local = self.local_root
         try:
-            fs, root = (LocalFileSystem(), local) if local is not None else self._remote()
+            fs, root = (None, local) if local is not None else self._remote()
         except Exception as ex:
             raise SourceError(self.location, f"cannot open bucket ({type(ex).__name__}: {ex})") from None
         self.bucket = Bucket(fs, root, self.timeout_s)
