@@ -369,17 +369,22 @@ def _give_statistics(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
     """Insert and delete one row in each new table, in this transaction: DuckLake (as shipped for
     DuckDB 1.5) caches no statistics for a table that never held a row and re-reads them from the
     catalog for every column of every query, about 3 ms a column (fixed upstream in ducklake#1313)."""
-    for table in sorted(tables):
-        columns = con.execute(f"SELECT * FROM {table} LIMIT 0").description
-        types = con.execute(
-            """SELECT column_name, data_type, is_nullable FROM duckdb_columns()
-               WHERE database_name = current_database() AND '"' || schema_name || '"."' || table_name || '"' = ?""",
-            [table],
-        ).fetchall()
-        values = {name: "NULL" if nullable else _zero(kind) for name, kind, nullable in types}
-        names = ", ".join(f'"{c[0]}"' for c in columns)
-        con.execute(f"INSERT INTO {table} ({names}) VALUES ({', '.join(values[c[0]] for c in columns)})")
-        con.execute(f"DELETE FROM {table}")
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for table, name, kind, nullable in con.execute(
+        """SELECT '"' || schema_name || '"."' || table_name || '"', column_name, data_type, is_nullable
+           FROM duckdb_columns() WHERE database_name = current_database() ORDER BY column_index"""
+    ).fetchall():
+        if table in tables:
+            columns.setdefault(table, []).append((f'"{name}"', "NULL" if nullable else _zero(kind)))
+    if not columns:
+        return
+    con.execute(
+        "".join(
+            f"INSERT INTO {table} ({', '.join(n for n, _ in columns[table])}) "
+            f"VALUES ({', '.join(v for _, v in columns[table])}); DELETE FROM {table};"
+            for table in sorted(columns)
+        )
+    )
 
 
 def string_list(texts: list[str]) -> str:
@@ -411,9 +416,10 @@ def migrate(con: duckdb.DuckDBPyConnection, legacy: Path | None = None) -> None:
         from glasspane.store.copy import copy_legacy
 
         copy_legacy(con, legacy)
-    from glasspane.store import summaries  # pandas and the health model: only a migration needs them here
+    if applied or legacy is not None:  # a new store has nothing to summarise yet
+        from glasspane.store import summaries  # pandas and the health model: only a migration needs them here
 
-    summaries.refresh(con)
+        summaries.refresh(con)
     if not con.execute("SELECT count(*) FROM raw.meta WHERE key = 'maintained_at'").fetchone()[0]:
         con.execute("INSERT INTO raw.meta VALUES ('maintained_at', now()::TIMESTAMPTZ::TEXT)")  # as good as new
     con.execute("DELETE FROM raw.meta WHERE key = 'fingerprint'")
