@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import operator
 import os
-import stat
 import threading
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -200,6 +199,10 @@ class Bucket:
             return self._listings.setdefault(folder, sorted(entries, key=by_name))
 
     # --- reading -------------------------------------------------------------------------
+    def size(self, path: str, entry: Entry) -> int:
+        """The size in bytes of the file `entry` at `path`: from its listing, or asked (a local file's)."""
+        return entry.size if entry.size is not None else os.stat(path).st_size
+
     def read(self, path: str, meter: Meter) -> bytes:
         """A whole (small) file in one request."""
         # s3fs would first ask for the size (a HEAD) to read big files in parallel chunks
@@ -241,25 +244,26 @@ def _local_names(folder: str) -> list[Entry]:
 
 def _local_find(folder: str, strip: int, prefix: str, start_after: str) -> list[Entry]:
     """Files under a local `folder` (its subfolders too) whose paths, from character `strip` on, start with
-    `prefix` and sort after `start_after`, with their sizes. Only names are listed (`os.listdir`, which
-    threads reading other folders hardly slow down); only the files and folders that the prefix may
-    lead to are asked about, not every older load's file of a folder that grows with each load."""
+    `prefix` and sort after `start_after`, by name only. Only the folders that the prefix may lead to are
+    entered, not every older load's file of a folder that grows with each load; `os.scandir` tells folders
+    from files without a system call per entry (asking each file's size took 0.15 s of 20,000 files)."""
     try:
-        names = os.listdir(folder)
+        found = os.scandir(folder)
     except (FileNotFoundError, NotADirectoryError):
         return []
     entries: list[Entry] = []
     relative = folder[strip:] + "/" if len(folder) > strip else ""
-    for name in names:
-        path = relative + name
-        if not (path.startswith(prefix) or prefix.startswith(f"{path}/")):
-            continue
-        try:
-            found = os.stat(f"{folder}/{name}")
-        except FileNotFoundError:  # deleted since it was listed
-            continue
-        if stat.S_ISDIR(found.st_mode):
-            entries += _local_find(f"{folder}/{name}", strip, prefix, start_after)
-        elif path.startswith(prefix) and path > start_after:
-            entries.append(Entry(path, found.st_size))
+    with found:
+        for item in found:
+            path = relative + item.name
+            if not (path.startswith(prefix) or prefix.startswith(f"{path}/")):
+                continue
+            try:
+                is_folder = item.is_dir()
+            except OSError:  # deleted since it was listed
+                continue
+            if is_folder:
+                entries += _local_find(item.path, strip, prefix, start_after)
+            elif path.startswith(prefix) and path > start_after:
+                entries.append(Entry(path, None))
     return entries

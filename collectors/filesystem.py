@@ -439,7 +439,8 @@ class FilesystemCollector(Collector):
         def count(item: tuple[str, str, Entry]) -> int | None:
             path = f"{base}/{item[2].name}"
             try:
-                return read_num_rows(item[2].size, lambda s, e: self.bucket.read_range(path, s, e, meter))
+                size = self.bucket.size(path, item[2])
+                return read_num_rows(size, lambda s, e: self.bucket.read_range(path, s, e, meter))
             except FooterError as ex:
                 batch.problems.append((self.url(path), str(ex)))
                 return None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import fsspec
-
 from collectors.bucket import Bucket, narrowing_prefix
 from collectors.meter import Meter
 
@@ -21,14 +19,14 @@ def test_data_files_after_a_load_id_are_found_under_the_narrowed_prefix(tmp_path
     for name in ("1795000000.1.a.parquet", "1795462546.4.b.parquet", "1795469999.9.c.parquet", "1796000000.0.d"):
         (tmp_path / "ds" / "users").mkdir(parents=True, exist_ok=True)
         (tmp_path / "ds" / "users" / name).write_bytes(b"x" * 3)
-    bucket, meter = Bucket(fsspec.filesystem("file"), str(tmp_path)), Meter()
+    bucket, meter = Bucket(None, str(tmp_path)), Meter()
     prefix = narrowing_prefix("users/1795462546.4", "users/1795469999.9")
     found = bucket.find_after(bucket.path("ds"), prefix, "users/1795462546.4", meter)
-    assert [(e.name, e.size) for e in found] == [
-        ("users/1795462546.4.b.parquet", 3),
-        ("users/1795469999.9.c.parquet", 3),
-    ]
+    assert [e.name for e in found] == ["users/1795462546.4.b.parquet", "users/1795469999.9.c.parquet"]
     assert meter.counts == {"list_calls": 1}
+    # listed by name only; the size of a file whose footer is read is asked of it alone
+    assert [e.size for e in found] == [None, None]
+    assert [bucket.size(bucket.path("ds", e.name), e) for e in found] == [3, 3]
 
 
 def test_a_folder_is_listed_once_per_collect_and_each_page_filtered_after_its_start(tmp_path):
@@ -36,7 +34,7 @@ def test_a_folder_is_listed_once_per_collect_and_each_page_filtered_after_its_st
     loads.mkdir(parents=True)
     for name in ("billing__1795000000.1.jsonl", "crm__1795000000.2.jsonl", "crm__1795000001.3.jsonl"):
         (loads / name).write_text("{}")
-    bucket, meter = Bucket(fsspec.filesystem("file"), str(tmp_path)), Meter()
+    bucket, meter = Bucket(None, str(tmp_path)), Meter()
     folder = bucket.path("ds", "_dlt_loads")
     first = bucket.page(folder, "", meter)
     assert first.complete and [e.name for e in first.entries] == sorted(p.name for p in loads.iterdir())
@@ -55,9 +53,11 @@ def test_files_in_subfolders_are_found_and_folders_the_prefix_rules_out_are_not_
     for name, size in files.items():
         (tmp_path / "ds" / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "ds" / name).write_bytes(b"x" * size)
-    bucket, meter = Bucket(fsspec.filesystem("file"), str(tmp_path)), Meter()
+    bucket, meter = Bucket(None, str(tmp_path)), Meter()
     everything = bucket.find_after(bucket.path("ds"), "users/", "", meter)
-    assert [(e.name, e.size) for e in everything] == sorted((n, s) for n, s in files.items() if n.startswith("users/"))
+    assert [(e.name, bucket.size(bucket.path("ds", e.name), e)) for e in everything] == sorted(
+        (n, s) for n, s in files.items() if n.startswith("users/")
+    )
     dated = bucket.find_after(bucket.path("ds"), "users/2026/12/17954", "users/2026/12/1795462546.4.a.parquet", meter)
     assert [e.name for e in dated] == ["users/2026/12/1795469999.9.b.parquet"]
     flat = bucket.find_after(bucket.path("ds"), "users/1795", "", meter)

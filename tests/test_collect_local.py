@@ -101,6 +101,23 @@ def test_filesystem_discovers_every_dataset_including_a_custom_layout(tmp_path, 
     assert rows(store, "SELECT DISTINCT location FROM runs") == [(bucket.as_uri(),)]
 
 
+def test_a_local_bucket_counts_the_rows_of_loads_without_a_trace_from_their_parquet_footers(tmp_path, store):
+    bucket = tmp_path / "bucket"
+    bucket.mkdir()
+    orders = fx.pipeline("orders", tmp_path / "pipelines", dlt.destinations.filesystem(bucket.as_uri()), "orders")
+    fx.run(orders, fx.users(4), load_trace=False, loader_file_format="parquet")
+    fx.run(orders, fx.users(5, start=10), load_trace=False, loader_file_format="parquet")
+    summary = collect_into(store, source("bucket", "filesystem", bucket_url=bucket.as_uri()))
+    assert summary.ok, summary.outcomes[0].errors
+    assert rows(store, "SELECT row_count FROM runs ORDER BY started_at") == [(8,), (10,)]
+    assert rows(store, "SELECT table_name, row_count FROM table_counts ORDER BY 2, 1") == [
+        ("users", 4),
+        ("users__addresses", 4),
+        ("users", 5),
+        ("users__addresses", 5),
+    ]
+
+
 def test_a_load_step_refused_by_the_destination_shows_as_failed_with_a_hint(tmp_path, store):
     # dlt cannot load into hr.duckdb with dataset hr ("Ambiguous reference to catalog or schema"),
     # and its trace of that run cannot be serialised by dlt's own asdict(): the collector copes.
