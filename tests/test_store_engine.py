@@ -688,3 +688,33 @@ def test_a_write_that_sees_stored_runs_again_among_new_ones_merges_them_without_
     _write_runs(store, "wh", VIA_DLT_LOADS, [old[1], f"{1_700_000_000 + 3600 * 11}.000000"])  # the same evidence again
     assert duplicates(store) == dict.fromkeys(KEYS, 0)
     assert rows(store, "SELECT count(*) FROM raw.run_observations") == [(9,)]
+
+
+def test_a_schema_version_that_later_loads_carry_again_keeps_the_time_it_was_first_seen(tmp_path, store):
+    """Each new load package of a working folder carries its schema again. Stored again, the version took
+    the newest package's time, and so did the first-seen time of the columns it added; its columns were
+    deleted and written again in every collect."""
+    pipelines = tmp_path / "pipelines"
+    shop = fx.pipeline("shop", pipelines, dlt.destinations.duckdb(str(tmp_path / "lake.duckdb")), "shop")
+    folder = source("folder", "pipelines_dir", path=str(pipelines))
+    versions = "SELECT version, inserted_at FROM schema_versions ORDER BY version"
+    columns = "SELECT table_name, column_name, first_seen_at FROM columns ORDER BY 1, 2"
+    fx.run(shop, fx.users(2))
+    assert collect_into(store, folder).ok
+    first_versions, first_columns = rows(store, versions), rows(store, columns)
+    stored_columns = rows(store, "SELECT count(*) FROM raw.schema_columns")
+    for n in (1, 2):
+        fx.run(shop, fx.users(2, start=2 * n))
+        summary = collect_into(store, folder)
+        assert summary.ok and summary.new_runs == 1
+        assert rows(store, versions) == first_versions
+        assert rows(store, columns) == first_columns
+    assert rows(store, "SELECT count(*) FROM raw.schema_columns") == stored_columns
+
+    fx.run(shop, fx.users(2, start=10, extra_column=True))  # the schema evolves: a version first seen now
+    assert collect_into(store, folder).ok
+    evolved = rows(store, versions)
+    assert evolved[: len(first_versions)] == first_versions and len(evolved) == len(first_versions) + 1
+    assert evolved[-1][1] > first_versions[-1][1]
+    assert rows(store, "SELECT first_seen_at FROM columns WHERE column_name = 'nickname'") == [(evolved[-1][1],)]
+    assert [c for c in rows(store, columns) if c[1] != "nickname"] == first_columns

@@ -69,6 +69,7 @@ MERGED_RUN_COLUMNS = """
 _RUN_FIELDS = [f.name for f in dataclasses.fields(RunRecord)]
 _COUNT_FIELDS = [f.name for f in dataclasses.fields(TableCountRecord)]
 _STEP_FIELDS = [f.name for f in dataclasses.fields(StepRecord)]
+_VERSION_KEY = ["source", "location", "dataset_name", "schema_name", "version_hash"]
 
 
 def _locations_with_definitions(con: duckdb.DuckDBPyConnection, changed: set[str]) -> set[str]:
@@ -131,9 +132,7 @@ def write_pending(
         by_load=True,
     )
     upsert(con, "raw.run_steps", _frame(pending.steps, _STEP_FIELDS), ["run_key", "step"])
-    version_key = ["source", "location", "dataset_name", "schema_name", "version_hash"]
-    upsert(con, "raw.schema_versions", pd.DataFrame(pending.versions), version_key)
-    upsert(con, "raw.schema_columns", pd.DataFrame(pending.columns), [*version_key, "table_name", "column_name"])
+    touched_schemas = _write_schema_versions(con, pending.versions, pending.columns)
     write_definitions(con, pending.definitions, at)
     write_staging(con, pending.staging, at)
     write_load_packages(con, pending.packages, at)
@@ -142,7 +141,6 @@ def write_pending(
 
     loads = {(c.schema_name, c.load_id) for _, c in pending.counts}
     new_runs = _merge_runs(con, {(r.run_key, r.load_id) for _, r in pending.runs}, loads)
-    touched_schemas = {(v["location"], v["dataset_name"], v["schema_name"]) for v in pending.versions}
     summaries.refresh_touched(con, touched_schemas)
     traced = _locations_with_definitions(
         con, {loc for _, loc, _, _ in pending.definitions} | {t[0] for t in touched_schemas}
@@ -157,6 +155,58 @@ def write_pending(
         written.new_runs = credited.get(outcome.source, 0) + new_runs.get(outcome.source, 0)
         write_outcome(con, collect_id, written)
     return new_runs
+
+
+def _write_schema_versions(
+    con: duckdb.DuckDBPyConnection, versions: list[dict[str, Any]], columns: list[dict[str, Any]]
+) -> set[tuple[str, str, str]]:
+    """Store the schema versions new to the store, with their columns; return the schemas (location, dataset
+    name, schema name) whose versions changed.
+
+    A version is what its hash says: one the store holds keeps its columns and the time it was first seen,
+    unless this write saw it earlier. Every new load package of a working folder carries its schema again:
+    stored again, the version took the newest package's time (and so did the first-seen time of the
+    columns it added), and its columns were deleted and written again in each collect."""
+    if not versions:
+        return set()
+    keys = ", ".join(_VERSION_KEY)
+    con.register("version_rows", pd.DataFrame(versions))
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE changed_versions AS
+            SELECT n.*, t.stored IS NOT NULL AS was_stored
+            FROM (SELECT * FROM version_rows
+                  QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY inserted_at NULLS LAST) = 1) n
+            LEFT JOIN (SELECT {keys}, inserted_at, true AS stored FROM raw.schema_versions) t
+                 ON {_same_version("t", "n")}
+            WHERE t.stored IS NULL OR n.inserted_at < t.inserted_at
+               OR t.inserted_at IS NULL AND n.inserted_at IS NOT NULL"""
+        )
+    finally:
+        con.unregister("version_rows")
+    changed = con.execute("SELECT DISTINCT location, dataset_name, schema_name FROM changed_versions").fetchall()
+    if not changed:
+        return set()
+    con.execute("CREATE OR REPLACE TEMP TABLE version_changes AS SELECT * EXCLUDE (was_stored) FROM changed_versions")
+    replace_keys(con, "raw.schema_versions", "version_changes", _VERSION_KEY)
+    if columns:
+        con.register("column_rows", pd.DataFrame(columns))
+        try:
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE added_columns AS
+                SELECT * FROM column_rows c
+                SEMI JOIN changed_versions n ON NOT n.was_stored AND {_same_version("c", "n")}
+                QUALIFY row_number() OVER (PARTITION BY {keys}, table_name, column_name) = 1"""
+            )
+        finally:
+            con.unregister("column_rows")
+        replace_keys(con, "raw.schema_columns", "added_columns", [*_VERSION_KEY, "table_name", "column_name"])
+    return set(changed)
+
+
+def _same_version(a: str, b: str) -> str:
+    """The condition that rows `a` and `b` are of the same schema version of the same source."""
+    return " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in _VERSION_KEY)
 
 
 def _write_datasets(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], at: dt.datetime) -> None:
