@@ -170,37 +170,32 @@ def _write_schema_versions(
     if not versions:
         return set()
     keys = ", ".join(_VERSION_KEY)
-    con.register("version_rows", pd.DataFrame(versions))
+    found = pd.DataFrame(versions).sort_values("inserted_at").drop_duplicates(_VERSION_KEY)  # the earliest sight
+    con.register("version_rows", found)
     try:
-        con.execute(
+        con.execute(  # keys and times only: the versions' documents are not copied
             f"""CREATE OR REPLACE TEMP TABLE changed_versions AS
-            SELECT n.*, t.stored IS NOT NULL AS was_stored
-            FROM (SELECT * FROM version_rows
-                  QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY inserted_at NULLS LAST) = 1) n
+            SELECT {", ".join(f"n.{k}" for k in _VERSION_KEY)}, t.stored IS NOT NULL AS was_stored
+            FROM version_rows n
             LEFT JOIN (SELECT {keys}, inserted_at, true AS stored FROM raw.schema_versions) t
                  ON {_same_version("t", "n")}
             WHERE t.stored IS NULL OR n.inserted_at < t.inserted_at
                OR t.inserted_at IS NULL AND n.inserted_at IS NOT NULL"""
         )
+        changed = con.execute("SELECT DISTINCT location, dataset_name, schema_name FROM changed_versions").fetchall()
+        if changed:
+            rows = f"(SELECT * FROM version_rows v SEMI JOIN changed_versions n ON {_same_version('v', 'n')})"
+            replace_keys(con, "raw.schema_versions", rows, _VERSION_KEY)
     finally:
         con.unregister("version_rows")
-    changed = con.execute("SELECT DISTINCT location, dataset_name, schema_name FROM changed_versions").fetchall()
-    if not changed:
-        return set()
-    con.execute("CREATE OR REPLACE TEMP TABLE version_changes AS SELECT * EXCLUDE (was_stored) FROM changed_versions")
-    replace_keys(con, "raw.schema_versions", "version_changes", _VERSION_KEY)
-    if columns:
-        con.register("column_rows", pd.DataFrame(columns))
+    if changed and columns:
+        con.register("column_rows", pd.DataFrame(columns).drop_duplicates([*_VERSION_KEY, "table_name", "column_name"]))
         try:
-            con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE added_columns AS
-                SELECT * FROM column_rows c
-                SEMI JOIN changed_versions n ON NOT n.was_stored AND {_same_version("c", "n")}
-                QUALIFY row_number() OVER (PARTITION BY {keys}, table_name, column_name) = 1"""
-            )
+            rows = f"""(SELECT * FROM column_rows c
+                        SEMI JOIN changed_versions n ON NOT n.was_stored AND {_same_version("c", "n")})"""
+            replace_keys(con, "raw.schema_columns", rows, [*_VERSION_KEY, "table_name", "column_name"])
         finally:
             con.unregister("column_rows")
-        replace_keys(con, "raw.schema_columns", "added_columns", [*_VERSION_KEY, "table_name", "column_name"])
     return set(changed)
 
 
