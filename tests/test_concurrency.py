@@ -13,6 +13,7 @@ import dlt
 from streamlit.testing.v1 import AppTest
 
 from glasspane.settings import PROJECT_DIR
+from glasspane.store import lake
 from tests import dlt_fixtures as fx
 from tests.conftest import collect_into, rows, source
 
@@ -112,6 +113,25 @@ def test_a_read_in_progress_keeps_its_catalog_log_while_other_processes_write_an
             assert rows(store, "SELECT count(*) FROM raw.meta WHERE key = 'probe'") == [(n + 1,)]
         assert reading.execute("SELECT count(*) FROM raw.meta WHERE key = 'probe'").fetchall() == [(0,)]
         reading.commit()
+
+
+def test_a_reader_asks_which_snapshot_it_reads_only_once_another_process_committed(store, monkeypatch):
+    """Asking DuckLake which snapshot this process's attach reads takes 30 ms, and each read asks whether it
+    fell behind: it is asked only when a snapshot was committed since the attach was last found current,
+    and a read still sees what another process wrote."""
+    store.ensure_current()
+    probes = "SELECT count(*) FROM raw.meta WHERE key = 'probe'"
+    assert rows(store, probes) == [(0,)]
+    asked: list[str] = []
+    ask = lake._value
+    monkeypatch.setattr(lake, "_value", lambda con, sql: asked.append(sql) or ask(con, sql))
+    for _ in range(3):
+        assert rows(store, probes) == [(0,)]
+    assert not [sql for sql in asked if "current_snapshot" in sql]
+    subprocess.run([sys.executable, "-c", ONE_WRITE, str(store.path), "0"], cwd=PROJECT_DIR, check=True)
+    for _ in range(3):
+        assert rows(store, probes) == [(1,)]
+    assert len([sql for sql in asked if "current_snapshot" in sql]) == 1
 
 
 def test_readers_in_other_threads_never_fail_while_this_process_writes(store):
