@@ -197,8 +197,9 @@ class _Instance:
         """True when this process's attach reads an older snapshot than the catalog holds: a connection that
         stayed inside one read (a result left half read, see `_value`) keeps seeing the catalog as it was then.
 
-        Asking DuckLake which snapshot the attach reads takes 30 ms, three times in a collect that finds
-        nothing new and once in each page read; it is asked only when a snapshot was committed since."""
+        Asking DuckLake which snapshot the attach reads takes 30 ms, and every read that is not pinned to a
+        snapshot asks whether it fell behind (three in a collect that finds nothing new): it is asked only
+        when a snapshot was committed since the attach was last found current."""
         if not self.location.embedded:
             return False
         newest = latest_snapshot(self.location)
