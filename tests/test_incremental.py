@@ -106,3 +106,23 @@ def test_a_collect_that_finds_nothing_new_writes_nothing_though_sources_hand_the
     assert collect(registry.build_all(config), store).ok
     assert store.version() > version  # a view changed without a new load: it is written
     assert rows(store, "SELECT count(*) FROM definitions WHERE name = 'recent_signups'") == [(1,)]
+
+
+def test_a_working_folder_hands_a_schema_version_over_once_though_each_new_package_carries_it(tmp_path):
+    """Turning a package's schema into columns for a store that holds it was half the reading of a folder
+    with a new load; the folder's cursor remembers the versions written, and a new version is handed over."""
+    pipelines = tmp_path / "pipelines"
+    shop = fx.pipeline("shop", pipelines, dlt.destinations.duckdb(str(tmp_path / "lake.duckdb")), "shop")
+    collector = registry.build(source("folder", "pipelines_dir", path=str(pipelines)))
+    fx.run(shop, fx.users(2), load_trace=False)
+    [dataset] = collector.discover()
+    first = collector.collect(dataset, {})
+    assert first.runs and first.schema_versions
+    fx.run(shop, fx.users(2, start=2), load_trace=False)
+    again = collector.collect(dataset, first.cursor)
+    assert again.runs and again.schema_versions == []
+    fx.run(shop, fx.users(2, start=4, extra_column=True), load_trace=False)  # the schema evolves
+    evolved = collector.collect(dataset, again.cursor)
+    [new] = {v.version_hash for v in evolved.schema_versions}
+    assert new not in {v.version_hash for v in first.schema_versions}
+    assert any(c.column_name == "nickname" for v in evolved.schema_versions for c in v.columns)
