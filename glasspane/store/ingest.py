@@ -33,7 +33,7 @@ from glasspane.store import string_list, summaries
 from glasspane.store.governance import write_definitions, write_load_packages, write_staging
 from glasspane.store.pending import Pending, SourceOutcome, mark_failure
 from glasspane.store.table_sizes import write_table_sizes
-from glasspane.store.upsert import load_floor, replace_keys, upsert
+from glasspane.store.upsert import load_floor, replace_keys, same_keys, upsert
 
 # Which observation of a run wins where sources disagree (lower is better evidence).
 PRIORITY_SQL = f"""CASE via WHEN '{VIA_DLT_LOADS}' THEN 1 WHEN '{VIA_TRACE_TABLE}' THEN 2
@@ -178,13 +178,13 @@ def _write_schema_versions(
             SELECT {", ".join(f"n.{k}" for k in _VERSION_KEY)}, t.stored IS NOT NULL AS was_stored
             FROM version_rows n
             LEFT JOIN (SELECT {keys}, inserted_at, true AS stored FROM raw.schema_versions) t
-                 ON {_same_version("t", "n")}
+                 ON {same_keys("t", "n", _VERSION_KEY)}
             WHERE t.stored IS NULL OR n.inserted_at < t.inserted_at
                OR t.inserted_at IS NULL AND n.inserted_at IS NOT NULL"""
         )
         changed = con.execute("SELECT DISTINCT location, dataset_name, schema_name FROM changed_versions").fetchall()
         if changed:
-            rows = f"(SELECT * FROM version_rows v SEMI JOIN changed_versions n ON {_same_version('v', 'n')})"
+            rows = f"(SELECT * FROM version_rows v SEMI JOIN changed_versions n ON {same_keys('v', 'n', _VERSION_KEY)})"
             replace_keys(con, "raw.schema_versions", rows, _VERSION_KEY)
     finally:
         con.unregister("version_rows")
@@ -192,16 +192,11 @@ def _write_schema_versions(
         con.register("column_rows", pd.DataFrame(columns).drop_duplicates([*_VERSION_KEY, "table_name", "column_name"]))
         try:
             rows = f"""(SELECT * FROM column_rows c
-                        SEMI JOIN changed_versions n ON NOT n.was_stored AND {_same_version("c", "n")})"""
+                        SEMI JOIN changed_versions n ON NOT n.was_stored AND {same_keys("c", "n", _VERSION_KEY)})"""
             replace_keys(con, "raw.schema_columns", rows, [*_VERSION_KEY, "table_name", "column_name"])
         finally:
             con.unregister("column_rows")
     return set(changed)
-
-
-def _same_version(a: str, b: str) -> str:
-    """The condition that rows `a` and `b` are of the same schema version of the same source."""
-    return " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in _VERSION_KEY)
 
 
 def _write_datasets(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], at: dt.datetime) -> None:

@@ -26,9 +26,13 @@ def replace_keys(con: duckdb.DuckDBPyConnection, table: str, rows: str, keys: li
     The delete runs only where some key is already stored: a write of new keys only appends, which
     never collides with a concurrent writer.
     """
-    match = " AND ".join(f"t.{k} IS NOT DISTINCT FROM n.{k}" for k in keys) + floor
-    delete_matching(con, table, rows, match)
+    delete_matching(con, table, rows, same_keys("t", "n", keys) + floor)
     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {rows}")
+
+
+def same_keys(a: str, b: str, keys: list[str]) -> str:
+    """The condition that rows `a` and `b` have the same `keys`, a missing value matching a missing one."""
+    return " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in keys)
 
 
 def delete_matching(con: duckdb.DuckDBPyConnection, table: str, rows: str, match: str) -> None:
