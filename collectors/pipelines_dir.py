@@ -144,9 +144,10 @@ class PipelinesDirCollector(Collector):
         written = batch.cursor.get(SENT_VERSIONS) or {}
         where = f"{location}|{dataset_name}"  # a version is stored under both: elsewhere, it is new
         sent = list(written.get("hashes") or []) if written.get("at") == where else []
-        self._read_packages(folder, batch, common, set(sent))
+        sent_hashes = set(sent)
+        self._read_packages(folder, batch, common, sent_hashes)
         batch.load_packages = _kept_packages(folder, location, pipeline_name, dataset_name)
-        self._read_schemas(folder, batch, location, dataset_name, set(sent))
+        self._read_schemas(folder, batch, location, dataset_name, sent_hashes)
         sent += [v.version_hash for v in batch.schema_versions if v.version_hash not in sent]
         batch.cursor[SENT_VERSIONS] = {"at": where, "hashes": sent[-SENT_HASHES_KEPT:]}
         return batch
