@@ -20,7 +20,7 @@ from glasspane.dlt_meta import redact_line
 from glasspane.records import DatasetBatch
 from glasspane.store import Store
 from glasspane.store.cursors import KnownSources, read_known
-from glasspane.store.maintenance import Due, MaintenanceReport, is_due, maintain_if_due
+from glasspane.store.maintenance import MaintenanceReport, maintain_if_due
 from glasspane.store.pending import Pending, SourceOutcome, mark_failure
 
 if TYPE_CHECKING:
@@ -130,8 +130,9 @@ def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: list[T],
         yield started.popleft().result()
 
 
-def _collect_source(collector: Collector, cursors: dict[str, dict], tracker: _Tracker, out: _Handoff) -> None:
-    """Read one source, handing each dataset's batch to `out` as it is read, then the source's outcome."""
+def _collect_source(collector: Collector, known: Future[KnownSources], tracker: _Tracker, out: _Handoff) -> None:
+    """Read one source, handing each dataset's batch to `out` as it is read, then the source's outcome;
+    `known`: what the store knows of the sources, read meanwhile."""
     started = dt.datetime.now(dt.UTC)
     errors: list[str] = []
     datasets: list[Dataset] = []
@@ -139,6 +140,7 @@ def _collect_source(collector: Collector, cursors: dict[str, dict], tracker: _Tr
     try:
         collector.open()
         datasets = collector.discover()
+        cursors = known.result().cursors[collector.name]
         tracker.add(total=len(datasets), message=f"{collector.name}: {len(datasets)} datasets")
 
         def one(dataset: Dataset) -> tuple[Dataset, DatasetBatch | None, str | None]:
@@ -237,8 +239,11 @@ def collect(
     before stays in the store, and the other sources are written as usual. A collect that finds
     nothing new and no new error writes nothing.
     """
-    known = read_known(store, [c.name for c in collectors])
-    due = is_due(store) if store.exists() else Due()  # asked now, while the reader is current (later: an attach)
+    # read while the sources open and list their datasets: DuckDB reads the store without holding Python's
+    # lock, and a source needs its cursors only to read its first dataset
+    ahead = ThreadPoolExecutor(max_workers=1)
+    known_at = ahead.submit(read_known, store, [c.name for c in collectors])
+    ahead.shutdown(wait=False)
     tracker = _Tracker(progress)
     writer = _Writer(store, tracker)
     committed = store.writes.committed
@@ -246,8 +251,9 @@ def collect(
     outcomes: list[SourceOutcome] = []
     with ThreadPoolExecutor(max_workers=max(1, max_parallel_sources)) as pool:
         for collector in collectors:
-            pool.submit(_collect_source, collector, known.cursors[collector.name], tracker, results)
+            pool.submit(_collect_source, collector, known_at, tracker, results)
         try:
+            known = known_at.result()
             while len(outcomes) < len(collectors):
                 item = results.get(timeout=writer.outcomes_due_in(outcome_hold_s))
                 if item is None:  # the outcomes held have waited long enough
@@ -274,9 +280,9 @@ def collect(
         mark_failure(outcome, writer.failures)
     summary = CollectSummary(writer.collect_id, outcomes)
     if store.writes.committed == committed:  # a collect that finds nothing new writes nothing: compacting waits
-        due.crowded = []
+        known.due.crowded = []
     try:
-        summary.maintenance = maintain_if_due(store, due)
+        summary.maintenance = maintain_if_due(store, known.due)
     except Exception as ex:  # maintenance never fails a collect: the next one tries again
         summary.notes.append(f"store maintenance: {redact_line(str(ex), limit=300)}")
     tracker.add(message="done")

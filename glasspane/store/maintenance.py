@@ -82,11 +82,16 @@ def _last_run(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
 def is_due(store: Store, now: dt.datetime | None = None) -> Due:
     """What is due: full maintenance when the last (or the store's creation) is older than a day or the
     store holds many data files; compaction of each table with more than `MAX_TABLE_FILES` files."""
-    now = now or dt.datetime.now(dt.UTC)
     with store.reader() as con:
-        last = _last_run(con)
-        full = (last is not None and now - last > EVERY) or live_files(con) > MAX_FILES
-        return Due(full, [(schema, table) for schema, table, _ in table_files(con, MAX_TABLE_FILES)])
+        return due_in(con, now)
+
+
+def due_in(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = None) -> Due:
+    """`is_due`, read through `con`, a reader of the store."""
+    now = now or dt.datetime.now(dt.UTC)
+    last = _last_run(con)
+    full = (last is not None and now - last > EVERY) or live_files(con) > MAX_FILES
+    return Due(full, [(schema, table) for schema, table, _ in table_files(con, MAX_TABLE_FILES)])
 
 
 def compact(store: Store, tables: list[tuple[str, str]] | None = None) -> list[str]:
