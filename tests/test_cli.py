@@ -47,6 +47,23 @@ def test_collect_prints_a_summary_per_source_and_exits_1_when_one_fails(tmp_path
     assert "1 source, 0 new runs, all ok" in only.stdout
 
 
+def test_a_damaged_store_fails_the_collect_with_one_line_naming_it_and_is_left_as_it_was(tmp_path, store):
+    warehouse = tmp_path / "w.duckdb"
+    fx.run(fx.pipeline("crm", tmp_path / "pipelines", dlt.destinations.duckdb(str(warehouse)), "crm"), fx.users(2))
+    config = tmp_path / "glasspane.toml"
+    config.write_text(f'[[sources]]\nname = "wh"\nkind = "duckdb"\npath = "{warehouse}"\n')
+    assert cli("collect", "--config", str(config), "--store", str(store.path), "--quiet").returncode == 0
+    damaged = bytearray(store.path.read_bytes())
+    damaged[100:4000] = b"\x00garbage" * 390  # SQLite's header stays, its first pages do not
+    store.path.write_bytes(damaged)
+
+    done = cli("collect", "--config", str(config), "--store", str(store.path), "--quiet")
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(f"error: store {store.path}: cannot be read (")
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert store.path.read_bytes() == damaged
+
+
 def test_python_m_glasspane_runs_the_same_command_line_under_its_own_name(tmp_path):
     config = tmp_path / "glasspane.toml"
     config.write_text('[[sources]]\nname = "x"\nkind = "ftp"\n')

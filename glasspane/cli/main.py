@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from glasspane.cli import alerts, collect, demo, forget, store
-from glasspane.cli.common import EXIT_USAGE
+from glasspane.cli.common import EXIT_FAILED, EXIT_USAGE
 from glasspane.config import ConfigError
-from glasspane.store import StoreBusy
+from glasspane.store import StoreBusy, StoreUnreadable
 
 PROG = "python -m collectors"
 
@@ -23,10 +23,14 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
-    """Run the command line; errors in config or arguments print one line and exit 2."""
+    """Run the command line; errors in config or arguments print one line and exit 2, a store that cannot
+    be read one line and exit 1."""
     args = build_parser(prog).parse_args(argv)
     try:
         return args.handler(args)
     except (ConfigError, StoreBusy) as ex:
         print(f"error: {ex}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreUnreadable as ex:
+        print(f"error: {ex}", file=sys.stderr)
+        return EXIT_FAILED

@@ -60,6 +60,10 @@ class StoreBusy(RuntimeError):
     """The store could not be written: another process holds it for longer than we would wait."""
 
 
+class StoreUnreadable(RuntimeError):
+    """The store could not be read (a damaged catalog, or a file that is no store); the message is one line."""
+
+
 def _migrations() -> list[tuple[str, str]]:
     return [(p.stem, p.read_text()) for p in sorted(MIGRATIONS_DIR.glob("*.sql"))]
 
