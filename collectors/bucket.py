@@ -207,8 +207,7 @@ class Bucket:
         """A whole (small) file in one request."""
         # s3fs would first ask for the size (a HEAD) to read big files in parallel chunks
         if self.is_local:
-            with open(path, "rb") as file:
-                data = file.read()
+            data = _read_local(path)
         else:
             options = {"max_concurrency": 1} if self.is_s3 else {}
             data = self.fs.cat_file(path, **options, **self._deadline)
@@ -225,6 +224,18 @@ class Bucket:
             data = self.fs.cat_file(path, start=start, end=end, **self._deadline)
         meter.add(get_calls=1, bytes_read=len(data))
         return data
+
+
+def _read_local(path: str) -> bytes:
+    """A local file's bytes, read without a Python file object (half the time of `open` for small files)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        parts = [os.read(fd, 1 << 16)]
+        while parts[-1]:
+            parts.append(os.read(fd, 1 << 20))
+    finally:
+        os.close(fd)
+    return b"".join(parts)
 
 
 def _is_async(fs: Any) -> bool:
