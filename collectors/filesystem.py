@@ -141,6 +141,7 @@ class FilesystemCollector(Collector):
     def __init__(self, config):
         super().__init__(config)
         self.bucket_url = str(self.option("bucket_url"))
+        self._location = filesystem_location(self.bucket_url)  # resolves a local path: asked per dataset
         self.local_root = local_folder(self.bucket_url)  # None for a remote bucket
         self.max_parallel = 1 if self.local_root is not None else REMOTE_DATASETS
         self.layout = str(self.option("layout") or DEFAULT_LAYOUT)
@@ -154,7 +155,7 @@ class FilesystemCollector(Collector):
 
     @property
     def location(self) -> str:
-        return filesystem_location(self.bucket_url)
+        return self._location
 
     def open(self) -> None:
         local = self.local_root
@@ -372,9 +373,10 @@ class FilesystemCollector(Collector):
         return value, None
 
     def _table_files(
-        self, base: str, layout: str, table: str, schema_of: dict[str, str], meter: Meter
+        self, base: str, layout: str, table: str, schema_of: dict[str, str], meter: Meter, suffix: str = ""
     ) -> dict[str, list[Entry]]:
-        """Data files of `table` written by the loads in `schema_of` (load id -> schema), by load id."""
+        """Data files of `table` written by the loads in `schema_of` (load id -> schema), by load id; only
+        those whose names end with `suffix`, when given."""
         pattern = layout_pattern(layout, table)
         first, newest = min(schema_of), max(schema_of)
         found: dict[str, list[Entry]] = defaultdict(list)
@@ -383,6 +385,8 @@ class FilesystemCollector(Collector):
             # every file of the wanted loads starts with the prefix their first and last load id share
             narrowed = narrowing_prefix(prefix + first, prefix + newest) if incremental else prefix
             for entry in self.bucket.find_after(base, narrowed, start, meter):
+                if not entry.name.endswith(suffix):
+                    continue
                 match = pattern.search(entry.name)
                 if match and match.group("load_id") in schema_of:
                     found[match.group("load_id")].append(entry)
@@ -433,8 +437,8 @@ class FilesystemCollector(Collector):
         layout = self.layouts.get(dataset.key, self.layout)
         files: list[tuple[str, str, Entry]] = []  # (load id, table, file)
         for table in sorted({t for s in set(schema_of.values()) for t in tables.get(s, [])}):
-            for load_id, entries in self._table_files(base, layout, table, schema_of, meter).items():
-                files += [(load_id, table, e) for e in entries if e.name.endswith(".parquet")]
+            for load_id, entries in self._table_files(base, layout, table, schema_of, meter, ".parquet").items():
+                files += [(load_id, table, e) for e in entries]
 
         def count(item: tuple[str, str, Entry]) -> int | None:
             path = f"{base}/{item[2].name}"
