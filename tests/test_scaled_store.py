@@ -3,6 +3,7 @@ a real PostgreSQL server from Debian's packages and `moto_server`, both on loopb
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -21,7 +22,7 @@ from playwright.sync_api import expect
 from collectors.runner import OUTCOME_HOLD_S, CollectSummary
 from glasspane.config import load_config
 from glasspane.settings import PROJECT_DIR, environment
-from glasspane.store import Store, StoreBusy
+from glasspane.store import SCHEMA_VERSION, Store, StoreBusy, lake
 from tests import dlt_fixtures as fx
 from tests.browser import chromium, dashboard, open_page
 from tests.conftest import clone, rows
@@ -84,7 +85,7 @@ READER = textwrap.dedent(
     """
     import json, sys, time
     from glasspane.queries import pipelines, runs
-    from glasspane.store import Store, StoreBusy
+    from glasspane.store import SCHEMA_VERSION, Store, StoreBusy
     store, stop = Store(sys.argv[1]), sys.argv[2]
     reads, failures, seen = 0, [], set()
     import os
@@ -232,7 +233,7 @@ def test_shards_that_start_together_on_a_new_scaled_store_create_it_once_without
 WRITER = textwrap.dedent(
     """
     import json, sys, time
-    from glasspane.store import Store, StoreBusy
+    from glasspane.store import SCHEMA_VERSION, Store, StoreBusy
     store, name = Store(sys.argv[1]), sys.argv[2]
     def bump(i):
         def fn(con):  # replaces a row, as a collect replaces its cursors: collides with any other write here
@@ -340,6 +341,82 @@ def test_store_copy_moves_an_embedded_store_into_a_scaled_one_and_back(scaled, d
         assert rows(Store(back), f"SELECT * FROM {view} ORDER BY ALL") == rows(
             source, f"SELECT * FROM {view} ORDER BY ALL"
         ), view
+
+
+def newer_glasspane(folder: Path) -> Path:
+    """A copy of this Glasspane as its next release would be: one more migration, the schema version raised."""
+    import shutil
+
+    for package in ("glasspane", "collectors"):
+        shutil.copytree(PROJECT_DIR / package, folder / package, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "glasspane/store/migrations/9990_next_release.sql").write_text(
+        "CREATE TABLE IF NOT EXISTS raw.next_release (note TEXT);\n"
+    )
+    code = folder / "glasspane/store/__init__.py"
+    code.write_text(
+        code.read_text().replace(f"SCHEMA_VERSION = {SCHEMA_VERSION}\n", f"SCHEMA_VERSION = {SCHEMA_VERSION + 1}\n")
+    )
+    return folder
+
+
+def collect_with(code: Path, config: Path, target: Store) -> subprocess.CompletedProcess:
+    """`python -m collectors collect` of the Glasspane at `code`, as a machine running it would."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "collectors",
+            "collect",
+            "--config",
+            str(config),
+            "--store",
+            target.location.setting,
+            "-q",
+        ],
+        cwd=code,
+        env={**os.environ, "PYTHONPATH": str(code)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def read(target: Store, sql: str) -> list[tuple]:
+    """Rows of a store whatever its schema (`rows` would have this code migrate it first)."""
+    with contextlib.closing(lake.attach(target.location, read_only=True)) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.mark.parametrize("engine", ["embedded", "scaled"])
+def test_a_store_a_newer_glasspane_migrated_is_refused_by_an_older_one_and_left_as_it_is(engine, request, tmp_path):
+    """Machines upgrade one by one: an older collector must neither write the newer schema nor take the store
+    back to its own (each would then migrate it again, and summarise it anew, at every collect)."""
+    target = request.getfixturevalue("store" if engine == "embedded" else "scaled")
+    newer = newer_glasspane(tmp_path / "newer")
+    bucket, pipelines = tmp_path / "bucket", tmp_path / "pipelines"
+    bucket.mkdir()
+    config = config_for(tmp_path, bucket)
+    add_loads(bucket, pipelines, 0)
+    assert collect_with(PROJECT_DIR, config, target).returncode == 0
+    upgraded = collect_with(newer, config, target)  # the first machine upgraded
+    assert upgraded.returncode == 0, upgraded.stderr
+    migrated = read(target, "SELECT name, applied_at FROM raw.migrations ORDER BY name")
+    assert migrated[-1][0] == "9990_next_release"
+    version = target.version()
+
+    add_loads(bucket, pipelines, 1)
+    older = collect_with(PROJECT_DIR, config, target)  # a machine not upgraded yet
+    assert older.returncode == 1, older.stderr
+    assert older.stderr.splitlines() == [
+        f"error: store {target}: a newer Glasspane migrated it (schema version {SCHEMA_VERSION + 1}; this one knows "
+        f"schema version {SCHEMA_VERSION}): upgrade Glasspane on this machine; the store was left as it is"
+    ]
+    assert target.version() == version  # nothing written: no run, no migration, no summary
+
+    again = collect_with(newer, config, target)  # the upgraded machine collects on, without migrating again
+    assert again.returncode == 0, again.stderr
+    assert read(target, "SELECT name, applied_at FROM raw.migrations ORDER BY name") == migrated
+    assert read(target, "SELECT count(*), count(DISTINCT run_key) FROM runs") == [(12, 12)]
 
 
 def test_a_store_url_with_a_password_is_refused_in_one_line_without_echoing_it(tmp_path):

@@ -8,8 +8,20 @@ import time
 import duckdb
 import pytest
 
-from glasspane.store import Store, StoreBusy
+from glasspane.store import SCHEMA_VERSION, Store, StoreBusy, schema_fingerprint
 from tests.conftest import clone, rows
+
+# The schema each schema version stands for. A change to a migration, a view or the PII rules changes the
+# fingerprint: raise `glasspane.store.SCHEMA_VERSION` with it, and record the pair here.
+SCHEMA_FINGERPRINTS = {1: "e81a24407fb06967"}
+
+
+def test_a_change_to_the_schema_raises_its_version():
+    """Older Glasspanes refuse a store by its schema version (`StoreTooNew`): a change left at the same
+    version would have them take the store back to their own schema."""
+    assert SCHEMA_FINGERPRINTS.get(SCHEMA_VERSION) == schema_fingerprint(), (
+        "the schema changed: raise SCHEMA_VERSION in glasspane/store/__init__.py and record its fingerprint here"
+    )
 
 
 def test_a_new_store_has_every_documented_view_and_reopening_migrates_nothing(store):

@@ -8,7 +8,7 @@ import sys
 from glasspane.cli import alerts, collect, demo, forget, store
 from glasspane.cli.common import EXIT_FAILED, EXIT_USAGE
 from glasspane.config import ConfigError
-from glasspane.store import StoreBusy, StoreUnreadable
+from glasspane.store import StoreBusy, StoreTooNew, StoreUnreadable
 
 PROG = "python -m collectors"
 
@@ -24,13 +24,13 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     """Run the command line; errors in config or arguments print one line and exit 2, a store that cannot
-    be read one line and exit 1."""
+    be read or that a newer Glasspane migrated one line and exit 1."""
     args = build_parser(prog).parse_args(argv)
     try:
         return args.handler(args)
     except (ConfigError, StoreBusy) as ex:
         print(f"error: {ex}", file=sys.stderr)
         return EXIT_USAGE
-    except StoreUnreadable as ex:
+    except (StoreUnreadable, StoreTooNew) as ex:
         print(f"error: {ex}", file=sys.stderr)
         return EXIT_FAILED

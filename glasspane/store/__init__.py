@@ -46,6 +46,10 @@ from glasspane.store.lake import (
     write_turn,
 )
 
+# The schema's version: raise it with every change to a migration, a view or the PII rules (a test holds
+# it to the fingerprint). A store migrated by a newer Glasspane is refused by older ones, which would
+# otherwise take it back to their own views, and the newer one forward again, each time summarising it anew.
+SCHEMA_VERSION = 1
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"  # tables: applied once each, in name order
 VIEWS_DIR = Path(__file__).parent / "views"  # views: re-created when the code's schema changes
 LEGACY_SUFFIX = ".pre-lake"  # a DuckDB-file store, kept after its contents were copied into the lake
@@ -62,6 +66,10 @@ class StoreBusy(RuntimeError):
 
 class StoreUnreadable(RuntimeError):
     """The store could not be read (a damaged catalog, or a file that is no store); the message is one line."""
+
+
+class StoreTooNew(RuntimeError):
+    """The store carries a newer Glasspane's schema: this one neither writes it nor takes it back to its own."""
 
 
 def _migrations() -> list[tuple[str, str]]:
@@ -277,7 +285,10 @@ class Store:
             con = open_writer(self.location)
             try:
                 con.begin()
-                migrate(con, legacy)
+                try:
+                    migrate(con, legacy)
+                except StoreTooNew as ex:
+                    raise StoreTooNew(f"store {self}: {ex}") from None
                 yield con
                 con.commit()
             except BaseException:
@@ -409,8 +420,10 @@ def migrate(con: duckdb.DuckDBPyConnection, legacy: Path | None = None) -> None:
     con.execute("CREATE TABLE IF NOT EXISTS raw.migrations (name TEXT NOT NULL, applied_at TIMESTAMPTZ)")
     con.execute("CREATE TABLE IF NOT EXISTS raw.meta (key TEXT NOT NULL, value TEXT)")
     applied = {row[0] for row in con.execute("SELECT name FROM raw.migrations").fetchall()}
+    migrations = _migrations()
+    _refuse_newer(con, applied - {name for name, _ in migrations})
     before = _tables(con)
-    for name, sql in _migrations():
+    for name, sql in migrations:
         if name not in applied:
             con.execute(sql)
             con.execute("INSERT INTO raw.migrations VALUES (?, now())", [name])
@@ -426,5 +439,21 @@ def migrate(con: duckdb.DuckDBPyConnection, legacy: Path | None = None) -> None:
         summaries.refresh(con)
     if not con.execute("SELECT count(*) FROM raw.meta WHERE key = 'maintained_at'").fetchone()[0]:
         con.execute("INSERT INTO raw.meta VALUES ('maintained_at', now()::TIMESTAMPTZ::TEXT)")  # as good as new
-    con.execute("DELETE FROM raw.meta WHERE key = 'fingerprint'")
-    con.execute("INSERT INTO raw.meta VALUES ('fingerprint', ?)", [schema_fingerprint()])
+    con.execute("DELETE FROM raw.meta WHERE key IN ('fingerprint', 'schema_version')")
+    con.execute(
+        "INSERT INTO raw.meta VALUES ('fingerprint', ?), ('schema_version', ?)",
+        [schema_fingerprint(), str(SCHEMA_VERSION)],
+    )
+
+
+def _refuse_newer(con: duckdb.DuckDBPyConnection, unknown: set[str]) -> None:
+    """Raise `StoreTooNew` when a newer Glasspane migrated the store `con` writes: its schema version is
+    higher than this code's, or it holds migrations this code does not know."""
+    row = con.execute("SELECT max(value::INTEGER) FROM raw.meta WHERE key = 'schema_version'").fetchone()
+    if (row[0] or 0) <= SCHEMA_VERSION and not unknown:
+        return
+    what = f"schema version {row[0]}" if (row[0] or 0) > SCHEMA_VERSION else f"migration {min(unknown)}"
+    raise StoreTooNew(
+        f"a newer Glasspane migrated it ({what}; this one knows schema version {SCHEMA_VERSION}): "
+        "upgrade Glasspane on this machine; the store was left as it is"
+    )
