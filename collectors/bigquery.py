@@ -26,7 +26,7 @@ from collectors.bigquery_client import (
     quote,
     resolve_credentials,
 )
-from collectors.bigquery_views import definitions_from_rows, views_sql
+from collectors.bigquery_views import VIEW_TABLE_TYPE, definitions_from_rows, views_sql
 from collectors.destination import dataset_batch, latest, learn_versions, may_bring_versions, missing_dlt_tables
 from collectors.traces import TRACE_ROOT, TRACE_TABLES, trace_rows_sql
 from glasspane.config import ConfigError
@@ -142,7 +142,7 @@ class BigQueryCollector(Collector):
         try:
             tables, metadata = None, None
             if self.option("table_sizes", True):
-                tables = self.access.table_names(project, name)
+                tables = self.access.tables(project, name)
                 metadata = self._data_tables(project, name, tables)
             if cursor and fingerprint and fingerprint[0] and cursor.get("loads_table") == fingerprint:
                 batch = DatasetBatch(cursor=dict(cursor), destination_type="bigquery")  # nothing new: no query
@@ -161,26 +161,22 @@ class BigQueryCollector(Collector):
             ]
         return batch
 
-    def _data_tables(self, project: str, name: str, tables: set[str]) -> dict[str, Any]:
+    def _data_tables(self, project: str, name: str, tables: dict[str, str]) -> dict[str, Any]:
         """Metadata of a dataset's data tables (dlt's own and views left out): free API calls, no query."""
         access = self.access
         assert access is not None
-        data_tables = sorted(t for t in tables if not is_dlt_table(t))
+        # views hold no rows of their own: sizes and counts are for tables only
+        data_tables = sorted(t for t, kind in tables.items() if kind != VIEW_TABLE_TYPE and not is_dlt_table(t))
         with ThreadPoolExecutor(max_workers=8) as pool:
             found = list(pool.map(lambda t: access.table(project, name, t), data_tables))
-        # views hold no rows of their own: sizes and counts are for tables only
-        return {
-            t: m
-            for t, m in zip(data_tables, found, strict=True)
-            if m is not None and getattr(m, "table_type", None) != "VIEW"
-        }
+        return {t: m for t, m in zip(data_tables, found, strict=True) if m is not None}
 
     def _collect(
         self,
         dataset: Dataset,
         cursor: dict[str, Any],
         fingerprint: list[Any] | None,
-        tables: set[str] | None,
+        tables: dict[str, str] | None,
         metadata: dict[str, Any] | None,
     ) -> DatasetBatch:
         """Read what is new; `tables` and `metadata` are the dataset's, when this collect listed them already."""
@@ -202,7 +198,7 @@ class BigQueryCollector(Collector):
         )
         if cursor and not loads:  # dlt writes its other tables with a load: nothing new without one
             return DatasetBatch(cursor={**cursor, "loads_table": fingerprint}, destination_type="bigquery")
-        tables = tables if tables is not None else access.table_names(project, name)
+        tables = tables if tables is not None else access.tables(project, name)
         versions_since = cursor.get("versions_inserted_at", EPOCH)
         states_since = cursor.get("state_load_id", "")
         # a query job less for new loads whose schema versions were read before
@@ -222,7 +218,9 @@ class BigQueryCollector(Collector):
             [traces_since] + [r.get("_dlt_load_id") or "" for r in trace_tables.get(TRACE_ROOT, [])]
         )
         if self.option("views", True):  # view SQL for lineage, refreshed with each new load
-            batch.definitions = definitions_from_rows(rows(views_sql(project, name)))
+            # a query job only where the listing shows a view: none means none to keep (and any stored go)
+            has_views = VIEW_TABLE_TYPE in tables.values()
+            batch.definitions = definitions_from_rows(rows(views_sql(project, name))) if has_views else []
         if self.option("count_rows", False):
             metadata = metadata if metadata is not None else self._data_tables(project, name, tables)
             uncounted = _uncounted_loads(loads, batch)
@@ -230,7 +228,7 @@ class BigQueryCollector(Collector):
         return batch
 
     def _read_traces(
-        self, project: str, name: str, tables: set[str], since: str, table: Callable[[str], str]
+        self, project: str, name: str, tables: dict[str, str], since: str, table: Callable[[str], str]
     ) -> dict[str, list[dict[str, Any]]]:
         """Rows of the `_trace*` tables uploaded after load id `since`; children only when there are new traces."""
         access = self.access
@@ -302,7 +300,7 @@ class BigQueryCollector(Collector):
 def _versions_and_states(
     rows: Callable[..., list[dict[str, Any]]],
     table: Callable[[str], str],
-    tables: set[str],
+    tables: dict[str, str],
     read_versions: bool,
     versions_since: str,
     states_since: str,

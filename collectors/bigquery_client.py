@@ -164,12 +164,12 @@ class BigQueryAccess:
         """Every dataset of a project."""
         return self.call(project, lambda c: list(c.list_datasets(project, retry=self.retry, timeout=self.timeout_s)))
 
-    def table_names(self, project: str, dataset: str) -> set[str]:
-        """Names of every table in a dataset."""
+    def tables(self, project: str, dataset: str) -> dict[str, str]:
+        """Every table in a dataset, by name, with its type ('TABLE', 'VIEW', 'MATERIALIZED_VIEW', ...)."""
         listed = self.call(
             project, lambda c: list(c.list_tables(f"{project}.{dataset}", retry=self.retry, timeout=self.timeout_s))
         )
-        return {t.table_id for t in listed}
+        return {t.table_id: t.table_type or "" for t in listed}
 
     def columns(self, project: str, dataset: str, name: str) -> list[str]:
         """Column names of a table, from a free dry run (its result schema is always current)."""

@@ -16,6 +16,7 @@ from glasspane.definition_sql import VIEW
 from glasspane.records import DefinitionRecord
 
 ORIGIN = "INFORMATION_SCHEMA.VIEWS"
+VIEW_TABLE_TYPE = "VIEW"  # a view's type in a dataset's table listing (a materialised view's SQL is not in ORIGIN)
 _PROJECT = re.compile(r"^[a-z][a-z0-9.:-]{0,127}$", re.IGNORECASE)  # includes domain-scoped `example.com:proj`
 _DATASET = re.compile(r"^\w{1,1024}$")
 

@@ -279,6 +279,39 @@ def test_bigquery_recollect_without_new_loads_runs_no_query_and_then_reads_only_
     ) == [(3,), (3,), (7,)]
 
 
+def test_a_dataset_is_asked_for_its_view_sql_only_while_its_table_listing_shows_a_view(bq, tmp_path, store):
+    """INFORMATION_SCHEMA.VIEWS is a query job (billed at least 10 MB) per dataset with new loads: most dlt
+    datasets hold no view, and the free table listing, read for the sizes anyway, says so."""
+    with bq.loading():
+        shop = bq.pipeline("shop", tmp_path / "pipelines", "proj-g", "shop")
+        fx.run(shop, fx.users(2))
+    source = warehouse(bq, project="proj-g")
+
+    def collect_new_load(start: int) -> list[str]:
+        """Collect after one more load; the view SQL queries it ran."""
+        if start:
+            with bq.loading():
+                fx.run(shop, fx.users(2, start=start))
+        bq.proxy.clear()
+        with credentials("bq", COLLECTOR, bq.tokens.url):
+            summary = collect_into(store, source)
+        assert summary.ok and summary.new_runs == 1, summary.outcomes[0].errors
+        jobs = [json.loads(r.body)["configuration"]["query"]["query"] for r in bq.proxy.requests if is_query(r)]
+        return [q for q in jobs if "INFORMATION_SCHEMA.VIEWS" in q]
+
+    def stored_views() -> list[tuple]:
+        return rows(store, "SELECT name, sql FROM definitions WHERE dataset_name = 'shop'")
+
+    assert collect_new_load(0) == [] and stored_views() == []
+    view_sql = "SELECT id FROM `proj-g.shop.users`"
+    bq.client("proj-g").query(f"CREATE VIEW `proj-g.shop.v_ids` AS {view_sql}").result()
+    assert len(collect_new_load(10)) == 1
+    assert stored_views() == [("v_ids", view_sql)]
+    bq.client("proj-g").query("DROP VIEW `proj-g.shop.v_ids`").result()
+    assert collect_new_load(20) == []
+    assert stored_views() == []  # the listing shows no view: the stored one goes
+
+
 def copy_dlt_tables(
     bq: BigQueryWorld,
     source: str,
@@ -395,5 +428,5 @@ def test_count_queries_are_opt_in_and_dry_run_against_the_byte_budget(bq, store)
     [skipped] = over.outcomes[0].errors
     assert skipped.startswith("source 'over': bigquery://proj-a/billing.users: row count query skipped: it would ")
     assert "more than the 0 left of max_bytes_billed" in skipped
-    # _dlt_loads, _dlt_version, _dlt_pipeline_state and INFORMATION_SCHEMA.VIEWS: no count
-    assert over.outcomes[0].stats["queries"] == 4
+    # _dlt_loads, _dlt_version and _dlt_pipeline_state (billing holds no view: no view SQL either): no count
+    assert over.outcomes[0].stats["queries"] == 3

@@ -210,7 +210,7 @@ class BigQueryTarget(Target):
                 except NotFound:
                     continue
                 self.regions[dataset] = found.location
-                self.tables |= {(dataset, t) for t in self.access.table_names(self.project, dataset)}
+                self.tables |= {(dataset, t) for t in self.access.tables(self.project, dataset)}
         except Exception as ex:
             self.collector.close()
             raise Unreachable(self.collector.describe(ex)) from None
