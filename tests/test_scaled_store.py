@@ -104,6 +104,12 @@ READER = textwrap.dedent(
 )
 
 
+def collect_command(config: Path, target: Store) -> list[str]:
+    """`python -m collectors collect` of the sources in `config` into `target`, quietly."""
+    store = target.location.setting
+    return [sys.executable, "-m", "collectors", "collect", "--config", str(config), "--store", store, "--quiet"]
+
+
 def test_three_sharded_collectors_and_readers_share_one_scaled_store_and_lose_nothing(scaled, tmp_path):
     bucket, pipelines = tmp_path / "bucket", tmp_path / "pipelines"
     bucket.mkdir()
@@ -122,21 +128,13 @@ def test_three_sharded_collectors_and_readers_share_one_scaled_store_and_lose_no
     try:
         for round_no in range(3):
             add_loads(bucket, pipelines, round_no)
-            command = [
-                sys.executable,
-                "-m",
-                "collectors",
-                "collect",
-                "--config",
-                str(config),
-                "--store",
-                scaled.location.setting,
-                "--quiet",
-                "--source",
-            ]
             shards = [
                 subprocess.Popen(
-                    [*command, *shard], cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+                    [*collect_command(config, scaled), "--source", *shard],
+                    cwd=PROJECT_DIR,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
                 )
                 for shard in SHARDS
             ]
@@ -362,17 +360,7 @@ def newer_glasspane(folder: Path) -> Path:
 def collect_with(code: Path, config: Path, target: Store) -> subprocess.CompletedProcess:
     """`python -m collectors collect` of the Glasspane at `code`, as a machine running it would."""
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "collectors",
-            "collect",
-            "--config",
-            str(config),
-            "--store",
-            target.location.setting,
-            "-q",
-        ],
+        collect_command(config, target),
         cwd=code,
         env={**os.environ, "PYTHONPATH": str(code)},
         capture_output=True,
