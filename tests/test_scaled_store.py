@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 from collectors.runner import OUTCOME_HOLD_S, CollectSummary
 from glasspane.config import load_config
 from glasspane.settings import PROJECT_DIR, environment
-from glasspane.store import SCHEMA_VERSION, Store, StoreBusy, lake
+from glasspane.store import SCHEMA_VERSION, Store, StoreBusy, StoreTooNew, lake
 from tests import dlt_fixtures as fx
 from tests.browser import chromium, dashboard, open_page
 from tests.conftest import clone, rows
@@ -400,6 +400,13 @@ def test_a_store_a_newer_glasspane_migrated_is_refused_by_an_older_one_and_left_
         f"schema version {SCHEMA_VERSION}): upgrade Glasspane on this machine; the store was left as it is"
     ]
     assert target.version() == version  # nothing written: no run, no migration, no summary
+    lock = target.path.with_name(target.path.name + ".lock") if target.path else None
+    stamp = lock.stat().st_mtime_ns if lock else None
+    older = Store(target.location)
+    with pytest.raises(StoreTooNew, match="a newer Glasspane migrated it"):
+        older.ensure_current()  # what an older dashboard does before its reads, page after page
+    assert older.writes.turns == 0  # it found out by reading: no writer's turn taken (other writers wait for turns)
+    assert (lock.stat().st_mtime_ns if lock else None) == stamp  # nor an embedded store's lock
 
     again = collect_with(newer, config, target)  # the upgraded machine collects on, without migrating again
     assert again.returncode == 0, again.stderr

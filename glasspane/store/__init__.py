@@ -188,9 +188,22 @@ class Store:
         return current
 
     def ensure_current(self) -> None:
-        """Create the store, or migrate it, when it is missing or outdated."""
+        """Create the store, or migrate it, when it is missing or outdated; `StoreTooNew` when a newer
+        Glasspane migrated it, found by a read: an older dashboard or collect never takes a writer's turn
+        only to refuse."""
         if not self.is_current():
+            if self.version():
+                with contextlib.closing(attach(self.location, read_only=True)) as con, self._naming_newer():
+                    _refuse_newer(con)
             self.write(lambda con: None)
+
+    @contextlib.contextmanager
+    def _naming_newer(self) -> Iterator[None]:
+        """`StoreTooNew` raised within, with this store's name."""
+        try:
+            yield
+        except StoreTooNew as ex:
+            raise StoreTooNew(f"store {self}: {ex}") from None
 
     def snapshot(self, version: int | None = None) -> duckdb.DuckDBPyConnection:
         """A read-only connection pinned to one version of the store (the newest when None)."""
@@ -285,10 +298,8 @@ class Store:
             con = open_writer(self.location)
             try:
                 con.begin()
-                try:
+                with self._naming_newer():
                     migrate(con, legacy)
-                except StoreTooNew as ex:
-                    raise StoreTooNew(f"store {self}: {ex}") from None
                 yield con
                 con.commit()
             except BaseException:
@@ -419,11 +430,10 @@ def migrate(con: duckdb.DuckDBPyConnection, legacy: Path | None = None) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute("CREATE TABLE IF NOT EXISTS raw.migrations (name TEXT NOT NULL, applied_at TIMESTAMPTZ)")
     con.execute("CREATE TABLE IF NOT EXISTS raw.meta (key TEXT NOT NULL, value TEXT)")
+    _refuse_newer(con)
     applied = {row[0] for row in con.execute("SELECT name FROM raw.migrations").fetchall()}
-    migrations = _migrations()
-    _refuse_newer(con, applied - {name for name, _ in migrations})
     before = _tables(con)
-    for name, sql in migrations:
+    for name, sql in _migrations():
         if name not in applied:
             con.execute(sql)
             con.execute("INSERT INTO raw.migrations VALUES (?, now())", [name])
@@ -446,10 +456,16 @@ def migrate(con: duckdb.DuckDBPyConnection, legacy: Path | None = None) -> None:
     )
 
 
-def _refuse_newer(con: duckdb.DuckDBPyConnection, unknown: set[str]) -> None:
-    """Raise `StoreTooNew` when a newer Glasspane migrated the store `con` writes: its schema version is
-    higher than this code's, or it holds migrations this code does not know."""
-    row = con.execute("SELECT max(value::INTEGER) FROM raw.meta WHERE key = 'schema_version'").fetchone()
+def _refuse_newer(con: duckdb.DuckDBPyConnection) -> None:
+    """Raise `StoreTooNew` when a newer Glasspane migrated the store `con` reads: its schema version is
+    higher than this code's, or it holds migrations this code does not know (nothing for a store whose
+    bookkeeping tables are not created yet)."""
+    try:
+        applied = {row[0] for row in con.execute("SELECT name FROM raw.migrations").fetchall()}
+        row = con.execute("SELECT max(value::INTEGER) FROM raw.meta WHERE key = 'schema_version'").fetchone()
+    except duckdb.CatalogException:
+        return
+    unknown = applied - {name for name, _ in _migrations()}
     if (row[0] or 0) <= SCHEMA_VERSION and not unknown:
         return
     what = f"schema version {row[0]}" if (row[0] or 0) > SCHEMA_VERSION else f"migration {min(unknown)}"
