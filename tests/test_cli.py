@@ -61,6 +61,8 @@ def test_a_damaged_store_fails_the_collect_with_one_line_naming_it_and_is_left_a
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith(f"error: store {store.path}: cannot be read (")
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    alerts = cli("alerts", "--store", str(store.path))  # every command looks at the store the same way
+    assert (alerts.returncode, alerts.stderr.splitlines()) == (1, done.stderr.splitlines())
     assert store.path.read_bytes() == damaged
 
 

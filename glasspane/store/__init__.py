@@ -29,6 +29,7 @@ from typing import TypeVar
 import duckdb
 
 from glasspane import settings
+from glasspane.dlt_meta import redact_line
 from glasspane.formatting import plural
 from glasspane.governance.pii import rules_fingerprint
 from glasspane.store.lake import (
@@ -172,7 +173,18 @@ class Store:
 
     def version(self) -> int:
         """The newest committed snapshot: changes with every write, in any process; a cache key for readers."""
-        return latest_snapshot(self.location)
+        with self.reading():  # every command's first look at the store
+            return latest_snapshot(self.location)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """DuckDB's errors within, short of a concurrent writer's, as `StoreUnreadable` naming this store."""
+        try:
+            yield
+        except duckdb.Error as ex:
+            if is_conflict(ex):
+                raise
+            raise StoreUnreadable(f"store {self}: cannot be read ({redact_line(str(ex), limit=300)})") from None
 
     def is_current(self) -> bool:
         """True when the store exists and carries this code's schema (checked once per version)."""

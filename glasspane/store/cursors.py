@@ -6,10 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-import duckdb
-
-from glasspane.dlt_meta import redact_line
-from glasspane.store import Store, StoreUnreadable, is_conflict, string_list
+from glasspane.store import Store, string_list
 from glasspane.store.maintenance import Due, due_in
 
 
@@ -27,12 +24,8 @@ def read_known(store: Store, names: list[str]) -> KnownSources:
     """The cursors and last statuses of the named sources, and the maintenance due (nothing, for a store
     not created yet). One transaction: each read of a DuckLake table alone looks at the catalog first
     (10-20 ms). `StoreUnreadable` when the store cannot be read."""
-    try:
+    with store.reading():
         return _read_known(store, names)
-    except duckdb.Error as ex:
-        if is_conflict(ex):
-            raise
-        raise StoreUnreadable(f"store {store}: cannot be read ({redact_line(str(ex), limit=300)})") from None
 
 
 def _read_known(store: Store, names: list[str]) -> KnownSources:
