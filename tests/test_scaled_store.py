@@ -402,10 +402,10 @@ def test_a_store_a_newer_glasspane_migrated_is_refused_by_an_older_one_and_left_
     assert target.version() == version  # nothing written: no run, no migration, no summary
     lock = target.path.with_name(target.path.name + ".lock") if target.path else None
     stamp = lock.stat().st_mtime_ns if lock else None
-    older = Store(target.location)
+    older_dashboard = Store(target.location)
     with pytest.raises(StoreTooNew, match="a newer Glasspane migrated it"):
-        older.ensure_current()  # what an older dashboard does before its reads, page after page
-    assert older.writes.turns == 0  # it found out by reading: no writer's turn taken (other writers wait for turns)
+        older_dashboard.ensure_current()  # what an older dashboard does before its reads, page after page
+    assert older_dashboard.writes.turns == 0  # it found out by reading: no writer's turn, which other writers wait for
     assert (lock.stat().st_mtime_ns if lock else None) == stamp  # nor an embedded store's lock
 
     again = collect_with(newer, config, target)  # the upgraded machine collects on, without migrating again
