@@ -30,7 +30,7 @@ progress = st.container()  # Collect now's progress spans the page, above it
 with st.sidebar:
     st.caption(strings.TAGLINE)
     access.sidebar(visitor)
-    with components.page_guard():
+    with components.page_guard(in_sidebar=True):
         components.collect_button(area=progress)
         sources = data.query(source_queries.sources_status)
         if not sources.empty:

@@ -59,6 +59,18 @@ def test_an_empty_store_offers_collect_and_demo(tmp_path, monkeypatch, page):
     assert "Collect now" in labels and "Load demo data" in labels
 
 
+@pytest.mark.parametrize("page", [None, "pages/runs.py"])
+def test_a_store_that_cannot_be_read_is_said_once_in_one_line_without_a_traceback(tmp_path, monkeypatch, page):
+    store = tmp_path / "store.lake"
+    store.write_text("not a pane store\n" * 100)
+    at = app(store, monkeypatch, page)
+    said = f'store {store}: cannot be read (Failed to prepare query "***": file is not a database)'
+    assert [e.value for e in at.main.error] == [said]
+    assert not at.sidebar.error  # the sidebar reads the same store, and leaves it to the page
+    assert not at.expander and not at.code  # no traceback: nothing is wrong with the page
+    assert store.read_text() == "not a pane store\n" * 100
+
+
 def test_collect_now_in_the_app_collects_the_configured_sources(tmp_path, monkeypatch):
     import dlt
 

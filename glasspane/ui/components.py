@@ -20,17 +20,25 @@ from glasspane.config import ConfigError, load_config
 from glasspane.dlt_meta import redact
 from glasspane.formatting import plural
 from glasspane.queries import pipelines as pipeline_queries
+from glasspane.store import StoreTooNew, StoreUnreadable
 from glasspane.ui import access as door
 from glasspane.ui import data, strings
 
 
 @contextlib.contextmanager
-def page_guard() -> Iterator[None]:
-    """Show a clear message instead of a traceback when a page fails; details in an expander."""
+def page_guard(in_sidebar: bool = False) -> Iterator[None]:
+    """Show a clear message instead of a traceback when a page fails; details in an expander.
+
+    A store this Glasspane cannot read (damaged, or migrated by a newer Glasspane) is said once, in its own
+    line, by the page: it is no fault of the page, it has no traceback worth showing, and the sidebar
+    (`in_sidebar`), which reads the same store, leaves it to the page."""
     try:
         yield
     except ScriptControlException:  # st.stop(), st.rerun() and st.switch_page() are not failures
         raise
+    except (StoreTooNew, StoreUnreadable) as ex:
+        if not in_sidebar:
+            st.error(redact(str(ex)))
     except Exception as ex:
         reason = redact(str(ex).splitlines()[0]) if str(ex) else type(ex).__name__
         st.error(strings.PAGE_ERROR.format(reason=reason))
