@@ -91,7 +91,26 @@ def _frame(records: Iterable[Any], fields: list[str], extra: dict[str, list[Any]
     rows = list(records)
     data: dict[str, list[Any]] = {f: [getattr(r, f) for r in rows] for f in fields}
     data.update(extra or {})
-    return pd.DataFrame(data)
+    return _columns_frame(data)
+
+
+def _rows_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """`_columns_frame` of rows that share their keys."""
+    return _columns_frame({key: [row[key] for row in rows] for key in rows[0]})
+
+
+def _columns_frame(data: dict[str, list[Any]]) -> pd.DataFrame:
+    """A frame of these columns whose text columns hold Python strings: pandas 3 would copy each into Arrow
+    buffers, which DuckDB reads no faster and whose allocator keeps the memory after the write (a full
+    collect of 200 datasets × 50 loads peaked 17 MiB higher, one of 500 loads each 24 MiB)."""
+    return pd.DataFrame(
+        {
+            name: pd.Series(values, dtype=object)
+            if isinstance(next((v for v in values if v is not None), None), str)
+            else values
+            for name, values in data.items()
+        }
+    )
 
 
 def write_pending(
@@ -170,7 +189,7 @@ def _write_schema_versions(
     if not versions:
         return set()
     keys = ", ".join(_VERSION_KEY)
-    found = pd.DataFrame(versions).sort_values("inserted_at").drop_duplicates(_VERSION_KEY)  # the earliest sight
+    found = _rows_frame(versions).sort_values("inserted_at").drop_duplicates(_VERSION_KEY)  # the earliest sight
     con.register("version_rows", found)
     try:
         con.execute(  # keys and times only: the versions' documents are not copied
@@ -189,7 +208,7 @@ def _write_schema_versions(
     finally:
         con.unregister("version_rows")
     if changed and columns:
-        con.register("column_rows", pd.DataFrame(columns).drop_duplicates([*_VERSION_KEY, "table_name", "column_name"]))
+        con.register("column_rows", _rows_frame(columns).drop_duplicates([*_VERSION_KEY, "table_name", "column_name"]))
         try:
             rows = f"""(SELECT * FROM column_rows c
                         SEMI JOIN changed_versions n ON NOT n.was_stored AND {same_keys("c", "n", _VERSION_KEY)})"""
@@ -246,8 +265,9 @@ def _merge_runs(
     (the keys of those new to the store) for the summaries."""
     if not runs and not counted:
         return {}
-    con.register("keys", pd.DataFrame(sorted(runs, key=str), columns=["run_key", "load_id"], dtype="string"))
-    con.register("loads", pd.DataFrame(sorted(counted), columns=["schema_name", "load_id"], dtype="string"))
+    text = pd.StringDtype("python")  # text even when empty, in Python strings (see `_columns_frame`)
+    con.register("keys", pd.DataFrame(sorted(runs, key=str), columns=["run_key", "load_id"], dtype=text))
+    con.register("loads", pd.DataFrame(sorted(counted), columns=["schema_name", "load_id"], dtype=text))
     con.execute("CREATE OR REPLACE TEMP TABLE touched_loads AS SELECT * FROM loads")
     counts_floor = load_floor(con, "touched_loads")
     con.execute(
