@@ -227,15 +227,21 @@ class Bucket:
 
 
 def _read_local(path: str) -> bytes:
-    """A local file's bytes, read without a Python file object (half the time of `open` for small files)."""
+    """A local file's bytes, read without a Python file object (half the time of `open` for small files), in one
+    read of its size and a byte more, as a shorter read is the file's end (one more read of 1 MiB, to find
+    the end, allocated 1 MiB for every file)."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        parts = [os.read(fd, 1 << 16)]
-        while parts[-1]:
-            parts.append(os.read(fd, 1 << 20))
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1)
+        if len(data) <= size:
+            return data
+        parts = [data]  # it grew since: read on to its end
+        while chunk := os.read(fd, 1 << 20):
+            parts.append(chunk)
+        return b"".join(parts)
     finally:
         os.close(fd)
-    return b"".join(parts)
 
 
 def _is_async(fs: Any) -> bool:
